@@ -1,0 +1,129 @@
+/*
+ * benchkit.h: the benchmark harness shared by every bench program: runs a
+ * workload in repetitions of at least 50 ms (at least 7 of them), takes the
+ * median, min and max ns per op, and prints one JSON line per result, as
+ * ../shared/BENCH.md specifies. Header-only; timing lives here, never in
+ * tests.
+ */
+#ifndef CFUT_BENCHKIT_H
+#define CFUT_BENCHKIT_H
+
+#define _POSIX_C_SOURCE 200809L
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* One workload run: does 'ops' operations and returns a checksum. */
+typedef uint64_t benchkit_fn(uint64_t ops);
+
+struct benchkit {
+    int reps;        /* repetitions (7, or 3 with --quick) */
+    double min_ms;   /* each repetition runs at least this long */
+    const char *filter;
+    bool count_mode; /* --count: one repetition of fixed ops (callgrind) */
+};
+
+static inline double
+benchkit_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+static inline void
+benchkit_args(struct benchkit *b, int argc, char **argv)
+{
+    b->reps = 7;
+    b->min_ms = 50;
+    b->filter = NULL;
+    b->count_mode = false;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--quick") == 0) {
+            b->reps = 3;
+            b->min_ms = 10;
+        } else if (strcmp(argv[i], "--count") == 0) {
+            b->count_mode = true;
+        } else if (strcmp(argv[i], "--filter") == 0 && i + 1 < argc) {
+            b->filter = argv[++i];
+        } else if (strncmp(argv[i], "--filter=", 9) == 0) {
+            b->filter = argv[i] + 9;
+        } else {
+            fprintf(stderr, "usage: %s [--quick] [--count] [--filter S]\n",
+                    argv[0]);
+            exit(2);
+        }
+    }
+}
+
+static int
+benchkit_cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/*
+ * Runs 'fn' as workload 'name' for 'impl'. 'unit_ops' is the batch size one
+ * call performs (fn is called with multiples of it); 'per_op' divides the
+ * time further (children per batch, links per chain). 'check' verifies the
+ * checksum for a given op count, exiting if it is wrong.
+ */
+static inline void
+benchkit_run(const struct benchkit *b, const char *name, const char *impl,
+             benchkit_fn *fn, uint64_t unit_ops, uint64_t per_op,
+             uint64_t (*expect)(uint64_t ops))
+{
+    if (b->filter != NULL && strstr(name, b->filter) == NULL)
+        return;
+    if (b->count_mode) {
+        uint64_t sum = fn(unit_ops);
+        if (expect != NULL && sum != expect(unit_ops)) {
+            fprintf(stderr, "%s/%s: wrong result\n", name, impl);
+            exit(1);
+        }
+        printf("{\"name\": \"%s\", \"impl\": \"%s\", \"ops\": %llu}\n", name,
+               impl, (unsigned long long)(unit_ops * per_op));
+        return;
+    }
+    /* Warm up (pools, caches), then grow the op count until one call takes
+     * at least min_ms. */
+    (void)fn(unit_ops);
+    uint64_t ops = unit_ops;
+    for (;;) {
+        double t = benchkit_now_ns();
+        uint64_t sum = fn(ops);
+        t = benchkit_now_ns() - t;
+        if (expect != NULL && sum != expect(ops)) {
+            fprintf(stderr, "%s/%s: wrong result %llu\n", name, impl,
+                    (unsigned long long)sum);
+            exit(1);
+        }
+        if (t >= b->min_ms * 1e6)
+            break;
+        ops *= t < b->min_ms * 1e5 ? 10 : 2;
+    }
+    double ns[64];
+    int reps = b->reps < 64 ? b->reps : 64;
+    for (int r = 0; r < reps; r++) {
+        double t = benchkit_now_ns();
+        uint64_t sum = fn(ops);
+        t = benchkit_now_ns() - t;
+        if (expect != NULL && sum != expect(ops)) {
+            fprintf(stderr, "%s/%s: wrong result\n", name, impl);
+            exit(1);
+        }
+        ns[r] = t / (double)(ops * per_op);
+    }
+    qsort(ns, (size_t)reps, sizeof ns[0], benchkit_cmp);
+    printf("{\"name\": \"%s\", \"impl\": \"%s\", \"ns_per_op\": %.3f, "
+           "\"min\": %.3f, \"max\": %.3f, \"ops\": %llu}\n",
+           name, impl, ns[reps / 2], ns[0], ns[reps - 1],
+           (unsigned long long)(ops * per_op));
+    fflush(stdout);
+}
+
+#endif /* CFUT_BENCHKIT_H */

@@ -1,0 +1,16 @@
+/*
+ * cfut.h: the umbrella header: includes every public cfut header, so a
+ * program needs only '#include <cfut.h>' and 'pkg-config --cflags --libs
+ * cfut'. See each header for its threading and lifetime model.
+ */
+#ifndef CFUT_H
+#define CFUT_H
+
+#include "cfut_config.h"
+#include "cfut_errors.h"
+#include "cfut_future.h"
+#include "cfut_leaf.h"
+#include "cfut_coro.h"
+#include "cfut_executor.h"
+
+#endif /* CFUT_H */

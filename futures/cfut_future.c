@@ -1,0 +1,188 @@
+/*
+ * cfut_future.c: the out-of-line parts of the future contract: the
+ * allocator hooks, the no-op waker, the debug checks and boxing.
+ * It knows nothing about executors or tasks.
+ */
+#include "cfut_future.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void
+cfut__assert_fail(const char *file, int line, const char *expr,
+                  const char *msg)
+{
+    fprintf(stderr, "cfut: %s:%d: assertion '%s' failed: %s\n", file, line,
+            expr, msg);
+    fflush(stderr);
+    abort();
+}
+
+/* ---- allocator ---- */
+
+static void *
+default_alloc(void *ctx, size_t size)
+{
+    (void)ctx;
+    return malloc(size);
+}
+
+static void
+default_free(void *ctx, void *ptr)
+{
+    (void)ctx;
+    free(ptr);
+}
+
+static const struct cfut_allocator default_allocator = {
+    default_alloc, default_free, NULL};
+static const struct cfut_allocator *allocator = &default_allocator;
+
+void
+cfut_set_allocator(const struct cfut_allocator *a)
+{
+    allocator = a != NULL ? a : &default_allocator;
+}
+
+void *
+cfut_alloc(size_t size)
+{
+    return allocator->alloc(allocator->ctx, size);
+}
+
+void
+cfut_free(void *ptr)
+{
+    if (ptr != NULL)
+        allocator->free(allocator->ctx, ptr);
+}
+
+/* ---- the no-op waker ---- */
+
+static struct cfut_waker
+noop_clone(void *data)
+{
+    return (struct cfut_waker){cfut_waker_noop()->vtable, data};
+}
+
+static void
+noop_op(void *data)
+{
+    (void)data;
+}
+
+static const struct cfut_waker_vtable noop_vtable = {noop_clone, noop_op,
+                                                     noop_op, noop_op};
+static const struct cfut_waker noop_waker = {&noop_vtable, NULL};
+
+const struct cfut_waker *
+cfut_waker_noop(void)
+{
+    return &noop_waker;
+}
+
+/* ---- debug checks ---- */
+
+#if CFUT_DEBUG_CHECKS
+static void
+misuse(const struct cfut_future *f, const char *what)
+{
+    fprintf(stderr, "cfut: misuse of future '%s' at %p: %s\n",
+            f->vtable != NULL && f->vtable->name != NULL ? f->vtable->name
+                                                         : "?",
+            (const void *)f, what);
+    fflush(stderr);
+    abort();
+}
+#endif
+
+void
+cfut__future_check_poll(struct cfut_future *f)
+{
+#if CFUT_DEBUG_CHECKS
+    if (f->dbg_magic == CFUT_MAGIC_DEAD)
+        misuse(f, "polled after it was dropped");
+    if (f->dbg_magic != CFUT_MAGIC_LIVE)
+        misuse(f, "polled but never initialised (or overwritten)");
+    switch (f->dbg_state) {
+    case CFUT_DBG_FRESH:
+        f->dbg_state = CFUT_DBG_POLLED;
+        f->dbg_addr = f;
+        break;
+    case CFUT_DBG_POLLED:
+        if (f->dbg_addr != f)
+            misuse(f, "moved after its first poll (futures are pinned)");
+        break;
+    case CFUT_DBG_DONE:
+        if (f->dbg_addr != f)
+            misuse(f, "moved after its first poll (futures are pinned)");
+        misuse(f, "polled again after it returned READY (wrap it in "
+                  "cfut_fuse() to allow that)");
+        break;
+    default:
+        misuse(f, "polled in an unknown state");
+    }
+#else
+    (void)f;
+#endif
+}
+
+void
+cfut__future_check_drop(struct cfut_future *f)
+{
+#if CFUT_DEBUG_CHECKS
+    if (f->dbg_magic == CFUT_MAGIC_DEAD)
+        misuse(f, "dropped twice");
+    if (f->dbg_magic != CFUT_MAGIC_LIVE)
+        misuse(f, "dropped but never initialised (or overwritten)");
+    if (f->dbg_state != CFUT_DBG_FRESH && f->dbg_addr != f)
+        misuse(f, "moved after its first poll, then dropped");
+#else
+    (void)f;
+#endif
+}
+
+/* ---- boxing ---- */
+
+int
+cfut_future_box(struct cfut_future *fresh, size_t size,
+                struct cfut_future **out)
+{
+    if (fresh == NULL || out == NULL || size < sizeof(struct cfut_future))
+        return CFUT_EINVAL;
+#if CFUT_DEBUG_CHECKS
+    if (fresh->dbg_state != CFUT_DBG_FRESH ||
+        fresh->dbg_magic != CFUT_MAGIC_LIVE)
+        return CFUT_EINVAL;
+#endif
+    struct cfut_future *f = cfut_alloc(size);
+    if (f == NULL)
+        return CFUT_ENOMEM;
+    memcpy(f, fresh, size);
+    f->flags |= CFUT_FUTURE_BOXED;
+#if CFUT_DEBUG_CHECKS
+    /* The original's bytes now live in the box: using it is a misuse. */
+    fresh->dbg_magic = CFUT_MAGIC_DEAD;
+    fresh->dbg_state = CFUT_DBG_DROPPED;
+#endif
+    *out = f;
+    return CFUT_OK;
+}
+
+/* ---- coroutines (cfut_coro.h) ---- */
+
+#include "cfut_coro.h"
+
+void
+cfut__coro_bad_state(const struct cfut_coro *co)
+{
+    if (co->line < 0)
+        cfut__assert_fail(co->file != NULL ? co->file : "?", 0,
+                          "coroutine resumed",
+                          "a finished coroutine was polled again");
+    cfut__assert_fail(co->file != NULL ? co->file : "?", co->line,
+                      "coroutine resumed",
+                      "unknown resume point: is there an await inside a "
+                      "nested switch?");
+}

@@ -1,0 +1,340 @@
+/*
+ * testkit.c: the shared test helpers declared in testkit.h.
+ * It wraps malloc with atomic counters so that tests running threads can
+ * use it too.
+ */
+#include "testkit.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- counting allocator ---- */
+
+static atomic_long n_live;
+static atomic_long n_allocs;
+static atomic_long fail_at;
+static atomic_bool failed;
+
+static void *
+counting_alloc(void *ctx, size_t size)
+{
+    (void)ctx;
+    long k = atomic_fetch_add(&n_allocs, 1) + 1;
+    long f = atomic_load(&fail_at);
+    if (f != 0 && k == f) {
+        atomic_store(&failed, true);
+        return NULL;
+    }
+    void *p = malloc(size);
+    if (p != NULL)
+        atomic_fetch_add(&n_live, 1);
+    return p;
+}
+
+static void
+counting_free(void *ctx, void *ptr)
+{
+    (void)ctx;
+    if (ptr == NULL)
+        return;
+    atomic_fetch_sub(&n_live, 1);
+    free(ptr);
+}
+
+static const struct cfut_allocator counting = {counting_alloc, counting_free,
+                                               NULL};
+
+void
+testkit_alloc_install(void)
+{
+    atomic_store(&n_live, 0);
+    atomic_store(&n_allocs, 0);
+    atomic_store(&fail_at, 0);
+    atomic_store(&failed, false);
+    cfut_set_allocator(&counting);
+}
+
+void
+testkit_alloc_uninstall(void)
+{
+    cfut_set_allocator(NULL);
+}
+
+long
+testkit_alloc_live(void)
+{
+    return atomic_load(&n_live);
+}
+
+long
+testkit_alloc_count(void)
+{
+    return atomic_load(&n_allocs);
+}
+
+void
+testkit_alloc_fail_at(long n)
+{
+    atomic_store(&failed, false);
+    atomic_store(&fail_at, n == 0 ? 0 : atomic_load(&n_allocs) + n);
+}
+
+bool
+testkit_alloc_failed(void)
+{
+    return atomic_load(&failed);
+}
+
+/* ---- counting waker ---- */
+
+static atomic_long wakers_live;
+
+static const struct cfut_waker_vtable tw_vtable;
+
+static struct cfut_waker
+tw_clone(void *data)
+{
+    struct testkit_waker *tw = data;
+    atomic_fetch_add(&tw->clones, 1);
+    atomic_fetch_add(&tw->refs, 1);
+    atomic_fetch_add(&wakers_live, 1);
+    return (struct cfut_waker){&tw_vtable, tw};
+}
+
+static void
+tw_wake(void *data)
+{
+    struct testkit_waker *tw = data;
+    atomic_fetch_add(&tw->wakes, 1);
+    atomic_fetch_sub(&tw->refs, 1);
+    atomic_fetch_sub(&wakers_live, 1);
+}
+
+static void
+tw_wake_by_ref(void *data)
+{
+    struct testkit_waker *tw = data;
+    atomic_fetch_add(&tw->wakes_by_ref, 1);
+}
+
+static void
+tw_drop(void *data)
+{
+    struct testkit_waker *tw = data;
+    atomic_fetch_add(&tw->drops, 1);
+    atomic_fetch_sub(&tw->refs, 1);
+    atomic_fetch_sub(&wakers_live, 1);
+}
+
+static const struct cfut_waker_vtable tw_vtable = {tw_clone, tw_wake,
+                                                   tw_wake_by_ref, tw_drop};
+
+struct cfut_waker
+testkit_waker_init(struct testkit_waker *tw)
+{
+    atomic_init(&tw->clones, 0);
+    atomic_init(&tw->wakes, 0);
+    atomic_init(&tw->wakes_by_ref, 0);
+    atomic_init(&tw->drops, 0);
+    atomic_init(&tw->refs, 0);
+    return (struct cfut_waker){&tw_vtable, tw};
+}
+
+long
+testkit_waker_n_wakes(struct testkit_waker *tw)
+{
+    return atomic_load(&tw->wakes) + atomic_load(&tw->wakes_by_ref);
+}
+
+long
+testkit_wakers_live(void)
+{
+    return atomic_load(&wakers_live);
+}
+
+static struct cfut_waker
+abort_clone(void *data)
+{
+    (void)data;
+    abort();
+}
+
+static void
+abort_op(void *data)
+{
+    (void)data;
+    abort();
+}
+
+static const struct cfut_waker_vtable abort_vtable = {abort_clone, abort_op,
+                                                      abort_op, abort_op};
+static const struct cfut_waker abort_waker = {&abort_vtable, NULL};
+
+const struct cfut_waker *
+testkit_waker_aborting(void)
+{
+    return &abort_waker;
+}
+
+/* ---- countdown ---- */
+
+static enum cfut_poll
+countdown_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
+{
+    struct testkit_countdown *c =
+        cfut_container_of(f, struct testkit_countdown, base);
+    c->n_polls++;
+    if (c->n_pending > 0) {
+        c->n_pending--;
+        if (c->self_wake)
+            cfut_waker_wake_by_ref(cx->waker);
+        else
+            cfut_waker_register(&c->waker, cx->waker);
+        return CFUT_PENDING;
+    }
+    cfut_waker_drop(&c->waker);
+    *(uint64_t *)out = c->value;
+    return CFUT_READY;
+}
+
+static void
+countdown_drop(struct cfut_future *f)
+{
+    struct testkit_countdown *c =
+        cfut_container_of(f, struct testkit_countdown, base);
+    cfut_waker_drop(&c->waker);
+    if (c->dropped != NULL)
+        *c->dropped = true;
+}
+
+static const struct cfut_future_vtable countdown_vtable = {
+    countdown_poll, countdown_drop, sizeof(uint64_t), "countdown", NULL};
+
+void
+testkit_countdown_init(struct testkit_countdown *c, int n_pending,
+                       bool self_wake, uint64_t value)
+{
+    cfut_future_init(&c->base, &countdown_vtable);
+    c->n_pending = n_pending;
+    c->self_wake = self_wake;
+    c->value = value;
+    c->n_polls = 0;
+    c->dropped = NULL;
+    c->waker = CFUT_WAKER_EMPTY;
+}
+
+void
+testkit_countdown_wake(struct testkit_countdown *c)
+{
+    cfut_waker_wake(&c->waker);
+}
+
+/* ---- wrapper ---- */
+
+static enum cfut_poll
+wrap_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
+{
+    struct testkit_wrap *w = cfut_container_of(f, struct testkit_wrap, base);
+    if (w->first_addr == NULL)
+        w->first_addr = w;
+    ck_assert_msg(w->first_addr == w, "future moved after its first poll");
+    if (w->pending_once && !w->did_pend) {
+        w->did_pend = true;
+        cfut_waker_wake_by_ref(cx->waker);
+        return CFUT_PENDING;
+    }
+    return cfut_future_poll(w->inner, cx, out);
+}
+
+static void
+wrap_drop(struct cfut_future *f)
+{
+    struct testkit_wrap *w = cfut_container_of(f, struct testkit_wrap, base);
+    cfut_future_drop(w->inner);
+}
+
+static size_t
+wrap_output_size(const struct cfut_future *f)
+{
+    const struct testkit_wrap *w =
+        cfut_container_of(f, const struct testkit_wrap, base);
+    return cfut_future_output_size(w->inner);
+}
+
+static const struct cfut_future_vtable wrap_vtable = {
+    wrap_poll, wrap_drop, CFUT_OUTPUT_DYNAMIC, "testkit_wrap",
+    wrap_output_size};
+
+void
+testkit_wrap_init(struct testkit_wrap *w, struct cfut_future *inner,
+                  bool pending_once)
+{
+    cfut_future_init(&w->base, &wrap_vtable);
+    w->inner = inner;
+    w->first_addr = NULL;
+    w->pending_once = pending_once;
+    w->did_pend = false;
+}
+
+/* ---- fixtures ---- */
+
+void
+testkit_setup(void)
+{
+    atomic_store(&wakers_live, 0);
+    testkit_alloc_install();
+}
+
+void
+testkit_teardown(void)
+{
+    long live = testkit_alloc_live();
+    long wakers = testkit_wakers_live();
+    testkit_alloc_uninstall();
+    ck_assert_msg(live == 0, "%ld allocation(s) leaked", live);
+    ck_assert_msg(wakers == 0, "%ld counting waker(s) not dropped", wakers);
+}
+
+void
+testkit_fixture(TCase *tc)
+{
+    tcase_add_checked_fixture(tc, testkit_setup, testkit_teardown);
+}
+
+bool
+testkit_forking(void)
+{
+    const char *e = getenv("CK_FORK");
+    return e == NULL || strcmp(e, "no") != 0;
+}
+
+void
+testkit_add_abort_test(TCase *tc, const TTest *t)
+{
+#if CFUT_DEBUG_CHECKS
+    if (testkit_forking())
+        tcase_add_test_raise_signal(tc, t, SIGABRT);
+#else
+    (void)tc;
+    (void)t;
+#endif
+}
+
+int
+testkit_run(Suite *s)
+{
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed_n = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed_n == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+enum cfut_poll
+testkit_poll(struct cfut_future *f, const struct cfut_waker *w, void *out)
+{
+    struct cfut_context cx;
+    cfut_context_init(&cx, w);
+    return cfut_future_poll(f, &cx, out);
+}

@@ -1,0 +1,113 @@
+/*
+ * testkit.h: what every cfut test shares: a counting allocator that can
+ * fail its Nth allocation, counting wakers, test futures (pending N times
+ * then ready, pin-checking, pending-once), Check fixtures whose teardown
+ * fails on any leaked allocation or waker, and a main() helper.
+ * It is test code: it favours clear failures over speed.
+ */
+#ifndef CFUT_TESTKIT_H
+#define CFUT_TESTKIT_H
+
+#include <check.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cfut.h>
+
+/* ---- counting allocator ---- */
+
+/* Installs the counting allocator and resets its counters. */
+void testkit_alloc_install(void);
+/* Restores malloc/free. */
+void testkit_alloc_uninstall(void);
+/* Number of blocks allocated and not yet freed. */
+long testkit_alloc_live(void);
+/* Number of allocations made since install. */
+long testkit_alloc_count(void);
+/* Makes the 'n'th allocation from now fail (1 = the next); 0 disables. */
+void testkit_alloc_fail_at(long n);
+/* Whether an injected failure has happened since the last fail_at(). */
+bool testkit_alloc_failed(void);
+
+/* ---- counting waker ---- */
+
+/* A waker that counts what is done to it; its references are counted. */
+struct testkit_waker {
+    atomic_long clones;
+    atomic_long wakes;        /* wake (consuming) */
+    atomic_long wakes_by_ref; /* wake_by_ref */
+    atomic_long drops;
+    atomic_long refs; /* live references handed out (clones - drops - wakes) */
+};
+
+/* Initialises 'tw' and returns a borrowed waker for it (refs stays 0). */
+struct cfut_waker testkit_waker_init(struct testkit_waker *tw);
+/* Total wakes of either kind. */
+long testkit_waker_n_wakes(struct testkit_waker *tw);
+/* Live references to any counting waker (checked in teardown). */
+long testkit_wakers_live(void);
+
+/* A waker whose every operation aborts: for futures that must not wake. */
+const struct cfut_waker *testkit_waker_aborting(void);
+
+/* ---- test futures ---- */
+
+/*
+ * A future that returns PENDING 'n_pending' times (waking its waker at once
+ * each time when 'self_wake', or keeping a clone for the test to wake via
+ * testkit_countdown_wake()), then READY with 'value' (a uint64_t).
+ */
+struct testkit_countdown {
+    struct cfut_future base;
+    int n_pending;
+    bool self_wake;
+    uint64_t value;
+    int n_polls;
+    bool *dropped; /* set to true on drop, if not NULL */
+    struct cfut_waker waker;
+};
+void testkit_countdown_init(struct testkit_countdown *c, int n_pending,
+                            bool self_wake, uint64_t value);
+/* Wakes the waker the countdown kept (consumes it). */
+void testkit_countdown_wake(struct testkit_countdown *c);
+
+/*
+ * Wraps 'inner' (taken): checks on every poll that the wrapper has not
+ * moved since its first poll (fails the test otherwise), and, when
+ * 'pending_once', returns PENDING once (waking at once) before delegating.
+ */
+struct testkit_wrap {
+    struct cfut_future base;
+    struct cfut_future *inner;
+    const void *first_addr;
+    bool pending_once;
+    bool did_pend;
+};
+void testkit_wrap_init(struct testkit_wrap *w, struct cfut_future *inner,
+                       bool pending_once);
+
+/* ---- fixtures and running ---- */
+
+/* Checked fixture setup: installs the counting allocator. */
+void testkit_setup(void);
+/* Checked fixture teardown: fails if allocations or wakers are live. */
+void testkit_teardown(void);
+/* Adds the checked fixture to 'tc'. */
+void testkit_fixture(TCase *tc);
+/* Whether tests run in forked children (misuse tests need that). */
+bool testkit_forking(void);
+/*
+ * Adds a misuse test that must abort; added only in debug-checking,
+ * forking runs (a no-op otherwise).
+ */
+void testkit_add_abort_test(TCase *tc, const TTest *t);
+/* Runs 's' with CK_NORMAL output; returns the exit status for main(). */
+int testkit_run(Suite *s);
+
+/* Polls 'f' by hand once with 'waker' and no budget. */
+enum cfut_poll testkit_poll(struct cfut_future *f, const struct cfut_waker *w,
+                            void *out);
+
+#endif /* CFUT_TESTKIT_H */
