@@ -4,6 +4,16 @@
  * median, min and max ns per op, and prints one JSON line per result, as
  * ../shared/BENCH.md specifies. Header-only; timing lives here, never in
  * tests.
+ *
+ * --count is the instruction-count mode (see README.md): each workload is
+ * called once to warm up, then once with its batch of 'unit_ops' and once
+ * with two batches, each bracketed by callgrind client requests (zero the
+ * counters, dump them with a label naming the workload, impl and op
+ * count). bench/run_bench runs the program under valgrind --tool=callgrind
+ * and takes (I(2 batches) - I(1 batch)) / ops: the instructions one more
+ * batch costs, with start-up and per-call set-up cancelled out. Outside
+ * valgrind the client requests do nothing. They are compiled in when
+ * meson finds <valgrind/callgrind.h> (BENCHKIT_CALLGRIND=1).
  */
 #ifndef CFUT_BENCHKIT_H
 #define CFUT_BENCHKIT_H
@@ -15,6 +25,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#if defined(BENCHKIT_CALLGRIND) && BENCHKIT_CALLGRIND
+#include <valgrind/callgrind.h>
+#define BENCHKIT_CG_ZERO() CALLGRIND_ZERO_STATS
+#define BENCHKIT_CG_DUMP(label) CALLGRIND_DUMP_STATS_AT(label)
+#define BENCHKIT_ON_VALGRIND() (RUNNING_ON_VALGRIND != 0)
+#else
+#define BENCHKIT_CG_ZERO() ((void)0)
+#define BENCHKIT_CG_DUMP(label) ((void)(label))
+#define BENCHKIT_ON_VALGRIND() 0
+#endif
 
 /* One workload run: does 'ops' operations and returns a checksum. */
 typedef uint64_t benchkit_fn(uint64_t ops);
@@ -66,11 +87,57 @@ benchkit_cmp(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* Exits if 'sum' is not what 'expect' gives for 'ops'. */
+static inline void
+benchkit_check(const char *name, const char *impl, uint64_t sum,
+               uint64_t ops, uint64_t (*expect)(uint64_t ops))
+{
+    if (expect != NULL && sum != expect(ops)) {
+        fprintf(stderr, "%s/%s: wrong result %llu for %llu ops\n", name,
+                impl, (unsigned long long)sum, (unsigned long long)ops);
+        exit(1);
+    }
+}
+
+/* The --count mode of benchkit_run (see the top comment). Prints
+ * {"name", "impl", "ops", "count": [ops of the 1-batch and 2-batch calls]};
+ * the instruction figures come from the callgrind dumps labelled
+ * "benchkit NAME IMPL OPS". */
+static inline void
+benchkit_count(const char *name, const char *impl, benchkit_fn *fn,
+               uint64_t unit_ops, uint64_t per_op,
+               uint64_t (*expect)(uint64_t ops))
+{
+    static bool warned;
+    char label[256];
+    if (!BENCHKIT_ON_VALGRIND() && !warned) {
+        fprintf(stderr, "benchkit: --count outside callgrind: no "
+                        "instruction counts (use ./run bench --count)\n");
+        warned = true;
+    }
+    benchkit_check(name, impl, fn(unit_ops), unit_ops, expect); /* warm */
+    for (uint64_t k = 1; k <= 2; k++) {
+        uint64_t ops = k * unit_ops;
+        snprintf(label, sizeof label, "benchkit %s %s %llu", name, impl,
+                 (unsigned long long)(ops * per_op));
+        BENCHKIT_CG_ZERO();
+        uint64_t sum = fn(ops);
+        BENCHKIT_CG_DUMP(label);
+        benchkit_check(name, impl, sum, ops, expect);
+    }
+    printf("{\"name\": \"%s\", \"impl\": \"%s\", \"ops\": %llu, "
+           "\"count\": [%llu, %llu]}\n",
+           name, impl, (unsigned long long)(unit_ops * per_op),
+           (unsigned long long)(unit_ops * per_op),
+           (unsigned long long)(2 * unit_ops * per_op));
+    fflush(stdout);
+}
+
 /*
  * Runs 'fn' as workload 'name' for 'impl'. 'unit_ops' is the batch size one
  * call performs (fn is called with multiples of it); 'per_op' divides the
- * time further (children per batch, links per chain). 'check' verifies the
- * checksum for a given op count, exiting if it is wrong.
+ * time further (children per batch, links per chain). 'expect' gives the
+ * checksum for a given op count (NULL: unchecked); a wrong one exits.
  */
 static inline void
 benchkit_run(const struct benchkit *b, const char *name, const char *impl,
@@ -80,28 +147,18 @@ benchkit_run(const struct benchkit *b, const char *name, const char *impl,
     if (b->filter != NULL && strstr(name, b->filter) == NULL)
         return;
     if (b->count_mode) {
-        uint64_t sum = fn(unit_ops);
-        if (expect != NULL && sum != expect(unit_ops)) {
-            fprintf(stderr, "%s/%s: wrong result\n", name, impl);
-            exit(1);
-        }
-        printf("{\"name\": \"%s\", \"impl\": \"%s\", \"ops\": %llu}\n", name,
-               impl, (unsigned long long)(unit_ops * per_op));
+        benchkit_count(name, impl, fn, unit_ops, per_op, expect);
         return;
     }
     /* Warm up (pools, caches), then grow the op count until one call takes
      * at least min_ms. */
-    (void)fn(unit_ops);
+    benchkit_check(name, impl, fn(unit_ops), unit_ops, expect);
     uint64_t ops = unit_ops;
     for (;;) {
         double t = benchkit_now_ns();
         uint64_t sum = fn(ops);
         t = benchkit_now_ns() - t;
-        if (expect != NULL && sum != expect(ops)) {
-            fprintf(stderr, "%s/%s: wrong result %llu\n", name, impl,
-                    (unsigned long long)sum);
-            exit(1);
-        }
+        benchkit_check(name, impl, sum, ops, expect);
         if (t >= b->min_ms * 1e6)
             break;
         ops *= t < b->min_ms * 1e5 ? 10 : 2;
@@ -112,10 +169,7 @@ benchkit_run(const struct benchkit *b, const char *name, const char *impl,
         double t = benchkit_now_ns();
         uint64_t sum = fn(ops);
         t = benchkit_now_ns() - t;
-        if (expect != NULL && sum != expect(ops)) {
-            fprintf(stderr, "%s/%s: wrong result\n", name, impl);
-            exit(1);
-        }
+        benchkit_check(name, impl, sum, ops, expect);
         ns[r] = t / (double)(ops * per_op);
     }
     qsort(ns, (size_t)reps, sizeof ns[0], benchkit_cmp);
