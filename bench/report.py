@@ -21,7 +21,6 @@ import glob
 import json
 import math
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -81,8 +80,9 @@ def parse_callgrind(prefix):
         label = total = None
         with open(path, errors="replace") as f:
             for line in f:
-                if line.startswith("desc: Trigger: Client Request: "):
-                    label = line.split(": ", 2)[2].strip()
+                tag = "desc: Trigger: Client Request: "
+                if line.startswith(tag):
+                    label = line[len(tag):].strip()
                 elif line.startswith("totals:") or line.startswith("summary:"):
                     total = int(line.split()[1])
         if label and label.startswith("benchkit ") and total is not None:
@@ -406,7 +406,7 @@ def write_results(path, meta, cmeta, res, run_path, count_path, svg_name):
 # ---- the plot ------------------------------------------------------------------
 
 
-def write_plot(path, meta, res):
+def write_plot(path, meta, res, png=False):
     if not shutil.which("gnuplot"):
         print("report.py: gnuplot is missing: no plot (apt-get install gnuplot)",
               file=sys.stderr)
@@ -432,10 +432,16 @@ def write_plot(path, meta, res):
         cols = " , ".join(
             "'%s' using %d%s title '%s'" % (data, k + 2, ":xtic(1)" if k == 0 else "", label)
             for k, (label, _) in enumerate(PLOT_GROUPS))
+        width = max(900, 80 * len(names) + 200)
+        if png:
+            terminal = 'set terminal pngcairo size %d,560 font "sans,10"' % width
+        else:
+            terminal = ('set terminal svg size %d,560 dynamic font "sans,11" '
+                        'background rgb "white"' % width)
         title = "cfut benchmarks: median ns per op (log scale, lower is better)  %s, %s" % (
             meta.get("date", ""), meta.get("cpu", ""))
         script = """
-set terminal svg size %d,560 dynamic font "sans,11" background rgb "white"
+%s
 set output '%s'
 set title "%s"
 set datafile missing "-"
@@ -450,8 +456,9 @@ set grid ytics
 set xtics rotate by -35 scale 0 font ",10"
 set key top left horizontal
 set bmargin 9
+set rmargin 10
 plot %s
-""" % (max(900, 80 * len(names) + 200), path, title.replace('"', "'"), lo, hi, cols)
+""" % (terminal, path, title.replace('"', "'"), lo, hi, cols)
         r = subprocess.run(["gnuplot"], input=script, text=True, capture_output=True)
         if r.returncode != 0:
             print("report.py: gnuplot failed:\n" + r.stderr, file=sys.stderr)
@@ -506,6 +513,8 @@ def main():
     ap.add_argument("run", nargs="?", help="a saved run (bench/runs/<date>.jsonl)")
     ap.add_argument("--count", help="the matching count run (<date>-count.jsonl)")
     ap.add_argument("--out-dir", default=os.path.dirname(os.path.abspath(__file__)))
+    ap.add_argument("--png", metavar="FILE",
+                    help="also render the plot as a PNG (a preview; not checked in)")
     ap.add_argument("--callgrind", metavar="PREFIX",
                     help="print instr_per_op lines from callgrind dumps PREFIX.N")
     a = ap.parse_args()
@@ -521,8 +530,11 @@ def main():
         print("report.py: no results in %s" % a.run, file=sys.stderr)
         return 1
     out = a.out_dir
+    os.makedirs(out, exist_ok=True)
     svg = os.path.join(out, "results.svg")
     write_plot(svg, meta, res)
+    if a.png:
+        write_plot(a.png, meta, res, png=True)
     tally = write_results(os.path.join(out, "RESULTS.md"), meta, cmeta, res,
                           a.run, a.count, "results.svg")
     update_readme(os.path.join(out, "README.md"), meta, res, tally)
