@@ -127,7 +127,9 @@ def load(path):
                 continue
             obj = json.loads(line)
             if "meta" in obj:
-                meta = obj["meta"]
+                meta.update(obj["meta"])
+            elif "meta_end" in obj:
+                meta.update(obj["meta_end"])
             elif "name" in obj and "impl" in obj:
                 rows.append(obj)
     return meta, rows
@@ -304,7 +306,9 @@ def write_results(path, meta, cmeta, res, run_path, count_path, svg_name):
         ", filter `%s`" % meta["filter"] if meta.get("filter") else ""))
     L.append("| CPU | %s, %s logical CPUs |" % (meta.get("cpu", "?"), meta.get("cpus", "?")))
     L.append("| kernel | %s |" % meta.get("kernel", "?"))
-    L.append("| load average at start | %s |" % " ".join(meta.get("loadavg_start", [])))
+    L.append("| load average (1, 5, 15 min) | %s at the start, %s at the end |" % (
+        " ".join(meta.get("loadavg_start", [])) or "?",
+        " ".join(meta.get("loadavg_end", [])) or "?"))
     L.append("| C compiler | %s (%s) |" % (meta.get("cc", "?"), meta.get("build", "")))
     L.append("| Rust | %s (peers: tokio 1.24.2, futures 0.3.21 from Debian, "
              "opt-level 3, LTO) |" % (meta.get("rustc") or "not available"))
