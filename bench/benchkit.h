@@ -6,12 +6,13 @@
  * tests.
  *
  * --count is the instruction-count mode (see README.md): each workload is
- * called once to warm up, then once with its batch of 'unit_ops' and once
- * with two batches, each bracketed by callgrind client requests (zero the
- * counters, dump them with a label naming the workload, impl and op
- * count). bench/run_bench runs the program under valgrind --tool=callgrind
- * and takes (I(2 batches) - I(1 batch)) / ops: the instructions one more
- * batch costs, with start-up and per-call set-up cancelled out. Outside
+ * called once to warm up, then once with k batches of 'unit_ops' (k the
+ * smallest giving at least BENCHKIT_COUNT_OPS ops) and once with 2k, each
+ * call bracketed by callgrind client requests (zero the counters, dump them
+ * with a label naming the workload, impl and op count). bench/run_bench
+ * runs the program under valgrind --tool=callgrind and takes
+ * (I(2k) - I(k)) / ops(k): the instructions k more batches cost, with
+ * start-up and per-call set-up cancelled out. Outside
  * valgrind the client requests do nothing. They are compiled in when
  * meson finds <valgrind/callgrind.h> (BENCHKIT_CALLGRIND=1).
  */
@@ -37,12 +38,17 @@
 #define BENCHKIT_ON_VALGRIND() 0
 #endif
 
+/* --count: the fewest ops one counted call performs. */
+#ifndef BENCHKIT_COUNT_OPS
+#define BENCHKIT_COUNT_OPS 10000u
+#endif
+
 /* One workload run: does 'ops' operations and returns a checksum. */
 typedef uint64_t benchkit_fn(uint64_t ops);
 
 struct benchkit {
-    int reps;        /* repetitions (7, or 3 with --quick) */
-    double min_ms;   /* each repetition runs at least this long */
+    int reps;      /* repetitions (7, or 3 with --quick) */
+    double min_ms; /* each repetition runs at least this long */
     const char *filter;
     bool count_mode; /* --count: one repetition of fixed ops (callgrind) */
 };
@@ -89,18 +95,18 @@ benchkit_cmp(const void *a, const void *b)
 
 /* Exits if 'sum' is not what 'expect' gives for 'ops'. */
 static inline void
-benchkit_check(const char *name, const char *impl, uint64_t sum,
-               uint64_t ops, uint64_t (*expect)(uint64_t ops))
+benchkit_check(const char *name, const char *impl, uint64_t sum, uint64_t ops,
+               uint64_t (*expect)(uint64_t ops))
 {
     if (expect != NULL && sum != expect(ops)) {
-        fprintf(stderr, "%s/%s: wrong result %llu for %llu ops\n", name,
-                impl, (unsigned long long)sum, (unsigned long long)ops);
+        fprintf(stderr, "%s/%s: wrong result %llu for %llu ops\n", name, impl,
+                (unsigned long long)sum, (unsigned long long)ops);
         exit(1);
     }
 }
 
 /* The --count mode of benchkit_run (see the top comment). Prints
- * {"name", "impl", "ops", "count": [ops of the 1-batch and 2-batch calls]};
+ * {"name", "impl", "ops", "count": [ops of the k-batch and 2k-batch calls]};
  * the instruction figures come from the callgrind dumps labelled
  * "benchkit NAME IMPL OPS". */
 static inline void
@@ -115,9 +121,10 @@ benchkit_count(const char *name, const char *impl, benchkit_fn *fn,
                         "instruction counts (use ./run bench --count)\n");
         warned = true;
     }
-    benchkit_check(name, impl, fn(unit_ops), unit_ops, expect); /* warm */
+    uint64_t base = unit_ops * ((BENCHKIT_COUNT_OPS + unit_ops - 1) / unit_ops);
+    benchkit_check(name, impl, fn(base), base, expect); /* warm up */
     for (uint64_t k = 1; k <= 2; k++) {
-        uint64_t ops = k * unit_ops;
+        uint64_t ops = k * base;
         snprintf(label, sizeof label, "benchkit %s %s %llu", name, impl,
                  (unsigned long long)(ops * per_op));
         BENCHKIT_CG_ZERO();
@@ -127,9 +134,9 @@ benchkit_count(const char *name, const char *impl, benchkit_fn *fn,
     }
     printf("{\"name\": \"%s\", \"impl\": \"%s\", \"ops\": %llu, "
            "\"count\": [%llu, %llu]}\n",
-           name, impl, (unsigned long long)(unit_ops * per_op),
-           (unsigned long long)(unit_ops * per_op),
-           (unsigned long long)(2 * unit_ops * per_op));
+           name, impl, (unsigned long long)(base * per_op),
+           (unsigned long long)(base * per_op),
+           (unsigned long long)(2 * base * per_op));
     fflush(stdout);
 }
 
