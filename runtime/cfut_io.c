@@ -34,7 +34,8 @@ would_block(int e)
 static enum cfut_poll
 cfut_readiness_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
 {
-    struct cfut_readiness *r = cfut_container_of(f, struct cfut_readiness, base);
+    struct cfut_readiness *r =
+        cfut_container_of(f, struct cfut_readiness, base);
     if (cfut_io_ready(r->io) & r->mask) {
         if (!cfut_context_consume_budget(cx))
             return CFUT_PENDING;
@@ -51,7 +52,8 @@ cfut_readiness_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
 static void
 cfut_readiness_drop(struct cfut_future *f)
 {
-    struct cfut_readiness *r = cfut_container_of(f, struct cfut_readiness, base);
+    struct cfut_readiness *r =
+        cfut_container_of(f, struct cfut_readiness, base);
     cfut__io_unwait(r->io, &r->waiter);
 }
 
@@ -148,7 +150,8 @@ cfut_read_init(struct cfut_read *f, struct cfut_io *io, void *buf, size_t len)
 static enum cfut_poll
 cfut_write_all_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
 {
-    struct cfut_write_all *w = cfut_container_of(f, struct cfut_write_all, base);
+    struct cfut_write_all *w =
+        cfut_container_of(f, struct cfut_write_all, base);
     struct cfut_io_result *res = out;
     if (!cfut_context_consume_budget(cx))
         return CFUT_PENDING;
@@ -184,7 +187,8 @@ cfut_write_all_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
 static void
 cfut_write_all_drop(struct cfut_future *f)
 {
-    struct cfut_write_all *w = cfut_container_of(f, struct cfut_write_all, base);
+    struct cfut_write_all *w =
+        cfut_container_of(f, struct cfut_write_all, base);
     cfut__io_unwait(w->io, &w->waiter);
 }
 
@@ -306,8 +310,8 @@ cfut_connect_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
         if (ex == NULL)
             return connect_finish(c, res, CFUT_ESTATE);
         const struct sockaddr *sa = (const struct sockaddr *)(void *)c->addr;
-        int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK |
-                                           SOCK_CLOEXEC, 0);
+        int fd = socket(sa->sa_family,
+                        SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (fd < 0)
             return connect_finish(c, res, CFUT_EIO);
         int rc = cfut_io_new(ex, fd, &c->io);
@@ -456,8 +460,8 @@ cfut_tcp_listen(const char *ip, uint16_t port, int backlog, int *out_fd)
     socklen_t len = parse_ip(ip, port, &ss);
     if (len == 0)
         return CFUT_EADDR;
-    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                    0);
+    int fd =
+        socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return CFUT_EIO;
     int one = 1;

@@ -94,8 +94,8 @@ struct cfut_read {
  * Ownership: 'io' and 'buf' are kept until 'f' is dropped.
  * Pinned: from its first poll until drop.
  */
-CFUT_API void cfut_read_init(struct cfut_read *f, struct cfut_io *io,
-                             void *buf, size_t len);
+CFUT_API void cfut_read_init(struct cfut_read *f, struct cfut_io *io, void *buf,
+                             size_t len);
 
 /*
  * A future that writes all 'len' bytes, across partial writes.

@@ -33,15 +33,15 @@ struct cfut__reactor {
     size_t n_timers;
     size_t cap;
     uint64_t next_seq;
-    bool paused;               /* the clock is manual */
-    uint64_t paused_now;       /* the manual clock's time */
+    bool paused;         /* the clock is manual */
+    uint64_t paused_now; /* the manual clock's time */
     struct epoll_event events[N_EVENTS];
 };
 
 struct cfut_io {
     struct cfut__reactor *r;
     int fd;
-    unsigned ready;                 /* CFUT_IO_* seen and not cleared */
+    unsigned ready; /* CFUT_IO_* seen and not cleared */
     bool is_socket;
     struct cfut__io_waiter readers; /* sentinel of the read wait list */
     struct cfut__io_waiter writers; /* sentinel of the write wait list */
@@ -442,8 +442,8 @@ cfut_io_new(struct cfut_executor *ex, int fd, struct cfut_io **out)
     socklen_t len = sizeof type;
     io->is_socket = getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0;
     int fl = fcntl(fd, F_GETFL);
-    if (fl < 0 || (!(fl & O_NONBLOCK) &&
-                   fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0))
+    if (fl < 0 ||
+        (!(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0))
         goto free_io;
     struct epoll_event ev;
     memset(&ev, 0, sizeof ev);

@@ -44,7 +44,13 @@ struct cfut__io_waiter {
 };
 
 /* An unlinked waiter value. */
-#define CFUT__IO_WAITER_INIT {NULL, NULL, {NULL, NULL}}
+#define CFUT__IO_WAITER_INIT                                                   \
+    {                                                                          \
+        NULL, NULL,                                                            \
+        {                                                                      \
+            NULL, NULL                                                         \
+        }                                                                      \
+    }
 
 /* ---------------------------------------------------------------------- */
 /* Registrations                                                           */

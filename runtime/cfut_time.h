@@ -80,10 +80,10 @@ CFUT_API int cfut_time_advance(struct cfut_executor *ex, uint64_t ns);
 struct cfut_sleep {
     /* private: do not touch */
     struct cfut_future base;
-    uint64_t ns;      /* duration (relative) or deadline */
-    bool relative;    /* 'ns' counts from the first poll */
-    bool armed;       /* 'timer' was inserted (it may have fired since) */
-    void *reactor;    /* where 'timer' lives, once armed */
+    uint64_t ns;   /* duration (relative) or deadline */
+    bool relative; /* 'ns' counts from the first poll */
+    bool armed;    /* 'timer' was inserted (it may have fired since) */
+    void *reactor; /* where 'timer' lives, once armed */
     struct cfut__timer timer;
 };
 
@@ -165,8 +165,8 @@ CFUT_API void cfut_timeout_init(struct cfut_timeout *t,
 struct cfut_interval {
     /* private: do not touch */
     uint64_t period;
-    uint64_t next;  /* deadline of the next tick */
-    bool started;   /* 'next' is set */
+    uint64_t next; /* deadline of the next tick */
+    bool started;  /* 'next' is set */
 };
 
 /*
