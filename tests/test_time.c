@@ -328,7 +328,7 @@ END_TEST
 
 /* ---- interval ---- */
 
-/* Takes 'n' ticks, doing 3 ms of (paused-clock) work after each. */
+/* Takes 'n' ticks, doing some (paused-clock) work after each. */
 struct ticker {
     struct cfut_future base;
     struct cfut_coro co;
@@ -351,7 +351,9 @@ ticker_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
         CFUT_AWAIT(&self->co, cx, &self->tick.base, &self->res);
         ck_assert_int_eq(self->res.status, CFUT_OK);
         self->deadlines[self->i] = self->res.deadline;
-        cfut_time_advance(cfut_executor_current(), CFUT_MSEC(3));
+        /* 3 ms of work; 13 ms after tick 1, so tick 2 is late. */
+        cfut_time_advance(cfut_executor_current(),
+                          CFUT_MSEC(self->i == 1 ? 13 : 3));
     }
     CFUT_ASYNC_END(&self->co);
 }
