@@ -23,18 +23,21 @@
 #define N_EVENTS 64
 #define HEAP_MIN_CAP 64u
 
+struct slot;
+
 struct cfut__reactor {
     uint32_t magic;
     int epfd;
     int evfd;
-    size_t n_waiters;          /* futures on some registration's list */
-    size_t n_regs;             /* live registrations */
-    struct cfut__timer **heap; /* min-heap on (deadline, seq) */
+    size_t n_waiters;  /* futures on some registration's list */
+    size_t n_regs;     /* live registrations */
+    struct slot *heap; /* min-heap on (deadline, seq) */
     size_t n_timers;
     size_t cap;
     uint64_t next_seq;
     bool paused;         /* the clock is manual */
     uint64_t paused_now; /* the manual clock's time */
+    uint64_t now_cache;  /* the clock at its last reading (never ahead) */
     struct epoll_event events[N_EVENTS];
 };
 
@@ -65,72 +68,90 @@ monotonic_ns(void)
 uint64_t
 cfut__reactor_now(struct cfut__reactor *r)
 {
-    return r->paused ? r->paused_now : monotonic_ns();
+    uint64_t now = r->paused ? r->paused_now : monotonic_ns();
+    r->now_cache = now;
+    return now;
+}
+
+uint64_t
+cfut__reactor_now_cached(const struct cfut__reactor *r)
+{
+    return r->paused ? r->paused_now : r->now_cache;
 }
 
 /* ---------------------------------------------------------------------- */
 /* Timer heap                                                              */
 /* ---------------------------------------------------------------------- */
 
+/*
+ * A heap slot keeps the timer's key beside the pointer, so that sifting
+ * compares within the array and touches a timer only to update its index.
+ */
+struct slot {
+    uint64_t deadline;
+    uint64_t seq;
+    struct cfut__timer *t;
+};
+
 static inline bool
-timer_before(const struct cfut__timer *a, const struct cfut__timer *b)
+slot_before(const struct slot *a, const struct slot *b)
 {
     return a->deadline < b->deadline ||
            (a->deadline == b->deadline && a->seq < b->seq);
 }
 
 static inline void
-heap_set(struct cfut__reactor *r, size_t i, struct cfut__timer *t)
+heap_set(struct cfut__reactor *r, size_t i, struct slot s)
 {
-    r->heap[i] = t;
-    t->index = i;
+    r->heap[i] = s;
+    s.t->index = i;
 }
 
 static void
 sift_up(struct cfut__reactor *r, size_t i)
 {
-    struct cfut__timer *t = r->heap[i];
+    struct slot s = r->heap[i];
     while (i > 0) {
         size_t parent = (i - 1) / 2;
-        if (!timer_before(t, r->heap[parent]))
+        if (!slot_before(&s, &r->heap[parent]))
             break;
         heap_set(r, i, r->heap[parent]);
         i = parent;
     }
-    heap_set(r, i, t);
+    heap_set(r, i, s);
 }
 
 static void
 sift_down(struct cfut__reactor *r, size_t i)
 {
-    struct cfut__timer *t = r->heap[i];
+    struct slot s = r->heap[i];
     size_t n = r->n_timers;
     for (;;) {
         size_t c = 2 * i + 1;
         if (c >= n)
             break;
-        if (c + 1 < n && timer_before(r->heap[c + 1], r->heap[c]))
+        if (c + 1 < n && slot_before(&r->heap[c + 1], &r->heap[c]))
             c++;
-        if (!timer_before(r->heap[c], t))
+        if (!slot_before(&r->heap[c], &s))
             break;
         heap_set(r, i, r->heap[c]);
         i = c;
     }
-    heap_set(r, i, t);
+    heap_set(r, i, s);
 }
 
 /* Takes the timer at heap position 'i' out of the heap. */
 static void
 heap_remove_at(struct cfut__reactor *r, size_t i)
 {
-    struct cfut__timer *t = r->heap[i];
-    struct cfut__timer *last = r->heap[--r->n_timers];
+    struct cfut__timer *t = r->heap[i].t;
+    struct slot last = r->heap[--r->n_timers];
     t->index = SIZE_MAX;
     if (i == r->n_timers)
         return;
     heap_set(r, i, last);
     sift_down(r, i);
-    if (last->index == i)
+    if (last.t->index == i)
         sift_up(r, i);
 }
 
@@ -140,7 +161,7 @@ cfut__timer_insert(struct cfut__reactor *r, struct cfut__timer *t,
 {
     if (r->n_timers == r->cap) {
         size_t cap = r->cap == 0 ? HEAP_MIN_CAP : r->cap * 2;
-        struct cfut__timer **h = cfut_alloc(cap * sizeof *h);
+        struct slot *h = cfut_alloc(cap * sizeof *h);
         if (h == NULL)
             return CFUT_ENOMEM;
         if (r->n_timers != 0)
@@ -151,9 +172,10 @@ cfut__timer_insert(struct cfut__reactor *r, struct cfut__timer *t,
     }
     t->seq = r->next_seq++;
     t->waker = cfut_waker_clone(w);
-    r->heap[r->n_timers] = t;
-    t->index = r->n_timers++;
-    sift_up(r, t->index);
+    struct slot sl = {t->deadline, t->seq, t};
+    size_t i = r->n_timers++;
+    r->heap[i] = sl;
+    sift_up(r, i);
     return CFUT_OK;
 }
 
@@ -161,7 +183,7 @@ void
 cfut__timer_remove(struct cfut__reactor *r, struct cfut__timer *t)
 {
     if (t->index != SIZE_MAX) {
-        CFUT_DEBUG_ASSERT(t->index < r->n_timers && r->heap[t->index] == t,
+        CFUT_DEBUG_ASSERT(t->index < r->n_timers && r->heap[t->index].t == t,
                           "timer heap corrupt (a sleep was moved?)");
         heap_remove_at(r, t->index);
     }
@@ -173,8 +195,10 @@ static size_t
 fire_due(struct cfut__reactor *r, uint64_t now)
 {
     size_t n = 0;
-    while (r->n_timers != 0 && r->heap[0]->deadline <= now) {
-        struct cfut__timer *t = r->heap[0];
+    if (now > r->now_cache)
+        r->now_cache = now;
+    while (r->n_timers != 0 && r->heap[0].deadline <= now) {
+        struct cfut__timer *t = r->heap[0].t;
         heap_remove_at(r, 0);
         struct cfut_waker w = t->waker;
         t->waker = CFUT_WAKER_EMPTY;
@@ -304,7 +328,7 @@ reactor_turn(void *drv, int timeout_ms)
         if (fired != 0 || r->paused) {
             wait_ms = 0;
         } else if (r->n_timers != 0) {
-            uint64_t d = r->heap[0]->deadline - now;
+            uint64_t d = r->heap[0].deadline - now;
             uint64_t ms = (d + 999999u) / 1000000u; /* never wake early */
             if (ms > INT_MAX)
                 ms = INT_MAX;
@@ -321,8 +345,8 @@ reactor_turn(void *drv, int timeout_ms)
     dispatch(r, n);
     if (r->n_timers != 0) {
         if (r->paused && timeout_ms != 0 && n == 0 && fired == 0 &&
-            r->heap[0]->deadline > r->paused_now)
-            r->paused_now = r->heap[0]->deadline; /* auto-advance */
+            r->heap[0].deadline > r->paused_now)
+            r->paused_now = r->heap[0].deadline; /* auto-advance */
         fire_due(r, cfut__reactor_now(r));
     }
     return CFUT_OK;

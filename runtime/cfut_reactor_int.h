@@ -32,6 +32,13 @@ struct cfut__reactor *cfut__reactor_current(void);
 uint64_t cfut__reactor_now(struct cfut__reactor *r);
 
 /*
+ * Returns the reactor's clock as last read (by a turn or a sleep): never
+ * ahead of the true time, so a deadline it shows as passed has passed.
+ * Costs no clock read.
+ */
+uint64_t cfut__reactor_now_cached(const struct cfut__reactor *r);
+
+/*
  * Arms 't' (its 'deadline' set) with a clone of 'w'.
  * Returns: 0; CFUT_ENOMEM when the heap cannot grow ('t' stays unarmed).
  */

@@ -34,10 +34,15 @@ cfut_sleep_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
         *status = CFUT_ESTATE;
         return CFUT_READY;
     }
-    uint64_t now = cfut__reactor_now(r);
+    /* A duration needs the clock; a deadline compares with the clock's
+     * last reading (a passed deadline it misses fires at the next turn). */
+    uint64_t now;
     if (s->relative) {
+        now = cfut__reactor_now(r);
         s->ns = s->ns > UINT64_MAX - now ? UINT64_MAX : now + s->ns;
         s->relative = false;
+    } else {
+        now = cfut__reactor_now_cached(r);
     }
     if (s->ns <= now) {
         /* Due already: ready at once, but within the task's budget. */
