@@ -7,6 +7,8 @@
 #define _GNU_SOURCE
 #include "testkit.h"
 
+#include <stdlib.h>
+
 static struct cfut_executor *ex;
 
 static void
@@ -431,6 +433,58 @@ START_TEST(test_time_sleep_reports_enomem_when_the_heap_cannot_grow)
 }
 END_TEST
 
+/* Arms 64 timers, then a 65th whose heap growth fails. */
+#define N_GROW 64
+struct grow {
+    struct cfut_future base;
+    struct cfut_sleep s[N_GROW + 1];
+    int last_status;
+    size_t timers_after_failure;
+};
+
+static enum cfut_poll
+grow_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
+{
+    struct grow *g = cfut_container_of(f, struct grow, base);
+    int st;
+    (void)out;
+    for (int i = 0; i < N_GROW; i++) {
+        cfut_sleep_init(&g->s[i], CFUT_SEC(60) + (uint64_t)i);
+        ck_assert_int_eq(cfut_future_poll(&g->s[i].base, cx, &st),
+                         CFUT_PENDING);
+    }
+    cfut_sleep_init(&g->s[N_GROW], CFUT_SEC(1));
+    testkit_alloc_fail_at(1);
+    ck_assert_int_eq(cfut_future_poll(&g->s[N_GROW].base, cx, &g->last_status),
+                     CFUT_READY);
+    testkit_alloc_fail_at(0);
+    g->timers_after_failure = cfut_reactor_n_timers(cfut_executor_current());
+    for (int i = 0; i <= N_GROW; i++)
+        cfut_future_drop(&g->s[i].base);
+    return CFUT_READY;
+}
+
+static const struct cfut_future_vtable grow_vtable = {grow_poll, NULL, 0,
+                                                      "grow", NULL};
+
+START_TEST(test_time_failed_heap_growth_keeps_the_armed_timers)
+{
+    struct grow *g = malloc(sizeof *g);
+    cfut_future_init(&g->base, &grow_vtable);
+    g->last_status = 99;
+    cfut_time_pause(ex);
+
+    int rc = cfut_block_on(ex, &g->base, NULL);
+
+    ck_assert_int_eq(rc, CFUT_OK);
+    ck_assert_int_eq(g->last_status, CFUT_ENOMEM);
+    ck_assert_uint_eq(g->timers_after_failure, N_GROW);
+    ck_assert_uint_eq(cfut_reactor_n_timers(ex), 0);
+    ck_assert_uint_eq(cfut_executor_n_wakers(ex), 0);
+    free(g);
+}
+END_TEST
+
 static Suite *
 time_suite(void)
 {
@@ -470,6 +524,7 @@ time_suite(void)
     tcase_add_checked_fixture(tc, ex_setup, ex_teardown);
     tcase_add_test(tc,
                    test_time_sleep_reports_enomem_when_the_heap_cannot_grow);
+    tcase_add_test(tc, test_time_failed_heap_growth_keeps_the_armed_timers);
     suite_add_tcase(s, tc);
     return s;
 }
