@@ -3,11 +3,14 @@
  * task, partial writes complete, EOF and reset are told apart, writes to a
  * closed peer fail without SIGPIPE, dropped reads unregister, TCP echo of
  * 1 MiB each way with many tasks, Unix sockets, connect errors, a busy task
- * does not starve I/O, allocation failure.
+ * does not starve I/O, bytes written by another thread wake a read blocked
+ * in epoll_wait, allocation failure.
  */
 #define _GNU_SOURCE
 #include "testkit.h"
 
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -745,6 +748,54 @@ START_TEST(test_io_busy_task_does_not_starve_readiness)
 }
 END_TEST
 
+/* ---- readiness caused by another thread ---- */
+
+#define N_REMOTE_BYTES 500
+
+static void *
+trickle_thread(void *arg)
+{
+    int fd = *(int *)arg;
+    unsigned seed = 3;
+    for (int i = 0; i < N_REMOTE_BYTES; i++) {
+        seed = seed * 1103515245u + 12345u;
+        for (unsigned k = (seed >> 16) % 16; k > 0; k--)
+            sched_yield();
+        unsigned char b = (unsigned char)i;
+        if (write(fd, &b, 1) != 1)
+            return NULL;
+    }
+    return NULL;
+}
+
+START_TEST(test_io_bytes_from_another_thread_wake_a_blocked_read)
+{
+    /* The executor blocks in epoll_wait (nothing else to do) while another
+     * thread writes the bytes one by one: every one must arrive. */
+    int peer;
+    struct cfut_io *io = pair_io(&peer);
+    pthread_t th;
+    ck_assert_int_eq(pthread_create(&th, NULL, trickle_thread, &peer), 0);
+    unsigned char buf[N_REMOTE_BYTES];
+    size_t got = 0;
+
+    while (got < N_REMOTE_BYTES) {
+        struct cfut_read rd;
+        struct cfut_io_result res = {99, 0};
+        cfut_read_init(&rd, io, buf + got, sizeof buf - got);
+        block(&rd.base, &res);
+        ck_assert_int_eq(res.status, CFUT_OK);
+        got += res.n;
+    }
+    pthread_join(th, NULL);
+
+    for (int i = 0; i < N_REMOTE_BYTES; i++)
+        ck_assert_uint_eq(buf[i], (unsigned char)i);
+    cfut_io_free(io);
+    close(peer);
+}
+END_TEST
+
 /* ---- allocation failure ---- */
 
 START_TEST(test_io_connect_fails_cleanly_at_every_allocation)
@@ -802,6 +853,12 @@ io_suite(void)
     tcase_add_test(tc, test_io_unix_connect_accept_and_exchange);
     tcase_add_test(tc, test_io_connect_to_a_closed_port_is_eaddr);
     tcase_add_test(tc, test_io_bad_addresses_are_refused);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("cross-thread");
+    tcase_add_checked_fixture(tc, ex_setup, ex_teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_io_bytes_from_another_thread_wake_a_blocked_read);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("allocation");
