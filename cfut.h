@@ -12,5 +12,8 @@
 #include "cfut_leaf.h"
 #include "cfut_coro.h"
 #include "cfut_executor.h"
+#include "cfut_reactor.h"
+#include "cfut_time.h"
+#include "cfut_io.h"
 
 #endif /* CFUT_H */
