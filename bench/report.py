@@ -321,7 +321,7 @@ def targets(res):
 # ---- RESULTS.md ----------------------------------------------------------------
 
 
-def write_results(path, meta, cmeta, res, run_path, count_path, svg_name):
+def write_results(path, meta, cmeta, res, run_path, count_path, svg_name, svg_count):
     L = []
     L.append("# cfut benchmark results")
     L.append("")
@@ -355,6 +355,12 @@ def write_results(path, meta, cmeta, res, run_path, count_path, svg_name):
     L.append("")
     L.append("![ns per op, log scale](%s)" % svg_name)
     L.append("")
+    if svg_count:
+        L.append("Instructions per op (callgrind, `--count`): the same comparison "
+                 "without the machine's noise.")
+        L.append("")
+        L.append("![instructions per op, log scale](%s)" % svg_count)
+        L.append("")
 
     # Summary: one row per workload.
     L.append("## Summary")
@@ -451,18 +457,32 @@ def write_results(path, meta, cmeta, res, run_path, count_path, svg_name):
 # ---- the plot ------------------------------------------------------------------
 
 
-def write_plot(path, meta, res, png=False):
+def plot_series(res, count=False):
+    """(names, column labels, rows of values) for the time or count plot."""
+    if count:
+        names = [n for n in res.names if n in res.c]
+        labels = ["floor", "cfut"]
+        rows = []
+        for n in names:
+            ci, _, fi, _ = res.cfut_floor(n)
+            if ci is None:  # no timed figure: take impl cfut from the counts
+                ci = "cfut" if "cfut" in res.c[n] else None
+                fi = "floor"
+            rows.append([res.instr(n, fi or "floor"), res.instr(n, ci) if ci else None])
+        return names, labels, rows
+    names = [n for n in res.names if n in res.t]
+    labels = [label for label, _ in PLOT_GROUPS]
+    rows = [[res.cfut(n)[1] if pred is None else res.best(n, pred)[1]
+             for _, pred in PLOT_GROUPS] for n in names]
+    return names, labels, rows
+
+
+def write_plot(path, meta, res, png=False, count=False):
     if not shutil.which("gnuplot"):
         print("report.py: gnuplot is missing: no plot (apt-get install gnuplot)",
               file=sys.stderr)
         return False
-    names = [n for n in res.names if n in res.t]
-    vals = []
-    for n in names:
-        row = []
-        for _, pred in PLOT_GROUPS:
-            row.append(res.cfut(n)[1] if pred is None else res.best(n, pred)[1])
-        vals.append(row)
+    names, labels, vals = plot_series(res, count)
     flat = [v for row in vals for v in row if v]
     if not flat:
         return False
@@ -476,15 +496,17 @@ def write_plot(path, meta, res, png=False):
                     "%.4g" % v if v else "-" for v in row)))
         cols = " , ".join(
             "'%s' using %d%s title '%s'" % (data, k + 2, ":xtic(1)" if k == 0 else "", label)
-            for k, (label, _) in enumerate(PLOT_GROUPS))
-        width = max(900, 80 * len(names) + 200)
+            for k, label in enumerate(labels))
+        width = max(900, (40 if count else 80) * len(names) + 200)
         if png:
             terminal = 'set terminal pngcairo size %d,560 font "sans,10"' % width
         else:
             terminal = ('set terminal svg size %d,560 dynamic font "sans,11" '
                         'background rgb "white"' % width)
-        title = "cfut benchmarks: median ns per op (log scale, lower is better)  %s, %s" % (
-            meta.get("date", ""), meta.get("cpu", ""))
+        what = ("instructions per op under callgrind" if count else
+                "median ns per op")
+        title = "cfut benchmarks: %s (log scale, lower is better)  %s, %s" % (
+            what, meta.get("date", ""), meta.get("cpu", ""))
         script = """
 %s
 set output '%s'
@@ -495,15 +517,17 @@ set style histogram cluster gap 1
 set style fill solid 0.85 border -1
 set boxwidth 0.9
 set logscale y
+set format y "10^{%%L}"
 set yrange [%g:%g]
-set ylabel "ns per op"
+set ylabel "%s"
 set grid ytics
 set xtics rotate by -35 scale 0 font ",10"
 set key top left horizontal
 set bmargin 9
 set rmargin 10
 plot %s
-""" % (terminal, path, title.replace('"', "'"), lo, hi, cols)
+""" % (terminal, path, title.replace('"', "'"), lo, hi,
+       "instructions per op" if count else "ns per op", cols)
         r = subprocess.run(["gnuplot"], input=script, text=True, capture_output=True)
         if r.returncode != 0:
             print("report.py: gnuplot failed:\n" + r.stderr, file=sys.stderr)
@@ -578,10 +602,15 @@ def main():
     os.makedirs(out, exist_ok=True)
     svg = os.path.join(out, "results.svg")
     write_plot(svg, meta, res)
+    svg_count = os.path.join(out, "results-instr.svg")
+    has_count = bool(res.c) and write_plot(svg_count, meta, res, count=True)
     if a.png:
         write_plot(a.png, meta, res, png=True)
+        if res.c:
+            write_plot(a.png.replace(".png", "-instr.png"), meta, res, png=True, count=True)
     tally = write_results(os.path.join(out, "RESULTS.md"), meta, cmeta, res,
-                          a.run, a.count, "results.svg")
+                          a.run, a.count, "results.svg",
+                          "results-instr.svg" if has_count else None)
     update_readme(os.path.join(out, "README.md"), meta, res, tally)
     print("report.py: wrote %s, %s (%d met, %d missed, %d not measured)" % (
         os.path.join(out, "RESULTS.md"), svg, *tally), file=sys.stderr)
