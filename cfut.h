@@ -11,6 +11,9 @@
 #include "cfut_future.h"
 #include "cfut_leaf.h"
 #include "cfut_coro.h"
+#include "cfut_join.h"
+#include "cfut_select.h"
+#include "cfut_and_then.h"
 #include "cfut_executor.h"
 
 #endif /* CFUT_H */
