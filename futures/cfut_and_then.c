@@ -183,7 +183,7 @@ append(struct cfut_chain *c, const struct cfut__chain_step *st,
     size_t cap_steps = c->cap_steps, future_cap = c->future_cap;
     size_t value_cap = c->value_cap;
     if (c->n_steps == cap_steps) {
-        cap_steps *= 2;
+        cap_steps = cap_steps < 16 ? 16 : 2 * cap_steps;
         steps = cfut_alloc(cap_steps * sizeof *steps);
         if (steps == NULL)
             goto fail;

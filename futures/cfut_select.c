@@ -82,7 +82,6 @@ sel_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
 {
     struct cfut_select *s = cfut_container_of(f, struct cfut_select, base);
     struct cfut__wakeset *ws = s->ws;
-    cfut__wakeset_register(ws, cx->waker);
     struct select_child *c = sel_children(s);
     uint32_t *order = sel_scratch(s);
     size_t k = 0;
@@ -107,6 +106,7 @@ sel_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
             return CFUT_READY;
         }
     }
+    cfut__wakeset_register(ws, cx->waker);
     return CFUT_PENDING;
 }
 

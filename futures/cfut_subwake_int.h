@@ -67,14 +67,24 @@ cfut__wakeset_extra(struct cfut__wakeset *ws)
     return (char *)ws + ws->extra_off;
 }
 
-/* Keeps the parent waker current; the common case is one compare. */
+/*
+ * Makes the parent waker 'w' before the combinator returns PENDING: the
+ * common case (the same waker as last time) is one compare and no atomic
+ * operation. When the waker changes, a child woken earlier in this poll
+ * may have woken the old one (or none, at the first poll), so a non-empty
+ * stack after the swap wakes 'w' at once: nothing is lost, and a poll that
+ * finishes never registers at all.
+ */
 static inline void
 cfut__wakeset_register(struct cfut__wakeset *ws, const struct cfut_waker *w)
 {
     /* Only this (polling) thread writes 'parent': reading it unlocked here
      * races with nothing. */
-    if (!cfut_waker_will_wake(&ws->parent, w))
-        cfut__wakeset_set_parent(ws, w);
+    if (cfut_waker_will_wake(&ws->parent, w))
+        return;
+    cfut__wakeset_set_parent(ws, w);
+    if (atomic_load_explicit(&ws->head, memory_order_acquire) != CFUT__WS_EMPTY)
+        cfut_waker_wake_by_ref(w);
 }
 
 /*
@@ -85,6 +95,8 @@ cfut__wakeset_register(struct cfut__wakeset *ws, const struct cfut_waker *w)
 static inline uint32_t
 cfut__wakeset_take(struct cfut__wakeset *ws)
 {
+    if (atomic_load_explicit(&ws->head, memory_order_relaxed) == CFUT__WS_EMPTY)
+        return CFUT__WS_EMPTY;
     uint32_t i = atomic_exchange_explicit(&ws->head, CFUT__WS_EMPTY,
                                           memory_order_acquire);
     uint32_t prev = CFUT__WS_EMPTY;
