@@ -57,55 +57,59 @@ chain_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
 {
     struct cfut_chain *c = cfut_container_of(f, struct cfut_chain, base);
     unsigned char *dst = (unsigned char *)out + CFUT_CHAIN_VALUE_OFFSET;
-    struct cfut__chain_step *steps = chain_steps(c);
+    const struct cfut__chain_step *steps = chain_steps(c);
+    unsigned char *vals[2] = {chain_value(c, 0), chain_value(c, 1)};
+    void *storage = chain_storage(c);
+    size_t pos = c->pos, n = c->n_steps;
+    unsigned b = c->cur_buf;
     c->started = true;
     for (;;) {
         if (c->cur != NULL) {
-            bool last = c->pos == c->n_steps;
-            void *into = last ? dst : chain_value(c, c->cur_buf);
-            if (cfut_future_poll(c->cur, cx, into) == CFUT_PENDING)
+            bool last = pos == n;
+            if (cfut_future_poll(c->cur, cx, last ? dst : vals[b]) ==
+                CFUT_PENDING) {
+                c->pos = pos;
+                c->cur_buf = b;
                 return CFUT_PENDING;
-            cfut_future_drop(c->cur);
-            c->cur = NULL;
-            if (last) {
-                put_status(out, CFUT_OK);
-                return CFUT_READY;
             }
+            struct cfut_future *done = c->cur;
+            c->cur = NULL;
+            cfut_future_drop(done);
+            if (last)
+                break;
         }
-        if (c->pos == c->n_steps) {
-            memcpy(dst, chain_value(c, c->cur_buf), c->out_size);
-            put_status(out, CFUT_OK);
-            return CFUT_READY;
+        if (pos == n) {
+            memcpy(dst, vals[b], c->out_size);
+            break;
         }
-        const struct cfut__chain_step *st = &steps[c->pos++];
-        bool last = c->pos == c->n_steps;
-        unsigned char *in = chain_value(c, c->cur_buf);
+        const struct cfut__chain_step *st = &steps[pos++];
         switch (st->kind) {
         case STEP_THEN:
-            if (last) {
-                st->fn.then(st->ctx, in, dst);
+            if (pos == n) {
+                st->fn.then(st->ctx, vals[b], dst);
+                c->pos = pos;
                 put_status(out, CFUT_OK);
                 return CFUT_READY;
             }
-            st->fn.then(st->ctx, in, chain_value(c, c->cur_buf ^ 1u));
-            c->cur_buf ^= 1u;
+            st->fn.then(st->ctx, vals[b], vals[b ^ 1u]);
+            b ^= 1u;
             break;
         case STEP_MAP_ERR: {
             int status;
-            memcpy(&status, in, sizeof status);
+            memcpy(&status, vals[b], sizeof status);
             if (status < 0)
-                st->fn.map_err(st->ctx, in);
+                st->fn.map_err(st->ctx, vals[b]);
             break;
         }
         default: {
             struct cfut_future *next = NULL;
-            int rc = st->fn.and_then(st->ctx, in, chain_storage(c), &next);
+            int rc = st->fn.and_then(st->ctx, vals[b], storage, &next);
             if (rc >= 0 && next == NULL)
                 rc = CFUT_EINVAL;
             if (rc < 0) {
                 memset(dst, 0, c->out_size);
                 put_status(out, rc);
-                c->pos = c->n_steps;
+                c->pos = n;
                 return CFUT_READY;
             }
             CFUT_ASSERT(cfut_future_output_size(next) == st->out_size,
@@ -116,6 +120,9 @@ chain_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
         }
         }
     }
+    c->pos = pos;
+    put_status(out, CFUT_OK);
+    return CFUT_READY;
 }
 
 static void
@@ -170,14 +177,13 @@ cfut_chain_init(struct cfut_chain *c, struct cfut_future *first)
  * the value buffers (to hold the value before and after the step) first;
  * nothing changes unless every allocation succeeds.
  */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
 static int
-append(struct cfut_chain *c, const struct cfut__chain_step *st,
-       size_t next_size)
+append_slow(struct cfut_chain *c, const struct cfut__chain_step *st,
+            size_t next_size)
 {
-    if (c == NULL)
-        return CFUT_EINVAL;
-    if (c->started)
-        return CFUT_ESTATE;
     struct cfut__chain_step *steps = NULL;
     unsigned char *fut = NULL, *vals = NULL;
     size_t cap_steps = c->cap_steps, future_cap = c->future_cap;
@@ -224,6 +230,25 @@ fail:
     cfut_free(steps);
     cfut_free(fut);
     return CFUT_ENOMEM;
+}
+
+/* Appends 'st': in place when everything fits, else through
+ * append_slow(). */
+static inline int
+append(struct cfut_chain *c, const struct cfut__chain_step *st,
+       size_t next_size)
+{
+    if (c == NULL)
+        return CFUT_EINVAL;
+    if (c->started)
+        return CFUT_ESTATE;
+    if (c->n_steps < c->cap_steps && next_size <= c->future_cap &&
+        st->out_size <= c->value_cap && c->out_size <= c->value_cap) {
+        chain_steps(c)[c->n_steps++] = *st;
+        c->out_size = st->out_size;
+        return CFUT_OK;
+    }
+    return append_slow(c, st, next_size);
 }
 
 int
