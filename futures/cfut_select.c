@@ -40,6 +40,14 @@ cmp_u32(const void *a, const void *b)
 static void
 sort_order(uint32_t *v, size_t k, uint32_t start, uint32_t n)
 {
+    if (k == 2 && start == 0) { /* the common biased select of two */
+        if (v[0] > v[1]) {
+            uint32_t t = v[0];
+            v[0] = v[1];
+            v[1] = t;
+        }
+        return;
+    }
     for (size_t a = 0; a < k; a++)
         v[a] = v[a] >= start ? v[a] - start : v[a] + n - start;
     if (k <= 16) {
