@@ -15,5 +15,8 @@
 #include "cfut_select.h"
 #include "cfut_and_then.h"
 #include "cfut_executor.h"
+#include "cfut_reactor.h"
+#include "cfut_time.h"
+#include "cfut_io.h"
 
 #endif /* CFUT_H */
