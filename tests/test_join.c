@@ -527,6 +527,42 @@ START_TEST(test_join_drop_races_a_wake_from_another_thread)
 }
 END_TEST
 
+START_TEST(test_join_nested_in_a_join_repolls_only_the_woken_leaf)
+{
+    struct testkit_countdown c[4];
+    for (int i = 0; i < 4; i++)
+        testkit_countdown_init(&c[i], 1, false, (uint64_t)i);
+    struct cfut_join inner[2];
+    struct cfut_future *k0[2] = {&c[0].base, &c[1].base};
+    struct cfut_future *k1[2] = {&c[2].base, &c[3].base};
+    ck_assert_int_eq(cfut_join_init(&inner[0], k0, 2), CFUT_OK);
+    ck_assert_int_eq(cfut_join_init(&inner[1], k1, 2), CFUT_OK);
+    struct cfut_future *outer_kids[2] = {&inner[0].base, &inner[1].base};
+    struct cfut_join outer;
+    ck_assert_int_eq(cfut_join_init(&outer, outer_kids, 2), CFUT_OK);
+    struct testkit_waker tw;
+    struct cfut_waker w = testkit_waker_init(&tw);
+    uint64_t out[4] = {0, 0, 0, 0};
+    ck_assert_int_eq(testkit_poll(&outer.base, &w, out), CFUT_PENDING);
+
+    testkit_countdown_wake(&c[3]);
+    ck_assert_int_eq(testkit_waker_n_wakes(&tw), 1);
+    ck_assert_int_eq(testkit_poll(&outer.base, &w, out), CFUT_PENDING);
+
+    ck_assert_int_eq(c[0].n_polls, 1);
+    ck_assert_int_eq(c[1].n_polls, 1);
+    ck_assert_int_eq(c[2].n_polls, 1);
+    ck_assert_int_eq(c[3].n_polls, 2);
+    testkit_countdown_wake(&c[0]);
+    testkit_countdown_wake(&c[1]);
+    testkit_countdown_wake(&c[2]);
+    ck_assert_int_eq(testkit_poll(&outer.base, &w, out), CFUT_READY);
+    cfut_future_drop(&outer.base);
+    for (int i = 0; i < 4; i++)
+        ck_assert_uint_eq(out[i], (uint64_t)i);
+}
+END_TEST
+
 /* ---- executor integration ---- */
 
 START_TEST(test_join_of_yielding_children_runs_under_block_on)
@@ -714,6 +750,7 @@ join_suite(void)
     tcase_add_test(
         tc, test_join_copes_with_pending_once_children_and_spurious_polls);
     tcase_add_test(tc, test_join_of_yielding_children_runs_under_block_on);
+    tcase_add_test(tc, test_join_nested_in_a_join_repolls_only_the_woken_leaf);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("drop and threads");
