@@ -554,7 +554,7 @@ set grid ytics
 set xtics rotate by -35 scale 0 font ",10"
 set key top left horizontal
 set bmargin 9
-set rmargin 10
+set rmargin 14
 plot %s
 """ % (terminal, path, title.replace('"', "'"), lo, hi,
        "instructions per op" if count else "ns per op", cols)
