@@ -12,5 +12,7 @@
 #include "cfut_leaf.h"
 #include "cfut_coro.h"
 #include "cfut_executor.h"
+#include "cfut_oneshot.h"
+#include "cfut_mpsc.h"
 
 #endif /* CFUT_H */
