@@ -248,7 +248,8 @@ send_drop(struct cfut_future *fut)
     struct cfut__mpsc *s = f->shared;
     if (f->is_waiting)
         cfut__mpsc_link_remove(&f->waiter_link);
-    cfut_waker_drop(&f->waker);
+    if (f->waker.vtable != NULL)
+        cfut_waker_drop(&f->waker);
     if (f->has_permit) {
         s->reserved--;
         hand_permits(s);
@@ -292,11 +293,9 @@ cfut_mpsc_try_recv(struct cfut_mpsc_receiver *rx, void *msg)
 /* States: a message is queued (READY with it, budget allowing); every
  * sender is gone (READY, ECLOSED); otherwise PENDING until push() or the
  * last sender_release() wakes 'rx_waker'. */
-static enum cfut_poll
-recv_poll(struct cfut_future *fut, struct cfut_context *cx, void *out)
+static inline enum cfut_poll
+poll_recv(struct cfut__mpsc *s, struct cfut_context *cx, void *out)
 {
-    struct cfut__mpsc *s =
-        cfut_container_of(fut, struct cfut_mpsc_recv, base)->shared;
     if (s->len != 0) {
         if (!cfut_context_consume_budget(cx))
             return CFUT_PENDING;
@@ -310,6 +309,22 @@ recv_poll(struct cfut_future *fut, struct cfut_context *cx, void *out)
     }
     cfut_waker_register(&s->rx_waker, cx->waker);
     return CFUT_PENDING;
+}
+
+enum cfut_poll
+cfut_mpsc_poll_recv(struct cfut_mpsc_receiver *rx, struct cfut_context *cx,
+                    void *out)
+{
+    CFUT_DEBUG_ASSERT(rx->shared != NULL,
+                      "mpsc: poll_recv on an empty receiver");
+    return poll_recv(rx->shared, cx, out);
+}
+
+static enum cfut_poll
+recv_poll(struct cfut_future *fut, struct cfut_context *cx, void *out)
+{
+    return poll_recv(
+        cfut_container_of(fut, struct cfut_mpsc_recv, base)->shared, cx, out);
 }
 
 static void

@@ -186,6 +186,21 @@ CFUT_API int cfut_mpsc_try_recv(struct cfut_mpsc_receiver *rx, void *msg);
 CFUT_API void cfut_mpsc_recv_init(struct cfut_mpsc_recv *f,
                                   struct cfut_mpsc_receiver *rx);
 
+/*
+ * Polls the receiver itself for the next message, as a stream: the same
+ * outcomes as a recv future's poll, with no future to create or drop (what
+ * a parent future's poll calls in a receive loop). PENDING registers the
+ * waker of 'cx' (replacing a recv future's). Cancel-safe: a message is
+ * taken only when it returns READY.
+ * Ownership: 'rx' and 'cx' are borrowed; 'out' receives
+ *   CFUT_MPSC_OUTPUT(T) on READY.
+ * Returns: CFUT_READY (status CFUT_OK with a message, or CFUT_ECLOSED when
+ *   drained and every sender is gone) or CFUT_PENDING.
+ * Context: inside a poll, on the channel's thread.
+ */
+CFUT_API enum cfut_poll cfut_mpsc_poll_recv(struct cfut_mpsc_receiver *rx,
+                                            struct cfut_context *cx, void *out);
+
 /* Returns the number of queued messages. Context: the channel's thread. */
 CFUT_API size_t cfut_mpsc_len(const struct cfut_mpsc_receiver *rx);
 
@@ -283,6 +298,15 @@ CFUT_API int cfut_mpsc_sync_try_recv(struct cfut_mpsc_sync_receiver *rx,
  */
 CFUT_API void cfut_mpsc_sync_recv_init(struct cfut_mpsc_sync_recv *f,
                                        struct cfut_mpsc_sync_receiver *rx);
+
+/*
+ * Polls the receiver for the next message, as cfut_mpsc_poll_recv().
+ * Returns: CFUT_READY or CFUT_PENDING.
+ * Context: inside a poll, on the receiver's thread. Cancel-safe.
+ */
+CFUT_API enum cfut_poll
+cfut_mpsc_sync_poll_recv(struct cfut_mpsc_sync_receiver *rx,
+                         struct cfut_context *cx, void *out);
 
 /* Returns the number of queued messages. Context: any thread. */
 CFUT_API size_t cfut_mpsc_sync_len(const struct cfut_mpsc_sync_receiver *rx);

@@ -346,10 +346,8 @@ cfut_mpsc_sync_try_recv(struct cfut_mpsc_sync_receiver *rx, void *msg)
  * every sender gone (READY, ECLOSED); otherwise PENDING with 'rx_waker'
  * registered under the lock. */
 static enum cfut_poll
-recv_poll(struct cfut_future *fut, struct cfut_context *cx, void *out)
+poll_recv(struct cfut__mpsc_sync *s, struct cfut_context *cx, void *out)
 {
-    struct cfut__mpsc_sync *s =
-        cfut_container_of(fut, struct cfut_mpsc_sync_recv, base)->shared;
     struct cfut_waker w = CFUT_WAKER_EMPTY;
     enum cfut_poll r = CFUT_READY;
     pthread_mutex_lock(&s->lock);
@@ -369,6 +367,23 @@ recv_poll(struct cfut_future *fut, struct cfut_context *cx, void *out)
     pthread_mutex_unlock(&s->lock);
     cfut_waker_wake(&w);
     return r;
+}
+
+enum cfut_poll
+cfut_mpsc_sync_poll_recv(struct cfut_mpsc_sync_receiver *rx,
+                         struct cfut_context *cx, void *out)
+{
+    CFUT_DEBUG_ASSERT(rx->shared != NULL,
+                      "mpsc: poll_recv on an empty receiver");
+    return poll_recv(rx->shared, cx, out);
+}
+
+static enum cfut_poll
+recv_poll(struct cfut_future *fut, struct cfut_context *cx, void *out)
+{
+    return poll_recv(
+        cfut_container_of(fut, struct cfut_mpsc_sync_recv, base)->shared, cx,
+        out);
 }
 
 static void

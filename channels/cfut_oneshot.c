@@ -13,6 +13,7 @@
 #define F_TX_DONE 0x2u    /* the sender sent or was dropped */
 #define F_RX_CLOSED 0x4u  /* the receiver closed or was dropped */
 #define F_CLOSED_FUT 0x8u /* a closed future is alive */
+#define F_CALLER 0x10u    /* caller storage: never freed here */
 
 struct cfut__oneshot {
     uint32_t refs;  /* sender + receiver + closed future */
@@ -23,10 +24,23 @@ struct cfut__oneshot {
     struct cfut_waker closed_waker; /* the closed future's latest poll */
 };
 
-/* The value sits after the header, aligned for any type. */
-#define HDR_SIZE                                                               \
-    ((sizeof(struct cfut__oneshot) + _Alignof(max_align_t) - 1) &              \
-     ~(_Alignof(max_align_t) - 1))
+/* The value sits after the header, at the offset CFUT_ONESHOT_STORAGE()
+ * gives it, aligned for any type. */
+#define HDR_SIZE ((size_t)CFUT_ONESHOT_HEADER_SIZE)
+_Static_assert(sizeof(struct cfut__oneshot) <= CFUT_ONESHOT_HEADER_SIZE,
+               "CFUT_ONESHOT_HEADER_SIZE is too small");
+_Static_assert(CFUT_ONESHOT_HEADER_SIZE % _Alignof(max_align_t) == 0,
+               "CFUT_ONESHOT_HEADER_SIZE must keep the value aligned");
+
+/* Copies a value; the common 8-byte case becomes a single move. */
+static inline void
+copy_value(void *dst, const void *src, size_t n)
+{
+    if (n == 8)
+        memcpy(dst, src, 8);
+    else
+        memcpy(dst, src, n);
+}
 
 static inline unsigned char *
 slot(struct cfut__oneshot *s)
@@ -37,7 +51,7 @@ slot(struct cfut__oneshot *s)
 static inline void
 release(struct cfut__oneshot *s)
 {
-    if (--s->refs == 0)
+    if (--s->refs == 0 && !(s->flags & F_CALLER))
         cfut_free(s);
 }
 
@@ -58,8 +72,8 @@ receiver_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
     if (fl & F_SENT) {
         s->flags = fl & ~F_SENT;
         *(int *)out = CFUT_OK;
-        memcpy((unsigned char *)out + CFUT_ONESHOT_VALUE_OFFSET, slot(s),
-               s->value_size);
+        copy_value((unsigned char *)out + CFUT_ONESHOT_VALUE_OFFSET, slot(s),
+                   s->value_size);
         return CFUT_READY;
     }
     if (fl & (F_TX_DONE | F_RX_CLOSED)) {
@@ -100,6 +114,22 @@ static const struct cfut_future_vtable receiver_vtable = {
 
 /* ---- creation ---- */
 
+static void
+setup(struct cfut__oneshot *s, uint32_t flags, size_t value_size,
+      cfut_oneshot_drop_value_fn *drop_value, struct cfut_oneshot_sender *tx,
+      struct cfut_oneshot_receiver *rx)
+{
+    s->refs = 2;
+    s->flags = flags;
+    s->value_size = value_size;
+    s->drop_value = drop_value;
+    s->rx_waker = CFUT_WAKER_EMPTY;
+    s->closed_waker = CFUT_WAKER_EMPTY;
+    tx->shared = s;
+    cfut_future_init(&rx->base, &receiver_vtable);
+    rx->shared = s;
+}
+
 int
 cfut_oneshot_new(size_t value_size, cfut_oneshot_drop_value_fn *drop_value,
                  struct cfut_oneshot_sender *tx,
@@ -110,15 +140,21 @@ cfut_oneshot_new(size_t value_size, cfut_oneshot_drop_value_fn *drop_value,
     struct cfut__oneshot *s = cfut_alloc(HDR_SIZE + value_size);
     if (s == NULL)
         return CFUT_ENOMEM;
-    s->refs = 2;
-    s->flags = 0;
-    s->value_size = value_size;
-    s->drop_value = drop_value;
-    s->rx_waker = CFUT_WAKER_EMPTY;
-    s->closed_waker = CFUT_WAKER_EMPTY;
-    tx->shared = s;
-    cfut_future_init(&rx->base, &receiver_vtable);
-    rx->shared = s;
+    setup(s, 0, value_size, drop_value, tx, rx);
+    return CFUT_OK;
+}
+
+int
+cfut_oneshot_init(void *storage, size_t storage_size, size_t value_size,
+                  cfut_oneshot_drop_value_fn *drop_value,
+                  struct cfut_oneshot_sender *tx,
+                  struct cfut_oneshot_receiver *rx)
+{
+    if (storage == NULL || tx == NULL || rx == NULL ||
+        (uintptr_t)storage % _Alignof(max_align_t) != 0 ||
+        storage_size < HDR_SIZE || storage_size - HDR_SIZE < value_size)
+        return CFUT_EINVAL;
+    setup(storage, F_CALLER, value_size, drop_value, tx, rx);
     return CFUT_OK;
 }
 
@@ -135,7 +171,7 @@ cfut_oneshot_send(struct cfut_oneshot_sender *tx, const void *value)
         s->flags |= F_TX_DONE;
         rc = CFUT_ECLOSED;
     } else {
-        memcpy(slot(s), value, s->value_size);
+        copy_value(slot(s), value, s->value_size);
         s->flags |= F_SENT | F_TX_DONE;
         cfut_waker_wake(&s->rx_waker);
     }
@@ -223,7 +259,7 @@ cfut_oneshot_try_recv(struct cfut_oneshot_receiver *rx, void *value)
     struct cfut__oneshot *s = rx->shared;
     if (s->flags & F_SENT) {
         s->flags &= ~F_SENT;
-        memcpy(value, slot(s), s->value_size);
+        copy_value(value, slot(s), s->value_size);
         return CFUT_OK;
     }
     if (s->flags & (F_TX_DONE | F_RX_CLOSED))

@@ -45,6 +45,19 @@ typedef void cfut_oneshot_drop_value_fn(void *value);
         _Alignas(max_align_t) T value;                                         \
     }
 
+/* Bytes before the value in a local oneshot's state (checked in the .c). */
+#define CFUT_ONESHOT_HEADER_SIZE 64
+
+/*
+ * Caller storage for a local oneshot carrying a 'T' (see
+ * cfut_oneshot_init()): the state's header, then the value.
+ */
+#define CFUT_ONESHOT_STORAGE(T)                                                \
+    struct {                                                                   \
+        _Alignas(max_align_t) unsigned char header[CFUT_ONESHOT_HEADER_SIZE];  \
+        T value;                                                               \
+    }
+
 /* The shared state (opaque). */
 struct cfut__oneshot;
 struct cfut__oneshot_sync;
@@ -91,6 +104,26 @@ CFUT_API int cfut_oneshot_new(size_t value_size,
                               cfut_oneshot_drop_value_fn *drop_value,
                               struct cfut_oneshot_sender *tx,
                               struct cfut_oneshot_receiver *rx);
+
+/*
+ * Creates a local oneshot channel whose state lives in caller storage
+ * instead of the heap (no allocation): declare the storage with
+ * CFUT_ONESHOT_STORAGE(T), or give any block aligned for max_align_t of at
+ * least CFUT_ONESHOT_HEADER_SIZE + 'value_size' bytes. A task that creates
+ * and awaits oneshots one after another can reuse one storage block.
+ * Ownership: 'storage' is kept: it must stay valid and unmoved until both
+ *   halves and any closed future are dropped (a receiver that returned
+ *   READY implies the sender is done, so dropping it frees the storage when
+ *   no closed future is alive). Otherwise as cfut_oneshot_new().
+ * Returns: 0; CFUT_EINVAL if a pointer is NULL, 'storage' is misaligned or
+ *   'storage_size' is too small.
+ * Context: as cfut_oneshot_new().
+ */
+CFUT_API int cfut_oneshot_init(void *storage, size_t storage_size,
+                               size_t value_size,
+                               cfut_oneshot_drop_value_fn *drop_value,
+                               struct cfut_oneshot_sender *tx,
+                               struct cfut_oneshot_receiver *rx);
 
 /*
  * Sends the 'value_size' bytes at 'value' and consumes the sender, whatever

@@ -464,6 +464,42 @@ START_TEST(test_mpsc_a_spent_budget_makes_recv_yield_without_taking)
 }
 END_TEST
 
+static enum cfut_poll
+poll_recv_any(int kind, union mrx *rx, const struct cfut_waker *w, void *out)
+{
+    struct cfut_context cx;
+    cfut_context_init(&cx, w);
+    return kind == 0 ? cfut_mpsc_poll_recv(&rx->l, &cx, out)
+                     : cfut_mpsc_sync_poll_recv(&rx->s, &cx, out);
+}
+
+START_TEST(test_mpsc_poll_recv_waits_takes_in_order_then_sees_closed)
+{
+    const struct mkind *k = &kinds[_i];
+    union mtx tx;
+    union mrx rx;
+    ck_assert_int_eq(k->make(sizeof(uint64_t), 4, NULL, &tx, &rx), CFUT_OK);
+    struct testkit_waker tw;
+    struct cfut_waker w = testkit_waker_init(&tw);
+    out_u64 out = {0, 0};
+    ck_assert_int_eq(poll_recv_any(_i, &rx, &w, &out), CFUT_PENDING);
+
+    for (uint64_t i = 10; i < 13; i++)
+        ck_assert_int_eq(k->try_send(&tx, &i), CFUT_OK);
+    k->sender_drop(&tx);
+
+    ck_assert_int_eq(testkit_waker_n_wakes(&tw), 1);
+    for (uint64_t i = 10; i < 13; i++) {
+        ck_assert_int_eq(poll_recv_any(_i, &rx, &w, &out), CFUT_READY);
+        ck_assert_int_eq(out.status, CFUT_OK);
+        ck_assert_uint_eq(out.value, i);
+    }
+    ck_assert_int_eq(poll_recv_any(_i, &rx, &w, &out), CFUT_READY);
+    ck_assert_int_eq(out.status, CFUT_ECLOSED);
+    k->receiver_drop(&rx);
+}
+END_TEST
+
 /* ---- tasks on an executor ---- */
 
 /* A producer task: sends 0..n-1 with send futures, then drops its sender. */
@@ -773,6 +809,8 @@ mpsc_suite(void)
         tc, test_mpsc_full_channel_parks_the_sender_and_recv_wakes_it, 0, 2);
     tcase_add_loop_test(
         tc, test_mpsc_a_spent_budget_makes_recv_yield_without_taking, 0, 2);
+    tcase_add_loop_test(
+        tc, test_mpsc_poll_recv_waits_takes_in_order_then_sees_closed, 0, 2);
     tcase_add_loop_test(tc, test_mpsc_tasks_pass_messages_under_backpressure, 0,
                         2);
     suite_add_tcase(s, tc);

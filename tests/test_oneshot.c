@@ -78,6 +78,20 @@ l_try_recv(union rx_any *r, void *v)
     return cfut_oneshot_try_recv(&r->local, v);
 }
 
+/* The local kind in caller storage: two blocks, used in turn. */
+static struct {
+    _Alignas(max_align_t) unsigned char b[CFUT_ONESHOT_HEADER_SIZE + 1024];
+} storage[2];
+static int next_storage;
+
+static int
+c_make(size_t n, cfut_oneshot_drop_value_fn *d, union tx_any *t,
+       union rx_any *r)
+{
+    void *st = &storage[next_storage++ % 2];
+    return cfut_oneshot_init(st, sizeof storage[0], n, d, &t->local, &r->local);
+}
+
 static int
 s_make(size_t n, cfut_oneshot_drop_value_fn *d, union tx_any *t,
        union rx_any *r)
@@ -115,11 +129,13 @@ s_try_recv(union rx_any *r, void *v)
     return cfut_oneshot_sync_try_recv(&r->sync, v);
 }
 
-static const struct kind kinds[2] = {
+static const struct kind kinds[3] = {
     {"local", l_make, l_send, l_sender_drop, l_is_closed, l_closed_init,
      l_close, l_try_recv},
     {"sync", s_make, s_send, s_sender_drop, s_is_closed, s_closed_init, s_close,
      s_try_recv},
+    {"local-storage", c_make, l_send, l_sender_drop, l_is_closed, l_closed_init,
+     l_close, l_try_recv},
 };
 
 /* A value that must be released exactly once: the channel's drop_value
@@ -565,6 +581,32 @@ START_TEST(test_oneshot_new_rejects_bad_arguments)
 }
 END_TEST
 
+START_TEST(test_oneshot_init_rejects_unfit_storage)
+{
+    static struct {
+        _Alignas(max_align_t) unsigned char b[CFUT_ONESHOT_HEADER_SIZE + 16];
+    } st;
+    CFUT_ONESHOT_STORAGE(uint64_t) good;
+    struct cfut_oneshot_sender tx = {NULL};
+    struct cfut_oneshot_receiver rx;
+
+    ck_assert_int_eq(cfut_oneshot_init(&st, sizeof st, 17, NULL, &tx, &rx),
+                     CFUT_EINVAL);
+    ck_assert_int_eq(
+        cfut_oneshot_init(st.b + 1, sizeof st - 1, 8, NULL, &tx, &rx),
+        CFUT_EINVAL);
+    ck_assert_int_eq(cfut_oneshot_init(NULL, sizeof st, 8, NULL, &tx, &rx),
+                     CFUT_EINVAL);
+    ck_assert_ptr_null(tx.shared);
+    ck_assert_int_eq(
+        cfut_oneshot_init(&good, sizeof good, sizeof(uint64_t), NULL, &tx, &rx),
+        CFUT_OK);
+    ck_assert_int_eq(testkit_alloc_count(), 0);
+    cfut_oneshot_sender_drop(&tx);
+    cfut_future_drop(&rx.base);
+}
+END_TEST
+
 START_TEST(test_oneshot_send_twice_aborts)
 {
     struct cfut_oneshot_sender tx;
@@ -706,13 +748,13 @@ oneshot_suite(void)
     TCase *tc = tcase_create("delivery");
     testkit_fixture(tc);
     tcase_add_loop_test(tc, test_oneshot_send_then_poll_delivers_the_value, 0,
-                        2);
+                        3);
     tcase_add_loop_test(tc, test_oneshot_poll_then_send_wakes_the_receiver, 0,
-                        2);
+                        3);
     tcase_add_loop_test(tc, test_oneshot_values_of_any_size_are_copied_whole, 0,
-                        2);
+                        3);
     tcase_add_loop_test(tc, test_oneshot_try_recv_says_eagain_before_a_value, 0,
-                        2);
+                        3);
     tcase_add_test(tc,
                    test_oneshot_receiver_moved_into_a_task_is_woken_by_send);
     suite_add_tcase(s, tc);
@@ -720,17 +762,17 @@ oneshot_suite(void)
     tc = tcase_create("cancel and close");
     testkit_fixture(tc);
     tcase_add_loop_test(
-        tc, test_oneshot_sender_drop_resolves_the_receiver_canceled, 0, 2);
+        tc, test_oneshot_sender_drop_resolves_the_receiver_canceled, 0, 3);
     tcase_add_loop_test(
-        tc, test_oneshot_send_after_receiver_drop_returns_the_value, 0, 2);
+        tc, test_oneshot_send_after_receiver_drop_returns_the_value, 0, 3);
     tcase_add_loop_test(
-        tc, test_oneshot_receiver_drop_releases_an_untaken_value_once, 0, 2);
+        tc, test_oneshot_receiver_drop_releases_an_untaken_value_once, 0, 3);
     tcase_add_loop_test(
         tc, test_oneshot_close_fails_later_sends_and_keeps_earlier_values, 0,
-        2);
-    tcase_add_loop_test(tc, test_oneshot_closure_wakes_the_sender, 0, 4);
+        3);
+    tcase_add_loop_test(tc, test_oneshot_closure_wakes_the_sender, 0, 6);
     tcase_add_loop_test(
-        tc, test_oneshot_every_ordering_frees_the_value_once_and_wakes, 0, 2);
+        tc, test_oneshot_every_ordering_frees_the_value_once_and_wakes, 0, 3);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("allocation and misuse");
@@ -738,6 +780,7 @@ oneshot_suite(void)
     tcase_add_loop_test(tc, test_oneshot_new_reports_enomem_and_leaks_nothing,
                         0, 2);
     tcase_add_test(tc, test_oneshot_new_rejects_bad_arguments);
+    tcase_add_test(tc, test_oneshot_init_rejects_unfit_storage);
     testkit_add_abort_test(tc, test_oneshot_send_twice_aborts);
     testkit_add_abort_test(tc, test_oneshot_two_closed_futures_abort);
     suite_add_tcase(s, tc);
