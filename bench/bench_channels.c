@@ -86,6 +86,33 @@ csr_sync_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
     return CFUT_READY;
 }
 
+/* The same with the state in caller storage (no allocation). */
+static enum cfut_poll
+csr_storage_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
+{
+    struct csr_task *t = cfut_container_of(f, struct csr_task, base);
+    CFUT_ONESHOT_STORAGE(uint64_t) st;
+    uint64_t sum = 0;
+    for (uint64_t i = 0; i < t->n; i++) {
+        struct cfut_oneshot_sender tx;
+        struct cfut_oneshot_receiver rx;
+        if (cfut_oneshot_init(&st, sizeof st, sizeof(uint64_t), NULL, &tx,
+                              &rx) != CFUT_OK)
+            abort();
+        cfut_oneshot_send(&tx, &i);
+        os_out o;
+        if (cfut_future_poll(&rx.base, cx, &o) != CFUT_READY)
+            abort();
+        cfut_future_drop(&rx.base);
+        sum += o.value;
+    }
+    *(uint64_t *)out = sum;
+    return CFUT_READY;
+}
+
+static const struct cfut_future_vtable csr_storage_vtable = {
+    csr_storage_poll, NULL, sizeof(uint64_t), "csr_storage", NULL};
+
 static const struct cfut_future_vtable csr_local_vtable = {
     csr_local_poll, NULL, sizeof(uint64_t), "csr", NULL};
 static const struct cfut_future_vtable csr_sync_vtable = {
@@ -96,6 +123,15 @@ csr_cfut(uint64_t ops)
 {
     struct csr_task t;
     cfut_future_init(&t.base, &csr_local_vtable);
+    t.n = ops;
+    return run_u64(&t.base);
+}
+
+static uint64_t
+csr_cfut_storage(uint64_t ops)
+{
+    struct csr_task t;
+    cfut_future_init(&t.base, &csr_storage_vtable);
     t.n = ops;
     return run_u64(&t.base);
 }
@@ -150,6 +186,26 @@ floor_slot_poll(struct floor_slot *s, uint64_t *out)
         return 0;
     *out = s->value;
     return 1;
+}
+
+/* The floor of the storage variant: the slot on the stack. */
+static uint64_t
+csr_floor_storage(uint64_t ops)
+{
+    uint64_t sum = 0;
+    struct floor_slot st;
+    for (uint64_t i = 0; i < ops; i++) {
+        struct floor_slot *s = &st;
+        s->state = 0;
+        s->refs = 3; /* never reaches 0: nothing to free */
+        floor_slot_send(s, i);
+        uint64_t v = 0;
+        if (!floor_slot_poll(s, &v))
+            abort();
+        floor_slot_release(s);
+        sum += v;
+    }
+    return sum;
 }
 
 static uint64_t
@@ -220,7 +276,9 @@ struct client {
     struct cfut_mpsc_sender tx;
     uint64_t i, n, sum;
     bool waiting;
+    bool use_storage; /* the reply's state in 'storage', reused */
     struct cfut_oneshot_receiver reply;
+    CFUT_ONESHOT_STORAGE(uint64_t) storage;
 };
 
 static enum cfut_poll
@@ -266,7 +324,7 @@ static const struct cfut_future_vtable client_vtable = {
     client_poll, client_drop, sizeof(uint64_t), "client", NULL};
 
 static uint64_t
-pingpong_cfut(uint64_t ops)
+pingpong_run(uint64_t ops, bool use_storage)
 {
     struct server s;
     struct client c;
@@ -280,12 +338,25 @@ pingpong_cfut(uint64_t ops)
     c.n = ops;
     c.sum = 0;
     c.waiting = false;
+    c.use_storage = use_storage;
     if (cfut_spawn(ex, &s.base, sizeof s, NULL) != CFUT_OK)
         abort();
     uint64_t sum = run_u64(&c.base);
     if (cfut_executor_run(ex) != CFUT_OK) /* the server sees closed */
         abort();
     return sum;
+}
+
+static uint64_t
+pingpong_cfut(uint64_t ops)
+{
+    return pingpong_run(ops, false);
+}
+
+static uint64_t
+pingpong_cfut_storage(uint64_t ops)
+{
+    return pingpong_run(ops, true);
 }
 
 /* The same pair with the thread-safe kinds, on one executor. */
@@ -785,12 +856,18 @@ main(int argc, char **argv)
 
     benchkit_run(&b, "oneshot_create_send_recv", "cfut", csr_cfut, 100000, 1,
                  expect_sum_below);
+    benchkit_run(&b, "oneshot_create_send_recv", "cfut-storage",
+                 csr_cfut_storage, 100000, 1, expect_sum_below);
     benchkit_run(&b, "oneshot_create_send_recv", "cfut-sync", csr_cfut_sync,
                  100000, 1, expect_sum_below);
     benchkit_run(&b, "oneshot_create_send_recv", "floor", csr_floor, 100000, 1,
                  expect_sum_below);
+    benchkit_run(&b, "oneshot_create_send_recv", "floor-storage",
+                 csr_floor_storage, 100000, 1, expect_sum_below);
     benchkit_run(&b, "oneshot_pingpong", "cfut", pingpong_cfut, 100000, 1,
                  expect_sum_to);
+    benchkit_run(&b, "oneshot_pingpong", "cfut-storage", pingpong_cfut_storage,
+                 100000, 1, expect_sum_to);
     benchkit_run(&b, "oneshot_pingpong", "cfut-sync", pingpong_cfut_sync,
                  100000, 1, expect_sum_to);
     benchkit_run(&b, "oneshot_pingpong", "floor", pingpong_floor, 100000, 1,

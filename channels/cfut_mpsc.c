@@ -25,8 +25,11 @@ struct cfut__mpsc {
     bool rx_alive;      /* the receiver holds the state */
     bool rx_closed;     /* the receiver is gone: sends fail */
     bool recv_live;     /* a recv future is alive */
+    bool rx_parked;     /* the receiver returned PENDING and was not woken */
     cfut_mpsc_drop_msg_fn *drop_msg;
-    struct cfut_waker rx_waker;     /* the recv future's latest poll */
+    /* The receiver's latest PENDING poll; kept across wakes, so parking
+     * again with the same waker costs no clone. */
+    struct cfut_waker rx_waker;
     struct cfut__mpsc_link waiters; /* send futures, on 'waiter_link' */
 };
 
@@ -61,6 +64,16 @@ grow(struct cfut__mpsc *s)
     return CFUT_OK;
 }
 
+/* Wakes the receiver if it is parked (its waker stays registered). */
+static inline void
+wake_rx(struct cfut__mpsc *s)
+{
+    if (s->rx_parked) {
+        s->rx_parked = false;
+        cfut_waker_wake_by_ref(&s->rx_waker);
+    }
+}
+
 /* Queues a copy of 'msg' (pre: there is room) and wakes the receiver. */
 static inline void
 push(struct cfut__mpsc *s, const void *msg)
@@ -70,7 +83,7 @@ push(struct cfut__mpsc *s, const void *msg)
         i -= s->ring_cap;
     cfut__mpsc_copy(s->ring + i * s->msg_size, msg, s->msg_size);
     s->len++;
-    cfut_waker_wake(&s->rx_waker);
+    wake_rx(s);
 }
 
 /* Gives free slots to the first waiting senders and wakes them. */
@@ -106,7 +119,7 @@ static void
 sender_release(struct cfut__mpsc *s)
 {
     if (--s->n_senders == 0) {
-        cfut_waker_wake(&s->rx_waker);
+        wake_rx(s);
         maybe_free(s);
     }
 }
@@ -134,6 +147,7 @@ cfut_mpsc_new(size_t msg_size, size_t capacity, cfut_mpsc_drop_msg_fn *drop_msg,
     s->rx_alive = true;
     s->rx_closed = false;
     s->recv_live = false;
+    s->rx_parked = false;
     s->drop_msg = drop_msg;
     s->rx_waker = CFUT_WAKER_EMPTY;
     cfut__mpsc_link_init(&s->waiters);
@@ -308,6 +322,7 @@ poll_recv(struct cfut__mpsc *s, struct cfut_context *cx, void *out)
         return CFUT_READY;
     }
     cfut_waker_register(&s->rx_waker, cx->waker);
+    s->rx_parked = true;
     return CFUT_PENDING;
 }
 
@@ -333,6 +348,7 @@ recv_drop(struct cfut_future *fut)
     struct cfut__mpsc *s =
         cfut_container_of(fut, struct cfut_mpsc_recv, base)->shared;
     cfut_waker_drop(&s->rx_waker);
+    s->rx_parked = false;
     s->recv_live = false;
 }
 
@@ -373,6 +389,7 @@ cfut_mpsc_receiver_drop(struct cfut_mpsc_receiver *rx)
     rx->shared = NULL;
     CFUT_ASSERT(!s->recv_live, "mpsc: receiver dropped under a recv future");
     s->rx_closed = true;
+    s->rx_parked = false;
     cfut_waker_drop(&s->rx_waker);
     while (s->len != 0) {
         unsigned char *m = s->ring + s->head * s->msg_size;
