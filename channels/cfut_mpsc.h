@@ -76,7 +76,9 @@ struct cfut_mpsc_receiver {
 };
 
 /*
- * A send future: READY with an int status once the message is queued
+ * A send future (context: polled and dropped on the channel's thread;
+ * pinned from its first poll until drop, since the wait list points to it):
+ * READY with an int status once the message is queued
  * (CFUT_OK) or the receiver is gone (CFUT_ECLOSED; the caller's buffer
  * still owns the message). While it lives it counts as a sender.
  * Cancel-safe: dropping it before READY queues nothing, unlinks it from the
@@ -96,7 +98,10 @@ struct cfut_mpsc_send {
 
 /*
  * A recv future: READY with CFUT_MPSC_OUTPUT(T). Cancel-safe: a message is
- * taken only by the poll that returns READY, so dropping it loses none.
+ * taken only by the poll that returns READY, so dropping it loses none, and
+ * dropping it releases the waker it registered.
+ * Context: polled and dropped on the receiver's thread.
+ * Pinned: from its first poll until drop.
  */
 struct cfut_mpsc_recv {
     /* private: do not touch */

@@ -73,9 +73,14 @@ struct cfut_oneshot_sender {
 };
 
 /*
- * The receiving half: a future whose output is CFUT_ONESHOT_OUTPUT(T).
+ * The receiving half: a future whose output is CFUT_ONESHOT_OUTPUT(T);
+ * poll it with cfut_future_poll() and drop it with cfut_future_drop().
  * Cancel-safe: dropping it before READY releases its waker; a value that
  * was sent and not taken is released with 'drop_value'.
+ * Context: polled and dropped on the channel's thread.
+ * Pinned: it may be moved until its first poll, and is pinned from then on
+ *   until drop (it publishes no pointer to itself, but follows the
+ *   contract).
  */
 struct cfut_oneshot_receiver {
     /* private: do not touch */
@@ -197,7 +202,12 @@ struct cfut_oneshot_sync_sender {
     struct cfut__oneshot_sync *shared; /* NULL once sent or dropped */
 };
 
-/* The thread-safe receiving half: a future, as cfut_oneshot_receiver. */
+/*
+ * The thread-safe receiving half: a future, as cfut_oneshot_receiver
+ * (same output, same cancel-safety).
+ * Context: polled and dropped on one thread at a time (its task's); the
+ *   sender may be on any thread. Pinned: from its first poll until drop.
+ */
 struct cfut_oneshot_sync_receiver {
     /* private: do not touch */
     struct cfut_future base;
