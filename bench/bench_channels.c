@@ -290,8 +290,13 @@ client_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
             if (c->i == c->n)
                 break;
             struct req q;
-            if (cfut_oneshot_new(sizeof(uint64_t), NULL, &q.reply, &c->reply) !=
-                CFUT_OK)
+            int rc = c->use_storage
+                         ? cfut_oneshot_init(&c->storage, sizeof c->storage,
+                                             sizeof(uint64_t), NULL, &q.reply,
+                                             &c->reply)
+                         : cfut_oneshot_new(sizeof(uint64_t), NULL, &q.reply,
+                                            &c->reply);
+            if (rc != CFUT_OK)
                 abort();
             q.v = c->i++;
             /* Unbounded: the send is immediate (an await that is ready). */
