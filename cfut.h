@@ -11,7 +11,13 @@
 #include "cfut_future.h"
 #include "cfut_leaf.h"
 #include "cfut_coro.h"
+#include "cfut_join.h"
+#include "cfut_select.h"
+#include "cfut_and_then.h"
 #include "cfut_executor.h"
+#include "cfut_reactor.h"
+#include "cfut_time.h"
+#include "cfut_io.h"
 #include "cfut_oneshot.h"
 #include "cfut_mpsc.h"
 
