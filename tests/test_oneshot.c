@@ -8,7 +8,7 @@
 #include "testkit.h"
 
 #include <pthread.h>
-#include <sched.h>
+#include <semaphore.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -690,24 +690,37 @@ END_TEST
 /* Under valgrind (one thread at a time, 50x slower) the race runs fewer
  * rounds; TSan and the other builds run all of them. */
 static long race_rounds;
+static int spin_limit; /* both set before the helper thread starts */
 
-/* Waits briefly by spinning, then by yielding (the machine may have fewer
- * free cores than threads; valgrind runs one thread at a time, so there it
- * only yields). */
-static int spin_limit; /* set before the helper thread starts */
+/* A one-shot event between the two threads of the race: the waiter spins
+ * briefly on 'set' (both threads running: the two sides start together),
+ * then blocks on the semaphore (the machine is busy: sleep, and be woken
+ * at once by the post). Every post is consumed by exactly one wait. */
+struct event {
+    atomic_bool set;
+    sem_t sem;
+};
 
 static void
-backoff(int *spins)
+event_post(struct event *e)
 {
-    if (++*spins < spin_limit)
+    atomic_store(&e->set, true);
+    sem_post(&e->sem);
+}
+
+static void
+event_wait(struct event *e)
+{
+    for (int i = 0; i < spin_limit && !atomic_load(&e->set); i++)
         atomic_signal_fence(memory_order_seq_cst);
-    else
-        sched_yield();
+    while (sem_wait(&e->sem) != 0)
+        ;
+    atomic_store(&e->set, false);
 }
 
 struct race {
-    _Atomic(struct cfut__oneshot_sync *) handoff; /* the round's sender */
-    atomic_long round_done;                       /* rounds the helper ended */
+    struct cfut__oneshot_sync *handoff; /* the round's sender */
+    struct event ready, taken, done;
     atomic_long returned;
 };
 
@@ -716,11 +729,9 @@ race_sender(void *arg)
 {
     struct race *r = arg;
     for (long i = 0; i < race_rounds; i++) {
-        struct cfut__oneshot_sync *s;
-        int spins = 0;
-        while ((s = atomic_exchange(&r->handoff, NULL)) == NULL)
-            backoff(&spins);
-        struct cfut_oneshot_sync_sender tx = {s};
+        event_wait(&r->ready);
+        struct cfut_oneshot_sync_sender tx = {r->handoff};
+        event_post(&r->taken);
         uint64_t v = (uint64_t)i;
         /* A varying head start for the receiver's side, so that each
          * outcome happens many times. */
@@ -728,7 +739,7 @@ race_sender(void *arg)
             atomic_signal_fence(memory_order_seq_cst);
         if (cfut_oneshot_sync_send(&tx, &v) == CFUT_ECLOSED)
             atomic_fetch_add(&r->returned, 1);
-        atomic_store(&r->round_done, i + 1);
+        event_post(&r->done);
     }
     return NULL;
 }
@@ -738,8 +749,11 @@ START_TEST(test_oneshot_sync_close_racing_send_loses_nothing)
     static struct race r;
     race_rounds = RUNNING_ON_VALGRIND ? RACE_ROUNDS / 10 : RACE_ROUNDS;
     spin_limit = RUNNING_ON_VALGRIND ? 0 : 2000;
-    atomic_store(&r.handoff, NULL);
-    atomic_store(&r.round_done, 0);
+    struct event *evs[3] = {&r.ready, &r.taken, &r.done};
+    for (int k = 0; k < 3; k++) {
+        atomic_store(&evs[k]->set, false);
+        ck_assert_int_eq(sem_init(&evs[k]->sem, 0, 0), 0);
+    }
     atomic_store(&r.returned, 0);
     atomic_store(&n_dropped_by_channel, 0);
     long received = 0;
@@ -752,11 +766,10 @@ START_TEST(test_oneshot_sync_close_racing_send_loses_nothing)
         ck_assert_int_eq(
             cfut_oneshot_sync_new(sizeof(uint64_t), drop_value, &tx, &rx),
             CFUT_OK);
-        atomic_store(&r.handoff, tx.shared);
+        r.handoff = tx.shared;
+        event_post(&r.ready);
         /* Start together: act as soon as the helper holds the sender. */
-        int spins = 0;
-        while (atomic_load(&r.handoff) != NULL)
-            backoff(&spins);
+        event_wait(&r.taken);
         uint64_t got = 0;
         if (i % 2 == 0) {
             cfut_oneshot_sync_receiver_close(&rx);
@@ -766,11 +779,11 @@ START_TEST(test_oneshot_sync_close_racing_send_loses_nothing)
             }
         }
         cfut_future_drop(&rx.base);
-        spins = 0;
-        while (atomic_load(&r.round_done) != i + 1)
-            backoff(&spins);
+        event_wait(&r.done);
     }
     pthread_join(th, NULL);
+    for (int k = 0; k < 3; k++)
+        sem_destroy(&evs[k]->sem);
 
     long total = received + atomic_load(&r.returned) +
                  atomic_load(&n_dropped_by_channel);
