@@ -12,5 +12,8 @@
 #include "cfut_leaf.h"
 #include "cfut_coro.h"
 #include "cfut_executor.h"
+#include "cfut_frame.h"
+#include "cfut_idmap.h"
+#include "cfut_stream.h"
 
 #endif /* CFUT_H */
