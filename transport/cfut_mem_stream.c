@@ -47,7 +47,7 @@ tx_ring(struct mem_end *e)
 
 static enum cfut_poll
 mem_read(struct cfut_stream *s, struct cfut_context *cx, void *buf, size_t cap,
-         struct cfut_io_result *res)
+         struct cfut_stream_result *res)
 {
     struct mem_end *e = (struct mem_end *)s;
     struct ring *r = rx_ring(e);
@@ -84,7 +84,7 @@ mem_read(struct cfut_stream *s, struct cfut_context *cx, void *buf, size_t cap,
 static enum cfut_poll
 mem_write(struct cfut_stream *s, struct cfut_context *cx,
           const struct cfut_iovec *iov, size_t n_iov,
-          struct cfut_io_result *res)
+          struct cfut_stream_result *res)
 {
     struct mem_end *e = (struct mem_end *)s;
     struct ring *r = tx_ring(e);
@@ -131,7 +131,7 @@ mem_write(struct cfut_stream *s, struct cfut_context *cx,
 
 static enum cfut_poll
 mem_shutdown(struct cfut_stream *s, struct cfut_context *cx,
-             struct cfut_io_result *res)
+             struct cfut_stream_result *res)
 {
     (void)cx;
     struct mem_end *e = (struct mem_end *)s;

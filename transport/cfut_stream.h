@@ -29,7 +29,7 @@ struct cfut_iovec {
 };
 
 /* The result of a finished stream poll. */
-struct cfut_io_result {
+struct cfut_stream_result {
     int status; /* 0; CFUT_EEOF (read: clean end); CFUT_ECONNRESET; CFUT_EIO */
     size_t n;   /* bytes moved when 'status' is 0 (at least 1) */
 };
@@ -43,7 +43,7 @@ struct cfut_stream;
 typedef enum cfut_poll cfut_stream_read_fn(struct cfut_stream *s,
                                            struct cfut_context *cx, void *buf,
                                            size_t cap,
-                                           struct cfut_io_result *res);
+                                           struct cfut_stream_result *res);
 /*
  * Writes some bytes of the 'n_iov' pieces at 'iov' (total > 0), in order.
  * CFUT_READY with '*res' written ('n' may be short); or CFUT_PENDING with
@@ -53,14 +53,14 @@ typedef enum cfut_poll cfut_stream_write_fn(struct cfut_stream *s,
                                             struct cfut_context *cx,
                                             const struct cfut_iovec *iov,
                                             size_t n_iov,
-                                            struct cfut_io_result *res);
+                                            struct cfut_stream_result *res);
 /*
  * Shuts the write side (the peer reads CFUT_EEOF after the bytes already
  * written). CFUT_READY with '*res' written, or CFUT_PENDING.
  */
 typedef enum cfut_poll cfut_stream_shutdown_fn(struct cfut_stream *s,
                                                struct cfut_context *cx,
-                                               struct cfut_io_result *res);
+                                               struct cfut_stream_result *res);
 /* Releases the stream (its fd, its memory) and the wakers it kept. */
 typedef void cfut_stream_close_fn(struct cfut_stream *s);
 
@@ -93,7 +93,7 @@ struct cfut_stream {
  */
 static inline enum cfut_poll
 cfut_stream_poll_read(struct cfut_stream *s, struct cfut_context *cx, void *buf,
-                      size_t cap, struct cfut_io_result *res)
+                      size_t cap, struct cfut_stream_result *res)
 {
     return s->vtable->read(s, cx, buf, cap, res);
 }
@@ -108,7 +108,7 @@ cfut_stream_poll_read(struct cfut_stream *s, struct cfut_context *cx, void *buf,
 static inline enum cfut_poll
 cfut_stream_poll_write(struct cfut_stream *s, struct cfut_context *cx,
                        const struct cfut_iovec *iov, size_t n_iov,
-                       struct cfut_io_result *res)
+                       struct cfut_stream_result *res)
 {
     return s->vtable->write(s, cx, iov, n_iov, res);
 }
@@ -121,7 +121,7 @@ cfut_stream_poll_write(struct cfut_stream *s, struct cfut_context *cx,
  */
 static inline enum cfut_poll
 cfut_stream_poll_shutdown(struct cfut_stream *s, struct cfut_context *cx,
-                          struct cfut_io_result *res)
+                          struct cfut_stream_result *res)
 {
     return s->vtable->shutdown(s, cx, res);
 }
