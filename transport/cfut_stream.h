@@ -158,6 +158,37 @@ cfut_stream_close(struct cfut_stream *s)
 CFUT_API int cfut_mem_stream_pair_new(size_t capacity, struct cfut_stream **a,
                                       struct cfut_stream **b);
 
+/* ---------------------------------------------------------------------- */
+/* File-descriptor streams on the reactor                                  */
+/* ---------------------------------------------------------------------- */
+
+struct cfut_executor;
+struct cfut_io;
+
+/*
+ * Makes a stream of the connected socket or pipe 'fd' (a socketpair end,
+ * a TCP or Unix connection), registered with the reactor of 'ex'. Reads
+ * and writes are non-blocking system calls; when one would block, the
+ * stream waits for readiness from the reactor. Writes to sockets use
+ * MSG_NOSIGNAL (a closed peer gives CFUT_ECONNRESET, never SIGPIPE).
+ * Ownership: 'fd' is taken on success (closing the stream closes it) and
+ *   left to the caller on failure; '*out' receives the stream.
+ * Returns: 0; CFUT_EINVAL; CFUT_ENOMEM; CFUT_EIO when the reactor refuses
+ *   the descriptor.
+ * Context: the executor's thread; the stream is then used only there.
+ */
+CFUT_API int cfut_fd_stream_new(struct cfut_executor *ex, int fd,
+                                struct cfut_stream **out);
+
+/*
+ * Makes a stream of the registration 'io' (for instance the output of a
+ * connect future), as cfut_fd_stream_new().
+ * Ownership: 'io' is taken on success, left to the caller on failure.
+ * Returns: 0; CFUT_EINVAL; CFUT_ENOMEM.
+ */
+CFUT_API int cfut_fd_stream_from_io(struct cfut_io *io,
+                                    struct cfut_stream **out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -246,6 +246,18 @@ CFUT_API int cfut_server_new(struct cfut_executor *ex,
 CFUT_API int cfut_server_add_stream(struct cfut_server *s,
                                     struct cfut_stream *stream);
 
+/*
+ * Accepts connections on the listening socket 'listen_fd' (a task of its
+ * own) and serves each over an fd stream, until the server is freed.
+ * Ownership: 'listen_fd' is taken on success (closed when the server
+ *   ends); on failure it is left to the caller, except after CFUT_ENOMEM
+ *   from spawning, when it has been closed already (it was registered).
+ * Returns: 0; CFUT_EINVAL; CFUT_ESTATE if 's' already listens or was
+ *   freed; CFUT_ENOMEM; CFUT_EIO when the reactor refuses the fd.
+ * Context: the executor's thread.
+ */
+CFUT_API int cfut_server_listen(struct cfut_server *s, int listen_fd);
+
 /* Copies the counters of 's' into '*out'. */
 CFUT_API void cfut_server_get_stats(const struct cfut_server *s,
                                     struct cfut_server_stats *out);
@@ -296,6 +308,27 @@ CFUT_API int cfut_dispatch_handler(void *ctx, const unsigned char *payload,
  */
 CFUT_API int cfut_reply_ready_new(int status, const void *data, size_t len,
                                   struct cfut_future **out);
+
+/* ---------------------------------------------------------------------- */
+/* The echo handler                                                        */
+/* ---------------------------------------------------------------------- */
+
+/* Settings of cfut_echo_handler(). */
+struct cfut_echo_config {
+    bool shuffle;   /* each reply waits 0..3 extra polls: out of order */
+    uint64_t state; /* the shuffle's random state (any value) */
+};
+
+/*
+ * A handler that answers each request with its own payload. With a
+ * struct cfut_echo_config as 'ctx' whose 'shuffle' is set, replies wait a
+ * random number of polls, so they leave out of order.
+ * Ownership: 'ctx' (NULL or a struct cfut_echo_config) is kept by the
+ *   server; 'payload' is copied.
+ * Returns: 0; CFUT_ENOMEM.
+ */
+CFUT_API int cfut_echo_handler(void *ctx, const unsigned char *payload,
+                               size_t len, struct cfut_future **out);
 
 #ifdef __cplusplus
 }
