@@ -15,5 +15,8 @@
 #include "cfut_frame.h"
 #include "cfut_idmap.h"
 #include "cfut_stream.h"
+#include "cfut_reactor.h"
+#include "cfut_time.h"
+#include "cfut_io.h"
 
 #endif /* CFUT_H */
