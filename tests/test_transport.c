@@ -732,6 +732,392 @@ START_TEST(test_transport_large_response_enomem_fails_only_that_request)
 }
 END_TEST
 
+/* ---- timeouts ---- */
+
+START_TEST(test_transport_timed_out_request_is_never_completed_later)
+{
+    cfut_time_pause(ex);
+    struct cfut_request old;
+    ck_assert_int_eq(cfut_request_init_timeout(&old, tr, "old", 3,
+                                               CFUT_MSEC(5)),
+                     0);
+    struct cfut_response out;
+
+    ck_assert_int_eq(cfut_block_on(ex, &old.base, &out), 0);
+
+    ck_assert_int_eq(out.status, CFUT_ETIMEDOUT);
+    ck_assert_uint_eq(stats().n_pending, 0);
+    struct cfut_request fresh;
+    ck_assert_int_eq(cfut_request_init(&fresh, tr, "new", 3), 0);
+    run();
+    struct seen s[2];
+    ck_assert_int_eq(srv_read(s, 2), 2);
+    ck_assert(!cfut_id_eq(&s[0].id, &s[1].id));
+    /* The old id's answer arrives late; it must not complete 'fresh'. */
+    srv_reply(CFUT_FRAME_RESPONSE, &s[0].id, "OLD", 3);
+    ck_assert_int_eq(poll_req(&fresh, &out), CFUT_PENDING);
+    ck_assert_uint_eq(stats().n_late, 1);
+    srv_reply(CFUT_FRAME_RESPONSE, &s[1].id, "NEW", 3);
+    ck_assert_int_eq(poll_req(&fresh, &out), CFUT_READY);
+    ck_assert_mem_eq(cfut_response_data(&out), "NEW", 3);
+    cfut_future_drop(&fresh.base);
+}
+END_TEST
+
+START_TEST(test_transport_request_answered_in_time_does_not_time_out)
+{
+    cfut_time_pause(ex);
+    struct cfut_request r;
+    ck_assert_int_eq(cfut_request_init_timeout(&r, tr, "x", 1, CFUT_SEC(1)),
+                     0);
+    run();
+    struct seen s[1];
+    ck_assert_int_eq(srv_read(s, 1), 1);
+    srv_reply(CFUT_FRAME_RESPONSE, &s[0].id, "y", 1);
+    struct cfut_response out;
+
+    ck_assert_int_eq(cfut_block_on(ex, &r.base, &out), 0);
+
+    ck_assert_int_eq(out.status, 0);
+    ck_assert_mem_eq(cfut_response_data(&out), "y", 1);
+    ck_assert_uint_eq(cfut_reactor_n_timers(ex), 0);
+}
+END_TEST
+
+/* ---- the server ---- */
+
+/* A future that is READY when every request in an array is. */
+struct all_of {
+    struct cfut_future base;
+    struct cfut_request *r;
+    struct cfut_response *out;
+    bool *done;
+    int n, left;
+};
+
+static enum cfut_poll
+all_of_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
+{
+    (void)out;
+    struct all_of *a = cfut_container_of(f, struct all_of, base);
+    for (int i = 0; i < a->n; i++) {
+        if (a->done[i])
+            continue;
+        if (cfut_future_poll(&a->r[i].base, cx, &a->out[i]) == CFUT_READY) {
+            a->done[i] = true;
+            a->left--;
+        }
+    }
+    return a->left == 0 ? CFUT_READY : CFUT_PENDING;
+}
+
+static const struct cfut_future_vtable all_of_vtable = {
+    all_of_poll, NULL, 0, "all_of", NULL,
+};
+
+/* Runs 'n' requests to completion on 'ex', outputs in 'out'. */
+static void
+await_all(struct cfut_request *r, struct cfut_response *out, int n)
+{
+    bool *done = calloc((size_t)n, sizeof *done);
+    struct all_of a = {{0}, r, out, done, n, n};
+    cfut_future_init(&a.base, &all_of_vtable);
+    ck_assert_int_eq(cfut_block_on(ex, &a.base, NULL), 0);
+    for (int i = 0; i < n; i++)
+        cfut_future_drop(&r[i].base);
+    free(done);
+}
+
+/* Replaces the hand-played server by a cfut_server on the other end. */
+static struct cfut_server *
+start_server(cfut_handler_new_fn *fn, void *ctx, size_t max_in_flight)
+{
+    struct cfut_server *srv;
+    struct cfut_server_config cfg = {0, max_in_flight, 0};
+    ck_assert_int_eq(cfut_server_new(ex, fn, ctx, &cfg, &srv), 0);
+    ck_assert_int_eq(cfut_server_add_stream(srv, srv_end), 0);
+    srv_end = NULL;
+    return srv;
+}
+
+START_TEST(test_transport_server_echoes_shuffled_replies_to_their_requests)
+{
+    struct cfut_echo_config cfg = {true, 42};
+    struct cfut_server *srv = start_server(cfut_echo_handler, &cfg, 0);
+    enum { N = 200 };
+    static struct cfut_request r[N];
+    static struct cfut_response out[N];
+    static char msg[N][16];
+    for (int i = 0; i < N; i++) {
+        snprintf(msg[i], sizeof msg[i], "m%d", i);
+        ck_assert_int_eq(
+            cfut_request_init(&r[i], tr, msg[i], strlen(msg[i])), 0);
+    }
+
+    await_all(r, out, N);
+
+    for (int i = 0; i < N; i++) {
+        ck_assert_int_eq(out[i].status, 0);
+        ck_assert_uint_eq(out[i].len, strlen(msg[i]));
+        ck_assert_mem_eq(cfut_response_data(&out[i]), msg[i], out[i].len);
+    }
+    struct cfut_server_stats st;
+    cfut_server_get_stats(srv, &st);
+    ck_assert_uint_eq(st.n_requests, N);
+    ck_assert_uint_eq(st.n_replies, N);
+    cfut_server_free(srv);
+}
+END_TEST
+
+/* An operation "add": two little-endian u32 arguments, their sum back. */
+static int
+add_new(void *ctx, const unsigned char *args, size_t len,
+        struct cfut_future **out)
+{
+    (void)ctx;
+    if (len != 8)
+        return CFUT_EINVAL;
+    uint32_t a, b;
+    memcpy(&a, args, 4);
+    memcpy(&b, args + 4, 4);
+    uint32_t sum = a + b;
+    return cfut_reply_ready_new(0, &sum, sizeof sum, out);
+}
+
+START_TEST(test_transport_dispatch_table_runs_named_operations)
+{
+    struct cfut_dispatch *d;
+    ck_assert_int_eq(cfut_dispatch_new(&d), 0);
+    ck_assert_int_eq(cfut_dispatch_add(d, "add", add_new, NULL), 0);
+    ck_assert_int_eq(cfut_dispatch_add(d, "echo", cfut_echo_handler, NULL),
+                     0);
+    struct cfut_server *srv = start_server(cfut_dispatch_handler, d, 0);
+    unsigned char add_req[12] = "add";
+    uint32_t x = 40, y = 2;
+    memcpy(add_req + 4, &x, 4);
+    memcpy(add_req + 8, &y, 4);
+    struct cfut_request r[4];
+    struct cfut_response out[4];
+    ck_assert_int_eq(cfut_request_init(&r[0], tr, add_req, 12), 0);
+    ck_assert_int_eq(cfut_request_init(&r[1], tr, "echo\0hi", 7), 0);
+    ck_assert_int_eq(cfut_request_init(&r[2], tr, "nope\0", 5), 0);
+    ck_assert_int_eq(cfut_request_init(&r[3], tr, "no-nul", 6), 0);
+
+    await_all(r, out, 4);
+
+    uint32_t sum;
+    ck_assert_int_eq(out[0].status, 0);
+    memcpy(&sum, cfut_response_data(&out[0]), 4);
+    ck_assert_uint_eq(sum, 42);
+    ck_assert_int_eq(out[1].status, 0);
+    ck_assert_mem_eq(cfut_response_data(&out[1]), "hi", 2);
+    ck_assert_int_eq(out[2].status, CFUT_ENOTFOUND);
+    ck_assert(out[2].remote_error);
+    ck_assert_int_eq(out[3].status, CFUT_EINVAL);
+    ck_assert(out[3].remote_error);
+    cfut_server_free(srv);
+    cfut_dispatch_free(d);
+}
+END_TEST
+
+START_TEST(test_transport_protocol_error_closes_only_that_connection)
+{
+    struct cfut_server *srv = start_server(cfut_echo_handler, NULL, 0);
+    struct cfut_stream *bad_cli, *bad_srv;
+    ck_assert_int_eq(cfut_mem_stream_pair_new(4096, &bad_cli, &bad_srv), 0);
+    ck_assert_int_eq(cfut_server_add_stream(srv, bad_srv), 0);
+    srv_end = bad_cli; /* the hand-played peer now talks to the server */
+    unsigned char garbage[8] = {0, 0, 0, 20, 9, 1, 0, 0};
+
+    srv_write(garbage, sizeof garbage);
+
+    struct cfut_context cx;
+    cfut_context_init(&cx, cfut_waker_noop());
+    unsigned char buf[16];
+    struct cfut_stream_result res;
+    ck_assert_int_eq(cfut_stream_poll_read(bad_cli, &cx, buf, sizeof buf,
+                                           &res),
+                     CFUT_READY);
+    ck_assert_int_eq(res.status, CFUT_EEOF);
+    struct cfut_server_stats st;
+    cfut_server_get_stats(srv, &st);
+    ck_assert_uint_eq(st.n_protocol_errors, 1);
+    ck_assert_uint_eq(st.n_open, 1);
+    /* The other connection is still served. */
+    struct cfut_request r[1];
+    struct cfut_response out[1];
+    ck_assert_int_eq(cfut_request_init(&r[0], tr, "still", 5), 0);
+    await_all(r, out, 1);
+    ck_assert_int_eq(out[0].status, 0);
+    ck_assert_mem_eq(cfut_response_data(&out[0]), "still", 5);
+    cfut_server_free(srv);
+}
+END_TEST
+
+/* A handler whose futures wait for a gate to open. */
+static int gate_started;
+static bool gate_open;
+static struct cfut_waker gate_wakers[8];
+
+struct gated {
+    struct cfut_future base;
+    int slot;
+};
+
+static enum cfut_poll
+gated_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
+{
+    struct gated *g = cfut_container_of(f, struct gated, base);
+    if (!gate_open) {
+        cfut_waker_register(&gate_wakers[g->slot], cx->waker);
+        return CFUT_PENDING;
+    }
+    struct cfut_reply *rep = out;
+    rep->status = 0;
+    rep->data = NULL;
+    rep->len = 0;
+    return CFUT_READY;
+}
+
+static const struct cfut_future_vtable gated_vtable = {
+    gated_poll, NULL, sizeof(struct cfut_reply), "gated", NULL,
+};
+
+static int
+gated_new(void *ctx, const unsigned char *p, size_t len,
+          struct cfut_future **out)
+{
+    (void)ctx;
+    (void)p;
+    (void)len;
+    struct gated g;
+    cfut_future_init(&g.base, &gated_vtable);
+    g.slot = gate_started++ % 8;
+    return cfut_future_box(&g.base, sizeof g, out);
+}
+
+START_TEST(test_transport_server_limits_requests_in_flight)
+{
+    gate_started = 0;
+    gate_open = false;
+    struct cfut_server *srv = start_server(gated_new, NULL, 2);
+    enum { N = 6 };
+    struct cfut_request r[N];
+    struct cfut_response out[N];
+    for (int i = 0; i < N; i++)
+        ck_assert_int_eq(cfut_request_init(&r[i], tr, "g", 1), 0);
+
+    run();
+    ck_assert_int_eq(gate_started, 2);
+
+    /* Open the gate: the rest are started as the first ones finish. */
+    gate_open = true;
+    for (int i = 0; i < 8; i++)
+        cfut_waker_wake(&gate_wakers[i]);
+    await_all(r, out, N);
+    ck_assert_int_eq(gate_started, N);
+    for (int i = 0; i < N; i++)
+        ck_assert_int_eq(out[i].status, 0);
+    cfut_server_free(srv);
+}
+END_TEST
+
+START_TEST(test_transport_works_over_a_socketpair)
+{
+    /* Replace the in-memory fixture by fd streams on a socketpair. */
+    cfut_transport_free(tr);
+    run();
+    cfut_stream_close(srv_end);
+    int fds[2];
+    ck_assert_int_eq(cfut_socketpair(fds), 0);
+    struct cfut_stream *a, *b;
+    ck_assert_int_eq(cfut_fd_stream_new(ex, fds[0], &a), 0);
+    ck_assert_int_eq(cfut_fd_stream_new(ex, fds[1], &b), 0);
+    ck_assert_int_eq(cfut_transport_new(ex, a, NULL, &tr), 0);
+    srv_end = b;
+    struct cfut_server *srv = start_server(cfut_echo_handler, NULL, 0);
+    enum { N = 500 };
+    static struct cfut_request r[N];
+    static struct cfut_response out[N];
+    static unsigned char big[N][300];
+    for (int i = 0; i < N; i++) {
+        memset(big[i], i, sizeof big[i]);
+        ck_assert_int_eq(cfut_request_init(&r[i], tr, big[i], 1 + i % 300),
+                         0);
+    }
+
+    await_all(r, out, N);
+
+    for (int i = 0; i < N; i++) {
+        ck_assert_int_eq(out[i].status, 0);
+        ck_assert_uint_eq(out[i].len, 1 + i % 300);
+        ck_assert_mem_eq(cfut_response_data(&out[i]), big[i], out[i].len);
+        cfut_response_deinit(&out[i]);
+    }
+    cfut_server_free(srv);
+}
+END_TEST
+
+START_TEST(test_transport_server_path_reports_enomem_at_every_allocation)
+{
+    struct cfut_echo_config cfg = {true, 7};
+    int n_ok = 0, n_fail = 0;
+    for (long k = 1; k < 200; k++) {
+        struct cfut_stream *a, *b;
+        ck_assert_int_eq(cfut_mem_stream_pair_new(256, &a, &b), 0);
+        struct cfut_transport *t = NULL;
+        struct cfut_server *srv = NULL;
+        int rc;
+
+        testkit_alloc_fail_at(k);
+        rc = cfut_transport_new(ex, a, NULL, &t);
+        if (rc == 0)
+            a = NULL;
+        if (rc == 0)
+            rc = cfut_server_new(ex, cfut_echo_handler, &cfg, NULL, &srv);
+        if (rc == 0 && (rc = cfut_server_add_stream(srv, b)) == 0)
+            b = NULL;
+        struct cfut_request r[3];
+        struct cfut_response out[3];
+        int n = 0;
+        while (rc == 0 && n < 3) {
+            rc = cfut_request_init(&r[n], t, "0123456789abcdefghijklmnopqrstuv"
+                                             "wxyz", 36);
+            if (rc == 0)
+                n++;
+        }
+        if (n > 0)
+            await_all(r, out, n);
+        bool failed = testkit_alloc_failed();
+        testkit_alloc_fail_at(0);
+
+        for (int i = 0; i < n; i++) {
+            /* Every request ends: answered, or failed with a clear code. */
+            ck_assert(out[i].status == 0 || out[i].status == CFUT_ENOMEM ||
+                      out[i].status == CFUT_ECONNRESET);
+            if (out[i].status == 0)
+                ck_assert_mem_eq(cfut_response_data(&out[i]), "0123", 4);
+            cfut_response_deinit(&out[i]);
+        }
+        if (rc != 0)
+            ck_assert_int_eq(rc, CFUT_ENOMEM);
+        cfut_transport_free(t);
+        cfut_server_free(srv);
+        run();
+        cfut_stream_close(a);
+        cfut_stream_close(b);
+        run();
+        if (!failed) {
+            n_ok++;
+            break;
+        }
+        n_fail++;
+    }
+    ck_assert_int_eq(n_ok, 1);
+    ck_assert_int_gt(n_fail, 5);
+}
+END_TEST
+
 static Suite *
 transport_suite(void)
 {
@@ -775,8 +1161,30 @@ transport_suite(void)
     tcase_add_test(tc, test_transport_requests_from_other_threads_are_answered);
     suite_add_tcase(s, tc);
 
+    tc = tcase_create("timeouts");
+    tcase_add_checked_fixture(tc, tr_setup, tr_teardown);
+    tcase_add_test(tc,
+                   test_transport_timed_out_request_is_never_completed_later);
+    tcase_add_test(tc,
+                   test_transport_request_answered_in_time_does_not_time_out);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("server");
+    tcase_add_checked_fixture(tc, tr_setup, tr_teardown);
+    tcase_add_test(
+        tc, test_transport_server_echoes_shuffled_replies_to_their_requests);
+    tcase_add_test(tc, test_transport_dispatch_table_runs_named_operations);
+    tcase_add_test(tc,
+                   test_transport_protocol_error_closes_only_that_connection);
+    tcase_add_test(tc, test_transport_server_limits_requests_in_flight);
+    tcase_add_test(tc, test_transport_works_over_a_socketpair);
+    suite_add_tcase(s, tc);
+
     tc = tcase_create("allocation");
     tcase_add_checked_fixture(tc, tr_setup, tr_teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc,
+                   test_transport_server_path_reports_enomem_at_every_allocation);
     tcase_add_test(tc, test_transport_new_reports_enomem_at_every_allocation);
     tcase_add_test(tc,
                    test_transport_request_reports_enomem_at_every_allocation);
