@@ -57,7 +57,7 @@ struct client {
     struct cfut_transport *t;
     uint64_t n_total, next_seq, completed, errors, out_of_order, max_done;
     size_t size;
-    uint64_t *lat;        /* per request, ns */
+    uint64_t *lat; /* per request, ns */
     int workers_left;
     struct cfut_waker main_waker;
 };
@@ -157,9 +157,8 @@ client_main_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
         int rc = r.status;
         if (rc == 0 && (rc = cfut_fd_stream_from_io(r.io, &s)) < 0)
             cfut_io_free(r.io);
-        if (rc == 0 &&
-            (rc = cfut_transport_new(cfut_executor_current(), s, NULL,
-                                     &cl->t)) < 0)
+        if (rc == 0 && (rc = cfut_transport_new(cfut_executor_current(), s,
+                                                NULL, &cl->t)) < 0)
             cfut_stream_close(s);
         if (rc < 0) {
             *status = rc;
@@ -235,8 +234,8 @@ run_client(struct cfut_executor *ex, const char *host, uint16_t port,
     double p50 = cl.completed ? (double)cl.lat[cl.completed / 2] / 1e3 : 0;
     double p99 =
         cl.completed ? (double)cl.lat[cl.completed * 99 / 100] / 1e3 : 0;
-    printf("completed: %" PRIu64 "\nerrors: %" PRIu64
-           "\nout-of-order: %" PRIu64 "\nrequests/s: %.0f\n"
+    printf("completed: %" PRIu64 "\nerrors: %" PRIu64 "\nout-of-order: %" PRIu64
+           "\nrequests/s: %.0f\n"
            "latency p50: %.1f us\nlatency p99: %.1f us\n",
            cl.completed, cl.errors, cl.out_of_order,
            (double)cl.completed / secs, p50, p99);
@@ -274,11 +273,10 @@ flag(int argc, char **argv, const char *name)
 static int
 usage(void)
 {
-    fprintf(stderr,
-            "usage: cfut-echo serve --listen HOST:PORT [--shuffle]\n"
-            "       cfut-echo client --connect HOST:PORT --requests N "
-            "--inflight K [--size B]\n"
-            "       cfut-echo demo [--requests N] [--inflight K]\n");
+    fprintf(stderr, "usage: cfut-echo serve --listen HOST:PORT [--shuffle]\n"
+                    "       cfut-echo client --connect HOST:PORT --requests N "
+                    "--inflight K [--size B]\n"
+                    "       cfut-echo demo [--requests N] [--inflight K]\n");
     return 2;
 }
 
@@ -295,8 +293,10 @@ main(int argc, char **argv)
         return usage();
     char host[256] = "127.0.0.1";
     uint16_t port = 0;
-    const char *addr = opt(argc, argv, demo ? "--unused" : serve ? "--listen"
-                                                                 : "--connect");
+    const char *addr = opt(argc, argv,
+                           demo    ? "--unused"
+                           : serve ? "--listen"
+                                   : "--connect");
     if (!demo && parse_addr(addr, host, sizeof host, &port) < 0)
         return usage();
     const char *nreq = opt(argc, argv, "--requests");

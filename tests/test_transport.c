@@ -210,8 +210,8 @@ START_TEST(test_transport_large_and_error_responses_are_delivered)
     ck_assert_int_eq(srv_read(s, 2), 2);
     unsigned char big[200];
     memset(big, 0xab, sizeof big);
-    unsigned char err[4 + 7] = {0xff, 0xff, 0xff, 0xf3, 'n', 'o', ' ',
-                                'n',  'a',  'm',  'e'};
+    unsigned char err[4 + 7] = {0xff, 0xff, 0xff, 0xf3, 'n', 'o',
+                                ' ',  'n',  'a',  'm',  'e'};
 
     srv_reply(CFUT_FRAME_RESPONSE, &s[0].id, big, sizeof big);
     srv_reply(CFUT_FRAME_ERROR, &s[1].id, err, sizeof err);
@@ -545,8 +545,7 @@ requester(void *p)
         struct cfut_request_sync r;
         char msg[16];
         int len = snprintf(msg, sizeof msg, "t%d", i);
-        ck_assert_int_eq(cfut_request_sync_init(&r, a->t, msg, (size_t)len),
-                         0);
+        ck_assert_int_eq(cfut_request_sync_init(&r, a->t, msg, (size_t)len), 0);
         struct cfut_response out;
         ck_assert_int_eq(cfut_block_on(own, &r.base, &out), 0);
         if (out.status == 0 && out.len == (size_t)len &&
@@ -582,8 +581,7 @@ echo_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
         while (e->out_len > 0) {
             struct cfut_iovec iov = {e->outb, e->out_len};
             struct cfut_stream_result res;
-            if (cfut_stream_poll_write(e->s, cx, &iov, 1, &res) ==
-                CFUT_PENDING)
+            if (cfut_stream_poll_write(e->s, cx, &iov, 1, &res) == CFUT_PENDING)
                 return CFUT_PENDING;
             memmove(e->outb, e->outb + res.n, e->out_len - res.n);
             e->out_len -= res.n;
@@ -613,8 +611,8 @@ echo_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
             if (rc == 1) {
                 (void)cfut_frame_encode(e->outb + e->out_len,
                                         sizeof e->outb - e->out_len,
-                                        CFUT_FRAME_RESPONSE, &fr.id,
-                                        fr.payload, fr.payload_len, 0, &w);
+                                        CFUT_FRAME_RESPONSE, &fr.id, fr.payload,
+                                        fr.payload_len, 0, &w);
                 e->out_len += w;
                 e->served++;
             }
@@ -738,9 +736,8 @@ START_TEST(test_transport_timed_out_request_is_never_completed_later)
 {
     cfut_time_pause(ex);
     struct cfut_request old;
-    ck_assert_int_eq(cfut_request_init_timeout(&old, tr, "old", 3,
-                                               CFUT_MSEC(5)),
-                     0);
+    ck_assert_int_eq(
+        cfut_request_init_timeout(&old, tr, "old", 3, CFUT_MSEC(5)), 0);
     struct cfut_response out;
 
     ck_assert_int_eq(cfut_block_on(ex, &old.base, &out), 0);
@@ -768,8 +765,7 @@ START_TEST(test_transport_request_answered_in_time_does_not_time_out)
 {
     cfut_time_pause(ex);
     struct cfut_request r;
-    ck_assert_int_eq(cfut_request_init_timeout(&r, tr, "x", 1, CFUT_SEC(1)),
-                     0);
+    ck_assert_int_eq(cfut_request_init_timeout(&r, tr, "x", 1, CFUT_SEC(1)), 0);
     run();
     struct seen s[1];
     ck_assert_int_eq(srv_read(s, 1), 1);
@@ -850,8 +846,8 @@ START_TEST(test_transport_server_echoes_shuffled_replies_to_their_requests)
     static char msg[N][16];
     for (int i = 0; i < N; i++) {
         snprintf(msg[i], sizeof msg[i], "m%d", i);
-        ck_assert_int_eq(
-            cfut_request_init(&r[i], tr, msg[i], strlen(msg[i])), 0);
+        ck_assert_int_eq(cfut_request_init(&r[i], tr, msg[i], strlen(msg[i])),
+                         0);
     }
 
     await_all(r, out, N);
@@ -889,8 +885,7 @@ START_TEST(test_transport_dispatch_table_runs_named_operations)
     struct cfut_dispatch *d;
     ck_assert_int_eq(cfut_dispatch_new(&d), 0);
     ck_assert_int_eq(cfut_dispatch_add(d, "add", add_new, NULL), 0);
-    ck_assert_int_eq(cfut_dispatch_add(d, "echo", cfut_echo_handler, NULL),
-                     0);
+    ck_assert_int_eq(cfut_dispatch_add(d, "echo", cfut_echo_handler, NULL), 0);
     struct cfut_server *srv = start_server(cfut_dispatch_handler, d, 0);
     unsigned char add_req[12] = "add";
     uint32_t x = 40, y = 2;
@@ -935,8 +930,7 @@ START_TEST(test_transport_protocol_error_closes_only_that_connection)
     cfut_context_init(&cx, cfut_waker_noop());
     unsigned char buf[16];
     struct cfut_stream_result res;
-    ck_assert_int_eq(cfut_stream_poll_read(bad_cli, &cx, buf, sizeof buf,
-                                           &res),
+    ck_assert_int_eq(cfut_stream_poll_read(bad_cli, &cx, buf, sizeof buf, &res),
                      CFUT_READY);
     ck_assert_int_eq(res.status, CFUT_EEOF);
     struct cfut_server_stats st;
@@ -1042,8 +1036,7 @@ START_TEST(test_transport_works_over_a_socketpair)
     static unsigned char big[N][300];
     for (int i = 0; i < N; i++) {
         memset(big[i], i, sizeof big[i]);
-        ck_assert_int_eq(cfut_request_init(&r[i], tr, big[i], 1 + i % 300),
-                         0);
+        ck_assert_int_eq(cfut_request_init(&r[i], tr, big[i], 1 + i % 300), 0);
     }
 
     await_all(r, out, N);
@@ -1081,8 +1074,10 @@ START_TEST(test_transport_server_path_reports_enomem_at_every_allocation)
         struct cfut_response out[3];
         int n = 0;
         while (rc == 0 && n < 3) {
-            rc = cfut_request_init(&r[n], t, "0123456789abcdefghijklmnopqrstuv"
-                                             "wxyz", 36);
+            rc = cfut_request_init(&r[n], t,
+                                   "0123456789abcdefghijklmnopqrstuv"
+                                   "wxyz",
+                                   36);
             if (rc == 0)
                 n++;
         }
@@ -1183,13 +1178,13 @@ transport_suite(void)
     tc = tcase_create("allocation");
     tcase_add_checked_fixture(tc, tr_setup, tr_teardown);
     tcase_set_timeout(tc, 120);
-    tcase_add_test(tc,
-                   test_transport_server_path_reports_enomem_at_every_allocation);
+    tcase_add_test(
+        tc, test_transport_server_path_reports_enomem_at_every_allocation);
     tcase_add_test(tc, test_transport_new_reports_enomem_at_every_allocation);
     tcase_add_test(tc,
                    test_transport_request_reports_enomem_at_every_allocation);
-    tcase_add_test(tc,
-                   test_transport_large_response_enomem_fails_only_that_request);
+    tcase_add_test(
+        tc, test_transport_large_response_enomem_fails_only_that_request);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -32,6 +32,7 @@ struct fd_stream {
     bool is_socket;
     bool rd_active; /* 'rd' was initialised and not yet dropped */
     bool wr_active;
+    bool drained; /* a short read emptied the socket since the last event */
     struct cfut_readiness rd; /* pinned: the stream is a heap block */
     struct cfut_readiness wr;
 };
@@ -93,6 +94,16 @@ fd_read(struct cfut_stream *base, struct cfut_context *cx, void *buf,
     if (!cfut_context_consume_budget(cx))
         return CFUT_PENDING;
     for (;;) {
+        /*
+         * A short read drained the socket; the edge-triggered reactor
+         * reports the next bytes as a new event, so until then a read
+         * would only return EAGAIN: wait without the system call.
+         */
+        if (s->drained && !(cfut_io_ready(s->io) & CFUT_IO_READABLE)) {
+            if (wait_ready(s, cx, true) == CFUT_PENDING)
+                return CFUT_PENDING;
+        }
+        s->drained = false;
         ssize_t n = read(cfut_io_fd(s->io), buf, cap);
         if (n < 0 && errno == EINTR)
             continue;
@@ -100,6 +111,10 @@ fd_read(struct cfut_stream *base, struct cfut_context *cx, void *buf,
             if (wait_ready(s, cx, true) == CFUT_PENDING)
                 return CFUT_PENDING;
             continue;
+        }
+        if (n > 0 && (size_t)n < cap) {
+            s->drained = true;
+            cfut_io_clear_ready(s->io, CFUT_IO_READABLE);
         }
         stop_waiting(&s->rd, &s->rd_active);
         res->n = n > 0 ? (size_t)n : 0;
@@ -127,8 +142,8 @@ fd_write(struct cfut_stream *base, struct cfut_context *cx,
             m.msg_iovlen = n_iov;
             n = sendmsg(cfut_io_fd(s->io), &m, MSG_NOSIGNAL);
         } else {
-            n = writev(cfut_io_fd(s->io), (const struct iovec *)(const void *)iov,
-                       (int)n_iov);
+            n = writev(cfut_io_fd(s->io),
+                       (const struct iovec *)(const void *)iov, (int)n_iov);
         }
         if (n < 0 && errno == EINTR)
             continue;

@@ -81,10 +81,16 @@ mix64(uint64_t x)
 static void
 put_u64_be(unsigned char *p, uint64_t v)
 {
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) &&                            \
+    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    v = __builtin_bswap64(v);
+    memcpy(p, &v, sizeof v);
+#else
     for (int i = 7; i >= 0; i--) {
         p[i] = (unsigned char)v;
         v >>= 8;
     }
+#endif
 }
 
 /* A keyed bijection on 60-bit values (xor-shift and odd multiplies). */

@@ -136,10 +136,20 @@ cap_for(size_t n)
 int
 cfut_idmap_reserve(struct cfut_idmap *m, size_t n)
 {
+    if (m->cap != 0 && n <= m->cap - m->cap / 8)
+        return 0;
     size_t cap = cap_for(n);
     if (cap <= m->cap)
         return 0;
     return resize(m, cap);
+}
+
+/* Tells whether the key stored at 'slot' is 'id' (two 8-byte compares). */
+static bool
+key_is(const unsigned char *slot, const struct cfut_id *id)
+{
+    return load_u64(slot) == load_u64(id->bytes) &&
+           load_u64(slot + 8) == load_u64(id->bytes + 8);
 }
 
 /* Returns the slot index holding 'id', or SIZE_MAX. */
@@ -151,7 +161,7 @@ find(const struct cfut_idmap *m, const struct cfut_id *id)
     size_t mask = m->cap - 1;
     size_t i = hash_id(m->seed, id) & mask;
     while (m->used[i]) {
-        if (memcmp(slot_at(m, i), id->bytes, CFUT_ID_SIZE) == 0)
+        if (key_is(slot_at(m, i), id))
             return i;
         i = (i + 1) & mask;
     }
@@ -162,14 +172,27 @@ int
 cfut_idmap_insert(struct cfut_idmap *m, const struct cfut_id *id,
                   const void *value)
 {
-    if (find(m, id) != SIZE_MAX)
-        return CFUT_EBUSY;
     if (m->cap == 0 || m->n + 1 > m->cap - m->cap / 8) {
+        if (find(m, id) != SIZE_MAX)
+            return CFUT_EBUSY;
         int rc = resize(m, m->cap == 0 ? MIN_CAP : m->cap * 2);
         if (rc < 0)
             return rc;
     }
-    place(m, id->bytes, value);
+    /* One probe: look for the key and for the first free slot together. */
+    size_t mask = m->cap - 1;
+    size_t i = hash_id(m->seed, id) & mask;
+    while (m->used[i]) {
+        if (key_is(slot_at(m, i), id))
+            return CFUT_EBUSY;
+        i = (i + 1) & mask;
+    }
+    unsigned char *s = slot_at(m, i);
+    memcpy(s, id->bytes, CFUT_ID_SIZE);
+    if (m->value_size != 0)
+        memcpy(s + CFUT_ID_SIZE, value, m->value_size);
+    m->used[i] = 1;
+    m->n++;
     return 0;
 }
 

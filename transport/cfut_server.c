@@ -39,8 +39,8 @@ struct conn {
     struct cfut__buf rbuf; /* read, not yet decoded: [off, len) */
     struct cfut__buf obuf; /* replies queued, not yet written */
     size_t in_flight;
-    int status;   /* 0 while open */
-    bool eof;     /* the peer shut its side: finish, then close */
+    int status; /* 0 while open */
+    bool eof;   /* the peer shut its side: finish, then close */
     bool task_done;
     struct cfut_waker waker; /* the connection task's */
     uint64_t n_writes;
@@ -76,8 +76,8 @@ queue_reply(struct conn *c, const struct cfut_id *id, int status,
     if (c->status != 0)
         return;
     if (status == 0) {
-        rc = cfut__queue_frame(&c->obuf, CFUT_FRAME_RESPONSE, id, NULL, 0,
-                               data, len, c->srv->max_frame_len);
+        rc = cfut__queue_frame(&c->obuf, CFUT_FRAME_RESPONSE, id, NULL, 0, data,
+                               len, c->srv->max_frame_len);
     } else {
         uint32_t u = (uint32_t)(int32_t)status;
         unsigned char code[4] = {(unsigned char)(u >> 24),
@@ -98,6 +98,21 @@ queue_reply(struct conn *c, const struct cfut_id *id, int status,
         c->status = rc;
     c->srv->st.n_replies++;
     cfut_waker_wake_by_ref(&c->waker);
+}
+
+/* Queues the reply a handler wrote and frees its bytes. */
+static void
+send_reply(struct conn *c, const struct cfut_id *id, struct cfut_reply *rep)
+{
+    if (rep->data == NULL && rep->len > CFUT_REPLY_INLINE) {
+        rep->status = CFUT_EINVAL; /* a handler bug: say so to the client */
+        rep->len = 0;
+    }
+    if (rep->data == NULL && rep->len != 0)
+        queue_reply(c, id, rep->status, rep->inline_bytes, rep->len);
+    else
+        queue_reply(c, id, rep->status, rep->data, rep->len);
+    cfut_free(rep->data);
 }
 
 /* ---- one request: a task around its handler future ---- */
@@ -125,8 +140,7 @@ serve_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
         return CFUT_PENDING;
     cfut_future_drop(sv->handler);
     sv->handler = NULL;
-    queue_reply(sv->c, &sv->id, rep.status, rep.data, rep.len);
-    cfut_free(rep.data);
+    send_reply(sv->c, &sv->id, &rep);
     return CFUT_READY;
 }
 
@@ -147,7 +161,7 @@ static const struct cfut_future_vtable serve_vtable = {
 };
 
 static int
-on_request(struct conn *c, const struct cfut_frame *f)
+on_request(struct conn *c, struct cfut_context *cx, const struct cfut_frame *f)
 {
     struct cfut_server *s = c->srv;
     if (f->kind != CFUT_FRAME_REQUEST)
@@ -161,6 +175,18 @@ on_request(struct conn *c, const struct cfut_frame *f)
     }
     if (rc < 0) {
         queue_reply(c, &f->id, rc, NULL, 0);
+        return 0;
+    }
+    /*
+     * Poll the handler once here: one that answers at once (an echo, a
+     * table lookup) costs no task. One that is pending gets a task of its
+     * own, whose first poll gives it that task's waker (the wake it may
+     * have kept from this poll only makes this connection look again).
+     */
+    struct cfut_reply rep;
+    if (cfut_future_poll(h, cx, &rep) == CFUT_READY) {
+        cfut_future_drop(h);
+        send_reply(c, &f->id, &rep);
         return 0;
     }
     struct serve sv;
@@ -183,7 +209,7 @@ on_request(struct conn *c, const struct cfut_frame *f)
 
 /* Decodes buffered bytes while the in-flight limit allows. */
 static int
-decode_buffered(struct conn *c)
+decode_buffered(struct conn *c, struct cfut_context *cx)
 {
     struct cfut__buf *b = &c->rbuf;
     while (b->off < b->len && c->in_flight < c->srv->max_in_flight &&
@@ -196,7 +222,7 @@ decode_buffered(struct conn *c)
             return rc;
         b->off += used;
         if (rc == 1) {
-            rc = on_request(c, &f);
+            rc = on_request(c, cx, &f);
             if (rc < 0)
                 return rc;
         }
@@ -240,7 +266,7 @@ conn_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
         rc = cfut__flush(c->stream, cx, &c->obuf, &c->n_writes);
         if (rc < 0)
             break;
-        rc = decode_buffered(c);
+        rc = decode_buffered(c, cx);
         if (rc < 0)
             break;
         if (c->rbuf.len != 0 || c->eof)
@@ -302,9 +328,8 @@ cfut_server_new(struct cfut_executor *ex, cfut_handler_new_fn *handler,
         return CFUT_EINVAL;
     if (cfg != NULL)
         c = *cfg;
-    if (c.max_frame_len != 0 &&
-        (c.max_frame_len < CFUT_FRAME_MIN_LEN + 4 ||
-         c.max_frame_len > UINT32_MAX))
+    if (c.max_frame_len != 0 && (c.max_frame_len < CFUT_FRAME_MIN_LEN + 4 ||
+                                 c.max_frame_len > UINT32_MAX))
         return CFUT_EINVAL;
     struct cfut_server *s = cfut_alloc(sizeof *s);
     if (s == NULL)
@@ -410,8 +435,11 @@ reply_ready_drop(struct cfut_future *f)
 }
 
 static const struct cfut_future_vtable reply_ready_vtable = {
-    reply_ready_poll, reply_ready_drop, sizeof(struct cfut_reply),
-    "cfut_reply_ready", NULL,
+    reply_ready_poll,
+    reply_ready_drop,
+    sizeof(struct cfut_reply),
+    "cfut_reply_ready",
+    NULL,
 };
 
 int
@@ -425,7 +453,10 @@ cfut_reply_ready_new(int status, const void *data, size_t len,
     r.rep.status = status;
     r.rep.len = len;
     r.rep.data = NULL;
-    if (len != 0) {
+    if (len <= CFUT_REPLY_INLINE) {
+        if (len != 0)
+            memcpy(r.rep.inline_bytes, data, len);
+    } else {
         r.rep.data = cfut_alloc(len);
         if (r.rep.data == NULL)
             return CFUT_ENOMEM;
@@ -587,7 +618,10 @@ cfut_echo_handler(void *ctx, const unsigned char *payload, size_t len,
     e.rep.status = 0;
     e.rep.len = len;
     e.rep.data = NULL;
-    if (len != 0) {
+    if (len <= CFUT_REPLY_INLINE) {
+        if (len != 0)
+            memcpy(e.rep.inline_bytes, payload, len);
+    } else {
         e.rep.data = cfut_alloc(len);
         if (e.rep.data == NULL)
             return CFUT_ENOMEM;

@@ -16,11 +16,20 @@
 #include "cfut_time.h"
 #include "cfut_transport_int.h"
 
-/* How many finished ids the client remembers, to tell a duplicate or a
- * late response from an unknown one. */
+/*
+ * How many finished ids the client remembers, to tell a duplicate or a
+ * late response from an unknown one. The ring is searched only for a
+ * response that matches no pending request (an error path), so the common
+ * path pays one store per request for it.
+ */
 #define DONE_RING 1024u
 
-enum done_tag { DONE_ANSWERED = 1, DONE_DROPPED = 2 };
+enum done_tag { DONE_NONE = 0, DONE_ANSWERED = 1, DONE_DROPPED = 2 };
+
+struct done_entry {
+    struct cfut_id id;
+    uint8_t tag; /* enum done_tag */
+};
 
 /* A pending map entry: the sending half of one kind or the other. */
 struct pend {
@@ -53,9 +62,8 @@ struct cfut_transport {
     int status;            /* 0 while open */
     bool freed;            /* the caller's handle is gone */
     bool driver_done;
-    /* recently finished ids: a ring and a map id -> enum done_tag */
-    struct cfut_idmap done;
-    struct cfut_id *done_ring;
+    /* recently finished ids, oldest overwritten first */
+    struct done_entry *done_ring;
     size_t done_next;
     struct cfut_transport_stats st;
     /* the driver's waker, also used by other threads under 'lock' */
@@ -136,8 +144,8 @@ cfut__queue_frame(struct cfut__buf *b, enum cfut_frame_kind kind,
  *   or an error status.
  */
 int
-cfut__flush(struct cfut_stream *s, struct cfut_context *cx,
-            struct cfut__buf *b, uint64_t *n_writes)
+cfut__flush(struct cfut_stream *s, struct cfut_context *cx, struct cfut__buf *b,
+            uint64_t *n_writes)
 {
     while (b->off < b->len) {
         struct cfut_iovec iov = {b->data + b->off, b->len - b->off};
@@ -192,7 +200,6 @@ transport_release(struct cfut_transport *t)
     CFUT_ASSERT(cfut_idmap_size(&t->pending) == 0, "transport freed with "
                                                    "pending requests");
     cfut_idmap_deinit(&t->pending);
-    cfut_idmap_deinit(&t->done);
     cfut_free(t->done_ring);
     cfut_frame_decoder_deinit(&t->dec);
     cfut__buf_free(&t->rbuf);
@@ -213,14 +220,23 @@ static void
 remember_done(struct cfut_transport *t, const struct cfut_id *id,
               enum done_tag tag)
 {
-    struct cfut_id *slot = &t->done_ring[t->done_next];
-    cfut_idmap_remove(&t->done, slot, NULL);
-    uint8_t v = (uint8_t)tag;
-    /* Best effort: a failed insert only weakens the counters. */
-    if (cfut_idmap_insert(&t->done, id, &v) == 0) {
-        *slot = *id;
-        t->done_next = (t->done_next + 1) % DONE_RING;
+    struct done_entry *e = &t->done_ring[t->done_next];
+    e->id = *id;
+    e->tag = (uint8_t)tag;
+    t->done_next = (t->done_next + 1) % DONE_RING;
+}
+
+/* Looks 'id' up among the recently finished ids (newest first). */
+static enum done_tag
+find_done(const struct cfut_transport *t, const struct cfut_id *id)
+{
+    for (size_t k = 1; k <= DONE_RING; k++) {
+        const struct done_entry *e =
+            &t->done_ring[(t->done_next + DONE_RING - k) % DONE_RING];
+        if (e->tag != DONE_NONE && cfut_id_eq(&e->id, id))
+            return (enum done_tag)e->tag;
     }
+    return DONE_NONE;
 }
 
 static void
@@ -305,10 +321,10 @@ on_response(struct cfut_transport *t, const struct cfut_frame *f)
         return CFUT_EPROTO;
     struct pend p;
     if (!cfut_idmap_remove(&t->pending, &f->id, &p)) {
-        uint8_t *tag = cfut_idmap_get(&t->done, &f->id);
-        if (tag == NULL)
+        enum done_tag tag = find_done(t, &f->id);
+        if (tag == DONE_NONE)
             t->st.n_unknown++;
-        else if (*tag == DONE_ANSWERED)
+        else if (tag == DONE_ANSWERED)
             t->st.n_duplicate++;
         else
             t->st.n_late++;
@@ -322,9 +338,9 @@ on_response(struct cfut_transport *t, const struct cfut_frame *f)
         r.remote_error = true;
         r.status = CFUT_EIO;
         if (len >= 4) {
-            int32_t code = (int32_t)((uint32_t)data[0] << 24 |
-                                     (uint32_t)data[1] << 16 |
-                                     (uint32_t)data[2] << 8 | data[3]);
+            int32_t code =
+                (int32_t)((uint32_t)data[0] << 24 | (uint32_t)data[1] << 16 |
+                          (uint32_t)data[2] << 8 | data[3]);
             if (code < 0)
                 r.status = code;
             data += 4;
@@ -478,12 +494,11 @@ cfut_transport_new(struct cfut_executor *ex, struct cfut_stream *stream,
     if (t->done_ring == NULL)
         goto free_t;
     memset(t->done_ring, 0, DONE_RING * sizeof *t->done_ring);
-    if (cfut__buf_reserve(&t->rbuf, c.read_buf_size != 0 ? c.read_buf_size
-                                                         : 65536) < 0)
+    if (cfut__buf_reserve(&t->rbuf,
+                          c.read_buf_size != 0 ? c.read_buf_size : 65536) < 0)
         goto free_ring;
     t->rbuf.cap = c.read_buf_size != 0 ? c.read_buf_size : t->rbuf.cap;
     (void)cfut_idmap_init(&t->pending, sizeof(struct pend));
-    (void)cfut_idmap_init(&t->done, sizeof(uint8_t));
     t->refs = 2; /* the caller and the driver */
     t->ex = ex;
     t->stream = stream;
@@ -551,8 +566,8 @@ request_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
         if (got.status == 0)
             *res = got.value;
         else
-            response_status(res, r->t->status != 0 ? r->t->status
-                                                   : CFUT_ECANCELED);
+            response_status(res,
+                            r->t->status != 0 ? r->t->status : CFUT_ECANCELED);
         return CFUT_READY;
     }
     if (r->timeout_ns == 0)
@@ -599,14 +614,13 @@ request_drop(struct cfut_future *f)
 }
 
 static const struct cfut_future_vtable request_vtable = {
-    request_poll, request_drop, sizeof(struct cfut_response), "cfut_request",
-    NULL,
+    request_poll,   request_drop, sizeof(struct cfut_response),
+    "cfut_request", NULL,
 };
 
 int
 cfut_request_init_timeout(struct cfut_request *r, struct cfut_transport *t,
-                          const void *payload, size_t len,
-                          uint64_t timeout_ns)
+                          const void *payload, size_t len, uint64_t timeout_ns)
 {
     if (r == NULL || t == NULL || (payload == NULL && len != 0))
         return CFUT_EINVAL;
@@ -616,23 +630,25 @@ cfut_request_init_timeout(struct cfut_request *r, struct cfut_transport *t,
         return CFUT_EMSGSIZE;
     struct pend p;
     p.is_sync = false;
-    int rc = cfut_oneshot_new(sizeof(struct cfut_response),
-                              response_drop_value, &p.tx.local, &r->rx);
+    int rc = cfut_oneshot_new(sizeof(struct cfut_response), response_drop_value,
+                              &p.tx.local, &r->rx);
     if (rc < 0)
         return rc;
     /* Make room first, so nothing needs undoing after the insert. */
     rc = cfut_idmap_reserve(&t->pending, cfut_idmap_size(&t->pending) + 1);
     if (rc < 0)
         goto drop_channel;
+    /* After the reserve, an insert fails only for a duplicate id. */
     struct cfut_id id;
     do
         cfut_id_gen_next(&t->gen, &id);
-    while (cfut_idmap_get(&t->pending, &id) != NULL);
+    while (cfut_idmap_insert(&t->pending, &id, &p) != 0);
     rc = cfut__queue_frame(&t->obuf, CFUT_FRAME_REQUEST, &id, NULL, 0, payload,
                            len, t->max_frame_len);
-    if (rc < 0)
+    if (rc < 0) {
+        cfut_idmap_remove(&t->pending, &id, NULL);
         goto drop_channel;
-    (void)cfut_idmap_insert(&t->pending, &id, &p);
+    }
     t->st.n_sent++;
     cfut_future_init(&r->base, &request_vtable);
     r->t = t;
@@ -687,8 +703,11 @@ request_sync_drop(struct cfut_future *f)
 }
 
 static const struct cfut_future_vtable request_sync_vtable = {
-    request_sync_poll, request_sync_drop, sizeof(struct cfut_response),
-    "cfut_request_sync", NULL,
+    request_sync_poll,
+    request_sync_drop,
+    sizeof(struct cfut_response),
+    "cfut_request_sync",
+    NULL,
 };
 
 int

@@ -41,9 +41,9 @@ extern "C" {
 /* The output of a request future. */
 struct cfut_response {
     /* public */
-    int status; /* 0: a response; a remote error's code (kind 3: see
-                   'remote_error'); or locally CFUT_ECONNRESET, CFUT_EPROTO,
-                   CFUT_ETIMEDOUT, CFUT_ECANCELED, CFUT_ENOMEM */
+    int status;        /* 0: a response; a remote error's code (kind 3: see
+                          'remote_error'); or locally CFUT_ECONNRESET, CFUT_EPROTO,
+                          CFUT_ETIMEDOUT, CFUT_ECANCELED, CFUT_ENOMEM */
     bool remote_error; /* the server answered with an error response */
     size_t len;        /* payload bytes: cfut_response_data() */
     /* private: do not touch */
@@ -59,21 +59,21 @@ CFUT_API void cfut_response_deinit(struct cfut_response *r);
 
 /* Introspection counters of a client transport. */
 struct cfut_transport_stats {
-    uint64_t n_sent;        /* requests written */
-    uint64_t n_completed;   /* responses delivered to a waiting request */
-    uint64_t n_unknown;     /* responses for no pending id: dropped */
-    uint64_t n_late;        /* responses for a dropped/timed-out request */
-    uint64_t n_duplicate;   /* responses for an id answered before */
-    uint64_t n_reads;       /* stream reads */
-    uint64_t n_writes;      /* stream writes (each a batch of frames) */
-    size_t n_pending;       /* entries in the pending map now */
+    uint64_t n_sent;      /* requests written */
+    uint64_t n_completed; /* responses delivered to a waiting request */
+    uint64_t n_unknown;   /* responses for no pending id: dropped */
+    uint64_t n_late;      /* responses for a dropped/timed-out request */
+    uint64_t n_duplicate; /* responses for an id answered before */
+    uint64_t n_reads;     /* stream reads */
+    uint64_t n_writes;    /* stream writes (each a batch of frames) */
+    size_t n_pending;     /* entries in the pending map now */
 };
 
 /* Client settings; zero fields take the defaults. */
 struct cfut_transport_config {
-    size_t max_frame_len;  /* 0: 1 MiB */
-    uint64_t timeout_ns;   /* per request; 0: none */
-    size_t read_buf_size;  /* 0: 64 KiB */
+    size_t max_frame_len; /* 0: 1 MiB */
+    uint64_t timeout_ns;  /* per request; 0: none */
+    size_t read_buf_size; /* 0: 64 KiB */
 };
 
 /* A client connection (opaque). */
@@ -121,7 +121,7 @@ struct cfut_request {
     struct cfut_future base;
     struct cfut_transport *t; /* a counted reference */
     struct cfut_id id;
-    bool in_map;          /* the drop guard: our entry is in the map */
+    bool in_map; /* the drop guard: our entry is in the map */
     bool timer_started;
     uint64_t timeout_ns;
     struct cfut_oneshot_receiver rx;
@@ -142,9 +142,8 @@ struct cfut_request {
  * Context: the transport's thread.
  * Pinned: 'r' is pinned from its first poll until drop.
  */
-CFUT_API int cfut_request_init(struct cfut_request *r,
-                               struct cfut_transport *t, const void *payload,
-                               size_t len);
+CFUT_API int cfut_request_init(struct cfut_request *r, struct cfut_transport *t,
+                               const void *payload, size_t len);
 
 /*
  * As cfut_request_init(), with a timeout of 'timeout_ns' (0: none) that
@@ -186,16 +185,21 @@ CFUT_API int cfut_request_sync_init(struct cfut_request_sync *r,
 /* Server                                                                  */
 /* ---------------------------------------------------------------------- */
 
+/* Reply bytes a handler may return inline, with no allocation. */
+#define CFUT_REPLY_INLINE 32u
+
 /*
- * What a handler future writes when READY: 'status' 0 sends a response
- * with 'data'; another status sends an error response with that code and
- * 'data' as its message. 'data' comes from cfut_alloc() (or is NULL); the
- * server takes it.
+ * What a handler future writes when READY: 'status' 0 sends a response,
+ * another status sends an error response with that code. The 'len' bytes
+ * are at 'data' (from cfut_alloc(); the server takes and frees it) or,
+ * when 'data' is NULL, in 'inline_bytes' ('len' <= CFUT_REPLY_INLINE).
+ * An error reply with no bytes gets cfut_strerror() text as its message.
  */
 struct cfut_reply {
     int status;
     void *data;
     size_t len;
+    unsigned char inline_bytes[CFUT_REPLY_INLINE];
 };
 
 /*
@@ -210,9 +214,9 @@ typedef int cfut_handler_new_fn(void *ctx, const unsigned char *payload,
 
 /* Server settings; zero fields take the defaults. */
 struct cfut_server_config {
-    size_t max_frame_len;  /* 0: 1 MiB */
-    size_t max_in_flight;  /* per connection; 0: 1024 */
-    size_t read_buf_size;  /* 0: 64 KiB */
+    size_t max_frame_len; /* 0: 1 MiB */
+    size_t max_in_flight; /* per connection; 0: 1024 */
+    size_t read_buf_size; /* 0: 64 KiB */
 };
 
 /* A server: a handler and the connections it serves (opaque). */
@@ -220,10 +224,10 @@ struct cfut_server;
 
 /* Introspection counters of a server. */
 struct cfut_server_stats {
-    uint64_t n_connections;   /* accepted or added so far */
-    uint64_t n_open;          /* open now */
-    uint64_t n_requests;      /* requests decoded */
-    uint64_t n_replies;       /* replies written (including errors) */
+    uint64_t n_connections;     /* accepted or added so far */
+    uint64_t n_open;            /* open now */
+    uint64_t n_requests;        /* requests decoded */
+    uint64_t n_replies;         /* replies written (including errors) */
     uint64_t n_protocol_errors; /* connections closed for a bad frame */
 };
 

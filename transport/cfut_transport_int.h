@@ -35,9 +35,8 @@ void cfut__buf_free(struct cfut__buf *b);
  * Returns: 0; CFUT_EMSGSIZE over 'max_len'; CFUT_ENOMEM (nothing queued).
  */
 int cfut__queue_frame(struct cfut__buf *b, enum cfut_frame_kind kind,
-                      const struct cfut_id *id, const void *pre,
-                      size_t pre_len, const void *payload, size_t len,
-                      size_t max_len);
+                      const struct cfut_id *id, const void *pre, size_t pre_len,
+                      const void *payload, size_t len, size_t max_len);
 
 /*
  * Writes the queued bytes of 'b' to 's', one write per batch, counting

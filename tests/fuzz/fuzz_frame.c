@@ -13,8 +13,8 @@
 #include "cfut_frame.h"
 #include "cfut_future.h"
 
-static size_t max_alloc;  /* largest block requested this run */
-static long live_allocs;  /* blocks not yet freed */
+static size_t max_alloc; /* largest block requested this run */
+static long live_allocs; /* blocks not yet freed */
 
 static void *
 fuzz_alloc(void *ctx, size_t size)
@@ -72,8 +72,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         while (off < end) {
             size_t used = 0;
             struct cfut_frame f;
-            int rc = cfut_frame_decoder_next(&d, data + off, end - off, &used,
-                                             &f);
+            int rc =
+                cfut_frame_decoder_next(&d, data + off, end - off, &used, &f);
             if (rc < 0) {
                 if (rc != CFUT_EPROTO)
                     abort();
