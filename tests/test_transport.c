@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static struct cfut_executor *ex;
 static struct cfut_stream *cli_end, *srv_end;
@@ -1113,6 +1114,54 @@ START_TEST(test_transport_server_path_reports_enomem_at_every_allocation)
 }
 END_TEST
 
+START_TEST(test_transport_stream_and_table_report_enomem_at_every_allocation)
+{
+    for (long k = 1;; k++) {
+        struct cfut_stream *a = NULL, *b = NULL;
+        testkit_alloc_fail_at(k);
+        int rc = cfut_mem_stream_pair_new(16, &a, &b);
+        testkit_alloc_fail_at(0);
+        if (rc == 0) {
+            cfut_stream_close(a);
+            cfut_stream_close(b);
+            break;
+        }
+        ck_assert_int_eq(rc, CFUT_ENOMEM);
+        ck_assert_ptr_null(a);
+    }
+    for (long k = 1;; k++) {
+        struct cfut_dispatch *d = NULL;
+        testkit_alloc_fail_at(k);
+        int rc = cfut_dispatch_new(&d);
+        if (rc == 0)
+            rc = cfut_dispatch_add(d, "one", cfut_echo_handler, NULL);
+        if (rc == 0)
+            rc = cfut_dispatch_add(d, "two", cfut_echo_handler, NULL);
+        testkit_alloc_fail_at(0);
+        cfut_dispatch_free(d);
+        if (rc == 0)
+            break;
+        ck_assert_int_eq(rc, CFUT_ENOMEM);
+    }
+    for (long k = 1;; k++) {
+        int fds[2];
+        ck_assert_int_eq(cfut_socketpair(fds), 0);
+        struct cfut_stream *a = NULL;
+        testkit_alloc_fail_at(k);
+        int rc = cfut_fd_stream_new(ex, fds[0], &a);
+        testkit_alloc_fail_at(0);
+        close(fds[1]);
+        if (rc == 0) {
+            cfut_stream_close(a);
+            break;
+        }
+        /* On failure the fd is still the caller's. */
+        ck_assert_int_eq(rc, CFUT_ENOMEM);
+        ck_assert_int_eq(close(fds[0]), 0);
+    }
+}
+END_TEST
+
 static Suite *
 transport_suite(void)
 {
@@ -1180,6 +1229,8 @@ transport_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(
         tc, test_transport_server_path_reports_enomem_at_every_allocation);
+    tcase_add_test(
+        tc, test_transport_stream_and_table_report_enomem_at_every_allocation);
     tcase_add_test(tc, test_transport_new_reports_enomem_at_every_allocation);
     tcase_add_test(tc,
                    test_transport_request_reports_enomem_at_every_allocation);
