@@ -195,6 +195,57 @@ START_TEST(test_idmap_insert_reports_enomem_at_every_allocation)
 }
 END_TEST
 
+START_TEST(test_idmap_random_operations_match_a_plain_array)
+{
+    enum { KEYS = 512 };
+    static bool present[KEYS];
+    static uint32_t value[KEYS];
+    memset(present, 0, sizeof present);
+    struct cfut_idmap m;
+    ck_assert_int_eq(cfut_idmap_init(&m, sizeof(uint32_t)), 0);
+    uint64_t x = 0x1234567887654321ull;
+    size_t n = 0;
+
+    for (int step = 0; step < 50000; step++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        /* Few distinct keys with clustered hashes: long probe runs. */
+        uint32_t k = (uint32_t)(x % KEYS);
+        struct cfut_id id = id_of(k * 64u);
+        if ((x >> 40) & 1) {
+            uint32_t v = (uint32_t)(x >> 20);
+            int rc = cfut_idmap_insert(&m, &id, &v);
+            ck_assert_int_eq(rc, present[k] ? CFUT_EBUSY : 0);
+            if (!present[k]) {
+                present[k] = true;
+                value[k] = v;
+                n++;
+            }
+        } else {
+            uint32_t v = 0;
+            bool had = cfut_idmap_remove(&m, &id, &v);
+            ck_assert(had == present[k]);
+            if (had) {
+                ck_assert_uint_eq(v, value[k]);
+                present[k] = false;
+                n--;
+            }
+        }
+    }
+
+    ck_assert_uint_eq(cfut_idmap_size(&m), n);
+    for (uint32_t k = 0; k < KEYS; k++) {
+        struct cfut_id id = id_of(k * 64u);
+        uint32_t *v = cfut_idmap_get(&m, &id);
+        ck_assert(present[k] == (v != NULL));
+        if (v != NULL)
+            ck_assert_uint_eq(*v, value[k]);
+    }
+    cfut_idmap_deinit(&m);
+}
+END_TEST
+
 static Suite *
 idmap_suite(void)
 {
@@ -207,6 +258,7 @@ idmap_suite(void)
     tcase_add_test(tc, test_idmap_churn_keeps_size_and_memory_bounded);
     tcase_add_test(tc, test_idmap_drain_visits_every_entry_and_empties_the_map);
     tcase_add_test(tc, test_idmap_init_rejects_large_values);
+    tcase_add_test(tc, test_idmap_random_operations_match_a_plain_array);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("allocation");
