@@ -172,8 +172,9 @@ struct cfut_request_sync {
  *   other threads may call this (after the connection ends, calls fail
  *   with CFUT_ECONNRESET but 't' must still be valid); 'payload' is
  *   borrowed (copied).
- * Returns: 0; CFUT_EINVAL; CFUT_EMSGSIZE; the connection's status when it
- *   has ended; CFUT_ENOMEM.
+ * Returns: 0; CFUT_EINVAL; CFUT_EMSGSIZE; CFUT_ECONNRESET when the driver
+ *   has ended (a request handed over just before that ends with the
+ *   connection's status in its output instead); CFUT_ENOMEM.
  * Context: any thread.
  * Pinned: 'r' is pinned from its first poll until drop.
  */
