@@ -23,5 +23,6 @@
 #include "cfut_io.h"
 #include "cfut_oneshot.h"
 #include "cfut_mpsc.h"
+#include "cfut_transport.h"
 
 #endif /* CFUT_H */
