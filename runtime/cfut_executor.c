@@ -31,16 +31,16 @@
 static inline void
 copy_bytes(void *dst, const void *src, size_t n)
 {
-    if (n > 64) {
+    /* A future's size is a multiple of 8 (its base holds a pointer), and
+     * so are most outputs: copy those word by word. */
+    if (n > 64 || (n & 7) != 0) {
         memcpy(dst, src, n);
         return;
     }
     char *d = dst;
     const char *s = src;
-    for (; n >= 8; n -= 8, d += 8, s += 8)
-        __builtin_memcpy(d, s, 8);
-    for (; n > 0; n--)
-        *d++ = *s++;
+    for (size_t i = 0; i < n; i += 8)
+        __builtin_memcpy(d + i, s + i, 8);
 }
 
 struct free_block {
@@ -222,6 +222,23 @@ task_free_memory(struct cfut__task *t)
     cfut_free(t);
 }
 
+/*
+ * Sets the header fields that stay the same while a block is reused by the
+ * same executor: when a task is freed they are back at these values (its
+ * inbox link unlinked, no remote change pending, no join waker).
+ */
+static void
+block_init_once(struct cfut_executor *ex, struct cfut__task *t)
+{
+    t->ex = ex;
+    t->owner = ex->owner;
+    t->remote = ex->remote;
+    t->join_waker = CFUT_WAKER_EMPTY;
+    cfut_list_init(&t->inbox_link);
+    t->remote_delta = 0;
+    t->remote_woken = false;
+}
+
 /* Returns a block of 'size' bytes from the pool, or NULL. */
 static struct cfut__task *
 task_alloc(struct cfut_executor *ex, size_t size)
@@ -229,6 +246,7 @@ task_alloc(struct cfut_executor *ex, size_t size)
     if (size > CFUT__POOL_MAX) {
         struct cfut__task *t = cfut_alloc(size);
         if (t != NULL) {
+            block_init_once(ex, t);
             t->size_class = CFUT__BIG;
             ex->n_blocks++;
         }
@@ -236,15 +254,17 @@ task_alloc(struct cfut_executor *ex, size_t size)
     }
     unsigned c = (unsigned)((size - 1) / CFUT__POOL_STEP);
     struct free_block *b = ex->pool[c];
+    struct cfut__task *t;
     if (b != NULL) {
         ex->pool[c] = b->next;
+        t = (struct cfut__task *)(void *)b;
     } else {
-        b = cfut_alloc((size_t)(c + 1) * CFUT__POOL_STEP);
-        if (b == NULL)
+        t = cfut_alloc((size_t)(c + 1) * CFUT__POOL_STEP);
+        if (t == NULL)
             return NULL;
+        block_init_once(ex, t);
+        t->size_class = (uint16_t)c;
     }
-    struct cfut__task *t = (struct cfut__task *)(void *)b;
-    t->size_class = (uint16_t)c;
     ex->n_blocks++;
     return t;
 }
@@ -644,21 +664,17 @@ cfut_executor_free(struct cfut_executor *ex)
 static void
 task_init(struct cfut_executor *ex, struct cfut__task *t, uint32_t refs)
 {
-    t->run_next = NULL;
-    t->ex = ex;
+    /* The rest was set by block_init_once() and is still valid. */
     t->refs = refs;
     t->state = CFUT__TASK_SCHEDULED;
     t->flags = 0;
     t->status = CFUT_OK;
-    t->owner = ex->owner;
-    t->remote = ex->remote;
-    cfut_list_init(&t->all_link);
-    cfut_list_push_back(&ex->all_tasks, &t->all_link);
-    t->join_waker = CFUT_WAKER_EMPTY;
+    struct cfut_list *tail = ex->all_tasks.prev;
+    t->all_link.next = &ex->all_tasks;
+    t->all_link.prev = tail;
+    tail->next = &t->all_link;
+    ex->all_tasks.prev = &t->all_link;
     t->id = ex->next_id++;
-    cfut_list_init(&t->inbox_link);
-    t->remote_delta = 0;
-    t->remote_woken = false;
 }
 
 static const struct cfut_future_vtable cfut_join_handle_vtable;
