@@ -12,5 +12,6 @@
 #include "cfut_leaf.h"
 #include "cfut_coro.h"
 #include "cfut_executor.h"
+#include "cfut_trace.h"
 
 #endif /* CFUT_H */
