@@ -105,6 +105,7 @@ main(void)
     /* Step 2: a mini block_on: poll; on PENDING, wait for the flag. */
     struct waiter f;
     cfut_future_init(&f.base, &waiter_vtable);
+    f.step = 0;
     for (int n = 1;; n++) {
         fl.woken = false;
         printf("poll %d\n", n);
