@@ -28,6 +28,25 @@
 #define ALIGN_UP(n, a) (((n) + (a)-1) & ~((size_t)(a)-1))
 #define MAX_ALIGN ((size_t)_Alignof(max_align_t))
 
+/*
+ * Copies 'n' bytes; sizes up to 64 (the common future and output sizes)
+ * are copied inline, word by word, instead of through a libc call.
+ */
+static inline void
+copy_bytes(void *dst, const void *src, size_t n)
+{
+    if (n > 64) {
+        memcpy(dst, src, n);
+        return;
+    }
+    char *d = dst;
+    const char *s = src;
+    for (; n >= 8; n -= 8, d += 8, s += 8)
+        __builtin_memcpy(d, s, 8);
+    for (; n > 0; n--)
+        *d++ = *s++;
+}
+
 struct free_block {
     struct free_block *next;
 };
@@ -317,14 +336,12 @@ task_free(struct cfut_executor *ex, struct cfut__task *t)
 }
 
 /*
- * Drops one reference on the owner thread; frees the task with the last
- * one, unless other threads gave it references not yet taken in.
+ * The slow half of task_release(): the last owner-thread reference is gone;
+ * frees the task unless other threads gave it references not yet taken in.
  */
 static void
-task_release(struct cfut_executor *ex, struct cfut__task *t)
+task_last_ref(struct cfut_executor *ex, struct cfut__task *t)
 {
-    if (--t->refs != 0)
-        return;
     struct cfut__remote *r = t->remote;
     if (atomic_load_explicit(&r->used, memory_order_relaxed)) {
         bool woken = false;
@@ -339,6 +356,14 @@ task_release(struct cfut_executor *ex, struct cfut__task *t)
         }
     }
     task_free(ex, t);
+}
+
+/* Drops one reference on the owner thread (see task_last_ref()). */
+static inline void
+task_release(struct cfut_executor *ex, struct cfut__task *t)
+{
+    if (--t->refs == 0)
+        task_last_ref(ex, t);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -747,7 +772,7 @@ cfut_spawn(struct cfut_executor *ex, struct cfut_future *fresh, size_t size,
     t->fut = (struct cfut_future *)(void *)((char *)t + fut_off);
     t->out = (char *)t + out_off;
     t->output_size = out_size;
-    memcpy(t->fut, fresh, size);
+    copy_bytes(t->fut, fresh, size);
 #if CFUT_DEBUG_CHECKS
     fresh->dbg_magic = CFUT_MAGIC_DEAD; /* its bytes moved into the task */
     fresh->dbg_state = CFUT_DBG_DROPPED;
@@ -923,12 +948,13 @@ cfut_join_handle_poll(struct cfut_future *f, struct cfut_context *cx,
         cfut_waker_register(&t->join_waker, cx->waker);
         return CFUT_PENDING;
     }
-    CFUT_ASSERT(!(t->flags & CFUT__TASK_TAKEN),
-                "join handle output taken twice");
+    CFUT_DEBUG_ASSERT(!(t->flags & CFUT__TASK_TAKEN),
+                      "join handle output taken twice");
     t->flags |= CFUT__TASK_TAKEN;
     *(int *)out = t->status;
     if (t->status == CFUT_OK && t->output_size != 0)
-        memcpy((char *)out + CFUT_JOIN_VALUE_OFFSET, t->out, t->output_size);
+        copy_bytes((char *)out + CFUT_JOIN_VALUE_OFFSET, t->out,
+                   t->output_size);
     return CFUT_READY;
 }
 
