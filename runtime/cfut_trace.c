@@ -40,10 +40,23 @@ static struct {
 } execs[MAX_EXECUTORS];
 static unsigned n_execs, next_serial;
 
-/* Per thread: its number, and the task it is polling (0: none). */
+/*
+ * Per thread: its number, and the task whose poll (or finish) is running:
+ * the task a wake on this thread comes from (0: none). A READY poll keeps
+ * it for the finish that follows, which wakes the join handle.
+ */
 static _Thread_local unsigned tls_thread, tls_generation;
 static _Thread_local uint64_t tls_task;
 static _Thread_local unsigned tls_exec;
+static _Thread_local bool tls_finishing;
+
+static void
+leave_task(void)
+{
+    tls_task = 0;
+    tls_exec = 0;
+    tls_finishing = false;
+}
 
 /* ---------------------------------------------------------------------- */
 /* Helpers (lock held)                                                     */
@@ -294,6 +307,7 @@ void
 cfut__trace_executor_free(struct cfut_executor *ex)
 {
     pthread_mutex_lock(&lock);
+    leave_task();
     if (out == NULL)
         goto unlock;
     for (unsigned i = 0; i < n_execs; i++) {
@@ -319,6 +333,8 @@ cfut__trace_spawn(struct cfut_executor *ex, struct cfut__task *t)
         goto unlock;
     unsigned e = task_exec(t);
     bool main = (t->flags & CFUT__TASK_MAIN) != 0;
+    if (main) /* block_on runs outside any task */
+        leave_task();
     uint64_t by = tls_exec == e ? tls_task : 0;
     if (is_text) {
         text_prefix(e);
@@ -357,6 +373,7 @@ cfut__trace_poll_begin(struct cfut_executor *ex, struct cfut__task *t)
     unsigned e = task_exec(t);
     tls_task = t->id;
     tls_exec = e;
+    tls_finishing = false;
     if (!is_text) {
         char name[80];
         snprintf(name, sizeof name, "poll %s", task_name(t));
@@ -406,8 +423,8 @@ cfut__trace_poll_end(struct cfut_executor *ex, struct cfut__task *t,
         fputs("}}", out);
     }
 unlock:
-    tls_task = 0;
-    tls_exec = 0;
+    if (r == CFUT_PENDING)
+        leave_task();
     pthread_mutex_unlock(&lock);
 }
 
@@ -431,7 +448,8 @@ cfut__trace_wake(struct cfut__task *t, bool local)
         if (by == t->id)
             fputs(" by itself\n", out);
         else if (by != 0)
-            fprintf(out, " by task %llu\n", (unsigned long long)by);
+            fprintf(out, " by task %llu%s\n", (unsigned long long)by,
+                    tls_finishing ? " as it finished" : "");
         else if (!local)
             fprintf(out, " from thread %u (not the executor's)\n", th);
         else
@@ -457,6 +475,9 @@ cfut__trace_finish(struct cfut_executor *ex, struct cfut__task *t, int status)
         goto unlock;
     unsigned e = task_exec(t);
     bool ok = status == CFUT_OK;
+    tls_task = t->id; /* the join handle's wake comes from this task */
+    tls_exec = e;
+    tls_finishing = true;
     if (is_text) {
         text_prefix(e);
         fprintf(out, "task %llu '%s' %s\n", (unsigned long long)t->id,
@@ -481,6 +502,7 @@ cfut__trace_park(struct cfut_executor *ex, bool begin)
     if (out == NULL)
         goto unlock;
     unsigned e = exec_no(ex, NULL, true);
+    leave_task();
     if (is_text) {
         text_prefix(e);
         fputs(begin ? "executor parks: nothing to run\n"

@@ -10,14 +10,19 @@
 #include "cfut_executor_int.h"
 #include "cfut_trace.h"
 
-/* Nonzero while a trace runs (written only by start/stop). */
-extern int cfut__trace_on;
-
 #if defined(__GNUC__)
 #define CFUT__UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define CFUT__HIDDEN __attribute__((visibility("hidden")))
 #else
 #define CFUT__UNLIKELY(x) (x)
+#define CFUT__HIDDEN
 #endif
+
+/*
+ * Nonzero while a trace runs (written only by start/stop). Hidden, so the
+ * check is one load relative to the instruction pointer, not via the GOT.
+ */
+extern CFUT__HIDDEN int cfut__trace_on;
 
 /*
  * Calls the hook cfut__trace_<call> when tracing is on, e.g.

@@ -302,6 +302,8 @@ START_TEST(test_trace_text_names_tasks_and_awaits)
                                        "(not the executor's)\n"));
     ck_assert_ptr_nonnull(strstr(text, "task 1 'fetch' woken by itself\n"));
     ck_assert_ptr_nonnull(strstr(text, "task 1 'fetch' polled -> Ready\n"));
+    ck_assert_ptr_nonnull(strstr(text, "task 3 'join_handle' woken by task 1 "
+                                       "as it finished\n"));
     ck_assert_ptr_nonnull(strstr(text, "task 2 'countdown' cancelled"));
     free(text);
     fclose(tmp);
