@@ -13,5 +13,8 @@
 #include "cfut_coro.h"
 #include "cfut_executor.h"
 #include "cfut_trace.h"
+#include "cfut_reactor.h"
+#include "cfut_time.h"
+#include "cfut_io.h"
 
 #endif /* CFUT_H */

@@ -2,19 +2,16 @@
  * cfut_executor.c: the single-threaded executor: pooled one-piece tasks, an
  * intrusive FIFO run queue, counted task wakers with a lock-free owner-thread
  * path and a locked inbox for other threads, join handles, block_on and run.
- * It does not know about I/O or timers: it parks in a driver (the reactor
- * installs itself as one; the default is a bare eventfd).
+ * It does not know about I/O or timers: it parks in a driver, which is the
+ * reactor (cfut_reactor.c: epoll, timers, and the eventfd for unparks).
  */
 #define _GNU_SOURCE
 #include "cfut_executor_int.h"
 #include "cfut_trace_int.h"
+#include "cfut_reactor_int.h"
 
-#include <errno.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
 
 /* Pool size classes: 64-byte steps up to CFUT__POOL_MAX; larger: malloc. */
 #define CFUT__POOL_STEP 64u
@@ -95,73 +92,6 @@ struct cfut_executor *
 cfut_executor_current(void)
 {
     return tls_current;
-}
-
-/* ---------------------------------------------------------------------- */
-/* The default driver: an eventfd and poll()                               */
-/* ---------------------------------------------------------------------- */
-
-struct efd_driver {
-    int fd;
-};
-
-static int
-efd_turn(void *drv, int timeout_ms)
-{
-    struct efd_driver *d = drv;
-    /* Nothing but the unpark signal can arrive here, and the inbox is read
-     * without it: a non-blocking look needs no system call. A signal left
-     * over only makes the next blocking turn return early. */
-    if (timeout_ms == 0)
-        return CFUT_OK;
-    struct pollfd p = {d->fd, POLLIN, 0};
-    int n;
-    do {
-        n = poll(&p, 1, timeout_ms);
-    } while (n < 0 && errno == EINTR);
-    if (n < 0)
-        return CFUT_EIO;
-    if (n > 0) {
-        uint64_t v;
-        ssize_t r = read(d->fd, &v, sizeof v);
-        (void)r; /* EAGAIN when another read won: nothing to do */
-    }
-    return CFUT_OK;
-}
-
-static void
-efd_unpark(void *drv)
-{
-    struct efd_driver *d = drv;
-    uint64_t one = 1;
-    ssize_t r = write(d->fd, &one, sizeof one);
-    (void)r; /* EAGAIN: the counter is saturated, a wake is pending */
-}
-
-static void
-efd_free(void *drv)
-{
-    struct efd_driver *d = drv;
-    close(d->fd);
-    cfut_free(d);
-}
-
-static const struct cfut__driver_vtable efd_vtable = {efd_turn, efd_unpark,
-                                                      efd_free};
-
-static int
-efd_new(struct efd_driver **out)
-{
-    struct efd_driver *d = cfut_alloc(sizeof *d);
-    if (d == NULL)
-        return CFUT_ENOMEM;
-    d->fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (d->fd < 0) {
-        cfut_free(d);
-        return CFUT_EIO;
-    }
-    *out = d;
-    return CFUT_OK;
 }
 
 void *
@@ -612,8 +542,8 @@ cfut_executor_new(struct cfut_executor **out)
     struct cfut__remote *r = cfut_alloc(sizeof *r);
     if (r == NULL)
         goto free_ex;
-    struct efd_driver *d;
-    rc = efd_new(&d);
+    struct cfut__reactor *d;
+    rc = cfut__reactor_new(&d);
     if (rc != CFUT_OK)
         goto free_remote;
     pthread_mutex_init(&r->lock, NULL);
@@ -625,10 +555,10 @@ cfut_executor_new(struct cfut_executor **out)
     r->parked = false;
     r->notified = false;
     r->drv = d;
-    r->drv_vt = &efd_vtable;
+    r->drv_vt = &cfut__reactor_vtable;
     ex->remote = r;
     ex->drv = d;
-    ex->drv_vt = &efd_vtable;
+    ex->drv_vt = &cfut__reactor_vtable;
     ex->owner = thread_token();
     ex->next_id = 1;
     cfut_list_init(&ex->all_tasks);

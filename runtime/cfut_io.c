@@ -1,0 +1,519 @@
+/*
+ * cfut_io.c: readiness, read, write_all, accept and connect futures on
+ * reactor registrations, and socket helpers. Each operation tries the
+ * system call first and waits for readiness only after EAGAIN (the fds are
+ * registered edge-triggered, so a wait needs a fresh event). It does not
+ * buffer: bytes go straight between the caller's buffer and the kernel.
+ */
+#define _GNU_SOURCE
+#include "cfut_io.h"
+#include "cfut_reactor_int.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+_Static_assert(sizeof(struct sockaddr_storage) <= CFUT_SOCKADDR_MAX,
+               "CFUT_SOCKADDR_MAX is too small");
+
+static inline bool
+would_block(int e)
+{
+    return e == EAGAIN || e == EWOULDBLOCK;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Readiness                                                               */
+/* ---------------------------------------------------------------------- */
+
+/* States: the bit is set: READY (within budget). Else wait on the list. */
+static enum cfut_poll
+cfut_readiness_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
+{
+    struct cfut_readiness *r =
+        cfut_container_of(f, struct cfut_readiness, base);
+    if (cfut_io_ready(r->io) & r->mask) {
+        if (!cfut_context_consume_budget(cx))
+            return CFUT_PENDING;
+        cfut__io_unwait(r->io, &r->waiter);
+        *(int *)out = CFUT_OK;
+        return CFUT_READY;
+    }
+    cfut__io_wait(r->io,
+                  r->mask == CFUT_IO_READABLE ? CFUT__IO_READ : CFUT__IO_WRITE,
+                  &r->waiter, cx->waker);
+    return CFUT_PENDING;
+}
+
+static void
+cfut_readiness_drop(struct cfut_future *f)
+{
+    struct cfut_readiness *r =
+        cfut_container_of(f, struct cfut_readiness, base);
+    cfut__io_unwait(r->io, &r->waiter);
+}
+
+static const struct cfut_future_vtable cfut_readiness_vtable = {
+    cfut_readiness_poll, cfut_readiness_drop, sizeof(int), "readiness", NULL};
+
+static void
+readiness_init(struct cfut_readiness *f, struct cfut_io *io, unsigned mask)
+{
+    cfut_future_init(&f->base, &cfut_readiness_vtable);
+    f->io = io;
+    f->mask = mask;
+    f->waiter = (struct cfut__io_waiter)CFUT__IO_WAITER_INIT;
+}
+
+void
+cfut_readable_init(struct cfut_readiness *f, struct cfut_io *io)
+{
+    readiness_init(f, io, CFUT_IO_READABLE);
+}
+
+void
+cfut_writable_init(struct cfut_readiness *f, struct cfut_io *io)
+{
+    readiness_init(f, io, CFUT_IO_WRITABLE);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Read                                                                    */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * States: try read(); bytes, EOF or an error: READY. EAGAIN: clear the
+ * readable bit, wait for the next readable event, PENDING.
+ */
+static enum cfut_poll
+cfut_read_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
+{
+    struct cfut_read *rd = cfut_container_of(f, struct cfut_read, base);
+    struct cfut_io_result *res = out;
+    if (!cfut_context_consume_budget(cx))
+        return CFUT_PENDING;
+    ssize_t n;
+    do {
+        n = read(cfut_io_fd(rd->io), rd->buf, rd->len);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0 && would_block(errno)) {
+        cfut_io_clear_ready(rd->io, CFUT_IO_READABLE);
+        cfut__io_wait(rd->io, CFUT__IO_READ, &rd->waiter, cx->waker);
+        return CFUT_PENDING;
+    }
+    cfut__io_unwait(rd->io, &rd->waiter);
+    res->n = 0;
+    if (n > 0 || (n == 0 && rd->len == 0)) {
+        res->status = CFUT_OK;
+        res->n = (size_t)n;
+    } else if (n == 0) {
+        res->status = CFUT_EEOF;
+    } else {
+        res->status = errno == ECONNRESET ? CFUT_ECONNRESET : CFUT_EIO;
+    }
+    return CFUT_READY;
+}
+
+static void
+cfut_read_drop(struct cfut_future *f)
+{
+    struct cfut_read *rd = cfut_container_of(f, struct cfut_read, base);
+    cfut__io_unwait(rd->io, &rd->waiter);
+}
+
+static const struct cfut_future_vtable cfut_read_vtable = {
+    cfut_read_poll, cfut_read_drop, sizeof(struct cfut_io_result), "read",
+    NULL};
+
+void
+cfut_read_init(struct cfut_read *f, struct cfut_io *io, void *buf, size_t len)
+{
+    cfut_future_init(&f->base, &cfut_read_vtable);
+    f->io = io;
+    f->buf = buf;
+    f->len = len;
+    f->waiter = (struct cfut__io_waiter)CFUT__IO_WAITER_INIT;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Write all                                                               */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * States: write until every byte is out (READY, OK) or an error (READY).
+ * EAGAIN: clear the writable bit, wait for the next writable event.
+ */
+static enum cfut_poll
+cfut_write_all_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
+{
+    struct cfut_write_all *w =
+        cfut_container_of(f, struct cfut_write_all, base);
+    struct cfut_io_result *res = out;
+    if (!cfut_context_consume_budget(cx))
+        return CFUT_PENDING;
+    int fd = cfut_io_fd(w->io);
+    bool sock = cfut__io_is_socket(w->io);
+    while (w->done < w->len) {
+        const char *p = (const char *)w->buf + w->done;
+        size_t left = w->len - w->done;
+        ssize_t n = sock ? send(fd, p, left, MSG_NOSIGNAL) : write(fd, p, left);
+        if (n >= 0) {
+            w->done += (size_t)n;
+            continue;
+        }
+        if (errno == EINTR)
+            continue;
+        if (would_block(errno)) {
+            cfut_io_clear_ready(w->io, CFUT_IO_WRITABLE);
+            cfut__io_wait(w->io, CFUT__IO_WRITE, &w->waiter, cx->waker);
+            return CFUT_PENDING;
+        }
+        cfut__io_unwait(w->io, &w->waiter);
+        res->status = (errno == EPIPE || errno == ECONNRESET) ? CFUT_ECONNRESET
+                                                              : CFUT_EIO;
+        res->n = w->done;
+        return CFUT_READY;
+    }
+    cfut__io_unwait(w->io, &w->waiter);
+    res->status = CFUT_OK;
+    res->n = w->done;
+    return CFUT_READY;
+}
+
+static void
+cfut_write_all_drop(struct cfut_future *f)
+{
+    struct cfut_write_all *w =
+        cfut_container_of(f, struct cfut_write_all, base);
+    cfut__io_unwait(w->io, &w->waiter);
+}
+
+static const struct cfut_future_vtable cfut_write_all_vtable = {
+    cfut_write_all_poll, cfut_write_all_drop, sizeof(struct cfut_io_result),
+    "write_all", NULL};
+
+void
+cfut_write_all_init(struct cfut_write_all *f, struct cfut_io *io,
+                    const void *buf, size_t len)
+{
+    cfut_future_init(&f->base, &cfut_write_all_vtable);
+    f->io = io;
+    f->buf = buf;
+    f->len = len;
+    f->done = 0;
+    f->waiter = (struct cfut__io_waiter)CFUT__IO_WAITER_INIT;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Accept                                                                  */
+/* ---------------------------------------------------------------------- */
+
+/* States: try accept4(); a connection or an error: READY. EAGAIN: wait. */
+static enum cfut_poll
+cfut_accept_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
+{
+    struct cfut_accept *a = cfut_container_of(f, struct cfut_accept, base);
+    struct cfut_accept_result *res = out;
+    if (!cfut_context_consume_budget(cx))
+        return CFUT_PENDING;
+    int fd;
+    do {
+        fd = accept4(cfut_io_fd(a->io), NULL, NULL,
+                     SOCK_NONBLOCK | SOCK_CLOEXEC);
+    } while (fd < 0 && (errno == EINTR || errno == ECONNABORTED));
+    if (fd < 0 && would_block(errno)) {
+        cfut_io_clear_ready(a->io, CFUT_IO_READABLE);
+        cfut__io_wait(a->io, CFUT__IO_READ, &a->waiter, cx->waker);
+        return CFUT_PENDING;
+    }
+    cfut__io_unwait(a->io, &a->waiter);
+    res->status = fd >= 0 ? CFUT_OK : CFUT_EIO;
+    res->fd = fd;
+    return CFUT_READY;
+}
+
+static void
+cfut_accept_drop(struct cfut_future *f)
+{
+    struct cfut_accept *a = cfut_container_of(f, struct cfut_accept, base);
+    cfut__io_unwait(a->io, &a->waiter);
+}
+
+static const struct cfut_future_vtable cfut_accept_vtable = {
+    cfut_accept_poll, cfut_accept_drop, sizeof(struct cfut_accept_result),
+    "accept", NULL};
+
+void
+cfut_accept_init(struct cfut_accept *f, struct cfut_io *io)
+{
+    cfut_future_init(&f->base, &cfut_accept_vtable);
+    f->io = io;
+    f->waiter = (struct cfut__io_waiter)CFUT__IO_WAITER_INIT;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Connect                                                                 */
+/* ---------------------------------------------------------------------- */
+
+static int
+connect_status(int e)
+{
+    switch (e) {
+    case ECONNREFUSED:
+    case ENOENT:
+    case ENETUNREACH:
+    case EHOSTUNREACH:
+    case EADDRNOTAVAIL:
+    case ETIMEDOUT:
+    case ECONNRESET:
+        return CFUT_EADDR;
+    case EAGAIN:
+        return CFUT_EAGAIN;
+    default:
+        return CFUT_EIO;
+    }
+}
+
+/* Ends a connect: hands the registration over on success, else frees it. */
+static enum cfut_poll
+connect_finish(struct cfut_connect *c, struct cfut_connect_result *res,
+               int status)
+{
+    if (c->io != NULL)
+        cfut__io_unwait(c->io, &c->waiter);
+    res->status = status;
+    res->io = NULL;
+    if (status == CFUT_OK)
+        res->io = c->io;
+    else
+        cfut_io_free(c->io);
+    c->io = NULL;
+    return CFUT_READY;
+}
+
+/*
+ * States: not started: open the socket, register it, call connect();
+ * done at once, failed, or in progress (wait for writable). In progress:
+ * once writable, SO_ERROR says how it ended.
+ */
+static enum cfut_poll
+cfut_connect_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
+{
+    struct cfut_connect *c = cfut_container_of(f, struct cfut_connect, base);
+    struct cfut_connect_result *res = out;
+    if (!c->started) {
+        struct cfut_executor *ex = cfut_executor_current();
+        if (ex == NULL)
+            return connect_finish(c, res, CFUT_ESTATE);
+        const struct sockaddr *sa = (const struct sockaddr *)(void *)c->addr;
+        int fd = socket(sa->sa_family,
+                        SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+            return connect_finish(c, res, CFUT_EIO);
+        int rc = cfut_io_new(ex, fd, &c->io);
+        if (rc != CFUT_OK) {
+            close(fd);
+            return connect_finish(c, res, rc);
+        }
+        c->started = true;
+        int r;
+        do {
+            r = connect(fd, sa, (socklen_t)c->addr_len);
+        } while (r < 0 && errno == EINTR);
+        if (r == 0)
+            return connect_finish(c, res, CFUT_OK);
+        if (errno != EINPROGRESS)
+            return connect_finish(c, res, connect_status(errno));
+        cfut__io_wait(c->io, CFUT__IO_WRITE, &c->waiter, cx->waker);
+        return CFUT_PENDING;
+    }
+    if (!(cfut_io_ready(c->io) & CFUT_IO_WRITABLE)) {
+        cfut__io_wait(c->io, CFUT__IO_WRITE, &c->waiter, cx->waker);
+        return CFUT_PENDING;
+    }
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (getsockopt(cfut_io_fd(c->io), SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+        return connect_finish(c, res, CFUT_EIO);
+    return connect_finish(c, res, err == 0 ? CFUT_OK : connect_status(err));
+}
+
+static void
+cfut_connect_drop(struct cfut_future *f)
+{
+    struct cfut_connect *c = cfut_container_of(f, struct cfut_connect, base);
+    if (c->io != NULL) {
+        cfut__io_unwait(c->io, &c->waiter);
+        cfut_io_free(c->io);
+        c->io = NULL;
+    }
+}
+
+static const struct cfut_future_vtable cfut_connect_vtable = {
+    cfut_connect_poll, cfut_connect_drop, sizeof(struct cfut_connect_result),
+    "connect", NULL};
+
+int
+cfut_connect_init(struct cfut_connect *f, const void *addr, size_t len)
+{
+    if (addr == NULL || len == 0 || len > CFUT_SOCKADDR_MAX)
+        return CFUT_EINVAL;
+    cfut_future_init(&f->base, &cfut_connect_vtable);
+    memset(f->addr, 0, sizeof f->addr);
+    memcpy(f->addr, addr, len);
+    f->addr_len = (uint32_t)len;
+    f->started = false;
+    f->io = NULL;
+    f->waiter = (struct cfut__io_waiter)CFUT__IO_WAITER_INIT;
+    return CFUT_OK;
+}
+
+/* Parses 'ip' and 'port' into 'ss'; returns its length, or 0. */
+static socklen_t
+parse_ip(const char *ip, uint16_t port, struct sockaddr_storage *ss)
+{
+    memset(ss, 0, sizeof *ss);
+    struct sockaddr_in *in4 = (struct sockaddr_in *)(void *)ss;
+    if (inet_pton(AF_INET, ip, &in4->sin_addr) == 1) {
+        in4->sin_family = AF_INET;
+        in4->sin_port = htons(port);
+        return sizeof *in4;
+    }
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)(void *)ss;
+    if (inet_pton(AF_INET6, ip, &in6->sin6_addr) == 1) {
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons(port);
+        return sizeof *in6;
+    }
+    return 0;
+}
+
+/* Fills a Unix address for 'path'; returns its length, or 0 if too long. */
+static socklen_t
+parse_unix(const char *path, struct sockaddr_un *un)
+{
+    size_t n = strlen(path);
+    if (n == 0 || n >= sizeof un->sun_path)
+        return 0;
+    memset(un, 0, sizeof *un);
+    un->sun_family = AF_UNIX;
+    memcpy(un->sun_path, path, n + 1);
+    return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + 1);
+}
+
+int
+cfut_tcp_connect_init(struct cfut_connect *f, const char *ip, uint16_t port)
+{
+    if (ip == NULL)
+        return CFUT_EINVAL;
+    struct sockaddr_storage ss;
+    socklen_t len = parse_ip(ip, port, &ss);
+    if (len == 0)
+        return CFUT_EADDR;
+    return cfut_connect_init(f, &ss, len);
+}
+
+int
+cfut_unix_connect_init(struct cfut_connect *f, const char *path)
+{
+    if (path == NULL)
+        return CFUT_EINVAL;
+    struct sockaddr_un un;
+    socklen_t len = parse_unix(path, &un);
+    if (len == 0)
+        return CFUT_EINVAL;
+    return cfut_connect_init(f, &un, len);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Socket helpers                                                          */
+/* ---------------------------------------------------------------------- */
+
+/* Binds 'fd' to 'sa' and listens; closes 'fd' on failure. */
+static int
+bind_listen(int fd, const struct sockaddr *sa, socklen_t len, int backlog,
+            int *out_fd)
+{
+    int rc = CFUT_OK;
+    if (bind(fd, sa, len) != 0)
+        rc = errno == EADDRINUSE ? CFUT_EBUSY : CFUT_EADDR;
+    else if (listen(fd, backlog) != 0)
+        rc = CFUT_EIO;
+    if (rc != CFUT_OK) {
+        close(fd);
+        return rc;
+    }
+    *out_fd = fd;
+    return CFUT_OK;
+}
+
+int
+cfut_tcp_listen(const char *ip, uint16_t port, int backlog, int *out_fd)
+{
+    if (ip == NULL || out_fd == NULL)
+        return CFUT_EINVAL;
+    struct sockaddr_storage ss;
+    socklen_t len = parse_ip(ip, port, &ss);
+    if (len == 0)
+        return CFUT_EADDR;
+    int fd =
+        socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return CFUT_EIO;
+    int one = 1;
+    (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    return bind_listen(fd, (const struct sockaddr *)&ss, len, backlog, out_fd);
+}
+
+int
+cfut_unix_listen(const char *path, int backlog, int *out_fd)
+{
+    if (path == NULL || out_fd == NULL)
+        return CFUT_EINVAL;
+    struct sockaddr_un un;
+    socklen_t len = parse_unix(path, &un);
+    if (len == 0)
+        return CFUT_EINVAL;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return CFUT_EIO;
+    return bind_listen(fd, (const struct sockaddr *)&un, len, backlog, out_fd);
+}
+
+int
+cfut_socket_local_port(int fd, uint16_t *out)
+{
+    if (out == NULL)
+        return CFUT_EINVAL;
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
+        return CFUT_EINVAL;
+    if (ss.ss_family == AF_INET) {
+        *out = ntohs(((struct sockaddr_in *)(void *)&ss)->sin_port);
+        return CFUT_OK;
+    }
+    if (ss.ss_family == AF_INET6) {
+        *out = ntohs(((struct sockaddr_in6 *)(void *)&ss)->sin6_port);
+        return CFUT_OK;
+    }
+    return CFUT_EINVAL;
+}
+
+int
+cfut_socketpair(int out[2])
+{
+    if (out == NULL)
+        return CFUT_EINVAL;
+    int fds[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
+                   fds) != 0)
+        return CFUT_EIO;
+    out[0] = fds[0];
+    out[1] = fds[1];
+    return CFUT_OK;
+}

@@ -1,0 +1,117 @@
+/*
+ * cfut_reactor.h: the reactor every executor parks in: an epoll instance,
+ * an eventfd for wakes from other threads, a min-heap of timers and the
+ * registrations of file descriptors (struct cfut_io) whose readiness wakes
+ * the tasks waiting on them.
+ *
+ * Threading: single-threaded. A registration belongs to the executor it was
+ * created on; it is used, polled and freed on that executor's thread. Only
+ * the executor's unpark (through task wakers) crosses threads.
+ * Lifetime: a registration is one heap block, created by cfut_io_new() and
+ * freed by cfut_io_free(), which also closes its fd. It must outlive every
+ * future that uses it, and be freed before its executor.
+ */
+#ifndef CFUT_REACTOR_H
+#define CFUT_REACTOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cfut_executor.h"
+#include "cfut_future.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Readiness bits of a registration. */
+#define CFUT_IO_READABLE 0x1u /* readable, peer closed, or error */
+#define CFUT_IO_WRITABLE 0x2u /* writable, or error */
+
+/* A file descriptor registered with an executor's reactor (opaque). */
+struct cfut_io;
+
+/*
+ * A place in a registration's wait list: embedded in every future that
+ * waits for readiness. Unlinked while 'next' is NULL (so a fresh future
+ * may still be moved).
+ */
+struct cfut__io_waiter {
+    /* private: do not touch */
+    struct cfut__io_waiter *next; /* on the registration's readers/writers */
+    struct cfut__io_waiter *prev;
+    struct cfut_waker waker; /* a clone while linked */
+};
+
+/* An unlinked waiter value. */
+#define CFUT__IO_WAITER_INIT                                                   \
+    {                                                                          \
+        NULL, NULL,                                                            \
+        {                                                                      \
+            NULL, NULL                                                         \
+        }                                                                      \
+    }
+
+/* ---------------------------------------------------------------------- */
+/* Registrations                                                           */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * Registers 'fd' with the reactor of 'ex' (edge-triggered, for reading and
+ * writing) and makes it non-blocking. A descriptor that is not a socket
+ * (a pipe) makes the process ignore SIGPIPE if it had the default action,
+ * so that a write to a closed pipe reports an error instead of killing
+ * the process (sockets use MSG_NOSIGNAL and need no such change).
+ * Ownership: 'fd' is taken on success (cfut_io_free() closes it) and left
+ *   to the caller on failure; '*out' receives the registration.
+ * Returns: 0; CFUT_EINVAL if 'ex' or 'out' is NULL or 'fd' is negative;
+ *   CFUT_ENOMEM; CFUT_EIO when epoll or fcntl refuses the descriptor.
+ * Context: the executor's thread, inside or outside a task.
+ */
+CFUT_API int cfut_io_new(struct cfut_executor *ex, int fd,
+                         struct cfut_io **out);
+
+/*
+ * Deregisters 'io', closes its fd and frees it.
+ * Ownership: 'io' is taken. NULL is a no-op. No future may still wait on it
+ *   (debug and release builds abort with a message if one does: drop the
+ *   futures first).
+ * Context: the executor's thread, outside the reactor's own turn.
+ */
+CFUT_API void cfut_io_free(struct cfut_io *io);
+
+/* Returns the fd of 'io' (still owned by 'io'). */
+CFUT_API int cfut_io_fd(const struct cfut_io *io);
+
+/*
+ * Returns the readiness bits (CFUT_IO_*) the reactor has seen for 'io' and
+ * not yet cleared.
+ */
+CFUT_API unsigned cfut_io_ready(const struct cfut_io *io);
+
+/*
+ * Clears the readiness bits 'mask' of 'io': call it after an operation of
+ * your own on the fd returned EAGAIN, so that the next readiness future
+ * waits for a new event instead of finishing at once.
+ * Context: the executor's thread.
+ */
+CFUT_API void cfut_io_clear_ready(struct cfut_io *io, unsigned mask);
+
+/* ---------------------------------------------------------------------- */
+/* Introspection (tests, lessons)                                          */
+/* ---------------------------------------------------------------------- */
+
+/* Returns the number of timers armed in the reactor of 'ex'. */
+CFUT_API size_t cfut_reactor_n_timers(const struct cfut_executor *ex);
+
+/* Returns the number of futures waiting for fd readiness on 'ex'. */
+CFUT_API size_t cfut_reactor_n_waiters(const struct cfut_executor *ex);
+
+/* Returns the number of live registrations (struct cfut_io) on 'ex'. */
+CFUT_API size_t cfut_reactor_n_registrations(const struct cfut_executor *ex);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CFUT_REACTOR_H */

@@ -1,0 +1,247 @@
+/*
+ * cfut_time.c: sleep, sleep_until, timeout and interval on the reactor's
+ * timer heap and clock. The heap and the clock themselves live in
+ * cfut_reactor.c; this file only arms and disarms timers.
+ */
+#include "cfut_reactor_int.h"
+
+#include <string.h>
+
+/* ---------------------------------------------------------------------- */
+/* Sleep                                                                   */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * States: not armed: fix the deadline (relative: now + duration), finish
+ * at once if it has passed, else arm the timer and wait. Armed: the timer
+ * has fired (it left the heap): READY; else refresh the waker and wait.
+ */
+static enum cfut_poll
+cfut_sleep_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
+{
+    struct cfut_sleep *s = cfut_container_of(f, struct cfut_sleep, base);
+    int *status = out;
+    if (s->armed) {
+        if (!cfut__timer_is_armed(&s->timer)) {
+            *status = CFUT_OK;
+            return CFUT_READY;
+        }
+        cfut_waker_register(&s->timer.waker, cx->waker);
+        return CFUT_PENDING;
+    }
+    struct cfut__reactor *r = cfut__reactor_current();
+    if (r == NULL) {
+        *status = CFUT_ESTATE;
+        return CFUT_READY;
+    }
+    /* A duration needs the clock; a deadline compares with the clock's
+     * last reading (a passed deadline it misses fires at the next turn). */
+    uint64_t now;
+    if (s->relative) {
+        now = cfut__reactor_now(r);
+        s->ns = s->ns > UINT64_MAX - now ? UINT64_MAX : now + s->ns;
+        s->relative = false;
+    } else {
+        now = cfut__reactor_now_cached(r);
+    }
+    if (s->ns <= now) {
+        /* Due already: ready at once, but within the task's budget. */
+        if (!cfut_context_consume_budget(cx))
+            return CFUT_PENDING;
+        *status = CFUT_OK;
+        return CFUT_READY;
+    }
+    s->timer.deadline = s->ns;
+    int rc = cfut__timer_insert(r, &s->timer, cx->waker);
+    if (rc != CFUT_OK) {
+        *status = rc;
+        return CFUT_READY;
+    }
+    s->reactor = r;
+    s->armed = true;
+    return CFUT_PENDING;
+}
+
+static void
+cfut_sleep_drop(struct cfut_future *f)
+{
+    struct cfut_sleep *s = cfut_container_of(f, struct cfut_sleep, base);
+    if (s->armed)
+        cfut__timer_remove(s->reactor, &s->timer);
+}
+
+static const struct cfut_future_vtable cfut_sleep_vtable = {
+    cfut_sleep_poll, cfut_sleep_drop, sizeof(int), "sleep", NULL};
+
+static void
+sleep_init(struct cfut_sleep *s, uint64_t ns, bool relative)
+{
+    cfut_future_init(&s->base, &cfut_sleep_vtable);
+    s->ns = ns;
+    s->relative = relative;
+    s->armed = false;
+    s->reactor = NULL;
+    s->timer.deadline = 0;
+    s->timer.seq = 0;
+    s->timer.index = SIZE_MAX;
+    s->timer.waker = CFUT_WAKER_EMPTY;
+}
+
+void
+cfut_sleep_init(struct cfut_sleep *s, uint64_t ns)
+{
+    sleep_init(s, ns, true);
+}
+
+void
+cfut_sleep_until_init(struct cfut_sleep *s, uint64_t deadline)
+{
+    sleep_init(s, deadline, false);
+}
+
+uint64_t
+cfut_sleep_deadline(const struct cfut_sleep *s)
+{
+    return s->relative ? 0 : s->ns;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Timeout                                                                 */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * States: child running: poll it; READY: drop it, output CFUT_OK and its
+ * value. Then poll the timer; READY: drop the child, output CFUT_ETIMEDOUT
+ * (or the timer's error). The child is polled first, so it wins a tie.
+ */
+static enum cfut_poll
+cfut_timeout_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
+{
+    struct cfut_timeout *t = cfut_container_of(f, struct cfut_timeout, base);
+    CFUT_ASSERT(t->child != NULL, "timeout polled after it finished");
+    void *child_out =
+        t->child_size != 0 ? (char *)out + CFUT_TIMEOUT_VALUE_OFFSET : NULL;
+    if (cfut_future_poll(t->child, cx, child_out) == CFUT_READY) {
+        struct cfut_future *c = t->child;
+        t->child = NULL;
+        cfut_future_drop(c);
+        *(int *)out = CFUT_OK;
+        return CFUT_READY;
+    }
+    int st;
+    if (cfut_future_poll(&t->sleep.base, cx, &st) == CFUT_PENDING)
+        return CFUT_PENDING;
+    struct cfut_future *c = t->child;
+    t->child = NULL;
+    cfut_future_drop(c);
+    *(int *)out = st == CFUT_OK ? CFUT_ETIMEDOUT : st;
+    return CFUT_READY;
+}
+
+static void
+cfut_timeout_drop(struct cfut_future *f)
+{
+    struct cfut_timeout *t = cfut_container_of(f, struct cfut_timeout, base);
+    if (t->child != NULL) {
+        struct cfut_future *c = t->child;
+        t->child = NULL;
+        cfut_future_drop(c);
+    }
+    cfut_future_drop(&t->sleep.base);
+}
+
+static size_t
+cfut_timeout_output_size(const struct cfut_future *f)
+{
+    const struct cfut_timeout *t =
+        cfut_container_of(f, const struct cfut_timeout, base);
+    return t->child_size == 0 ? sizeof(int)
+                              : CFUT_TIMEOUT_VALUE_OFFSET + t->child_size;
+}
+
+static const struct cfut_future_vtable cfut_timeout_vtable = {
+    cfut_timeout_poll, cfut_timeout_drop, CFUT_OUTPUT_DYNAMIC, "timeout",
+    cfut_timeout_output_size};
+
+void
+cfut_timeout_init(struct cfut_timeout *t, struct cfut_future *child,
+                  uint64_t ns)
+{
+    cfut_future_init(&t->base, &cfut_timeout_vtable);
+    t->child = child;
+    t->child_size = cfut_future_output_size(child);
+    cfut_sleep_init(&t->sleep, ns);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Interval                                                                */
+/* ---------------------------------------------------------------------- */
+
+int
+cfut_interval_init(struct cfut_interval *iv, uint64_t period)
+{
+    if (period == 0)
+        return CFUT_EINVAL;
+    iv->period = period;
+    iv->next = 0;
+    iv->started = false;
+    return CFUT_OK;
+}
+
+/*
+ * States: no sleep yet: start the interval (first tick due now) if needed
+ * and sleep until its next deadline. Sleeping: on READY, move the interval
+ * on by exactly one period from the deadline (not from now: no drift).
+ */
+static enum cfut_poll
+cfut_interval_tick_poll(struct cfut_future *f, struct cfut_context *cx,
+                        void *out)
+{
+    struct cfut_interval_tick *t =
+        cfut_container_of(f, struct cfut_interval_tick, base);
+    struct cfut_interval_tick_result *res = out;
+    struct cfut_interval *iv = t->iv;
+    if (!t->has_sleep) {
+        if (!iv->started) {
+            struct cfut__reactor *r = cfut__reactor_current();
+            if (r == NULL) {
+                res->status = CFUT_ESTATE;
+                res->deadline = 0;
+                return CFUT_READY;
+            }
+            iv->next = cfut__reactor_now(r);
+            iv->started = true;
+        }
+        cfut_sleep_until_init(&t->sleep, iv->next);
+        t->has_sleep = true;
+    }
+    int st;
+    if (cfut_future_poll(&t->sleep.base, cx, &st) == CFUT_PENDING)
+        return CFUT_PENDING;
+    res->status = st;
+    res->deadline = t->sleep.ns;
+    if (st == CFUT_OK)
+        iv->next += iv->period;
+    return CFUT_READY;
+}
+
+static void
+cfut_interval_tick_drop(struct cfut_future *f)
+{
+    struct cfut_interval_tick *t =
+        cfut_container_of(f, struct cfut_interval_tick, base);
+    if (t->has_sleep)
+        cfut_future_drop(&t->sleep.base);
+}
+
+static const struct cfut_future_vtable cfut_interval_tick_vtable = {
+    cfut_interval_tick_poll, cfut_interval_tick_drop,
+    sizeof(struct cfut_interval_tick_result), "interval_tick", NULL};
+
+void
+cfut_interval_tick_init(struct cfut_interval_tick *t, struct cfut_interval *iv)
+{
+    cfut_future_init(&t->base, &cfut_interval_tick_vtable);
+    t->iv = iv;
+    t->has_sleep = false;
+}
