@@ -49,6 +49,8 @@ static _Thread_local unsigned tls_thread, tls_generation;
 static _Thread_local uint64_t tls_task;
 static _Thread_local unsigned tls_exec;
 static _Thread_local bool tls_finishing;
+/* The reactor event behind the wakes that follow it ("" when none). */
+static _Thread_local char tls_cause[48];
 
 static void
 leave_task(void)
@@ -56,6 +58,7 @@ leave_task(void)
     tls_task = 0;
     tls_exec = 0;
     tls_finishing = false;
+    tls_cause[0] = '\0';
 }
 
 /* ---------------------------------------------------------------------- */
@@ -374,6 +377,7 @@ cfut__trace_poll_begin(struct cfut_executor *ex, struct cfut__task *t)
     tls_task = t->id;
     tls_exec = e;
     tls_finishing = false;
+    tls_cause[0] = '\0';
     if (!is_text) {
         char name[80];
         snprintf(name, sizeof name, "poll %s", task_name(t));
@@ -452,15 +456,19 @@ cfut__trace_wake(struct cfut__task *t, bool local)
                     tls_finishing ? " as it finished" : "");
         else if (!local)
             fprintf(out, " from thread %u (not the executor's)\n", th);
+        else if (tls_cause[0] != '\0')
+            fprintf(out, " by the reactor: %s\n", tls_cause);
         else
             fputs(" from outside any task\n", out);
     } else {
         json_begin("i", "wake", e, t->id);
         fprintf(out,
                 ",\"s\":\"t\",\"args\":{\"task\":%llu,\"by_task\":%llu,"
-                "\"thread\":%u,\"remote\":%s}}",
+                "\"thread\":%u,\"remote\":%s,\"cause\":",
                 (unsigned long long)t->id, (unsigned long long)by, th,
                 local ? "false" : "true");
+        json_str(by == 0 && local ? tls_cause : "");
+        fputs("}}", out);
     }
 unlock:
     pthread_mutex_unlock(&lock);
@@ -517,20 +525,22 @@ unlock:
 }
 
 void
-cfut__trace_event(struct cfut_executor *ex, uint64_t task_id, const char *what)
+cfut__trace_reactor(const char *what, int fd)
 {
     pthread_mutex_lock(&lock);
     if (out == NULL)
         goto unlock;
-    unsigned e = exec_no(ex, NULL, true);
+    unsigned e = exec_no(cfut_executor_current(), NULL, true);
+    leave_task();
+    if (fd >= 0)
+        snprintf(tls_cause, sizeof tls_cause, "fd %d %s", fd, what);
+    else
+        snprintf(tls_cause, sizeof tls_cause, "%s", what);
     if (is_text) {
         text_prefix(e);
-        if (task_id != 0)
-            fprintf(out, "task %llu: %s\n", (unsigned long long)task_id, what);
-        else
-            fprintf(out, "%s\n", what);
+        fprintf(out, "reactor: %s\n", tls_cause);
     } else {
-        json_begin("i", what, e, task_id);
+        json_begin("i", tls_cause, e, 0);
         fputs(",\"s\":\"t\"}", out);
     }
 unlock:

@@ -81,11 +81,11 @@ void cfut__trace_finish(struct cfut_executor *ex, struct cfut__task *t,
 void cfut__trace_park(struct cfut_executor *ex, bool begin);
 
 /*
- * Records a free-form event for the reactor: 'what' (e.g. "timer fired",
- * "fd 5 readable") on the row of task 'task_id' (0: the executor's row).
- * Context: the executor's thread.
+ * Records a reactor event on the current executor's row: 'what' ("timer
+ * fired", "readable", ...) and the fd it concerns (-1: none). The wakes
+ * that follow on this thread, outside any task, are attributed to it.
+ * Context: the executor's thread, inside its driver's turn.
  */
-void cfut__trace_event(struct cfut_executor *ex, uint64_t task_id,
-                       const char *what);
+void cfut__trace_reactor(const char *what, int fd);
 
 #endif /* CFUT_TRACE_INT_H */

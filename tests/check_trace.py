@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-"""check_trace.py EXE [--remote-wake] [--suspended]: runs a lesson with
+"""check_trace.py EXE [--remote-wake] [--suspended] [--reactor]: runs a lesson with
 CFUT_TRACE=FILE and checks that FILE is a Chrome trace-event JSON document
 ({"traceEvents": [...]}, each event with ph/ts/pid/tid/name) holding the
 executor's events: named task rows, spawn or block_on, poll slices whose
 begin/end pairs balance and whose ends carry the poll's result, a finish;
 with --remote-wake a wake from another thread, with --suspended a poll end
-naming the await it suspended at. Then runs it with CFUT_TRACE=- and checks
+naming the await it suspended at, with --reactor a timer event and a wake
+caused by a readable fd. Then runs it with CFUT_TRACE=- and checks
 that the narration names the tasks. Under the valgrind pass,
 $CFUT_TEST_WRAPPER wraps the lesson."""
 import json, os, shlex, subprocess, sys, tempfile
@@ -56,6 +57,10 @@ check(any(e["name"] == "finish" for e in events), "no finish")
 if "--remote-wake" in flags:
     check(any(e["name"] == "wake" and e["args"]["remote"] for e in events),
           "no wake from another thread")
+if "--reactor" in flags:
+    check(any(e["name"] == "timer fired" for e in events), "no timer event")
+    check(any(e["name"] == "wake" and "readable" in e["args"]["cause"]
+              for e in events), "no wake caused by a readable fd")
 if "--suspended" in flags:
     check(any("suspended_at" in e.get("args", {}) for e in ends),
           "no poll end naming its await")
