@@ -8,7 +8,8 @@ Rows: the executor (where it parks) and each task; threads that woke a
 task from outside appear as extra rows. Poll slices are orange when the
 poll returned Pending and green when Ready; grey is the executor parked.
 Markers: triangle = spawn/block_on, dot + arrow = wake (from the task or
-thread that woke), square = finish, cross = cancel. Long idle gaps are cut
+thread that woke; from the executor's row when the reactor woke it),
+square = finish, cross = cancel, purple diamond = reactor event. Long idle gaps are cut
 short and labelled with their real length, so short polls stay visible."""
 import json
 import sys
@@ -47,12 +48,16 @@ LEFT, WIDTH = 230, 640
 scale = WIDTH / max(acc, 1.0)
 
 
+def span(us):
+    return f"{us / 1000:.1f} ms" if us >= 1000 else f"{us:.0f} us"
+
+
 def x(ts):
     return LEFT + mapped[ts] * scale
 
 
 # ---- drawing ----
-height = 60 + len(order) * 34 + 70
+height = 60 + len(order) * 34 + 86
 out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{LEFT + WIDTH + 40}"'
        f' height="{height}" font-family="sans-serif" font-size="12">',
        '<rect width="100%" height="100%" fill="white"/>',
@@ -72,7 +77,7 @@ for a, b in cuts:  # mark the cut gaps with their real length
     out.append(f'<line x1="{xm}" y1="44" x2="{xm}" y2="{bottom}" '
                'stroke="#999" stroke-dasharray="2,3"/>')
     out.append(f'<text x="{xm}" y="{bottom + 14}" text-anchor="middle" '
-               f'fill="#666" font-size="10">{(b - a) / 1000:.1f} ms</text>')
+               f'fill="#666" font-size="10">{span(b - a)}</text>')
 
 open_slice = {}
 marks = []  # instants are drawn after the slices, on top of them
@@ -121,8 +126,13 @@ for e in marks:
         elif n == "cancel":
             out.append(f'<path d="M{xi + 2},{y - 5} l10,10 m0,-10 l-10,10" '
                        'stroke="#c62828" stroke-width="2"/>')
+        else:  # a reactor event ("timer fired", "fd 5 readable")
+            out.append(f'<path d="M{xi},{y - 6} l4,6 l-4,6 l-4,-6 z" '
+                       f'fill="#7b1fa2"><title>{escape(n)}</title></path>')
+            out.append(f'<text x="{xi}" y="{y - 10}" text-anchor="middle" '
+                       f'font-size="9" fill="#7b1fa2">{escape(n)}</text>')
 
-ly = height - 30
+ly = height - 46
 legend = [("#f5a623", "poll -> Pending"), ("#43a047", "poll -> Ready"),
           ("#bbb", "executor parked")]
 for i, (c, label) in enumerate(legend):
@@ -131,6 +141,8 @@ for i, (c, label) in enumerate(legend):
     out.append(f'<text x="{30 + i * 150}" y="{ly}">{label}</text>')
 out.append(f'<text x="10" y="{ly + 20}" fill="#555">triangle: spawned (or block_on); '
            'blue dot/arrow: wake (from who woke); black square: finish; '
-           'red cross: cancel. Dotted lines: idle time cut short.</text>')
+           'red cross: cancel; purple: reactor event.</text>')
+out.append(f'<text x="10" y="{ly + 36}" fill="#555">Dotted lines: idle '
+           'time cut short (its real length below).</text>')
 out.append('</svg>')
 open(dst, "w").write("\n".join(out) + "\n")
