@@ -1,0 +1,326 @@
+/*
+ * cfut_and_then.c: chains (and_then, then, map, map_err) and lazy.
+ * A chain runs its steps in a loop over a flat array: no recursion, no
+ * nesting of futures. It allocates only when a step is appended beyond the
+ * inline capacity; it knows nothing about executors.
+ */
+#include "cfut_and_then.h"
+
+#include <string.h>
+
+enum step_kind { STEP_AND_THEN, STEP_THEN, STEP_MAP_ERR };
+
+static struct cfut__chain_step *
+chain_steps(struct cfut_chain *c)
+{
+    return c->steps != NULL ? c->steps : c->inline_steps;
+}
+
+static unsigned char *
+chain_value(struct cfut_chain *c, unsigned b)
+{
+    return c->heap_values != NULL ? c->heap_values + b * c->value_cap
+                                  : c->inline_values[b];
+}
+
+static void *
+chain_storage(struct cfut_chain *c)
+{
+    return c->heap_future != NULL ? c->heap_future : c->inline_future;
+}
+
+/* Rounds a capacity up to a multiple of the max alignment. */
+static size_t
+round_cap(size_t n)
+{
+    size_t a = _Alignof(max_align_t);
+    return (n + a - 1) / a * a;
+}
+
+/* Writes the chain's status header. */
+static void
+put_status(void *out, int status)
+{
+    memcpy(out, &status, sizeof status);
+}
+
+/*
+ * States: cur != NULL: running a future (poll it; when it is READY drop it,
+ * and READY if it was the last step, its output written straight into
+ * 'out'); cur == NULL: the current value sits in a value buffer and step
+ * 'pos' runs next (then/map: compute into the other buffer; map_err: fix
+ * in place; and_then: build the next future, which becomes 'cur'); no step
+ * left: copy the value out, READY. The loop runs every step that is ready.
+ */
+static enum cfut_poll
+chain_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
+{
+    struct cfut_chain *c = cfut_container_of(f, struct cfut_chain, base);
+    unsigned char *dst = (unsigned char *)out + CFUT_CHAIN_VALUE_OFFSET;
+    const struct cfut__chain_step *steps = chain_steps(c);
+    unsigned char *vals[2] = {chain_value(c, 0), chain_value(c, 1)};
+    void *storage = chain_storage(c);
+    size_t pos = c->pos, n = c->n_steps;
+    unsigned b = c->cur_buf;
+    c->started = true;
+    for (;;) {
+        if (c->cur != NULL) {
+            bool last = pos == n;
+            if (cfut_future_poll(c->cur, cx, last ? dst : vals[b]) ==
+                CFUT_PENDING) {
+                c->pos = pos;
+                c->cur_buf = b;
+                return CFUT_PENDING;
+            }
+            struct cfut_future *done = c->cur;
+            c->cur = NULL;
+            cfut_future_drop(done);
+            if (last)
+                break;
+        }
+        if (pos == n) {
+            memcpy(dst, vals[b], c->out_size);
+            break;
+        }
+        const struct cfut__chain_step *st = &steps[pos++];
+        switch (st->kind) {
+        case STEP_THEN:
+            if (pos == n) {
+                st->fn.then(st->ctx, vals[b], dst);
+                c->pos = pos;
+                put_status(out, CFUT_OK);
+                return CFUT_READY;
+            }
+            st->fn.then(st->ctx, vals[b], vals[b ^ 1u]);
+            b ^= 1u;
+            break;
+        case STEP_MAP_ERR: {
+            int status;
+            memcpy(&status, vals[b], sizeof status);
+            if (status < 0)
+                st->fn.map_err(st->ctx, vals[b]);
+            break;
+        }
+        default: {
+            struct cfut_future *next = NULL;
+            int rc = st->fn.and_then(st->ctx, vals[b], storage, &next);
+            if (rc >= 0 && next == NULL)
+                rc = CFUT_EINVAL;
+            if (rc < 0) {
+                memset(dst, 0, c->out_size);
+                put_status(out, rc);
+                c->pos = n;
+                return CFUT_READY;
+            }
+            CFUT_ASSERT(cfut_future_output_size(next) == st->out_size,
+                        "and_then built a future whose output size differs "
+                        "from the size given to cfut_and_then()");
+            c->cur = next;
+            break;
+        }
+        }
+    }
+    c->pos = pos;
+    put_status(out, CFUT_OK);
+    return CFUT_READY;
+}
+
+static void
+chain_drop(struct cfut_future *f)
+{
+    struct cfut_chain *c = cfut_container_of(f, struct cfut_chain, base);
+    if (c->cur != NULL) {
+        cfut_future_drop(c->cur);
+        c->cur = NULL;
+    }
+    cfut_free(c->steps);
+    cfut_free(c->heap_future);
+    cfut_free(c->heap_values);
+    c->steps = NULL;
+    c->heap_future = NULL;
+    c->heap_values = NULL;
+}
+
+static size_t
+chain_output_size(const struct cfut_future *f)
+{
+    return CFUT_CHAIN_VALUE_OFFSET +
+           cfut_container_of(f, const struct cfut_chain, base)->out_size;
+}
+
+static const struct cfut_future_vtable chain_vtable = {
+    chain_poll, chain_drop, CFUT_OUTPUT_DYNAMIC, "chain", chain_output_size};
+
+int
+cfut_chain_init(struct cfut_chain *c, struct cfut_future *first)
+{
+    if (c == NULL || first == NULL)
+        return CFUT_EINVAL;
+    cfut_future_init(&c->base, &chain_vtable);
+    c->cur = first;
+    c->steps = NULL;
+    c->n_steps = 0;
+    c->cap_steps = CFUT_CHAIN_INLINE_STEPS;
+    c->pos = 0;
+    c->heap_future = NULL;
+    c->future_cap = CFUT_CHAIN_INLINE_FUTURE;
+    c->heap_values = NULL;
+    c->value_cap = CFUT_CHAIN_INLINE_VALUE;
+    c->out_size = cfut_future_output_size(first);
+    c->cur_buf = 0;
+    c->started = false;
+    return CFUT_OK;
+}
+
+/*
+ * Appends 'st', growing the steps, the future storage (to 'next_size') and
+ * the value buffers (to hold the value before and after the step) first;
+ * nothing changes unless every allocation succeeds.
+ */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static int
+append_slow(struct cfut_chain *c, const struct cfut__chain_step *st,
+            size_t next_size)
+{
+    struct cfut__chain_step *steps = NULL;
+    unsigned char *fut = NULL, *vals = NULL;
+    size_t cap_steps = c->cap_steps, future_cap = c->future_cap;
+    size_t value_cap = c->value_cap;
+    if (c->n_steps == cap_steps) {
+        cap_steps = cap_steps < 16 ? 16 : 2 * cap_steps;
+        steps = cfut_alloc(cap_steps * sizeof *steps);
+        if (steps == NULL)
+            goto fail;
+    }
+    if (next_size > future_cap) {
+        future_cap = round_cap(next_size);
+        fut = cfut_alloc(future_cap);
+        if (fut == NULL)
+            goto fail;
+    }
+    size_t need = c->out_size > st->out_size ? c->out_size : st->out_size;
+    if (need > value_cap) {
+        value_cap = round_cap(need);
+        vals = cfut_alloc(2 * value_cap);
+        if (vals == NULL)
+            goto fail;
+    }
+    if (steps != NULL) {
+        memcpy(steps, chain_steps(c), c->n_steps * sizeof *steps);
+        cfut_free(c->steps);
+        c->steps = steps;
+        c->cap_steps = cap_steps;
+    }
+    if (fut != NULL) {
+        cfut_free(c->heap_future);
+        c->heap_future = fut;
+        c->future_cap = future_cap;
+    }
+    if (vals != NULL) {
+        cfut_free(c->heap_values);
+        c->heap_values = vals;
+        c->value_cap = value_cap;
+    }
+    chain_steps(c)[c->n_steps++] = *st;
+    c->out_size = st->out_size;
+    return CFUT_OK;
+fail:
+    cfut_free(steps);
+    cfut_free(fut);
+    return CFUT_ENOMEM;
+}
+
+/* Appends 'st': in place when everything fits, else through
+ * append_slow(). */
+static inline int
+append(struct cfut_chain *c, const struct cfut__chain_step *st,
+       size_t next_size)
+{
+    if (c == NULL)
+        return CFUT_EINVAL;
+    if (c->started)
+        return CFUT_ESTATE;
+    if (c->n_steps < c->cap_steps && next_size <= c->future_cap &&
+        st->out_size <= c->value_cap && c->out_size <= c->value_cap) {
+        chain_steps(c)[c->n_steps++] = *st;
+        c->out_size = st->out_size;
+        return CFUT_OK;
+    }
+    return append_slow(c, st, next_size);
+}
+
+int
+cfut_and_then(struct cfut_chain *c, cfut_and_then_fn *fn, void *ctx,
+              size_t next_size, size_t out_size)
+{
+    if (fn == NULL)
+        return CFUT_EINVAL;
+    struct cfut__chain_step st = {
+        .ctx = ctx, .out_size = out_size, .kind = STEP_AND_THEN};
+    st.fn.and_then = fn;
+    return append(c, &st, next_size);
+}
+
+int
+cfut_then(struct cfut_chain *c, cfut_then_fn *fn, void *ctx, size_t out_size)
+{
+    if (fn == NULL)
+        return CFUT_EINVAL;
+    struct cfut__chain_step st = {
+        .ctx = ctx, .out_size = out_size, .kind = STEP_THEN};
+    st.fn.then = fn;
+    return append(c, &st, 0);
+}
+
+int
+cfut_map(struct cfut_chain *c, cfut_then_fn *fn, void *ctx, size_t out_size)
+{
+    return cfut_then(c, fn, ctx, out_size);
+}
+
+int
+cfut_map_err(struct cfut_chain *c, cfut_map_err_fn *fn, void *ctx)
+{
+    if (fn == NULL || c == NULL)
+        return CFUT_EINVAL;
+    if (c->out_size < sizeof(int))
+        return CFUT_EINVAL;
+    struct cfut__chain_step st = {
+        .ctx = ctx, .out_size = c->out_size, .kind = STEP_MAP_ERR};
+    st.fn.map_err = fn;
+    return append(c, &st, 0);
+}
+
+/* ---- lazy -------------------------------------------------------------- */
+
+static enum cfut_poll
+lazy_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
+{
+    struct cfut_lazy *l = cfut_container_of(f, struct cfut_lazy, base);
+    l->fn(l->ctx, cx, out);
+    return CFUT_READY;
+}
+
+static size_t
+lazy_output_size(const struct cfut_future *f)
+{
+    return cfut_container_of(f, const struct cfut_lazy, base)->out_size;
+}
+
+static const struct cfut_future_vtable lazy_vtable = {
+    lazy_poll, NULL, CFUT_OUTPUT_DYNAMIC, "lazy", lazy_output_size};
+
+int
+cfut_lazy_init(struct cfut_lazy *l, cfut_lazy_fn *fn, void *ctx,
+               size_t out_size)
+{
+    if (l == NULL || fn == NULL)
+        return CFUT_EINVAL;
+    cfut_future_init(&l->base, &lazy_vtable);
+    l->fn = fn;
+    l->ctx = ctx;
+    l->out_size = out_size;
+    return CFUT_OK;
+}

@@ -1,0 +1,127 @@
+/*
+ * cfut_join.h: join and try_join: futures that run N children concurrently
+ * and finish when all of them have (join), or when all have succeeded or
+ * the first has failed (try_join). Each child is polled with its own
+ * sub-waker, so a wake re-polls only the children that were woken: a poll
+ * costs O(woken children), not O(N).
+ *
+ * Threading: a join is polled and dropped on one thread; the sub-wakers it
+ * hands its children may be cloned, woken and dropped from any thread, and
+ * may outlive the join (they then wake nothing). Lifetime: the join lives in
+ * caller storage (or a task) and is pinned from its first poll until drop;
+ * it owns one heap block (shared with its sub-wakers) allocated at init.
+ *
+ * Polling order: the first poll polls every child in index order; later
+ * polls poll only the children woken since the previous poll, in the order
+ * their wakes arrived. A child woken during another child's poll is polled
+ * at the next poll (the join's own waker is woken for it).
+ *
+ * Cancel-safety: a join is as cancel-safe as its least cancel-safe child.
+ * Dropping a pending join drops every unfinished child (cancelling it) and
+ * loses the outputs of the finished ones.
+ */
+#ifndef CFUT_JOIN_H
+#define CFUT_JOIN_H
+
+#include <stddef.h>
+
+#include "cfut_future.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct cfut__wakeset;
+
+/*
+ * A join over N children. Its output holds every child's output in index
+ * order, each at cfut_join_offset(): child i's output starts at the end of
+ * child i-1's, rounded up to the largest power of two dividing its size
+ * (at most _Alignof(max_align_t)). For children of one type T this is a
+ * plain array T[N].
+ */
+struct cfut_join {
+    /* private: do not touch */
+    struct cfut_future base;
+    struct cfut__wakeset *ws; /* NULL for a join of 0 children */
+    size_t n;
+    size_t n_left;      /* children still running */
+    size_t values_size; /* bytes of the children's outputs, laid out */
+    bool is_try;
+};
+
+/* The head of a try_join output; the values follow at the offset below. */
+struct cfut_try_join_head {
+    int status;    /* CFUT_OK, or the failing child's negative status */
+    size_t failed; /* index of the failing child, or SIZE_MAX */
+};
+
+/* Offset of the children's outputs inside a try_join output. */
+#define CFUT_TRY_JOIN_VALUE_OFFSET                                             \
+    ((sizeof(struct cfut_try_join_head) + _Alignof(max_align_t) - 1) /         \
+     _Alignof(max_align_t) * _Alignof(max_align_t))
+
+/* The output of a try_join whose children's outputs lay out as 'T'. */
+#define CFUT_TRY_JOIN_OUTPUT(T)                                                \
+    struct {                                                                   \
+        int status;                                                            \
+        size_t failed;                                                         \
+        _Alignas(max_align_t) T values;                                        \
+    }
+
+/* ---------------------------------------------------------------------- */
+/* Join                                                                    */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * Initialises 'j' to join the 'n' futures in 'children'.
+ * Ownership: on success every child is taken: 'j' polls it and drops it
+ *   (cfut_future_drop(), which frees a boxed one) when it finishes or when
+ *   'j' is dropped. A child must stay where it is until then (boxed, or
+ *   embedded beside 'j' in the same pinned parent). 'children' (the array)
+ *   is borrowed. On failure the children stay the caller's, untouched.
+ * Returns: 0; CFUT_EINVAL if 'j' is NULL, 'children' is NULL with n > 0, a
+ *   child is NULL or 'n' exceeds UINT32_MAX - 1; CFUT_ENOMEM when the
+ *   shared block cannot be allocated (a join of 0 children allocates
+ *   nothing).
+ * Context: anywhere; 'j' is fresh and may be moved until its first poll.
+ * Pinned: from its first poll until drop.
+ */
+CFUT_API int cfut_join_init(struct cfut_join *j,
+                            struct cfut_future *const *children, size_t n);
+
+/*
+ * Initialises 'j' to join 'a' and 'b' (cfut_join_init() with n = 2): its
+ * output is a's output followed by b's, laid out as cfut_join_init() says.
+ * Ownership, Returns, Context, Pinned: as cfut_join_init().
+ */
+CFUT_API int cfut_join2(struct cfut_join *j, struct cfut_future *a,
+                        struct cfut_future *b);
+
+/*
+ * Initialises 'j' as a try_join over 'n' children whose outputs each begin
+ * with an int status (0 or a negative CFUT_E* code). It finishes when every
+ * child has succeeded (status CFUT_OK, 'failed' SIZE_MAX) or as soon as one
+ * fails: the other children are then dropped (cancelled) before the poll
+ * returns, 'status' is the failing child's status and 'failed' its index.
+ * The output is CFUT_TRY_JOIN_OUTPUT(T) (values at
+ * CFUT_TRY_JOIN_VALUE_OFFSET, laid out as for join); after a failure only
+ * the failing child's value and those of children that had finished are
+ * meaningful.
+ * Ownership, Returns, Context, Pinned: as cfut_join_init().
+ */
+CFUT_API int cfut_try_join_init(struct cfut_join *j,
+                                struct cfut_future *const *children, size_t n);
+
+/*
+ * Returns the offset of child 'i's output inside the join's values (for a
+ * try_join, add CFUT_TRY_JOIN_VALUE_OFFSET).
+ * Context: after a successful init, on the owning thread; 'i' < n.
+ */
+CFUT_API size_t cfut_join_offset(const struct cfut_join *j, size_t i);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CFUT_JOIN_H */

@@ -1,0 +1,182 @@
+/*
+ * cfut_select.c: select over N children with per-child sub-wakers (the wake
+ * block of cfut_subwake_int.h). It knows nothing about executors.
+ */
+#include "cfut_select.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "cfut_subwake_int.h"
+
+/* Per-child data in the block's extra area. */
+struct select_child {
+    struct cfut_future *fut; /* NULL once dropped or handed back */
+};
+
+static struct select_child *
+sel_children(const struct cfut_select *s)
+{
+    return cfut__wakeset_extra(s->ws);
+}
+
+/* Scratch space for the indexes drained in one poll. */
+static uint32_t *
+sel_scratch(const struct cfut_select *s)
+{
+    return (uint32_t *)(void *)(sel_children(s) + s->n);
+}
+
+static _Thread_local uint32_t fair_rotor;
+
+static int
+cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Sorts 'k' indexes into polling order (by distance from 'start'). */
+static void
+sort_order(uint32_t *v, size_t k, uint32_t start, uint32_t n)
+{
+    if (k == 2 && start == 0) { /* the common biased select of two */
+        if (v[0] > v[1]) {
+            uint32_t t = v[0];
+            v[0] = v[1];
+            v[1] = t;
+        }
+        return;
+    }
+    for (size_t a = 0; a < k; a++)
+        v[a] = v[a] >= start ? v[a] - start : v[a] + n - start;
+    if (k <= 16) {
+        for (size_t a = 1; a < k; a++) {
+            uint32_t x = v[a];
+            size_t b = a;
+            for (; b > 0 && v[b - 1] > x; b--)
+                v[b] = v[b - 1];
+            v[b] = x;
+        }
+    } else {
+        qsort(v, k, sizeof *v, cmp_u32);
+    }
+    for (size_t a = 0; a < k; a++)
+        v[a] = v[a] + start < n ? v[a] + start : v[a] + start - n;
+}
+
+/* Drops (or hands back) every child but the winner, then the block. */
+static void
+sel_finish(struct cfut_select *s)
+{
+    struct select_child *c = sel_children(s);
+    bool keep = (s->flags & CFUT_SELECT_HAND_BACK) != 0;
+    for (size_t i = 0; i < s->n; i++) {
+        if (c[i].fut != NULL && !keep)
+            cfut_future_drop(c[i].fut);
+        c[i].fut = NULL;
+    }
+    cfut__wakeset_release(s->ws);
+    s->ws = NULL;
+}
+
+/*
+ * States: ws != NULL: running (drain the woken children, sort them into
+ * the mode's order, poll each until one is READY: it wins, the others are
+ * dropped or handed back, READY); ws == NULL: finished (never polled).
+ */
+static enum cfut_poll
+sel_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
+{
+    struct cfut_select *s = cfut_container_of(f, struct cfut_select, base);
+    struct cfut__wakeset *ws = s->ws;
+    struct select_child *c = sel_children(s);
+    uint32_t *order = sel_scratch(s);
+    size_t k = 0;
+    for (uint32_t i = cfut__wakeset_take(ws); i != CFUT__WS_EMPTY;
+         i = cfut__wakeset_peek(ws, i))
+        order[k++] = i;
+    if (k > 1)
+        sort_order(order, k, s->start, (uint32_t)s->n);
+    for (size_t a = 0; a < k; a++) {
+        uint32_t i = order[a];
+        cfut__wakeset_clear(ws, i);
+        struct cfut_waker w = cfut__wakeset_waker(ws, i);
+        struct cfut_context sub = cfut_context_with_waker(cx, &w);
+        if (cfut_future_poll(c[i].fut, &sub,
+                             (char *)out + CFUT_SELECT_VALUE_OFFSET) ==
+            CFUT_READY) {
+            cfut_future_drop(c[i].fut);
+            c[i].fut = NULL;
+            size_t index = i;
+            memcpy(out, &index, sizeof index);
+            sel_finish(s);
+            return CFUT_READY;
+        }
+    }
+    cfut__wakeset_register(ws, cx->waker);
+    return CFUT_PENDING;
+}
+
+static void
+sel_drop(struct cfut_future *f)
+{
+    struct cfut_select *s = cfut_container_of(f, struct cfut_select, base);
+    if (s->ws == NULL)
+        return;
+    s->flags &= ~CFUT_SELECT_HAND_BACK; /* a dropped select hands nothing */
+    sel_finish(s);
+}
+
+static size_t
+sel_output_size(const struct cfut_future *f)
+{
+    const struct cfut_select *s =
+        cfut_container_of(f, const struct cfut_select, base);
+    return CFUT_SELECT_VALUE_OFFSET + s->max_size;
+}
+
+static const struct cfut_future_vtable sel_vtable = {
+    sel_poll, sel_drop, CFUT_OUTPUT_DYNAMIC, "select", sel_output_size};
+
+int
+cfut_select_init(struct cfut_select *s, struct cfut_future *const *children,
+                 size_t n, unsigned flags)
+{
+    if (s == NULL || children == NULL || n == 0 || n >= UINT32_MAX ||
+        (flags & ~(CFUT_SELECT_FAIR | CFUT_SELECT_HAND_BACK)) != 0)
+        return CFUT_EINVAL;
+    size_t max_size = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (children[i] == NULL)
+            return CFUT_EINVAL;
+        size_t sz = cfut_future_output_size(children[i]);
+        if (sz > max_size)
+            max_size = sz;
+    }
+    struct cfut__wakeset *ws;
+    int rc = cfut__wakeset_new(
+        (uint32_t)n, n * (sizeof(struct select_child) + sizeof(uint32_t)), &ws);
+    if (rc != CFUT_OK)
+        return rc;
+    struct select_child *c = cfut__wakeset_extra(ws);
+    for (size_t i = 0; i < n; i++)
+        c[i].fut = children[i];
+    cfut_future_init(&s->base, &sel_vtable);
+    s->ws = ws;
+    s->n = n;
+    s->max_size = max_size;
+    s->flags = flags;
+    s->start = 0;
+    if (flags & CFUT_SELECT_FAIR)
+        s->start = fair_rotor++ % (uint32_t)n;
+    return CFUT_OK;
+}
+
+int
+cfut_select2(struct cfut_select *s, struct cfut_future *a,
+             struct cfut_future *b, unsigned flags)
+{
+    struct cfut_future *children[2] = {a, b};
+    return cfut_select_init(s, children, 2, flags);
+}
