@@ -117,13 +117,21 @@ json_begin(const char *ph, const char *name, unsigned pid, uint64_t tid)
             (unsigned long long)tid, now_us());
 }
 
-/* Writes the closing "]}" so the file is valid JSON as it stands. */
+/*
+ * Writes the closing "]}" so the file is valid JSON as it stands; the next
+ * event overwrites it. On a file that cannot seek (a pipe) only the 'final'
+ * one (stop, exit) is written.
+ */
 static void
-json_tail(void)
+json_tail(bool final)
 {
     if (tail_written || is_text)
         return;
     tail_pos = ftell(out);
+    if (tail_pos < 0 && !final) { /* a pipe: no going back over the tail */
+        fflush(out);
+        return;
+    }
     fputs("\n]}\n", out);
     tail_written = true;
     fflush(out);
@@ -208,7 +216,7 @@ at_exit(void)
 {
     pthread_mutex_lock(&lock);
     if (out != NULL && !is_text)
-        json_tail();
+        json_tail(true);
     else if (out != NULL)
         fflush(out);
     pthread_mutex_unlock(&lock);
@@ -263,7 +271,7 @@ cfut_trace_stop(void)
         if (is_text) {
             fflush(out);
         } else {
-            json_tail();
+            json_tail(true);
             fclose(out);
         }
         out = NULL;
@@ -322,7 +330,7 @@ cfut__trace_executor_free(struct cfut_executor *ex)
         break;
     }
     if (n_execs == 0)
-        json_tail(); /* no executor is alive: complete the file */
+        json_tail(false); /* no executor is alive: complete the file */
 unlock:
     pthread_mutex_unlock(&lock);
 }
