@@ -19,5 +19,7 @@
 #include "cfut_reactor.h"
 #include "cfut_time.h"
 #include "cfut_io.h"
+#include "cfut_oneshot.h"
+#include "cfut_mpsc.h"
 
 #endif /* CFUT_H */

@@ -1,0 +1,893 @@
+/*
+ * bench_channels.c: the channel workloads of ../shared/BENCH.md:
+ * oneshot_create_send_recv, oneshot_pingpong and mpsc_throughput, for the
+ * local kind (cfut), the thread-safe kind on one executor (cfut-sync) and
+ * the floor (the same work as hand-written state machines called directly,
+ * with the same one allocation per oneshot). Prints JSON lines.
+ */
+#include "benchkit.h"
+
+#include <cfut.h>
+
+static struct cfut_executor *ex;
+
+typedef CFUT_ONESHOT_OUTPUT(uint64_t) os_out;
+typedef CFUT_MPSC_OUTPUT(uint64_t) mp_out;
+
+static uint64_t
+expect_sum_below(uint64_t ops)
+{
+    return ops * (ops - 1) / 2;
+}
+
+static uint64_t
+expect_sum_to(uint64_t ops)
+{
+    return ops * (ops + 1) / 2;
+}
+
+/* Runs 'f' (fresh) to completion on the executor and returns its u64. */
+static uint64_t
+run_u64(struct cfut_future *f)
+{
+    uint64_t out = 0;
+    if (cfut_block_on(ex, f, &out) != CFUT_OK)
+        abort();
+    return out;
+}
+
+/* ---- oneshot_create_send_recv ------------------------------------------ */
+
+/* One task: n times, create a oneshot, send i, await the (ready) receiver. */
+struct csr_task {
+    struct cfut_future base;
+    uint64_t n;
+};
+
+static enum cfut_poll
+csr_local_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
+{
+    struct csr_task *t = cfut_container_of(f, struct csr_task, base);
+    uint64_t sum = 0;
+    for (uint64_t i = 0; i < t->n; i++) {
+        struct cfut_oneshot_sender tx;
+        struct cfut_oneshot_receiver rx;
+        if (cfut_oneshot_new(sizeof(uint64_t), NULL, &tx, &rx) != CFUT_OK)
+            abort();
+        cfut_oneshot_send(&tx, &i);
+        os_out o;
+        if (cfut_future_poll(&rx.base, cx, &o) != CFUT_READY)
+            abort();
+        cfut_future_drop(&rx.base);
+        sum += o.value;
+    }
+    *(uint64_t *)out = sum;
+    return CFUT_READY;
+}
+
+static enum cfut_poll
+csr_sync_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
+{
+    struct csr_task *t = cfut_container_of(f, struct csr_task, base);
+    uint64_t sum = 0;
+    for (uint64_t i = 0; i < t->n; i++) {
+        struct cfut_oneshot_sync_sender tx;
+        struct cfut_oneshot_sync_receiver rx;
+        if (cfut_oneshot_sync_new(sizeof(uint64_t), NULL, &tx, &rx) != CFUT_OK)
+            abort();
+        cfut_oneshot_sync_send(&tx, &i);
+        os_out o;
+        if (cfut_future_poll(&rx.base, cx, &o) != CFUT_READY)
+            abort();
+        cfut_future_drop(&rx.base);
+        sum += o.value;
+    }
+    *(uint64_t *)out = sum;
+    return CFUT_READY;
+}
+
+/* The same with the state in caller storage (no allocation). */
+static enum cfut_poll
+csr_storage_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
+{
+    struct csr_task *t = cfut_container_of(f, struct csr_task, base);
+    CFUT_ONESHOT_STORAGE(uint64_t) st;
+    uint64_t sum = 0;
+    for (uint64_t i = 0; i < t->n; i++) {
+        struct cfut_oneshot_sender tx;
+        struct cfut_oneshot_receiver rx;
+        if (cfut_oneshot_init(&st, sizeof st, sizeof(uint64_t), NULL, &tx,
+                              &rx) != CFUT_OK)
+            abort();
+        cfut_oneshot_send(&tx, &i);
+        os_out o;
+        if (cfut_future_poll(&rx.base, cx, &o) != CFUT_READY)
+            abort();
+        cfut_future_drop(&rx.base);
+        sum += o.value;
+    }
+    *(uint64_t *)out = sum;
+    return CFUT_READY;
+}
+
+static const struct cfut_future_vtable csr_storage_vtable = {
+    csr_storage_poll, NULL, sizeof(uint64_t), "csr_storage", NULL};
+
+static const struct cfut_future_vtable csr_local_vtable = {
+    csr_local_poll, NULL, sizeof(uint64_t), "csr", NULL};
+static const struct cfut_future_vtable csr_sync_vtable = {
+    csr_sync_poll, NULL, sizeof(uint64_t), "csr_sync", NULL};
+
+static uint64_t
+csr_cfut(uint64_t ops)
+{
+    struct csr_task t;
+    cfut_future_init(&t.base, &csr_local_vtable);
+    t.n = ops;
+    return run_u64(&t.base);
+}
+
+static uint64_t
+csr_cfut_storage(uint64_t ops)
+{
+    struct csr_task t;
+    cfut_future_init(&t.base, &csr_storage_vtable);
+    t.n = ops;
+    return run_u64(&t.base);
+}
+
+static uint64_t
+csr_cfut_sync(uint64_t ops)
+{
+    struct csr_task t;
+    cfut_future_init(&t.base, &csr_sync_vtable);
+    t.n = ops;
+    return run_u64(&t.base);
+}
+
+/* The floor: a hand-written shared slot (one allocation, a state and the
+ * value), filled and read by direct calls. */
+struct floor_slot {
+    int state; /* 0: empty, 1: value */
+    int refs;
+    uint64_t value;
+};
+
+__attribute__((noinline)) static struct floor_slot *
+floor_slot_new(void)
+{
+    struct floor_slot *s = malloc(sizeof *s);
+    if (s == NULL)
+        abort();
+    s->state = 0;
+    s->refs = 2;
+    return s;
+}
+
+__attribute__((noinline)) static void
+floor_slot_release(struct floor_slot *s)
+{
+    if (--s->refs == 0)
+        free(s);
+}
+
+__attribute__((noinline)) static void
+floor_slot_send(struct floor_slot *s, uint64_t v)
+{
+    s->value = v;
+    s->state = 1;
+    floor_slot_release(s);
+}
+
+__attribute__((noinline)) static int
+floor_slot_poll(struct floor_slot *s, uint64_t *out)
+{
+    if (s->state != 1)
+        return 0;
+    *out = s->value;
+    return 1;
+}
+
+/* The floor of the storage variant: the slot on the stack. */
+static uint64_t
+csr_floor_storage(uint64_t ops)
+{
+    uint64_t sum = 0;
+    struct floor_slot st;
+    for (uint64_t i = 0; i < ops; i++) {
+        struct floor_slot *s = &st;
+        s->state = 0;
+        s->refs = 3; /* never reaches 0: nothing to free */
+        floor_slot_send(s, i);
+        uint64_t v = 0;
+        if (!floor_slot_poll(s, &v))
+            abort();
+        floor_slot_release(s);
+        sum += v;
+    }
+    return sum;
+}
+
+static uint64_t
+csr_floor(uint64_t ops)
+{
+    uint64_t sum = 0;
+    for (uint64_t i = 0; i < ops; i++) {
+        struct floor_slot *s = floor_slot_new();
+        floor_slot_send(s, i);
+        uint64_t v = 0;
+        if (!floor_slot_poll(s, &v))
+            abort();
+        floor_slot_release(s);
+        sum += v;
+    }
+    return sum;
+}
+
+/* ---- oneshot_pingpong ---------------------------------------------------- */
+
+/* A request: the reply's oneshot sender and a number. */
+struct req {
+    struct cfut_oneshot_sender reply;
+    uint64_t v;
+};
+
+/* The server task: replies v + 1 to each request until the channel closes. */
+struct server {
+    struct cfut_future base;
+    struct cfut_mpsc_receiver rx;
+    bool receiving;
+    struct cfut_mpsc_recv recv;
+};
+
+static enum cfut_poll
+server_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
+{
+    (void)out;
+    struct server *s = cfut_container_of(f, struct server, base);
+    for (;;) {
+        CFUT_MPSC_OUTPUT(struct req) r;
+        if (cfut_mpsc_poll_recv(&s->rx, cx, &r) == CFUT_PENDING)
+            return CFUT_PENDING;
+        if (r.status != CFUT_OK)
+            break;
+        uint64_t v = r.value.v + 1;
+        cfut_oneshot_send(&r.value.reply, &v);
+    }
+    cfut_mpsc_receiver_drop(&s->rx);
+    return CFUT_READY;
+}
+
+static void
+server_drop(struct cfut_future *f)
+{
+    struct server *s = cfut_container_of(f, struct server, base);
+    if (s->receiving)
+        cfut_future_drop(&s->recv.base);
+    cfut_mpsc_receiver_drop(&s->rx);
+}
+
+static const struct cfut_future_vtable server_vtable = {
+    server_poll, server_drop, 0, "server", NULL};
+
+/* The client task: n requests one after another, summing the replies. */
+struct client {
+    struct cfut_future base;
+    struct cfut_mpsc_sender tx;
+    uint64_t i, n, sum;
+    bool waiting;
+    bool use_storage; /* the reply's state in 'storage', reused */
+    struct cfut_oneshot_receiver reply;
+    CFUT_ONESHOT_STORAGE(uint64_t) storage;
+};
+
+static enum cfut_poll
+client_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
+{
+    struct client *c = cfut_container_of(f, struct client, base);
+    for (;;) {
+        if (!c->waiting) {
+            if (c->i == c->n)
+                break;
+            struct req q;
+            int rc = c->use_storage
+                         ? cfut_oneshot_init(&c->storage, sizeof c->storage,
+                                             sizeof(uint64_t), NULL, &q.reply,
+                                             &c->reply)
+                         : cfut_oneshot_new(sizeof(uint64_t), NULL, &q.reply,
+                                            &c->reply);
+            if (rc != CFUT_OK)
+                abort();
+            q.v = c->i++;
+            /* Unbounded: the send is immediate (an await that is ready). */
+            if (cfut_mpsc_try_send(&c->tx, &q) != CFUT_OK)
+                abort();
+            c->waiting = true;
+        }
+        os_out o;
+        if (cfut_future_poll(&c->reply.base, cx, &o) == CFUT_PENDING)
+            return CFUT_PENDING;
+        cfut_future_drop(&c->reply.base);
+        c->waiting = false;
+        c->sum += o.value;
+    }
+    cfut_mpsc_sender_drop(&c->tx);
+    *(uint64_t *)out = c->sum;
+    return CFUT_READY;
+}
+
+static void
+client_drop(struct cfut_future *f)
+{
+    struct client *c = cfut_container_of(f, struct client, base);
+    if (c->waiting)
+        cfut_future_drop(&c->reply.base);
+    cfut_mpsc_sender_drop(&c->tx);
+}
+
+static const struct cfut_future_vtable client_vtable = {
+    client_poll, client_drop, sizeof(uint64_t), "client", NULL};
+
+static uint64_t
+pingpong_run(uint64_t ops, bool use_storage)
+{
+    struct server s;
+    struct client c;
+    cfut_future_init(&s.base, &server_vtable);
+    cfut_future_init(&c.base, &client_vtable);
+    if (cfut_mpsc_new(sizeof(struct req), CFUT_MPSC_UNBOUNDED, NULL, &c.tx,
+                      &s.rx) != CFUT_OK)
+        abort();
+    s.receiving = false;
+    c.i = 0;
+    c.n = ops;
+    c.sum = 0;
+    c.waiting = false;
+    c.use_storage = use_storage;
+    if (cfut_spawn(ex, &s.base, sizeof s, NULL) != CFUT_OK)
+        abort();
+    uint64_t sum = run_u64(&c.base);
+    if (cfut_executor_run(ex) != CFUT_OK) /* the server sees closed */
+        abort();
+    return sum;
+}
+
+static uint64_t
+pingpong_cfut(uint64_t ops)
+{
+    return pingpong_run(ops, false);
+}
+
+static uint64_t
+pingpong_cfut_storage(uint64_t ops)
+{
+    return pingpong_run(ops, true);
+}
+
+/* The same pair with the thread-safe kinds, on one executor. */
+struct sreq {
+    struct cfut_oneshot_sync_sender reply;
+    uint64_t v;
+};
+
+struct sserver {
+    struct cfut_future base;
+    struct cfut_mpsc_sync_receiver rx;
+    bool receiving;
+    struct cfut_mpsc_sync_recv recv;
+};
+
+static enum cfut_poll
+sserver_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
+{
+    (void)out;
+    struct sserver *s = cfut_container_of(f, struct sserver, base);
+    for (;;) {
+        CFUT_MPSC_OUTPUT(struct sreq) r;
+        if (cfut_mpsc_sync_poll_recv(&s->rx, cx, &r) == CFUT_PENDING)
+            return CFUT_PENDING;
+        if (r.status != CFUT_OK)
+            break;
+        uint64_t v = r.value.v + 1;
+        cfut_oneshot_sync_send(&r.value.reply, &v);
+    }
+    cfut_mpsc_sync_receiver_drop(&s->rx);
+    return CFUT_READY;
+}
+
+static void
+sserver_drop(struct cfut_future *f)
+{
+    struct sserver *s = cfut_container_of(f, struct sserver, base);
+    if (s->receiving)
+        cfut_future_drop(&s->recv.base);
+    cfut_mpsc_sync_receiver_drop(&s->rx);
+}
+
+static const struct cfut_future_vtable sserver_vtable = {
+    sserver_poll, sserver_drop, 0, "sserver", NULL};
+
+struct sclient {
+    struct cfut_future base;
+    struct cfut_mpsc_sync_sender tx;
+    uint64_t i, n, sum;
+    bool waiting;
+    struct cfut_oneshot_sync_receiver reply;
+};
+
+static enum cfut_poll
+sclient_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
+{
+    struct sclient *c = cfut_container_of(f, struct sclient, base);
+    for (;;) {
+        if (!c->waiting) {
+            if (c->i == c->n)
+                break;
+            struct sreq q;
+            if (cfut_oneshot_sync_new(sizeof(uint64_t), NULL, &q.reply,
+                                      &c->reply) != CFUT_OK)
+                abort();
+            q.v = c->i++;
+            if (cfut_mpsc_sync_try_send(&c->tx, &q) != CFUT_OK)
+                abort();
+            c->waiting = true;
+        }
+        os_out o;
+        if (cfut_future_poll(&c->reply.base, cx, &o) == CFUT_PENDING)
+            return CFUT_PENDING;
+        cfut_future_drop(&c->reply.base);
+        c->waiting = false;
+        c->sum += o.value;
+    }
+    cfut_mpsc_sync_sender_drop(&c->tx);
+    *(uint64_t *)out = c->sum;
+    return CFUT_READY;
+}
+
+static void
+sclient_drop(struct cfut_future *f)
+{
+    struct sclient *c = cfut_container_of(f, struct sclient, base);
+    if (c->waiting)
+        cfut_future_drop(&c->reply.base);
+    cfut_mpsc_sync_sender_drop(&c->tx);
+}
+
+static const struct cfut_future_vtable sclient_vtable = {
+    sclient_poll, sclient_drop, sizeof(uint64_t), "sclient", NULL};
+
+static uint64_t
+pingpong_cfut_sync(uint64_t ops)
+{
+    struct sserver s;
+    struct sclient c;
+    cfut_future_init(&s.base, &sserver_vtable);
+    cfut_future_init(&c.base, &sclient_vtable);
+    if (cfut_mpsc_sync_new(sizeof(struct sreq), CFUT_MPSC_UNBOUNDED, NULL,
+                           &c.tx, &s.rx) != CFUT_OK)
+        abort();
+    s.receiving = false;
+    c.i = 0;
+    c.n = ops;
+    c.sum = 0;
+    c.waiting = false;
+    if (cfut_spawn(ex, &s.base, sizeof s, NULL) != CFUT_OK)
+        abort();
+    uint64_t sum = run_u64(&c.base);
+    if (cfut_executor_run(ex) != CFUT_OK)
+        abort();
+    return sum;
+}
+
+/* The floor: client and server as hand-written state machines, a request
+ * ring and a malloc'd reply slot per request, stepped alternately by a
+ * two-entry loop (the "executor"). */
+struct floor_req {
+    struct floor_slot *reply;
+    uint64_t v;
+};
+
+struct floor_chan {
+    struct floor_req ring[16];
+    unsigned head, len;
+};
+
+__attribute__((noinline)) static void
+floor_chan_push(struct floor_chan *ch, struct floor_req r)
+{
+    ch->ring[(ch->head + ch->len) & 15] = r;
+    ch->len++;
+}
+
+__attribute__((noinline)) static int
+floor_chan_pop(struct floor_chan *ch, struct floor_req *r)
+{
+    if (ch->len == 0)
+        return 0;
+    *r = ch->ring[ch->head];
+    ch->head = (ch->head + 1) & 15;
+    ch->len--;
+    return 1;
+}
+
+struct floor_client {
+    uint64_t i, n, sum;
+    struct floor_slot *reply; /* NULL: not waiting */
+};
+
+/* Returns 1 when finished. */
+__attribute__((noinline)) static int
+floor_client_step(struct floor_client *c, struct floor_chan *ch)
+{
+    for (;;) {
+        if (c->reply == NULL) {
+            if (c->i == c->n)
+                return 1;
+            c->reply = floor_slot_new();
+            floor_chan_push(ch, (struct floor_req){c->reply, c->i++});
+        }
+        uint64_t v;
+        if (!floor_slot_poll(c->reply, &v))
+            return 0;
+        floor_slot_release(c->reply);
+        c->reply = NULL;
+        c->sum += v;
+    }
+}
+
+__attribute__((noinline)) static void
+floor_server_step(struct floor_chan *ch)
+{
+    struct floor_req r;
+    while (floor_chan_pop(ch, &r))
+        floor_slot_send(r.reply, r.v + 1);
+}
+
+static uint64_t
+pingpong_floor(uint64_t ops)
+{
+    struct floor_chan ch = {.head = 0, .len = 0};
+    struct floor_client c = {0, ops, 0, NULL};
+    while (!floor_client_step(&c, &ch))
+        floor_server_step(&ch);
+    return c.sum;
+}
+
+/* ---- mpsc_throughput ----------------------------------------------------- */
+
+#define MPSC_CAP 1024
+
+/* The producer task: sends 0..n-1 with send futures (awaiting capacity). */
+struct mproducer {
+    struct cfut_future base;
+    struct cfut_mpsc_sender tx;
+    uint64_t i, n;
+    bool use_try; /* try_send first, a send future only when full */
+    bool sending;
+    struct cfut_mpsc_send send;
+};
+
+static enum cfut_poll
+mproducer_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
+{
+    (void)out;
+    struct mproducer *p = cfut_container_of(f, struct mproducer, base);
+    while (p->i < p->n) {
+        if (p->use_try && !p->sending &&
+            cfut_mpsc_try_send(&p->tx, &p->i) == CFUT_OK) {
+            p->i++;
+            continue;
+        }
+        if (!p->sending) {
+            cfut_mpsc_send_init(&p->send, &p->tx, &p->i);
+            p->sending = true;
+        }
+        int st;
+        if (cfut_future_poll(&p->send.base, cx, &st) == CFUT_PENDING)
+            return CFUT_PENDING;
+        cfut_future_drop(&p->send.base);
+        p->sending = false;
+        p->i++;
+    }
+    cfut_mpsc_sender_drop(&p->tx);
+    return CFUT_READY;
+}
+
+static void
+mproducer_drop(struct cfut_future *f)
+{
+    struct mproducer *p = cfut_container_of(f, struct mproducer, base);
+    if (p->sending)
+        cfut_future_drop(&p->send.base);
+    cfut_mpsc_sender_drop(&p->tx);
+}
+
+static const struct cfut_future_vtable mproducer_vtable = {
+    mproducer_poll, mproducer_drop, 0, "mproducer", NULL};
+
+/* The consumer task: sums until the channel closes. */
+struct mconsumer {
+    struct cfut_future base;
+    struct cfut_mpsc_receiver rx;
+    uint64_t sum;
+    bool use_future; /* a recv future per message, or poll_recv */
+    bool receiving;
+    struct cfut_mpsc_recv recv;
+};
+
+static enum cfut_poll
+mconsumer_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
+{
+    struct mconsumer *c = cfut_container_of(f, struct mconsumer, base);
+    while (!c->use_future) {
+        mp_out r;
+        if (cfut_mpsc_poll_recv(&c->rx, cx, &r) == CFUT_PENDING)
+            return CFUT_PENDING;
+        if (r.status != CFUT_OK)
+            goto closed;
+        c->sum += r.value;
+    }
+    for (;;) {
+        if (!c->receiving) {
+            cfut_mpsc_recv_init(&c->recv, &c->rx);
+            c->receiving = true;
+        }
+        mp_out r;
+        if (cfut_future_poll(&c->recv.base, cx, &r) == CFUT_PENDING)
+            return CFUT_PENDING;
+        cfut_future_drop(&c->recv.base);
+        c->receiving = false;
+        if (r.status != CFUT_OK)
+            break;
+        c->sum += r.value;
+    }
+closed:
+    cfut_mpsc_receiver_drop(&c->rx);
+    *(uint64_t *)out = c->sum;
+    return CFUT_READY;
+}
+
+static void
+mconsumer_drop(struct cfut_future *f)
+{
+    struct mconsumer *c = cfut_container_of(f, struct mconsumer, base);
+    if (c->receiving)
+        cfut_future_drop(&c->recv.base);
+    cfut_mpsc_receiver_drop(&c->rx);
+}
+
+static const struct cfut_future_vtable mconsumer_vtable = {
+    mconsumer_poll, mconsumer_drop, sizeof(uint64_t), "mconsumer", NULL};
+
+static uint64_t
+mpsc_run(uint64_t ops, bool use_try, bool use_future)
+{
+    struct mproducer p;
+    struct mconsumer c;
+    cfut_future_init(&p.base, &mproducer_vtable);
+    cfut_future_init(&c.base, &mconsumer_vtable);
+    if (cfut_mpsc_new(sizeof(uint64_t), MPSC_CAP, NULL, &p.tx, &c.rx) !=
+        CFUT_OK)
+        abort();
+    p.i = 0;
+    p.n = ops;
+    p.use_try = use_try;
+    p.sending = false;
+    c.sum = 0;
+    c.use_future = use_future;
+    c.receiving = false;
+    if (cfut_spawn(ex, &p.base, sizeof p, NULL) != CFUT_OK)
+        abort();
+    return run_u64(&c.base);
+}
+
+static uint64_t
+mpsc_cfut(uint64_t ops)
+{
+    return mpsc_run(ops, false, false);
+}
+
+static uint64_t
+mpsc_cfut_try(uint64_t ops)
+{
+    return mpsc_run(ops, true, false);
+}
+
+static uint64_t
+mpsc_cfut_recv_future(uint64_t ops)
+{
+    return mpsc_run(ops, false, true);
+}
+
+/* The same with the thread-safe kind, both tasks on one executor. */
+struct smproducer {
+    struct cfut_future base;
+    struct cfut_mpsc_sync_sender tx;
+    uint64_t i, n;
+    bool sending;
+    struct cfut_mpsc_sync_send send;
+};
+
+static enum cfut_poll
+smproducer_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
+{
+    (void)out;
+    struct smproducer *p = cfut_container_of(f, struct smproducer, base);
+    while (p->i < p->n) {
+        if (!p->sending) {
+            cfut_mpsc_sync_send_init(&p->send, &p->tx, &p->i);
+            p->sending = true;
+        }
+        int st;
+        if (cfut_future_poll(&p->send.base, cx, &st) == CFUT_PENDING)
+            return CFUT_PENDING;
+        cfut_future_drop(&p->send.base);
+        p->sending = false;
+        p->i++;
+    }
+    cfut_mpsc_sync_sender_drop(&p->tx);
+    return CFUT_READY;
+}
+
+static void
+smproducer_drop(struct cfut_future *f)
+{
+    struct smproducer *p = cfut_container_of(f, struct smproducer, base);
+    if (p->sending)
+        cfut_future_drop(&p->send.base);
+    cfut_mpsc_sync_sender_drop(&p->tx);
+}
+
+static const struct cfut_future_vtable smproducer_vtable = {
+    smproducer_poll, smproducer_drop, 0, "smproducer", NULL};
+
+struct smconsumer {
+    struct cfut_future base;
+    struct cfut_mpsc_sync_receiver rx;
+    uint64_t sum;
+    bool receiving;
+    struct cfut_mpsc_sync_recv recv;
+};
+
+static enum cfut_poll
+smconsumer_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
+{
+    struct smconsumer *c = cfut_container_of(f, struct smconsumer, base);
+    for (;;) {
+        mp_out r;
+        if (cfut_mpsc_sync_poll_recv(&c->rx, cx, &r) == CFUT_PENDING)
+            return CFUT_PENDING;
+        if (r.status != CFUT_OK)
+            break;
+        c->sum += r.value;
+    }
+    cfut_mpsc_sync_receiver_drop(&c->rx);
+    *(uint64_t *)out = c->sum;
+    return CFUT_READY;
+}
+
+static void
+smconsumer_drop(struct cfut_future *f)
+{
+    struct smconsumer *c = cfut_container_of(f, struct smconsumer, base);
+    if (c->receiving)
+        cfut_future_drop(&c->recv.base);
+    cfut_mpsc_sync_receiver_drop(&c->rx);
+}
+
+static const struct cfut_future_vtable smconsumer_vtable = {
+    smconsumer_poll, smconsumer_drop, sizeof(uint64_t), "smconsumer", NULL};
+
+static uint64_t
+mpsc_cfut_sync(uint64_t ops)
+{
+    struct smproducer p;
+    struct smconsumer c;
+    cfut_future_init(&p.base, &smproducer_vtable);
+    cfut_future_init(&c.base, &smconsumer_vtable);
+    if (cfut_mpsc_sync_new(sizeof(uint64_t), MPSC_CAP, NULL, &p.tx, &c.rx) !=
+        CFUT_OK)
+        abort();
+    p.i = 0;
+    p.n = ops;
+    p.sending = false;
+    c.sum = 0;
+    c.receiving = false;
+    if (cfut_spawn(ex, &p.base, sizeof p, NULL) != CFUT_OK)
+        abort();
+    return run_u64(&c.base);
+}
+
+/* The floor: a 1024-slot ring and two hand-written state machines, the
+ * producer filling it and the consumer draining it, stepped alternately. */
+struct floor_ring {
+    uint64_t slots[MPSC_CAP];
+    size_t head, len;
+    bool closed;
+};
+
+__attribute__((noinline)) static int
+floor_produce(struct floor_ring *r, uint64_t *i, uint64_t n)
+{
+    while (*i < n) {
+        if (r->len == MPSC_CAP)
+            return 0;
+        size_t k = r->head + r->len;
+        if (k >= MPSC_CAP)
+            k -= MPSC_CAP;
+        r->slots[k] = *i;
+        r->len++;
+        ++*i;
+    }
+    r->closed = true;
+    return 1;
+}
+
+__attribute__((noinline)) static int
+floor_consume(struct floor_ring *r, uint64_t *sum)
+{
+    while (r->len != 0) {
+        *sum += r->slots[r->head];
+        if (++r->head == MPSC_CAP)
+            r->head = 0;
+        r->len--;
+    }
+    return r->closed;
+}
+
+static uint64_t
+mpsc_floor(uint64_t ops)
+{
+    static struct floor_ring r;
+    r.head = 0;
+    r.len = 0;
+    r.closed = false;
+    uint64_t i = 0, sum = 0;
+    for (;;) {
+        floor_produce(&r, &i, ops);
+        if (floor_consume(&r, &sum))
+            break;
+    }
+    return sum;
+}
+
+int
+main(int argc, char **argv)
+{
+    struct benchkit b;
+    benchkit_args(&b, argc, argv);
+    if (cfut_executor_new(&ex) != CFUT_OK)
+        return 1;
+
+    benchkit_run(&b, "oneshot_create_send_recv", "cfut", csr_cfut, 100000, 1,
+                 expect_sum_below);
+    benchkit_run(&b, "oneshot_create_send_recv", "cfut-storage",
+                 csr_cfut_storage, 100000, 1, expect_sum_below);
+    benchkit_run(&b, "oneshot_create_send_recv", "cfut-sync", csr_cfut_sync,
+                 100000, 1, expect_sum_below);
+    benchkit_run(&b, "oneshot_create_send_recv", "floor", csr_floor, 100000, 1,
+                 expect_sum_below);
+    benchkit_run(&b, "oneshot_create_send_recv", "floor-storage",
+                 csr_floor_storage, 100000, 1, expect_sum_below);
+    benchkit_run(&b, "oneshot_pingpong", "cfut", pingpong_cfut, 100000, 1,
+                 expect_sum_to);
+    benchkit_run(&b, "oneshot_pingpong", "cfut-storage", pingpong_cfut_storage,
+                 100000, 1, expect_sum_to);
+    benchkit_run(&b, "oneshot_pingpong", "cfut-sync", pingpong_cfut_sync,
+                 100000, 1, expect_sum_to);
+    benchkit_run(&b, "oneshot_pingpong", "floor", pingpong_floor, 100000, 1,
+                 expect_sum_to);
+    benchkit_run(&b, "mpsc_throughput", "cfut", mpsc_cfut, 1000000, 1,
+                 expect_sum_below);
+    benchkit_run(&b, "mpsc_throughput", "cfut-try", mpsc_cfut_try, 1000000, 1,
+                 expect_sum_below);
+    benchkit_run(&b, "mpsc_throughput", "cfut-recv-future",
+                 mpsc_cfut_recv_future, 1000000, 1, expect_sum_below);
+    benchkit_run(&b, "mpsc_throughput", "cfut-sync", mpsc_cfut_sync, 1000000, 1,
+                 expect_sum_below);
+    benchkit_run(&b, "mpsc_throughput", "floor", mpsc_floor, 1000000, 1,
+                 expect_sum_below);
+
+    cfut_executor_free(ex);
+    return 0;
+}

@@ -1,0 +1,326 @@
+/*
+ * cfut_mpsc.h: the multi-producer, single-consumer channel: fixed-size
+ * messages (the size is chosen at creation), bounded (a ring buffer in the
+ * same allocation as the state; the send future waits for capacity: this is
+ * backpressure) or unbounded (a ring that doubles when full).
+ *
+ * Two kinds, with the same shape:
+ *   - cfut_mpsc_*: the local kind: no atomics, no locks; every handle and
+ *     future of one channel stays on one thread.
+ *   - cfut_mpsc_sync_*: the thread-safe kind: senders (and their send
+ *     futures) may live on any threads; the receiver stays on one. The
+ *     state is guarded by a mutex, and tasks are woken through their task
+ *     wakers, which handle cross-thread wakes.
+ * Lifetime: senders and the receiver are handles (one pointer). The state
+ * lives while a sender, a send future or the receiver does. When the last
+ * sender goes, the receiver drains what is queued, then sees CFUT_ECLOSED.
+ * Dropping the receiver releases the queued messages (with 'drop_msg') and
+ * fails the pending sends. A recv future borrows the receiver.
+ */
+#ifndef CFUT_MPSC_H
+#define CFUT_MPSC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "cfut_future.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The capacity that makes a channel unbounded. */
+#define CFUT_MPSC_UNBOUNDED ((size_t)0)
+
+/* Releases what a message owns (not its storage); may be NULL. */
+typedef void cfut_mpsc_drop_msg_fn(void *msg);
+
+/* Offset of the message inside a recv future's output. */
+#define CFUT_MPSC_VALUE_OFFSET (_Alignof(max_align_t))
+
+/*
+ * The output of a recv future for messages of type 'T': 'status' is
+ * CFUT_OK ('value' holds the message) or CFUT_ECLOSED (every sender is gone
+ * and the queue is drained).
+ */
+#define CFUT_MPSC_OUTPUT(T)                                                    \
+    struct {                                                                   \
+        int status;                                                            \
+        _Alignas(max_align_t) T value;                                         \
+    }
+
+struct cfut__mpsc;
+struct cfut__mpsc_sync;
+
+/* A list link, as in cfut_list_int.h (repeated so this header stands
+ * alone). */
+struct cfut__mpsc_link {
+    struct cfut__mpsc_link *next;
+    struct cfut__mpsc_link *prev;
+};
+
+/* ---------------------------------------------------------------------- */
+/* Local kind: one thread                                                  */
+/* ---------------------------------------------------------------------- */
+
+/* A sending handle. Clone it for more producers; drop each one. */
+struct cfut_mpsc_sender {
+    /* private: do not touch */
+    struct cfut__mpsc *shared; /* NULL once dropped */
+};
+
+/* The receiving handle. */
+struct cfut_mpsc_receiver {
+    /* private: do not touch */
+    struct cfut__mpsc *shared; /* NULL once dropped */
+};
+
+/*
+ * A send future (context: polled and dropped on the channel's thread;
+ * pinned from its first poll until drop, since the wait list points to it):
+ * READY with an int status once the message is queued
+ * (CFUT_OK) or the receiver is gone (CFUT_ECLOSED; the caller's buffer
+ * still owns the message). While it lives it counts as a sender.
+ * Cancel-safe: dropping it before READY queues nothing, unlinks it from the
+ * wait list, releases its waker and hands capacity reserved for it to the
+ * next waiting sender.
+ */
+struct cfut_mpsc_send {
+    /* private: do not touch */
+    struct cfut_future base;
+    struct cfut__mpsc *shared;
+    const void *msg;                    /* kept until READY or drop */
+    struct cfut_waker waker;            /* when on the wait list */
+    struct cfut__mpsc_link waiter_link; /* on shared->waiters */
+    bool is_waiting;                    /* 'waiter_link' is linked */
+    bool has_permit;                    /* a slot is reserved for it */
+};
+
+/*
+ * A recv future: READY with CFUT_MPSC_OUTPUT(T). Cancel-safe: a message is
+ * taken only by the poll that returns READY, so dropping it loses none, and
+ * dropping it releases the waker it registered.
+ * Context: polled and dropped on the receiver's thread.
+ * Pinned: from its first poll until drop.
+ */
+struct cfut_mpsc_recv {
+    /* private: do not touch */
+    struct cfut_future base;
+    struct cfut__mpsc *shared;
+};
+
+/*
+ * Creates a local channel for messages of 'msg_size' bytes (at least 1),
+ * holding at most 'capacity' of them, or any number with
+ * CFUT_MPSC_UNBOUNDED. A bounded channel is one allocation.
+ * Ownership: 'drop_msg' is kept (may be NULL); '*tx' and '*rx' receive the
+ *   handles on success (untouched on failure).
+ * Returns: 0; CFUT_EINVAL if 'tx' or 'rx' is NULL, 'msg_size' is 0, or the
+ *   sizes overflow; CFUT_ENOMEM.
+ * Context: any thread; the channel then stays on one thread.
+ */
+CFUT_API int cfut_mpsc_new(size_t msg_size, size_t capacity,
+                           cfut_mpsc_drop_msg_fn *drop_msg,
+                           struct cfut_mpsc_sender *tx,
+                           struct cfut_mpsc_receiver *rx);
+
+/*
+ * Returns a new sender for the channel of 'tx'.
+ * Ownership: 'tx' is borrowed and must not be dropped; the result must be
+ *   dropped with cfut_mpsc_sender_drop().
+ * Context: the channel's thread.
+ */
+CFUT_API struct cfut_mpsc_sender
+cfut_mpsc_sender_clone(const struct cfut_mpsc_sender *tx);
+
+/*
+ * Drops 'tx'; when it was the last sender (send futures count) the
+ * receiver is woken to drain and see CFUT_ECLOSED. An empty handle is a
+ * no-op.
+ * Ownership: 'tx' is taken (emptied).
+ * Context: the channel's thread.
+ */
+CFUT_API void cfut_mpsc_sender_drop(struct cfut_mpsc_sender *tx);
+
+/*
+ * Queues a copy of the message at 'msg' without waiting. A bounded channel
+ * whose senders already wait for capacity is full for try_send (waiting
+ * senders go first).
+ * Ownership: 'tx' and 'msg' are borrowed (the bytes are copied on success).
+ * Returns: 0; CFUT_EFULL when a bounded channel has no free slot;
+ *   CFUT_ECLOSED when the receiver is gone; CFUT_ENOMEM when an unbounded
+ *   channel must grow and cannot.
+ * Context: the channel's thread, inside or outside a task.
+ */
+CFUT_API int cfut_mpsc_try_send(const struct cfut_mpsc_sender *tx,
+                                const void *msg);
+
+/*
+ * Initialises 'f' to send the message at 'msg', waiting for capacity.
+ * On an unbounded channel it is READY at its first poll (CFUT_ENOMEM in
+ * its status when the ring cannot grow).
+ * Ownership: 'tx' is borrowed (the future holds its own count); 'msg' is
+ *   kept until the future is READY or dropped; 'f' is caller storage.
+ * Context: the channel's thread.
+ * Pinned: 'f' is pinned from its first poll until drop.
+ */
+CFUT_API void cfut_mpsc_send_init(struct cfut_mpsc_send *f,
+                                  const struct cfut_mpsc_sender *tx,
+                                  const void *msg);
+
+/* Tells whether the receiver is gone (sends fail). Context: as above. */
+CFUT_API bool cfut_mpsc_sender_is_closed(const struct cfut_mpsc_sender *tx);
+
+/*
+ * Takes the oldest message without waiting, writing it to 'msg'.
+ * Ownership: 'rx' is borrowed; 'msg' receives the message on success.
+ * Returns: 0; CFUT_EAGAIN when the queue is empty and a sender remains;
+ *   CFUT_ECLOSED when it is empty and every sender is gone.
+ * Context: the channel's thread. Cancel-safe.
+ */
+CFUT_API int cfut_mpsc_try_recv(struct cfut_mpsc_receiver *rx, void *msg);
+
+/*
+ * Initialises 'f' to receive the next message. At most one recv future per
+ * receiver may be alive at a time.
+ * Ownership: 'rx' is kept: it must stay valid and undropped until 'f' is
+ *   dropped; 'f' is caller storage.
+ * Context: the channel's thread.
+ * Pinned: 'f' is pinned from its first poll until drop.
+ */
+CFUT_API void cfut_mpsc_recv_init(struct cfut_mpsc_recv *f,
+                                  struct cfut_mpsc_receiver *rx);
+
+/*
+ * Polls the receiver itself for the next message, as a stream: the same
+ * outcomes as a recv future's poll, with no future to create or drop (what
+ * a parent future's poll calls in a receive loop). PENDING registers the
+ * waker of 'cx' (replacing a recv future's). Cancel-safe: a message is
+ * taken only when it returns READY.
+ * Ownership: 'rx' and 'cx' are borrowed; 'out' receives
+ *   CFUT_MPSC_OUTPUT(T) on READY.
+ * Returns: CFUT_READY (status CFUT_OK with a message, or CFUT_ECLOSED when
+ *   drained and every sender is gone) or CFUT_PENDING.
+ * Context: inside a poll, on the channel's thread.
+ */
+CFUT_API enum cfut_poll cfut_mpsc_poll_recv(struct cfut_mpsc_receiver *rx,
+                                            struct cfut_context *cx, void *out);
+
+/* Returns the number of queued messages. Context: the channel's thread. */
+CFUT_API size_t cfut_mpsc_len(const struct cfut_mpsc_receiver *rx);
+
+/*
+ * Drops the receiver: releases every queued message with 'drop_msg', and
+ * wakes the pending send futures, which resolve to CFUT_ECLOSED. An empty
+ * handle is a no-op.
+ * Ownership: 'rx' is taken (emptied). Its recv future must be gone.
+ * Context: the channel's thread.
+ */
+CFUT_API void cfut_mpsc_receiver_drop(struct cfut_mpsc_receiver *rx);
+
+/* ---------------------------------------------------------------------- */
+/* Thread-safe kind                                                        */
+/* ---------------------------------------------------------------------- */
+
+/* A thread-safe sending handle: may move to and be used on any thread. */
+struct cfut_mpsc_sync_sender {
+    /* private: do not touch */
+    struct cfut__mpsc_sync *shared;
+};
+
+/* The thread-safe receiving handle: stays on one thread. */
+struct cfut_mpsc_sync_receiver {
+    /* private: do not touch */
+    struct cfut__mpsc_sync *shared;
+};
+
+/* A thread-safe send future, as cfut_mpsc_send (same cancel-safety). */
+struct cfut_mpsc_sync_send {
+    /* private: do not touch */
+    struct cfut_future base;
+    struct cfut__mpsc_sync *shared;
+    const void *msg;
+    /* guarded by the channel's lock once polled */
+    struct cfut_waker waker;
+    struct cfut__mpsc_link waiter_link;
+    bool is_waiting;
+    bool has_permit;
+};
+
+/* A thread-safe recv future, as cfut_mpsc_recv (same cancel-safety). */
+struct cfut_mpsc_sync_recv {
+    /* private: do not touch */
+    struct cfut_future base;
+    struct cfut__mpsc_sync *shared;
+};
+
+/*
+ * Creates a thread-safe channel, as cfut_mpsc_new().
+ * Returns: 0; CFUT_EINVAL; CFUT_ENOMEM. Context: any thread.
+ */
+CFUT_API int cfut_mpsc_sync_new(size_t msg_size, size_t capacity,
+                                cfut_mpsc_drop_msg_fn *drop_msg,
+                                struct cfut_mpsc_sync_sender *tx,
+                                struct cfut_mpsc_sync_receiver *rx);
+
+/* Returns a new sender, as cfut_mpsc_sender_clone(). Context: any thread. */
+CFUT_API struct cfut_mpsc_sync_sender
+cfut_mpsc_sync_sender_clone(const struct cfut_mpsc_sync_sender *tx);
+
+/* Drops a sender, as cfut_mpsc_sender_drop(). Context: any thread. */
+CFUT_API void cfut_mpsc_sync_sender_drop(struct cfut_mpsc_sync_sender *tx);
+
+/*
+ * Queues a message without waiting, as cfut_mpsc_try_send().
+ * Returns: 0; CFUT_EFULL; CFUT_ECLOSED; CFUT_ENOMEM. Context: any thread.
+ */
+CFUT_API int cfut_mpsc_sync_try_send(const struct cfut_mpsc_sync_sender *tx,
+                                     const void *msg);
+
+/*
+ * Initialises a send future, as cfut_mpsc_send_init().
+ * Context: the thread that polls it (any thread; one at a time).
+ * Pinned: from its first poll until drop.
+ */
+CFUT_API void cfut_mpsc_sync_send_init(struct cfut_mpsc_sync_send *f,
+                                       const struct cfut_mpsc_sync_sender *tx,
+                                       const void *msg);
+
+/* Tells whether the receiver is gone. Context: any thread. */
+CFUT_API bool
+cfut_mpsc_sync_sender_is_closed(const struct cfut_mpsc_sync_sender *tx);
+
+/*
+ * Takes a message without waiting, as cfut_mpsc_try_recv().
+ * Returns: 0; CFUT_EAGAIN; CFUT_ECLOSED. Context: the receiver's thread.
+ */
+CFUT_API int cfut_mpsc_sync_try_recv(struct cfut_mpsc_sync_receiver *rx,
+                                     void *msg);
+
+/*
+ * Initialises a recv future, as cfut_mpsc_recv_init().
+ * Context: the receiver's thread. Pinned: from its first poll until drop.
+ */
+CFUT_API void cfut_mpsc_sync_recv_init(struct cfut_mpsc_sync_recv *f,
+                                       struct cfut_mpsc_sync_receiver *rx);
+
+/*
+ * Polls the receiver for the next message, as cfut_mpsc_poll_recv().
+ * Returns: CFUT_READY or CFUT_PENDING.
+ * Context: inside a poll, on the receiver's thread. Cancel-safe.
+ */
+CFUT_API enum cfut_poll
+cfut_mpsc_sync_poll_recv(struct cfut_mpsc_sync_receiver *rx,
+                         struct cfut_context *cx, void *out);
+
+/* Returns the number of queued messages. Context: any thread. */
+CFUT_API size_t cfut_mpsc_sync_len(const struct cfut_mpsc_sync_receiver *rx);
+
+/* Drops the receiver, as cfut_mpsc_receiver_drop(). Context: its thread. */
+CFUT_API void cfut_mpsc_sync_receiver_drop(struct cfut_mpsc_sync_receiver *rx);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CFUT_MPSC_H */
