@@ -16,10 +16,14 @@
 #include "cfut_and_then.h"
 #include "cfut_executor.h"
 #include "cfut_trace.h"
+#include "cfut_frame.h"
+#include "cfut_idmap.h"
+#include "cfut_stream.h"
 #include "cfut_reactor.h"
 #include "cfut_time.h"
 #include "cfut_io.h"
 #include "cfut_oneshot.h"
 #include "cfut_mpsc.h"
+#include "cfut_transport.h"
 
 #endif /* CFUT_H */

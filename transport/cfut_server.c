@@ -1,0 +1,711 @@
+/*
+ * cfut_server.c: the server side of the transport: one task per
+ * connection that decodes requests and writes replies in batches, one task
+ * per request running its handler future (so handlers finish in any
+ * order), a per-connection limit of requests in flight, the dispatch table
+ * of named operations, and the echo handler. No socket calls: it speaks to
+ * struct cfut_stream.
+ */
+#include "cfut_transport.h"
+
+#include <string.h>
+#include <unistd.h>
+
+#include "cfut_io.h"
+#include "cfut_list_int.h"
+#include "cfut_transport_int.h"
+
+struct cfut_server {
+    int refs; /* the owner + each connection */
+    bool freed;
+    struct cfut_executor *ex;
+    cfut_handler_new_fn *handler;
+    void *ctx;
+    size_t max_frame_len;
+    size_t max_in_flight;
+    size_t read_buf_size;
+    struct cfut_list conns; /* struct conn, by conn_link */
+    struct cfut_server_stats st;
+    struct cfut_waker accept_waker; /* the accept task's, if listening */
+};
+
+/* One connection: shared by its task and its requests' tasks. */
+struct conn {
+    int refs; /* the connection task + each request task */
+    struct cfut_server *srv;
+    struct cfut_list conn_link; /* on srv->conns */
+    struct cfut_stream *stream; /* NULL once closed */
+    struct cfut_frame_decoder dec;
+    struct cfut__buf rbuf; /* read, not yet decoded: [off, len) */
+    struct cfut__buf obuf; /* replies queued, not yet written */
+    size_t in_flight;
+    int status; /* 0 while open */
+    bool eof;   /* the peer shut its side: finish, then close */
+    bool task_done;
+    struct cfut_waker waker; /* the connection task's */
+    uint64_t n_writes;
+};
+
+static void
+server_release(struct cfut_server *s)
+{
+    if (--s->refs == 0)
+        cfut_free(s);
+}
+
+static void
+conn_release(struct conn *c)
+{
+    if (--c->refs != 0)
+        return;
+    cfut_frame_decoder_deinit(&c->dec);
+    cfut__buf_free(&c->rbuf);
+    cfut__buf_free(&c->obuf);
+    cfut_waker_drop(&c->waker);
+    struct cfut_server *s = c->srv;
+    cfut_free(c);
+    server_release(s);
+}
+
+/* Queues a reply frame; a failure ends the connection. */
+static void
+queue_reply(struct conn *c, const struct cfut_id *id, int status,
+            const void *data, size_t len)
+{
+    int rc;
+    if (c->status != 0)
+        return;
+    if (status == 0) {
+        rc = cfut__queue_frame(&c->obuf, CFUT_FRAME_RESPONSE, id, NULL, 0, data,
+                               len, c->srv->max_frame_len);
+    } else {
+        uint32_t u = (uint32_t)(int32_t)status;
+        unsigned char code[4] = {(unsigned char)(u >> 24),
+                                 (unsigned char)(u >> 16),
+                                 (unsigned char)(u >> 8), (unsigned char)u};
+        if (data == NULL) {
+            data = cfut_strerror(status);
+            len = strlen(data);
+        }
+        rc = cfut__queue_frame(&c->obuf, CFUT_FRAME_ERROR, id, code, 4, data,
+                               len, c->srv->max_frame_len);
+    }
+    if (rc == CFUT_EMSGSIZE)
+        rc = cfut__queue_frame(&c->obuf, CFUT_FRAME_ERROR, id,
+                               "\xff\xff\xff\xf1", 4, NULL, 0,
+                               c->srv->max_frame_len); /* CFUT_EMSGSIZE */
+    if (rc < 0)
+        c->status = rc;
+    c->srv->st.n_replies++;
+    cfut_waker_wake_by_ref(&c->waker);
+}
+
+/* Queues the reply a handler wrote and frees its bytes. */
+static void
+send_reply(struct conn *c, const struct cfut_id *id, struct cfut_reply *rep)
+{
+    if (rep->data == NULL && rep->len > CFUT_REPLY_INLINE) {
+        rep->status = CFUT_EINVAL; /* a handler bug: say so to the client */
+        rep->len = 0;
+    }
+    if (rep->data == NULL && rep->len != 0)
+        queue_reply(c, id, rep->status, rep->inline_bytes, rep->len);
+    else
+        queue_reply(c, id, rep->status, rep->data, rep->len);
+    cfut_free(rep->data);
+}
+
+/* ---- one request: a task around its handler future ---- */
+
+struct serve {
+    struct cfut_future base;
+    struct conn *c;
+    struct cfut_id id;
+    struct cfut_future *handler; /* boxed; NULL once finished */
+};
+
+static enum cfut_poll
+serve_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
+{
+    (void)out;
+    struct serve *sv = cfut_container_of(f, struct serve, base);
+    struct cfut_reply rep;
+    if (sv->c->status != 0) {
+        /* The connection ended: nobody will read the reply. */
+        cfut_future_drop(sv->handler);
+        sv->handler = NULL;
+        return CFUT_READY;
+    }
+    if (cfut_future_poll(sv->handler, cx, &rep) == CFUT_PENDING)
+        return CFUT_PENDING;
+    cfut_future_drop(sv->handler);
+    sv->handler = NULL;
+    send_reply(sv->c, &sv->id, &rep);
+    return CFUT_READY;
+}
+
+static void
+serve_drop(struct cfut_future *f)
+{
+    struct serve *sv = cfut_container_of(f, struct serve, base);
+    struct conn *c = sv->c;
+    if (sv->handler != NULL)
+        cfut_future_drop(sv->handler);
+    c->in_flight--;
+    cfut_waker_wake_by_ref(&c->waker);
+    conn_release(c);
+}
+
+static const struct cfut_future_vtable serve_vtable = {
+    serve_poll, serve_drop, 0, "cfut_server_request", NULL,
+};
+
+static int
+on_request(struct conn *c, struct cfut_context *cx, const struct cfut_frame *f)
+{
+    struct cfut_server *s = c->srv;
+    if (f->kind != CFUT_FRAME_REQUEST)
+        return CFUT_EPROTO;
+    s->st.n_requests++;
+    struct cfut_future *h = NULL;
+    int rc = s->handler(s->ctx, f->payload, f->payload_len, &h);
+    if (rc == 0 && cfut_future_output_size(h) != sizeof(struct cfut_reply)) {
+        cfut_future_drop(h);
+        rc = CFUT_EINVAL;
+    }
+    if (rc < 0) {
+        queue_reply(c, &f->id, rc, NULL, 0);
+        return 0;
+    }
+    /*
+     * Poll the handler once here: one that answers at once (an echo, a
+     * table lookup) costs no task. One that is pending gets a task of its
+     * own, whose first poll gives it that task's waker (the wake it may
+     * have kept from this poll only makes this connection look again).
+     */
+    struct cfut_reply rep;
+    if (cfut_future_poll(h, cx, &rep) == CFUT_READY) {
+        cfut_future_drop(h);
+        send_reply(c, &f->id, &rep);
+        return 0;
+    }
+    struct serve sv;
+    cfut_future_init(&sv.base, &serve_vtable);
+    sv.c = c;
+    sv.id = f->id;
+    sv.handler = h;
+    rc = cfut_spawn(s->ex, &sv.base, sizeof sv, NULL);
+    if (rc < 0) {
+        cfut_future_drop(h);
+        queue_reply(c, &f->id, rc, NULL, 0);
+        return 0;
+    }
+    c->refs++;
+    c->in_flight++;
+    return 0;
+}
+
+/* ---- the connection task ---- */
+
+/* Decodes buffered bytes while the in-flight limit allows. */
+static int
+decode_buffered(struct conn *c, struct cfut_context *cx)
+{
+    struct cfut__buf *b = &c->rbuf;
+    while (b->off < b->len && c->in_flight < c->srv->max_in_flight &&
+           c->status == 0) {
+        size_t used = 0;
+        struct cfut_frame f;
+        int rc = cfut_frame_decoder_next(&c->dec, b->data + b->off,
+                                         b->len - b->off, &used, &f);
+        if (rc < 0)
+            return rc;
+        b->off += used;
+        if (rc == 1) {
+            rc = on_request(c, cx, &f);
+            if (rc < 0)
+                return rc;
+        }
+    }
+    if (b->off == b->len)
+        b->off = b->len = 0;
+    return 0;
+}
+
+struct conn_task {
+    struct cfut_future base;
+    struct conn *c;
+};
+
+static void
+conn_end(struct conn *c)
+{
+    cfut_stream_close(c->stream);
+    c->stream = NULL;
+    c->task_done = true;
+    cfut_list_remove(&c->conn_link);
+    c->srv->st.n_open--;
+}
+
+/*
+ * One poll of a connection: write queued replies, decode buffered
+ * requests (stopping at the in-flight limit), read more when the buffer is
+ * empty, write again. It ends when the connection fails, when the server
+ * is freed, or after the peer's end of stream once every reply is out.
+ */
+static enum cfut_poll
+conn_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
+{
+    (void)out;
+    struct conn *c = cfut_container_of(f, struct conn_task, base)->c;
+    cfut_waker_register(&c->waker, cx->waker);
+    if (c->srv->freed && c->status == 0)
+        c->status = CFUT_ECANCELED;
+    int rc = 0;
+    while (c->status == 0) {
+        rc = cfut__flush(c->stream, cx, &c->obuf, &c->n_writes);
+        if (rc < 0)
+            break;
+        rc = decode_buffered(c, cx);
+        if (rc < 0)
+            break;
+        if (c->rbuf.len != 0 || c->eof)
+            break; /* at the in-flight limit, or the peer is done */
+        struct cfut_stream_result res;
+        if (cfut_stream_poll_read(c->stream, cx, c->rbuf.data, c->rbuf.cap,
+                                  &res) == CFUT_PENDING)
+            break;
+        if (res.status == CFUT_EEOF) {
+            c->eof = true;
+        } else if (res.status != 0) {
+            rc = res.status;
+            break;
+        } else {
+            c->rbuf.len = res.n;
+        }
+    }
+    if (rc >= 0 && c->status == 0)
+        rc = cfut__flush(c->stream, cx, &c->obuf, &c->n_writes);
+    if (rc == CFUT_EPROTO)
+        c->srv->st.n_protocol_errors++;
+    if (rc < 0 && c->status == 0)
+        c->status = rc;
+    bool drained = c->eof && c->in_flight == 0 && c->rbuf.len == 0 &&
+                   c->obuf.len == c->obuf.off;
+    if (c->status == 0 && !drained)
+        return CFUT_PENDING;
+    if (c->status == 0)
+        c->status = CFUT_EEOF;
+    conn_end(c);
+    return CFUT_READY;
+}
+
+static void
+conn_task_drop(struct cfut_future *f)
+{
+    struct conn *c = cfut_container_of(f, struct conn_task, base)->c;
+    if (!c->task_done) {
+        if (c->status == 0)
+            c->status = CFUT_ECANCELED;
+        conn_end(c);
+    }
+    conn_release(c);
+}
+
+static const struct cfut_future_vtable conn_vtable = {
+    conn_poll, conn_task_drop, 0, "cfut_server_connection", NULL,
+};
+
+/* ---- the server ---- */
+
+int
+cfut_server_new(struct cfut_executor *ex, cfut_handler_new_fn *handler,
+                void *ctx, const struct cfut_server_config *cfg,
+                struct cfut_server **out)
+{
+    struct cfut_server_config c = {0, 0, 0};
+    if (ex == NULL || handler == NULL || out == NULL)
+        return CFUT_EINVAL;
+    if (cfg != NULL)
+        c = *cfg;
+    if (c.max_frame_len != 0 && (c.max_frame_len < CFUT_FRAME_MIN_LEN + 4 ||
+                                 c.max_frame_len > UINT32_MAX))
+        return CFUT_EINVAL;
+    struct cfut_server *s = cfut_alloc(sizeof *s);
+    if (s == NULL)
+        return CFUT_ENOMEM;
+    memset(s, 0, sizeof *s);
+    s->refs = 1;
+    s->ex = ex;
+    s->handler = handler;
+    s->ctx = ctx;
+    s->max_frame_len =
+        c.max_frame_len != 0 ? c.max_frame_len : CFUT_FRAME_DEFAULT_MAX_LEN;
+    s->max_in_flight = c.max_in_flight != 0 ? c.max_in_flight : 1024;
+    s->read_buf_size = c.read_buf_size != 0 ? c.read_buf_size : 65536;
+    cfut_list_init(&s->conns);
+    *out = s;
+    return 0;
+}
+
+int
+cfut_server_add_stream(struct cfut_server *s, struct cfut_stream *stream)
+{
+    if (s == NULL || stream == NULL)
+        return CFUT_EINVAL;
+    if (s->freed)
+        return CFUT_ESTATE;
+    struct conn *c = cfut_alloc(sizeof *c);
+    if (c == NULL)
+        return CFUT_ENOMEM;
+    memset(c, 0, sizeof *c);
+    int rc = cfut__buf_reserve(&c->rbuf, s->read_buf_size);
+    if (rc < 0)
+        goto free_conn;
+    c->rbuf.cap = s->read_buf_size;
+    (void)cfut_frame_decoder_init(&c->dec, s->max_frame_len);
+    c->refs = 1;
+    c->srv = s;
+    c->stream = stream;
+    c->waker = CFUT_WAKER_EMPTY;
+    cfut_list_init(&c->conn_link);
+    struct conn_task task;
+    cfut_future_init(&task.base, &conn_vtable);
+    task.c = c;
+    rc = cfut_spawn(s->ex, &task.base, sizeof task, NULL);
+    if (rc < 0)
+        goto free_buf;
+    cfut_list_push_back(&s->conns, &c->conn_link);
+    s->refs++;
+    s->st.n_connections++;
+    s->st.n_open++;
+    return 0;
+
+free_buf:
+    cfut__buf_free(&c->rbuf);
+free_conn:
+    cfut_free(c);
+    return rc;
+}
+
+void
+cfut_server_get_stats(const struct cfut_server *s,
+                      struct cfut_server_stats *out)
+{
+    *out = s->st;
+}
+
+void
+cfut_server_free(struct cfut_server *s)
+{
+    if (s == NULL)
+        return;
+    s->freed = true;
+    cfut_waker_wake_by_ref(&s->accept_waker);
+    cfut_list_for_each(it, &s->conns)
+    {
+        struct conn *c = cfut_container_of(it, struct conn, conn_link);
+        cfut_waker_wake_by_ref(&c->waker);
+    }
+    server_release(s);
+}
+
+/* ---- ready replies ---- */
+
+struct reply_ready {
+    struct cfut_future base;
+    struct cfut_reply rep;
+};
+
+static enum cfut_poll
+reply_ready_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
+{
+    (void)cx;
+    struct reply_ready *r = cfut_container_of(f, struct reply_ready, base);
+    *(struct cfut_reply *)out = r->rep;
+    r->rep.data = NULL;
+    return CFUT_READY;
+}
+
+static void
+reply_ready_drop(struct cfut_future *f)
+{
+    struct reply_ready *r = cfut_container_of(f, struct reply_ready, base);
+    cfut_free(r->rep.data);
+}
+
+static const struct cfut_future_vtable reply_ready_vtable = {
+    reply_ready_poll,
+    reply_ready_drop,
+    sizeof(struct cfut_reply),
+    "cfut_reply_ready",
+    NULL,
+};
+
+int
+cfut_reply_ready_new(int status, const void *data, size_t len,
+                     struct cfut_future **out)
+{
+    if (out == NULL || (data == NULL && len != 0))
+        return CFUT_EINVAL;
+    struct reply_ready r;
+    cfut_future_init(&r.base, &reply_ready_vtable);
+    r.rep.status = status;
+    r.rep.len = len;
+    r.rep.data = NULL;
+    if (len <= CFUT_REPLY_INLINE) {
+        if (len != 0)
+            memcpy(r.rep.inline_bytes, data, len);
+    } else {
+        r.rep.data = cfut_alloc(len);
+        if (r.rep.data == NULL)
+            return CFUT_ENOMEM;
+        memcpy(r.rep.data, data, len);
+    }
+    int rc = cfut_future_box(&r.base, sizeof r, out);
+    if (rc < 0)
+        cfut_free(r.rep.data);
+    return rc;
+}
+
+/* ---- the dispatch table ---- */
+
+struct op {
+    char *name;
+    cfut_handler_new_fn *fn;
+    void *ctx;
+};
+
+struct cfut_dispatch {
+    struct op *ops;
+    size_t n, cap;
+};
+
+int
+cfut_dispatch_new(struct cfut_dispatch **out)
+{
+    if (out == NULL)
+        return CFUT_EINVAL;
+    struct cfut_dispatch *d = cfut_alloc(sizeof *d);
+    if (d == NULL)
+        return CFUT_ENOMEM;
+    memset(d, 0, sizeof *d);
+    *out = d;
+    return 0;
+}
+
+static struct op *
+find_op(const struct cfut_dispatch *d, const char *name, size_t len)
+{
+    /* A table holds a handful of names: a scan beats hashing here. */
+    for (size_t i = 0; i < d->n; i++)
+        if (strlen(d->ops[i].name) == len &&
+            memcmp(d->ops[i].name, name, len) == 0)
+            return &d->ops[i];
+    return NULL;
+}
+
+int
+cfut_dispatch_add(struct cfut_dispatch *d, const char *name,
+                  cfut_handler_new_fn *fn, void *ctx)
+{
+    if (d == NULL || name == NULL || name[0] == '\0' || fn == NULL)
+        return CFUT_EINVAL;
+    struct op *o = find_op(d, name, strlen(name));
+    if (o != NULL) {
+        o->fn = fn;
+        o->ctx = ctx;
+        return 0;
+    }
+    size_t len = strlen(name);
+    char *copy = cfut_alloc(len + 1);
+    if (copy == NULL)
+        return CFUT_ENOMEM;
+    memcpy(copy, name, len + 1);
+    if (d->n == d->cap) {
+        size_t cap = d->cap != 0 ? d->cap * 2 : 8;
+        struct op *ops = cfut_alloc(cap * sizeof *ops);
+        if (ops == NULL) {
+            cfut_free(copy);
+            return CFUT_ENOMEM;
+        }
+        if (d->n != 0)
+            memcpy(ops, d->ops, d->n * sizeof *ops);
+        cfut_free(d->ops);
+        d->ops = ops;
+        d->cap = cap;
+    }
+    d->ops[d->n++] = (struct op){copy, fn, ctx};
+    return 0;
+}
+
+void
+cfut_dispatch_free(struct cfut_dispatch *d)
+{
+    if (d == NULL)
+        return;
+    for (size_t i = 0; i < d->n; i++)
+        cfut_free(d->ops[i].name);
+    cfut_free(d->ops);
+    cfut_free(d);
+}
+
+int
+cfut_dispatch_handler(void *ctx, const unsigned char *payload, size_t len,
+                      struct cfut_future **out)
+{
+    const struct cfut_dispatch *d = ctx;
+    const unsigned char *nul = len != 0 ? memchr(payload, 0, len) : NULL;
+    if (nul == NULL)
+        return CFUT_EINVAL;
+    size_t name_len = (size_t)(nul - payload);
+    struct op *o = find_op(d, (const char *)payload, name_len);
+    if (o == NULL)
+        return CFUT_ENOTFOUND;
+    return o->fn(o->ctx, nul + 1, len - name_len - 1, out);
+}
+
+/* ---- the echo handler ---- */
+
+struct echo {
+    struct cfut_future base;
+    unsigned yields; /* polls to spend before answering */
+    struct cfut_reply rep;
+};
+
+static enum cfut_poll
+echo_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
+{
+    struct echo *e = cfut_container_of(f, struct echo, base);
+    if (e->yields > 0) {
+        e->yields--;
+        cfut_waker_wake_by_ref(cx->waker);
+        return CFUT_PENDING;
+    }
+    *(struct cfut_reply *)out = e->rep;
+    e->rep.data = NULL;
+    return CFUT_READY;
+}
+
+static void
+echo_drop(struct cfut_future *f)
+{
+    struct echo *e = cfut_container_of(f, struct echo, base);
+    cfut_free(e->rep.data);
+}
+
+static const struct cfut_future_vtable echo_vtable = {
+    echo_poll, echo_drop, sizeof(struct cfut_reply), "cfut_echo", NULL,
+};
+
+int
+cfut_echo_handler(void *ctx, const unsigned char *payload, size_t len,
+                  struct cfut_future **out)
+{
+    struct cfut_echo_config *cfg = ctx;
+    struct echo e;
+    cfut_future_init(&e.base, &echo_vtable);
+    e.yields = 0;
+    if (cfg != NULL && cfg->shuffle) {
+        /* xorshift64: how many polls this reply waits (0..3). */
+        uint64_t x = cfg->state != 0 ? cfg->state : 0x9e3779b97f4a7c15ull;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        cfg->state = x;
+        e.yields = (unsigned)(x >> 61) & 3u;
+    }
+    e.rep.status = 0;
+    e.rep.len = len;
+    e.rep.data = NULL;
+    if (len <= CFUT_REPLY_INLINE) {
+        if (len != 0)
+            memcpy(e.rep.inline_bytes, payload, len);
+    } else {
+        e.rep.data = cfut_alloc(len);
+        if (e.rep.data == NULL)
+            return CFUT_ENOMEM;
+        memcpy(e.rep.data, payload, len);
+    }
+    int rc = cfut_future_box(&e.base, sizeof e, out);
+    if (rc < 0)
+        cfut_free(e.rep.data);
+    return rc;
+}
+
+/* ---- the accept loop ---- */
+
+struct acceptor {
+    struct cfut_future base;
+    struct cfut_server *s;
+    struct cfut_io *io;
+    bool accepting; /* 'acc' was initialised and not yet dropped */
+    struct cfut_accept acc;
+};
+
+static enum cfut_poll
+acceptor_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
+{
+    (void)out;
+    struct acceptor *a = cfut_container_of(f, struct acceptor, base);
+    cfut_waker_register(&a->s->accept_waker, cx->waker);
+    while (!a->s->freed) {
+        if (!a->accepting) {
+            cfut_accept_init(&a->acc, a->io);
+            a->accepting = true;
+        }
+        struct cfut_accept_result r;
+        if (cfut_future_poll(&a->acc.base, cx, &r) == CFUT_PENDING)
+            return CFUT_PENDING;
+        cfut_future_drop(&a->acc.base);
+        a->accepting = false;
+        if (r.status != 0)
+            continue; /* e.g. out of descriptors: try the next one */
+        struct cfut_stream *st;
+        if (cfut_fd_stream_new(a->s->ex, r.fd, &st) < 0) {
+            close(r.fd);
+            continue;
+        }
+        if (cfut_server_add_stream(a->s, st) < 0)
+            cfut_stream_close(st);
+    }
+    return CFUT_READY;
+}
+
+static void
+acceptor_drop(struct cfut_future *f)
+{
+    struct acceptor *a = cfut_container_of(f, struct acceptor, base);
+    if (a->accepting)
+        cfut_future_drop(&a->acc.base);
+    cfut_io_free(a->io);
+    cfut_waker_drop(&a->s->accept_waker);
+    server_release(a->s);
+}
+
+static const struct cfut_future_vtable acceptor_vtable = {
+    acceptor_poll, acceptor_drop, 0, "cfut_server_accept", NULL,
+};
+
+int
+cfut_server_listen(struct cfut_server *s, int listen_fd)
+{
+    if (s == NULL || listen_fd < 0)
+        return CFUT_EINVAL;
+    if (s->freed || s->accept_waker.vtable != NULL)
+        return CFUT_ESTATE;
+    struct acceptor a;
+    memset(&a, 0, sizeof a);
+    cfut_future_init(&a.base, &acceptor_vtable);
+    a.s = s;
+    int rc = cfut_io_new(s->ex, listen_fd, &a.io);
+    if (rc < 0)
+        return rc;
+    rc = cfut_spawn(s->ex, &a.base, sizeof a, NULL);
+    if (rc < 0) {
+        cfut_io_free(a.io); /* closes 'listen_fd', as documented */
+        return rc;
+    }
+    s->refs++;
+    return 0;
+}

@@ -1,0 +1,749 @@
+/*
+ * cfut_transport.c: the client: the pending map (id -> oneshot sender),
+ * request futures with their drop guard and timeout, and the driver task
+ * that writes queued frames in batches and reads responses (many frames
+ * per read). The server is in cfut_server.c; this file does no socket
+ * calls of its own: it speaks to a struct cfut_stream.
+ */
+#define _GNU_SOURCE
+#include "cfut_transport.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include "cfut_idmap.h"
+#include "cfut_time.h"
+#include "cfut_transport_int.h"
+
+/*
+ * How many finished ids the client remembers, to tell a duplicate or a
+ * late response from an unknown one. The ring is searched only for a
+ * response that matches no pending request (an error path), so the common
+ * path pays one store per request for it.
+ */
+#define DONE_RING 1024u
+
+enum done_tag { DONE_NONE = 0, DONE_ANSWERED = 1, DONE_DROPPED = 2 };
+
+struct done_entry {
+    struct cfut_id id;
+    uint8_t tag; /* enum done_tag */
+};
+
+/* A pending map entry: the sending half of one kind or the other. */
+struct pend {
+    union {
+        struct cfut_oneshot_sender local;
+        struct cfut_oneshot_sync_sender sync;
+    } tx;
+    bool is_sync;
+};
+
+/* A request handed over by another thread (cfut_request_sync_init()). */
+struct inbox_item {
+    struct inbox_item *next;
+    struct cfut_oneshot_sync_sender tx;
+    size_t len;
+    /* the payload follows */
+};
+
+struct cfut_transport {
+    int refs; /* caller + driver task + request futures */
+    struct cfut_executor *ex;
+    struct cfut_stream *stream; /* NULL once closed */
+    size_t max_frame_len;
+    uint64_t timeout_ns;
+    struct cfut_id_gen gen;
+    struct cfut_idmap pending; /* id -> struct pend */
+    struct cfut_frame_decoder dec;
+    struct cfut__buf rbuf; /* bytes read, not yet decoded */
+    struct cfut__buf obuf; /* frames queued, not yet written */
+    int status;            /* 0 while open */
+    bool freed;            /* the caller's handle is gone */
+    bool driver_done;
+    /* recently finished ids, oldest overwritten first */
+    struct done_entry *done_ring;
+    size_t done_next;
+    struct cfut_transport_stats st;
+    /* the driver's waker, also used by other threads under 'lock' */
+    struct cfut_waker driver;
+    pthread_mutex_t lock;
+    atomic_bool has_inbox;
+    struct inbox_item *inbox_head, **inbox_tail;
+    bool inbox_closed; /* under 'lock': the driver has ended */
+};
+
+/* ---- buffers ---- */
+
+int
+cfut__buf_reserve(struct cfut__buf *b, size_t extra)
+{
+    if (b->off != 0 && b->off == b->len) {
+        b->off = 0;
+        b->len = 0;
+    }
+    if (b->cap - b->len >= extra)
+        return 0;
+    if (b->off != 0) {
+        memmove(b->data, b->data + b->off, b->len - b->off);
+        b->len -= b->off;
+        b->off = 0;
+        if (b->cap - b->len >= extra)
+            return 0;
+    }
+    size_t cap = b->cap != 0 ? b->cap : 4096;
+    while (cap - b->len < extra)
+        cap *= 2;
+    unsigned char *p = cfut_alloc(cap);
+    if (p == NULL)
+        return CFUT_ENOMEM;
+    if (b->len != 0)
+        memcpy(p, b->data, b->len);
+    cfut_free(b->data);
+    b->data = p;
+    b->cap = cap;
+    return 0;
+}
+
+void
+cfut__buf_free(struct cfut__buf *b)
+{
+    cfut_free(b->data);
+    memset(b, 0, sizeof *b);
+}
+
+int
+cfut__queue_frame(struct cfut__buf *b, enum cfut_frame_kind kind,
+                  const struct cfut_id *id, const void *pre, size_t pre_len,
+                  const void *payload, size_t len, size_t max_len)
+{
+    unsigned char hdr[CFUT_FRAME_HEADER_SIZE];
+    if (len > SIZE_MAX - pre_len)
+        return CFUT_EMSGSIZE;
+    int rc = cfut_frame_encode_header(hdr, kind, id, pre_len + len, max_len);
+    if (rc < 0)
+        return rc;
+    rc = cfut__buf_reserve(b, sizeof hdr + pre_len + len);
+    if (rc < 0)
+        return rc;
+    memcpy(b->data + b->len, hdr, sizeof hdr);
+    b->len += sizeof hdr;
+    if (pre_len != 0)
+        memcpy(b->data + b->len, pre, pre_len);
+    b->len += pre_len;
+    if (len != 0)
+        memcpy(b->data + b->len, payload, len);
+    b->len += len;
+    return 0;
+}
+
+/*
+ * Writes queued bytes until the buffer is empty or the stream is full.
+ * Returns: 1 when everything was written, 0 when the stream is pending,
+ *   or an error status.
+ */
+int
+cfut__flush(struct cfut_stream *s, struct cfut_context *cx, struct cfut__buf *b,
+            uint64_t *n_writes)
+{
+    while (b->off < b->len) {
+        struct cfut_iovec iov = {b->data + b->off, b->len - b->off};
+        struct cfut_stream_result res;
+        if (cfut_stream_poll_write(s, cx, &iov, 1, &res) == CFUT_PENDING)
+            return 0;
+        if (res.status != 0)
+            return res.status == CFUT_EIO ? CFUT_EIO : CFUT_ECONNRESET;
+        (*n_writes)++;
+        b->off += res.n;
+    }
+    b->off = 0;
+    b->len = 0;
+    return 1;
+}
+
+/* ---- responses ---- */
+
+const unsigned char *
+cfut_response_data(const struct cfut_response *r)
+{
+    return r->heap != NULL ? r->heap : r->inline_bytes;
+}
+
+void
+cfut_response_deinit(struct cfut_response *r)
+{
+    cfut_free(r->heap);
+    r->heap = NULL;
+}
+
+static void
+response_drop_value(void *value)
+{
+    cfut_response_deinit(value);
+}
+
+static void
+response_status(struct cfut_response *r, int status)
+{
+    memset(r, 0, sizeof *r);
+    r->status = status;
+}
+
+/* ---- the transport's life ---- */
+
+static void
+transport_release(struct cfut_transport *t)
+{
+    if (--t->refs != 0)
+        return;
+    CFUT_ASSERT(cfut_idmap_size(&t->pending) == 0, "transport freed with "
+                                                   "pending requests");
+    cfut_idmap_deinit(&t->pending);
+    cfut_free(t->done_ring);
+    cfut_frame_decoder_deinit(&t->dec);
+    cfut__buf_free(&t->rbuf);
+    cfut__buf_free(&t->obuf);
+    struct inbox_item *it = t->inbox_head;
+    while (it != NULL) {
+        struct inbox_item *next = it->next;
+        cfut_oneshot_sync_sender_drop(&it->tx);
+        cfut_free(it);
+        it = next;
+    }
+    cfut_waker_drop(&t->driver);
+    pthread_mutex_destroy(&t->lock);
+    cfut_free(t);
+}
+
+static void
+remember_done(struct cfut_transport *t, const struct cfut_id *id,
+              enum done_tag tag)
+{
+    struct done_entry *e = &t->done_ring[t->done_next];
+    e->id = *id;
+    e->tag = (uint8_t)tag;
+    t->done_next = (t->done_next + 1) % DONE_RING;
+}
+
+/* Looks 'id' up among the recently finished ids (newest first). */
+static enum done_tag
+find_done(const struct cfut_transport *t, const struct cfut_id *id)
+{
+    for (size_t k = 1; k <= DONE_RING; k++) {
+        const struct done_entry *e =
+            &t->done_ring[(t->done_next + DONE_RING - k) % DONE_RING];
+        if (e->tag != DONE_NONE && cfut_id_eq(&e->id, id))
+            return (enum done_tag)e->tag;
+    }
+    return DONE_NONE;
+}
+
+static void
+fail_one(void *ctx, const struct cfut_id *id, void *value)
+{
+    (void)id;
+    int status = *(int *)ctx;
+    struct pend *p = value;
+    struct cfut_response r;
+    response_status(&r, status);
+    if (p->is_sync)
+        (void)cfut_oneshot_sync_send(&p->tx.sync, &r);
+    else
+        (void)cfut_oneshot_send(&p->tx.local, &r);
+}
+
+/* Ends the connection: every pending request fails at once with 'status'. */
+static void
+transport_fail(struct cfut_transport *t, int status)
+{
+    if (t->status == 0)
+        t->status = status;
+    cfut_idmap_drain(&t->pending, fail_one, &status);
+    t->obuf.off = t->obuf.len = 0;
+}
+
+static void
+wake_driver(struct cfut_transport *t)
+{
+    cfut_waker_wake_by_ref(&t->driver);
+}
+
+/* ---- the inbox (requests from other threads) ---- */
+
+static void
+take_inbox(struct cfut_transport *t)
+{
+    if (!atomic_load_explicit(&t->has_inbox, memory_order_acquire))
+        return;
+    pthread_mutex_lock(&t->lock);
+    struct inbox_item *it = t->inbox_head;
+    t->inbox_head = NULL;
+    t->inbox_tail = &t->inbox_head;
+    atomic_store_explicit(&t->has_inbox, false, memory_order_relaxed);
+    pthread_mutex_unlock(&t->lock);
+    while (it != NULL) {
+        struct inbox_item *next = it->next;
+        struct cfut_response r;
+        int rc = t->status;
+        struct pend p;
+        p.is_sync = true;
+        p.tx.sync = it->tx;
+        struct cfut_id id;
+        if (rc == 0) {
+            do
+                cfut_id_gen_next(&t->gen, &id);
+            while (cfut_idmap_get(&t->pending, &id) != NULL);
+            rc = cfut_idmap_reserve(&t->pending,
+                                    cfut_idmap_size(&t->pending) + 1);
+        }
+        if (rc == 0)
+            rc = cfut__queue_frame(&t->obuf, CFUT_FRAME_REQUEST, &id, NULL, 0,
+                                   it + 1, it->len, t->max_frame_len);
+        if (rc == 0) {
+            (void)cfut_idmap_insert(&t->pending, &id, &p);
+            t->st.n_sent++;
+        } else {
+            response_status(&r, rc);
+            (void)cfut_oneshot_sync_send(&p.tx.sync, &r);
+        }
+        cfut_free(it);
+        it = next;
+    }
+}
+
+/* ---- the driver task ---- */
+
+static int
+on_response(struct cfut_transport *t, const struct cfut_frame *f)
+{
+    if (f->kind == CFUT_FRAME_REQUEST)
+        return CFUT_EPROTO;
+    struct pend p;
+    if (!cfut_idmap_remove(&t->pending, &f->id, &p)) {
+        enum done_tag tag = find_done(t, &f->id);
+        if (tag == DONE_NONE)
+            t->st.n_unknown++;
+        else if (tag == DONE_ANSWERED)
+            t->st.n_duplicate++;
+        else
+            t->st.n_late++;
+        return 0;
+    }
+    struct cfut_response r;
+    response_status(&r, 0);
+    const unsigned char *data = f->payload;
+    size_t len = f->payload_len;
+    if (f->kind == CFUT_FRAME_ERROR) {
+        r.remote_error = true;
+        r.status = CFUT_EIO;
+        if (len >= 4) {
+            int32_t code =
+                (int32_t)((uint32_t)data[0] << 24 | (uint32_t)data[1] << 16 |
+                          (uint32_t)data[2] << 8 | data[3]);
+            if (code < 0)
+                r.status = code;
+            data += 4;
+            len -= 4;
+        }
+    }
+    if (len > CFUT_RESPONSE_INLINE) {
+        r.heap = cfut_alloc(len);
+        if (r.heap == NULL) {
+            response_status(&r, CFUT_ENOMEM);
+            len = 0;
+        }
+    }
+    if (len != 0)
+        memcpy(r.heap != NULL ? r.heap : r.inline_bytes, data, len);
+    r.len = len;
+    int rc = p.is_sync ? cfut_oneshot_sync_send(&p.tx.sync, &r)
+                       : cfut_oneshot_send(&p.tx.local, &r);
+    if (rc != 0) {
+        cfut_response_deinit(&r);
+        t->st.n_late++;
+        remember_done(t, &f->id, DONE_DROPPED);
+        return 0;
+    }
+    t->st.n_completed++;
+    remember_done(t, &f->id, DONE_ANSWERED);
+    return 0;
+}
+
+/* Reads and decodes until the stream is pending. Returns 0 or a status. */
+static int
+driver_read(struct cfut_transport *t, struct cfut_context *cx)
+{
+    for (;;) {
+        struct cfut__buf *b = &t->rbuf;
+        struct cfut_stream_result res;
+        if (cfut_stream_poll_read(t->stream, cx, b->data, b->cap, &res) ==
+            CFUT_PENDING)
+            return 0;
+        if (res.status != 0)
+            return res.status == CFUT_EIO ? CFUT_EIO : CFUT_ECONNRESET;
+        t->st.n_reads++;
+        const unsigned char *p = b->data;
+        size_t left = res.n;
+        while (left > 0) {
+            size_t used = 0;
+            struct cfut_frame f;
+            int rc = cfut_frame_decoder_next(&t->dec, p, left, &used, &f);
+            if (rc < 0)
+                return rc;
+            p += used;
+            left -= used;
+            if (rc == 1) {
+                rc = on_response(t, &f);
+                if (rc < 0)
+                    return rc;
+            }
+        }
+    }
+}
+
+struct driver {
+    struct cfut_future base;
+    struct cfut_transport *t;
+};
+
+static void
+driver_end(struct cfut_transport *t)
+{
+    pthread_mutex_lock(&t->lock);
+    t->inbox_closed = true;
+    pthread_mutex_unlock(&t->lock);
+    take_inbox(t); /* fails what is left, since t->status != 0 */
+    cfut_stream_close(t->stream);
+    t->stream = NULL;
+    t->driver_done = true;
+}
+
+/*
+ * One poll of the driver: take requests from other threads, write the
+ * queued frames (one write per batch), read and deliver responses, and
+ * write again (requests queued meanwhile). It ends (READY) when the
+ * connection ends or the caller freed the transport.
+ */
+static enum cfut_poll
+driver_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
+{
+    (void)out;
+    struct cfut_transport *t = cfut_container_of(f, struct driver, base)->t;
+    if (!cfut_waker_will_wake(&t->driver, cx->waker)) {
+        pthread_mutex_lock(&t->lock);
+        cfut_waker_register(&t->driver, cx->waker);
+        pthread_mutex_unlock(&t->lock);
+    }
+    if (t->freed && t->status == 0)
+        transport_fail(t, CFUT_ECANCELED);
+    take_inbox(t);
+    int rc = 0;
+    if (t->status == 0)
+        rc = cfut__flush(t->stream, cx, &t->obuf, &t->st.n_writes);
+    if (rc >= 0 && t->status == 0)
+        rc = driver_read(t, cx);
+    if (rc >= 0 && t->status == 0)
+        rc = cfut__flush(t->stream, cx, &t->obuf, &t->st.n_writes);
+    if (rc < 0)
+        transport_fail(t, rc);
+    if (t->status == 0)
+        return CFUT_PENDING;
+    driver_end(t);
+    return CFUT_READY;
+}
+
+static void
+driver_drop(struct cfut_future *f)
+{
+    struct cfut_transport *t = cfut_container_of(f, struct driver, base)->t;
+    if (!t->driver_done) {
+        transport_fail(t, CFUT_ECANCELED);
+        driver_end(t);
+    }
+    transport_release(t);
+}
+
+static const struct cfut_future_vtable driver_vtable = {
+    driver_poll, driver_drop, 0, "cfut_transport_driver", NULL,
+};
+
+int
+cfut_transport_new(struct cfut_executor *ex, struct cfut_stream *stream,
+                   const struct cfut_transport_config *cfg,
+                   struct cfut_transport **out)
+{
+    struct cfut_transport_config c = {0, 0, 0};
+    if (ex == NULL || stream == NULL || out == NULL)
+        return CFUT_EINVAL;
+    if (cfg != NULL)
+        c = *cfg;
+    struct cfut_id_gen gen;
+    int rc = cfut_id_gen_init(&gen);
+    if (rc < 0)
+        return rc;
+    struct cfut_transport *t = cfut_alloc(sizeof *t);
+    if (t == NULL)
+        return CFUT_ENOMEM;
+    memset(t, 0, sizeof *t);
+    rc = cfut_frame_decoder_init(&t->dec, c.max_frame_len);
+    if (rc < 0)
+        goto free_t;
+    rc = CFUT_ENOMEM;
+    t->done_ring = cfut_alloc(DONE_RING * sizeof *t->done_ring);
+    if (t->done_ring == NULL)
+        goto free_t;
+    memset(t->done_ring, 0, DONE_RING * sizeof *t->done_ring);
+    if (cfut__buf_reserve(&t->rbuf,
+                          c.read_buf_size != 0 ? c.read_buf_size : 65536) < 0)
+        goto free_ring;
+    t->rbuf.cap = c.read_buf_size != 0 ? c.read_buf_size : t->rbuf.cap;
+    (void)cfut_idmap_init(&t->pending, sizeof(struct pend));
+    t->refs = 2; /* the caller and the driver */
+    t->ex = ex;
+    t->stream = stream;
+    t->max_frame_len = t->dec.max_len;
+    t->timeout_ns = c.timeout_ns;
+    t->gen = gen;
+    t->driver = CFUT_WAKER_EMPTY;
+    pthread_mutex_init(&t->lock, NULL);
+    t->inbox_tail = &t->inbox_head;
+    struct driver d;
+    cfut_future_init(&d.base, &driver_vtable);
+    d.t = t;
+    rc = cfut_spawn(ex, &d.base, sizeof d, NULL);
+    if (rc < 0)
+        goto destroy;
+    *out = t;
+    return 0;
+
+destroy:
+    pthread_mutex_destroy(&t->lock);
+    cfut__buf_free(&t->rbuf);
+free_ring:
+    cfut_free(t->done_ring);
+free_t:
+    cfut_free(t);
+    return rc;
+}
+
+void
+cfut_transport_free(struct cfut_transport *t)
+{
+    if (t == NULL)
+        return;
+    t->freed = true;
+    if (t->status == 0)
+        transport_fail(t, CFUT_ECANCELED);
+    wake_driver(t);
+    transport_release(t);
+}
+
+int
+cfut_transport_status(const struct cfut_transport *t)
+{
+    return t->status;
+}
+
+void
+cfut_transport_get_stats(const struct cfut_transport *t,
+                         struct cfut_transport_stats *out)
+{
+    *out = t->st;
+    out->n_pending = cfut_idmap_size(&t->pending);
+}
+
+/* ---- request futures ---- */
+
+static enum cfut_poll
+request_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
+{
+    struct cfut_request *r = cfut_container_of(f, struct cfut_request, base);
+    CFUT_ONESHOT_OUTPUT(struct cfut_response) got;
+    struct cfut_response *res = out;
+    if (cfut_future_poll(&r->rx.base, cx, &got) == CFUT_READY) {
+        r->in_map = false;
+        if (got.status == 0)
+            *res = got.value;
+        else
+            response_status(res,
+                            r->t->status != 0 ? r->t->status : CFUT_ECANCELED);
+        return CFUT_READY;
+    }
+    if (r->timeout_ns == 0)
+        return CFUT_PENDING;
+    if (!r->timer_started) {
+        struct cfut_sleep sl;
+        cfut_sleep_init(&sl, r->timeout_ns);
+        if (cfut_future_box(&sl.base, sizeof sl, &r->timer) < 0) {
+            r->timer = NULL;
+            /* No timer: fail the request rather than hang without one. */
+            response_status(res, CFUT_ENOMEM);
+            goto remove;
+        }
+        r->timer_started = true;
+    }
+    int st = 0;
+    if (cfut_future_poll(r->timer, cx, &st) == CFUT_PENDING)
+        return CFUT_PENDING;
+    response_status(res, st == 0 ? CFUT_ETIMEDOUT : st);
+remove:;
+    struct pend p;
+    if (r->in_map && cfut_idmap_remove(&r->t->pending, &r->id, &p)) {
+        cfut_oneshot_sender_drop(&p.tx.local);
+        remember_done(r->t, &r->id, DONE_DROPPED);
+    }
+    r->in_map = false;
+    return CFUT_READY;
+}
+
+static void
+request_drop(struct cfut_future *f)
+{
+    struct cfut_request *r = cfut_container_of(f, struct cfut_request, base);
+    struct pend p;
+    /* The drop guard: a request that goes away takes its entry along. */
+    if (r->in_map && cfut_idmap_remove(&r->t->pending, &r->id, &p)) {
+        cfut_oneshot_sender_drop(&p.tx.local);
+        remember_done(r->t, &r->id, DONE_DROPPED);
+    }
+    cfut_future_drop(&r->rx.base);
+    if (r->timer != NULL)
+        cfut_future_drop(r->timer);
+    transport_release(r->t);
+}
+
+static const struct cfut_future_vtable request_vtable = {
+    request_poll,   request_drop, sizeof(struct cfut_response),
+    "cfut_request", NULL,
+};
+
+int
+cfut_request_init_timeout(struct cfut_request *r, struct cfut_transport *t,
+                          const void *payload, size_t len, uint64_t timeout_ns)
+{
+    if (r == NULL || t == NULL || (payload == NULL && len != 0))
+        return CFUT_EINVAL;
+    if (t->status != 0)
+        return t->status;
+    if (len > t->max_frame_len - CFUT_FRAME_MIN_LEN)
+        return CFUT_EMSGSIZE;
+    struct pend p;
+    p.is_sync = false;
+    int rc = cfut_oneshot_new(sizeof(struct cfut_response), response_drop_value,
+                              &p.tx.local, &r->rx);
+    if (rc < 0)
+        return rc;
+    /* Make room first, so nothing needs undoing after the insert. */
+    rc = cfut_idmap_reserve(&t->pending, cfut_idmap_size(&t->pending) + 1);
+    if (rc < 0)
+        goto drop_channel;
+    /* After the reserve, an insert fails only for a duplicate id. */
+    struct cfut_id id;
+    do
+        cfut_id_gen_next(&t->gen, &id);
+    while (cfut_idmap_insert(&t->pending, &id, &p) != 0);
+    rc = cfut__queue_frame(&t->obuf, CFUT_FRAME_REQUEST, &id, NULL, 0, payload,
+                           len, t->max_frame_len);
+    if (rc < 0) {
+        cfut_idmap_remove(&t->pending, &id, NULL);
+        goto drop_channel;
+    }
+    t->st.n_sent++;
+    cfut_future_init(&r->base, &request_vtable);
+    r->t = t;
+    t->refs++;
+    r->id = id;
+    r->in_map = true;
+    r->timer_started = false;
+    r->timeout_ns = timeout_ns;
+    r->timer = NULL;
+    if (t->obuf.len - t->obuf.off == CFUT_FRAME_HEADER_SIZE + len)
+        wake_driver(t); /* the first frame of a batch */
+    return 0;
+
+drop_channel:
+    cfut_oneshot_sender_drop(&p.tx.local);
+    cfut_future_drop(&r->rx.base);
+    return rc;
+}
+
+int
+cfut_request_init(struct cfut_request *r, struct cfut_transport *t,
+                  const void *payload, size_t len)
+{
+    if (t == NULL)
+        return CFUT_EINVAL;
+    return cfut_request_init_timeout(r, t, payload, len, t->timeout_ns);
+}
+
+/* ---- requests from other threads ---- */
+
+static enum cfut_poll
+request_sync_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
+{
+    struct cfut_request_sync *r =
+        cfut_container_of(f, struct cfut_request_sync, base);
+    CFUT_ONESHOT_OUTPUT(struct cfut_response) got;
+    if (cfut_future_poll(&r->rx.base, cx, &got) == CFUT_PENDING)
+        return CFUT_PENDING;
+    if (got.status == 0)
+        *(struct cfut_response *)out = got.value;
+    else
+        response_status(out, CFUT_ECANCELED);
+    return CFUT_READY;
+}
+
+static void
+request_sync_drop(struct cfut_future *f)
+{
+    struct cfut_request_sync *r =
+        cfut_container_of(f, struct cfut_request_sync, base);
+    cfut_future_drop(&r->rx.base);
+}
+
+static const struct cfut_future_vtable request_sync_vtable = {
+    request_sync_poll,
+    request_sync_drop,
+    sizeof(struct cfut_response),
+    "cfut_request_sync",
+    NULL,
+};
+
+int
+cfut_request_sync_init(struct cfut_request_sync *r, struct cfut_transport *t,
+                       const void *payload, size_t len)
+{
+    if (r == NULL || t == NULL || (payload == NULL && len != 0))
+        return CFUT_EINVAL;
+    if (len > t->max_frame_len - CFUT_FRAME_MIN_LEN)
+        return CFUT_EMSGSIZE;
+    struct inbox_item *it = cfut_alloc(sizeof *it + len);
+    if (it == NULL)
+        return CFUT_ENOMEM;
+    int rc = cfut_oneshot_sync_new(sizeof(struct cfut_response),
+                                   response_drop_value, &it->tx, &r->rx);
+    if (rc < 0) {
+        cfut_free(it);
+        return rc;
+    }
+    it->next = NULL;
+    it->len = len;
+    if (len != 0)
+        memcpy(it + 1, payload, len);
+    pthread_mutex_lock(&t->lock);
+    if (t->inbox_closed) {
+        pthread_mutex_unlock(&t->lock);
+        cfut_oneshot_sync_sender_drop(&it->tx);
+        cfut_future_drop(&r->rx.base);
+        cfut_free(it);
+        return CFUT_ECONNRESET;
+    }
+    *t->inbox_tail = it;
+    t->inbox_tail = &it->next;
+    atomic_store_explicit(&t->has_inbox, true, memory_order_release);
+    cfut_waker_wake_by_ref(&t->driver);
+    pthread_mutex_unlock(&t->lock);
+    cfut_future_init(&r->base, &request_sync_vtable);
+    return 0;
+}

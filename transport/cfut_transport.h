@@ -1,0 +1,342 @@
+/*
+ * cfut_transport.h: request/response over one duplex stream (wire format
+ * v1, docs/wire-format.md). The client keeps a map from request id to the
+ * *sending* half of a oneshot; each request's future wraps the *receiving*
+ * half; one driver task reads frames (many per read) and completes the
+ * senders, and writes queued frames in batches (one write per batch). The
+ * server decodes requests, runs a handler future per request as its own
+ * task (handlers finish in any order), and writes their replies.
+ *
+ * Threading: a transport and a server belong to the executor thread that
+ * created them, and request futures are polled there (the local oneshot:
+ * no atomics). Other threads issue requests with cfut_request_sync_init():
+ * the request travels through a locked inbox to the driver task, which is
+ * woken through its (thread-safe) task waker, and the answer comes back on
+ * a thread-safe oneshot that the other thread awaits on its own executor.
+ * Lifetime: a transport is counted: the caller's handle, the driver task
+ * and every request future hold a reference; cfut_transport_free() drops
+ * the caller's and closes the connection (pending requests fail with
+ * CFUT_ECANCELED). The memory goes with the last reference.
+ */
+#ifndef CFUT_TRANSPORT_H
+#define CFUT_TRANSPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cfut_executor.h"
+#include "cfut_frame.h"
+#include "cfut_future.h"
+#include "cfut_oneshot.h"
+#include "cfut_stream.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Payload bytes a response keeps inline (larger ones take one block). */
+#define CFUT_RESPONSE_INLINE 32u
+
+/* The output of a request future. */
+struct cfut_response {
+    /* public */
+    int status;        /* 0: a response; a remote error's code (kind 3: see
+                          'remote_error'); or locally CFUT_ECONNRESET, CFUT_EPROTO,
+                          CFUT_ETIMEDOUT, CFUT_ECANCELED, CFUT_ENOMEM */
+    bool remote_error; /* the server answered with an error response */
+    size_t len;        /* payload bytes: cfut_response_data() */
+    /* private: do not touch */
+    unsigned char *heap;
+    unsigned char inline_bytes[CFUT_RESPONSE_INLINE];
+};
+
+/* Returns the payload of 'r' ('r->len' bytes; valid until deinit). */
+CFUT_API const unsigned char *cfut_response_data(const struct cfut_response *r);
+
+/* Frees the payload block of 'r', if any. Context: any thread; once. */
+CFUT_API void cfut_response_deinit(struct cfut_response *r);
+
+/* Introspection counters of a client transport. */
+struct cfut_transport_stats {
+    uint64_t n_sent;      /* requests written */
+    uint64_t n_completed; /* responses delivered to a waiting request */
+    uint64_t n_unknown;   /* responses for no pending id: dropped */
+    uint64_t n_late;      /* responses for a dropped/timed-out request */
+    uint64_t n_duplicate; /* responses for an id answered before */
+    uint64_t n_reads;     /* stream reads */
+    uint64_t n_writes;    /* stream writes (each a batch of frames) */
+    size_t n_pending;     /* entries in the pending map now */
+};
+
+/* Client settings; zero fields take the defaults. */
+struct cfut_transport_config {
+    size_t max_frame_len; /* 0: 1 MiB */
+    uint64_t timeout_ns;  /* per request; 0: none */
+    size_t read_buf_size; /* 0: 64 KiB */
+};
+
+/* A client connection (opaque). */
+struct cfut_transport;
+
+/* ---------------------------------------------------------------------- */
+/* Client                                                                  */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * Creates a client over 'stream' and spawns its driver task on 'ex'.
+ * Ownership: 'stream' is taken on success (the driver closes it when the
+ *   connection ends) and left to the caller on failure; 'cfg' is borrowed
+ *   (NULL: defaults); '*out' receives the caller's reference.
+ * Returns: 0; CFUT_EINVAL for a NULL argument or a bad 'max_frame_len';
+ *   CFUT_EIO when the id generator cannot be seeded; CFUT_ENOMEM.
+ * Context: the executor's thread.
+ */
+CFUT_API int cfut_transport_new(struct cfut_executor *ex,
+                                struct cfut_stream *stream,
+                                const struct cfut_transport_config *cfg,
+                                struct cfut_transport **out);
+
+/*
+ * Closes the connection (pending requests fail with CFUT_ECANCELED; the
+ * driver task ends) and drops the caller's reference.
+ * Ownership: 't' is taken. NULL is a no-op.
+ * Context: the executor's thread, outside the driver's poll.
+ */
+CFUT_API void cfut_transport_free(struct cfut_transport *t);
+
+/*
+ * Returns 0 while the connection is open, else why it ended:
+ * CFUT_ECONNRESET, CFUT_EPROTO, CFUT_ECANCELED, CFUT_EIO or CFUT_ENOMEM.
+ */
+CFUT_API int cfut_transport_status(const struct cfut_transport *t);
+
+/* Copies the counters of 't' into '*out'. */
+CFUT_API void cfut_transport_get_stats(const struct cfut_transport *t,
+                                       struct cfut_transport_stats *out);
+
+/* A request future (output: struct cfut_response). */
+struct cfut_request {
+    /* private: do not touch */
+    struct cfut_future base;
+    struct cfut_transport *t; /* a counted reference */
+    struct cfut_id id;
+    bool in_map; /* the drop guard: our entry is in the map */
+    bool timer_started;
+    uint64_t timeout_ns;
+    struct cfut_oneshot_receiver rx;
+    struct cfut_future *timer; /* boxed cfut_sleep, while armed */
+};
+
+/*
+ * Starts a request: draws an id, puts the sender of a new oneshot in the
+ * pending map, queues the frame for the driver's next batch, and makes 'r'
+ * the future of its response. Dropping 'r' before it is READY removes the
+ * map entry (a later response is counted as late and dropped).
+ * Ownership: 't' is kept (counted) until 'r' is dropped; 'payload' is
+ *   borrowed (copied into the frame); 'r' is caller storage.
+ * Returns: 0; CFUT_EINVAL if 'payload' is NULL with a nonzero length;
+ *   CFUT_EMSGSIZE when the frame exceeds the maximum; the connection's
+ *   status when it has ended (CFUT_ECONNRESET, CFUT_EPROTO, ...);
+ *   CFUT_ENOMEM. 'r' is initialised only on success.
+ * Context: the transport's thread.
+ * Pinned: 'r' is pinned from its first poll until drop.
+ */
+CFUT_API int cfut_request_init(struct cfut_request *r, struct cfut_transport *t,
+                               const void *payload, size_t len);
+
+/*
+ * As cfut_request_init(), with a timeout of 'timeout_ns' (0: none) that
+ * replaces the transport's default. On expiry the output is
+ * CFUT_ETIMEDOUT and the entry is gone from the map.
+ */
+CFUT_API int cfut_request_init_timeout(struct cfut_request *r,
+                                       struct cfut_transport *t,
+                                       const void *payload, size_t len,
+                                       uint64_t timeout_ns);
+
+/* A request issued from another thread (output: struct cfut_response). */
+struct cfut_request_sync {
+    /* private: do not touch */
+    struct cfut_future base;
+    struct cfut_oneshot_sync_receiver rx;
+};
+
+/*
+ * Starts a request from any thread: the payload is copied into the
+ * transport's inbox and the driver task is woken; it assigns the id and
+ * writes the frame. 'r' may be polled on any executor. Dropping 'r' closes
+ * its receiver; the driver drops the entry when the response (counted as
+ * late) or the end of the connection comes.
+ * Ownership: 't' is borrowed: the owner thread must not free it while
+ *   other threads may call this (after the connection ends, calls fail
+ *   with CFUT_ECONNRESET but 't' must still be valid); 'payload' is
+ *   borrowed (copied).
+ * Returns: 0; CFUT_EINVAL; CFUT_EMSGSIZE; CFUT_ECONNRESET when the driver
+ *   has ended (a request handed over just before that ends with the
+ *   connection's status in its output instead); CFUT_ENOMEM.
+ * Context: any thread.
+ * Pinned: 'r' is pinned from its first poll until drop.
+ */
+CFUT_API int cfut_request_sync_init(struct cfut_request_sync *r,
+                                    struct cfut_transport *t,
+                                    const void *payload, size_t len);
+
+/* ---------------------------------------------------------------------- */
+/* Server                                                                  */
+/* ---------------------------------------------------------------------- */
+
+/* Reply bytes a handler may return inline, with no allocation. */
+#define CFUT_REPLY_INLINE 32u
+
+/*
+ * What a handler future writes when READY: 'status' 0 sends a response,
+ * another status sends an error response with that code. The 'len' bytes
+ * are at 'data' (from cfut_alloc(); the server takes and frees it) or,
+ * when 'data' is NULL, in 'inline_bytes' ('len' <= CFUT_REPLY_INLINE).
+ * An error reply with no bytes gets cfut_strerror() text as its message.
+ */
+struct cfut_reply {
+    int status;
+    void *data;
+    size_t len;
+    unsigned char inline_bytes[CFUT_REPLY_INLINE];
+};
+
+/*
+ * Builds the future that serves one request (output: struct cfut_reply)
+ * and writes it, boxed (cfut_future_box()), into '*out'.
+ * Ownership: 'payload' is borrowed for the call only (copy what the future
+ *   needs); '*out' is taken by the server.
+ * Returns: 0, or a status the server sends as an error response.
+ */
+typedef int cfut_handler_new_fn(void *ctx, const unsigned char *payload,
+                                size_t len, struct cfut_future **out);
+
+/* Server settings; zero fields take the defaults. */
+struct cfut_server_config {
+    size_t max_frame_len; /* 0: 1 MiB */
+    size_t max_in_flight; /* per connection; 0: 1024 */
+    size_t read_buf_size; /* 0: 64 KiB */
+};
+
+/* A server: a handler and the connections it serves (opaque). */
+struct cfut_server;
+
+/* Introspection counters of a server. */
+struct cfut_server_stats {
+    uint64_t n_connections;     /* accepted or added so far */
+    uint64_t n_open;            /* open now */
+    uint64_t n_requests;        /* requests decoded */
+    uint64_t n_replies;         /* replies written (including errors) */
+    uint64_t n_protocol_errors; /* connections closed for a bad frame */
+};
+
+/*
+ * Creates a server that runs 'handler' for each request on 'ex'.
+ * Ownership: 'ctx' is kept until the server is freed; 'cfg' is borrowed.
+ * Returns: 0; CFUT_EINVAL; CFUT_ENOMEM.
+ * Context: the executor's thread.
+ */
+CFUT_API int cfut_server_new(struct cfut_executor *ex,
+                             cfut_handler_new_fn *handler, void *ctx,
+                             const struct cfut_server_config *cfg,
+                             struct cfut_server **out);
+
+/*
+ * Serves one connection over 'stream' (a task of its own).
+ * Ownership: 'stream' is taken on success.
+ * Returns: 0; CFUT_ENOMEM ('stream' is then the caller's).
+ */
+CFUT_API int cfut_server_add_stream(struct cfut_server *s,
+                                    struct cfut_stream *stream);
+
+/*
+ * Accepts connections on the listening socket 'listen_fd' (a task of its
+ * own) and serves each over an fd stream, until the server is freed.
+ * Ownership: 'listen_fd' is taken on success (closed when the server
+ *   ends); on failure it is left to the caller, except after CFUT_ENOMEM
+ *   from spawning, when it has been closed already (it was registered).
+ * Returns: 0; CFUT_EINVAL; CFUT_ESTATE if 's' already listens or was
+ *   freed; CFUT_ENOMEM; CFUT_EIO when the reactor refuses the fd.
+ * Context: the executor's thread.
+ */
+CFUT_API int cfut_server_listen(struct cfut_server *s, int listen_fd);
+
+/* Copies the counters of 's' into '*out'. */
+CFUT_API void cfut_server_get_stats(const struct cfut_server *s,
+                                    struct cfut_server_stats *out);
+
+/*
+ * Closes every connection of 's' and frees it once they are gone.
+ * Ownership: 's' is taken. NULL is a no-op.
+ * Context: the executor's thread, outside the server's polls.
+ */
+CFUT_API void cfut_server_free(struct cfut_server *s);
+
+/* ---------------------------------------------------------------------- */
+/* Dispatch table: async operations stored in a map                        */
+/* ---------------------------------------------------------------------- */
+
+/* A table of named operations (opaque). */
+struct cfut_dispatch;
+
+/*
+ * Creates an empty table. Use cfut_dispatch_handler() with 'table' as the
+ * context of a server: a request's payload is "name", a 0 byte, then the
+ * arguments; an unknown name gets the error response CFUT_ENOTFOUND, a
+ * payload with no 0 byte CFUT_EINVAL.
+ * Returns: 0; CFUT_EINVAL; CFUT_ENOMEM.
+ */
+CFUT_API int cfut_dispatch_new(struct cfut_dispatch **out);
+
+/*
+ * Adds (or replaces) the operation 'name', built by 'fn' with 'ctx' from
+ * the argument bytes.
+ * Ownership: 'name' is copied; 'ctx' is kept.
+ * Returns: 0; CFUT_EINVAL; CFUT_ENOMEM.
+ */
+CFUT_API int cfut_dispatch_add(struct cfut_dispatch *d, const char *name,
+                               cfut_handler_new_fn *fn, void *ctx);
+
+/* Frees the table. NULL is a no-op. */
+CFUT_API void cfut_dispatch_free(struct cfut_dispatch *d);
+
+/* The handler that dispatches by name: 'ctx' is a struct cfut_dispatch. */
+CFUT_API int cfut_dispatch_handler(void *ctx, const unsigned char *payload,
+                                   size_t len, struct cfut_future **out);
+
+/*
+ * Builds a boxed future that is READY at once with a copy of 'data' as its
+ * reply and 'status' (for handlers that answer without waiting).
+ * Returns: 0; CFUT_ENOMEM.
+ */
+CFUT_API int cfut_reply_ready_new(int status, const void *data, size_t len,
+                                  struct cfut_future **out);
+
+/* ---------------------------------------------------------------------- */
+/* The echo handler                                                        */
+/* ---------------------------------------------------------------------- */
+
+/* Settings of cfut_echo_handler(). */
+struct cfut_echo_config {
+    bool shuffle;   /* each reply waits 0..3 extra polls: out of order */
+    uint64_t state; /* the shuffle's random state (any value) */
+};
+
+/*
+ * A handler that answers each request with its own payload. With a
+ * struct cfut_echo_config as 'ctx' whose 'shuffle' is set, replies wait a
+ * random number of polls, so they leave out of order.
+ * Ownership: 'ctx' (NULL or a struct cfut_echo_config) is kept by the
+ *   server; 'payload' is copied.
+ * Returns: 0; CFUT_ENOMEM.
+ */
+CFUT_API int cfut_echo_handler(void *ctx, const unsigned char *payload,
+                               size_t len, struct cfut_future **out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CFUT_TRANSPORT_H */
