@@ -17,6 +17,9 @@
  * Threading: events may come from any thread (a wake from another thread
  * is recorded there); the trace takes a lock only while it is on. Start
  * and stop the trace while no other thread is running cfut code.
+ * A poll end names the innermost await of a coroutine that suspended
+ * during that poll (a future that polls a coroutine by hand shows its
+ * await too).
  * Lifetime: the JSON file is complete (valid JSON) whenever no executor
  * is alive, after cfut_trace_stop(), and at exit.
  * Cost when off: one predictable branch per event.
