@@ -100,6 +100,27 @@ cfut_coro_drop(struct cfut_coro *co)
 /* Aborts with a message: the coroutine state is corrupt or finished. */
 CFUT_API void cfut__coro_bad_state(const struct cfut_coro *co);
 
+/*
+ * The suspension hook. Nonzero while someone wants to know where
+ * coroutines suspend: always in debug builds (the executor's task dump
+ * shows it), and while a trace runs (cfut_trace.h). The hook lets the
+ * executor find the innermost await a task is suspended at without knowing
+ * the layout of its future. Written only while no coroutine runs on another
+ * thread (at startup, or by cfut_trace_start()/cfut_trace_stop()).
+ */
+CFUT_API extern int cfut__coro_watch;
+
+/*
+ * Records that 'co' is suspending at its 'file':'line' on this thread; the
+ * first record since cfut__coro_take_note() wins, which is the innermost
+ * coroutine (it returns PENDING first). Context: inside a poll.
+ */
+CFUT_API void cfut__coro_note(const struct cfut_coro *co);
+
+/* Calls cfut__coro_note() when the hook is on (one branch when it is off). */
+#define CFUT__CORO_NOTE(co_)                                                   \
+    (cfut__coro_watch ? cfut__coro_note(co_) : (void)0)
+
 #define CFUT__CORO_CAT2(a, b) a##b
 #define CFUT__CORO_CAT(a, b) CFUT__CORO_CAT2(a, b)
 
@@ -109,6 +130,7 @@ CFUT_API void cfut__coro_bad_state(const struct cfut_coro *co);
         struct cfut_future *cfut__c = (child_);                                \
         if (cfut_future_poll(cfut__c, (cx_), (out_)) == CFUT_PENDING) {        \
             (co_)->child = cfut__c;                                            \
+            CFUT__CORO_NOTE(co_);                                              \
             return CFUT_PENDING;                                               \
         }                                                                      \
         (co_)->child = NULL;                                                   \
@@ -148,6 +170,7 @@ CFUT_API void cfut__coro_bad_state(const struct cfut_coro *co);
         (co_)->line = __LINE__;                                                \
         (co_)->file = __FILE__;                                                \
         cfut_waker_wake_by_ref((cx_)->waker);                                  \
+        CFUT__CORO_NOTE(co_);                                                  \
         return CFUT_PENDING;                                                   \
     case __LINE__:;                                                            \
     } while (0)
@@ -192,6 +215,7 @@ CFUT_API void cfut__coro_bad_state(const struct cfut_coro *co);
         _Pragma("GCC diagnostic pop")(co_)->line = __LINE__;                   \
         (co_)->file = __FILE__;                                                \
         cfut_waker_wake_by_ref((cx_)->waker);                                  \
+        CFUT__CORO_NOTE(co_);                                                  \
         return CFUT_PENDING;                                                   \
         CFUT__CORO_LABEL:;                                                     \
     } while (0)

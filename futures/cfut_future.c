@@ -173,6 +173,7 @@ cfut_future_box(struct cfut_future *fresh, size_t size,
 /* ---- coroutines (cfut_coro.h) ---- */
 
 #include "cfut_coro.h"
+#include "cfut_coro_int.h"
 
 void
 cfut__coro_bad_state(const struct cfut_coro *co)
@@ -185,4 +186,33 @@ cfut__coro_bad_state(const struct cfut_coro *co)
                       "coroutine resumed",
                       "unknown resume point: is there an await inside a "
                       "nested switch?");
+}
+
+/* ---- the suspension hook (cfut_coro.h) ---- */
+
+int cfut__coro_watch = CFUT_DEBUG_CHECKS;
+
+/* The innermost suspension point noted on this thread since the last take. */
+static _Thread_local struct {
+    const char *file;
+    int line;
+} coro_note;
+
+void
+cfut__coro_note(const struct cfut_coro *co)
+{
+    if (coro_note.file == NULL) {
+        coro_note.file = co->file;
+        coro_note.line = co->line;
+    }
+}
+
+const char *
+cfut__coro_take_note(int *line)
+{
+    const char *file = coro_note.file;
+    *line = coro_note.line;
+    coro_note.file = NULL;
+    coro_note.line = 0;
+    return file;
 }

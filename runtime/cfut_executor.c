@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include "cfut_executor_int.h"
+#include "cfut_trace_int.h"
 #include "cfut_reactor_int.h"
 
 #include <stdlib.h>
@@ -375,6 +376,7 @@ static void
 task_waker_wake_by_ref(void *data)
 {
     struct cfut__task *t = data;
+    CFUT__TRACE(wake(t, is_local(t)));
     if (is_local(t))
         schedule(t->ex, t);
     else
@@ -397,6 +399,7 @@ static void
 task_waker_wake(void *data)
 {
     struct cfut__task *t = data;
+    CFUT__TRACE(wake(t, is_local(t)));
     if (is_local(t)) {
         struct cfut_executor *ex = t->ex;
         schedule(ex, t);
@@ -421,6 +424,7 @@ finish(struct cfut_executor *ex, struct cfut__task *t, int status)
     t->status = status;
     if (!(t->flags & CFUT__TASK_MAIN))
         ex->n_tasks--;
+    CFUT__TRACE(finish(ex, t, status));
     cfut_future_drop(t->fut);
     t->fut = NULL;
     cfut_waker_wake(&t->join_waker);
@@ -441,7 +445,10 @@ poll_task(struct cfut_executor *ex, struct cfut__task *t)
     struct cfut_context cx;
     cx.waker = &w;
     cx.budget = &ex->budget;
-    if (cfut_future_poll(t->fut, &cx, t->out) == CFUT_READY) {
+    CFUT__TRACE_POLL(poll_begin(ex, t));
+    enum cfut_poll r = cfut_future_poll(t->fut, &cx, t->out);
+    CFUT__TRACE_POLL(poll_end(ex, t, r));
+    if (r == CFUT_READY) {
         finish(ex, t, CFUT_OK);
     } else if (t->flags & CFUT__TASK_CANCEL) {
         finish(ex, t, CFUT_ECANCELED);
@@ -504,7 +511,9 @@ park(struct cfut_executor *ex)
     r->parked = true;
     r->notified = false;
     pthread_mutex_unlock(&r->lock);
+    CFUT__TRACE(park(ex, true));
     ex->drv_vt->turn(ex->drv, -1);
+    CFUT__TRACE(park(ex, false));
     pthread_mutex_lock(&r->lock);
     r->parked = false;
     pthread_mutex_unlock(&r->lock);
@@ -573,6 +582,7 @@ cfut_executor_new(struct cfut_executor **out)
     ex->owner = thread_token();
     ex->next_id = 1;
     cfut_list_init(&ex->all_tasks);
+    cfut__trace_executor_new(ex); /* reads CFUT_TRACE once */
     *out = ex;
     return CFUT_OK;
 
@@ -657,6 +667,7 @@ cfut_executor_free(struct cfut_executor *ex)
     }
     ex->drv_vt->free(ex->drv);
     remote_release(r);
+    CFUT__TRACE(executor_free(ex));
     cfut_free(ex);
 }
 
@@ -675,6 +686,10 @@ task_init(struct cfut_executor *ex, struct cfut__task *t, uint32_t refs)
     tail->next = &t->all_link;
     ex->all_tasks.prev = &t->all_link;
     t->id = ex->next_id++;
+#if CFUT_DEBUG_CHECKS
+    t->dbg_await_file = NULL;
+    t->dbg_await_line = 0;
+#endif
 }
 
 static const struct cfut_future_vtable cfut_join_handle_vtable;
@@ -715,6 +730,7 @@ cfut_spawn(struct cfut_executor *ex, struct cfut_future *fresh, size_t size,
         cfut_future_init(&handle->base, &cfut_join_handle_vtable);
         handle->task = t;
     }
+    CFUT__TRACE(spawn(ex, t));
     return CFUT_OK;
 }
 
@@ -761,6 +777,7 @@ cfut_block_on(struct cfut_executor *ex, struct cfut_future *f, void *out)
     t->out = out;
     t->output_size = cfut_future_output_size(f);
     push_run(ex, t);
+    CFUT__TRACE(spawn(ex, t));
     rc = run_loop(ex, t);
     if (rc != CFUT_OK) {
         /* Nothing can ever wake it: cancel it (block_on took it). */
@@ -843,9 +860,15 @@ cfut_executor_dump(const struct cfut_executor *ex, FILE *f)
             cfut_container_of(it, const struct cfut__task, all_link);
         if (t->state == CFUT__TASK_DONE)
             continue;
-        fprintf(f, "task %llu '%s' %s%s\n", (unsigned long long)t->id,
+        fprintf(f, "task %llu '%s' %s%s", (unsigned long long)t->id,
                 cfut_future_name(t->fut), state_names[t->state],
                 (t->flags & CFUT__TASK_MAIN) ? " (block_on)" : "");
+#if CFUT_DEBUG_CHECKS
+        if (t->dbg_await_file != NULL) /* recorded by the poll hook */
+            fprintf(f, ", suspended at %s:%d", t->dbg_await_file,
+                    t->dbg_await_line);
+#endif
+        fputc('\n', f);
     }
 }
 

@@ -85,6 +85,11 @@ struct cfut__task {
     struct cfut_list inbox_link;   /* on remote->inbox */
     int32_t remote_delta;          /* references gained/lost elsewhere */
     bool remote_woken;             /* woken from another thread */
+#if CFUT_DEBUG_CHECKS
+    /* owner thread: where the task's innermost coroutine waits (dump) */
+    const char *dbg_await_file;    /* NULL: not suspended in an await */
+    int dbg_await_line;
+#endif
 };
 
 /*

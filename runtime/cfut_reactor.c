@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include "cfut_reactor_int.h"
+#include "cfut_trace_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -200,6 +201,7 @@ fire_due(struct cfut__reactor *r, uint64_t now)
     while (r->n_timers != 0 && r->heap[0].deadline <= now) {
         struct cfut__timer *t = r->heap[0].t;
         heap_remove_at(r, 0);
+        CFUT__TRACE(reactor("timer fired", -1));
         struct cfut_waker w = t->waker;
         t->waker = CFUT_WAKER_EMPTY;
         cfut_waker_wake(&w);
@@ -297,6 +299,11 @@ dispatch(struct cfut__reactor *r, int n)
         if (e & (EPOLLOUT | EPOLLHUP | EPOLLERR))
             bits |= CFUT_IO_WRITABLE;
         io->ready |= bits;
+        CFUT__TRACE(reactor(bits == (CFUT_IO_READABLE | CFUT_IO_WRITABLE)
+                                ? "readable, writable"
+                                : bits == CFUT_IO_READABLE ? "readable"
+                                                           : "writable",
+                            io->fd));
         if (bits & CFUT_IO_READABLE)
             wake_list(r, &io->readers);
         if (bits & CFUT_IO_WRITABLE)
