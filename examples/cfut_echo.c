@@ -352,5 +352,11 @@ main(int argc, char **argv)
         (void)cfut_executor_run_ready(ex);
     }
     cfut_executor_free(ex);
+    if (demo && !cfut_trace_is_on())
+        printf("watch it: CFUT_TRACE=demo.json ./run demo --requests 200, "
+               "then open demo.json in Perfetto or chrome://tracing "
+               "(CFUT_TRACE=- narrates to stderr)\n");
+    else if (demo)
+        printf("trace written where CFUT_TRACE points\n");
     return rc;
 }
