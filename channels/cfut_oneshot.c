@@ -4,6 +4,7 @@
  * cfut_oneshot_sync.c; this file does not know threads.
  */
 #include "cfut_oneshot.h"
+#include "cfut_alloc_int.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -52,7 +53,7 @@ static inline void
 release(struct cfut__oneshot *s)
 {
     if (--s->refs == 0 && !(s->flags & F_CALLER))
-        cfut_free(s);
+        cfut__free_small(s, HDR_SIZE + s->value_size);
 }
 
 /* ---- receiver future ---- */
@@ -137,7 +138,7 @@ cfut_oneshot_new(size_t value_size, cfut_oneshot_drop_value_fn *drop_value,
 {
     if (tx == NULL || rx == NULL || value_size > SIZE_MAX / 4)
         return CFUT_EINVAL;
-    struct cfut__oneshot *s = cfut_alloc(HDR_SIZE + value_size);
+    struct cfut__oneshot *s = cfut__alloc_small(HDR_SIZE + value_size);
     if (s == NULL)
         return CFUT_ENOMEM;
     setup(s, 0, value_size, drop_value, tx, rx);

@@ -5,6 +5,7 @@
  * not spin and does not allocate after creation.
  */
 #include "cfut_oneshot.h"
+#include "cfut_alloc_int.h"
 
 #include <pthread.h>
 #include <stdint.h>
@@ -55,7 +56,7 @@ unlock_release(struct cfut__oneshot_sync *s)
     pthread_mutex_unlock(&s->lock);
     if (last) {
         pthread_mutex_destroy(&s->lock);
-        cfut_free(s);
+        cfut__free_small(s, HDR_SIZE + s->value_size);
     }
 }
 
@@ -133,7 +134,7 @@ cfut_oneshot_sync_new(size_t value_size, cfut_oneshot_drop_value_fn *drop_value,
 {
     if (tx == NULL || rx == NULL || value_size > SIZE_MAX / 4)
         return CFUT_EINVAL;
-    struct cfut__oneshot_sync *s = cfut_alloc(HDR_SIZE + value_size);
+    struct cfut__oneshot_sync *s = cfut__alloc_small(HDR_SIZE + value_size);
     if (s == NULL)
         return CFUT_ENOMEM;
     pthread_mutex_init(&s->lock, NULL);

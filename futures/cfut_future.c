@@ -58,6 +58,100 @@ cfut_free(void *ptr)
         allocator->free(allocator->ctx, ptr);
 }
 
+/* ---- the small-block cache (cfut_alloc_int.h) ---- */
+
+#include <pthread.h>
+
+#include "cfut_alloc_int.h"
+
+#define SMALL_STEP 32u
+#define SMALL_CLASSES 16u /* blocks up to 512 bytes */
+#define SMALL_KEEP 64u    /* blocks kept per class and thread */
+
+struct small_block {
+    struct small_block *next;
+};
+
+struct small_cache {
+    struct small_block *head[SMALL_CLASSES];
+    unsigned n[SMALL_CLASSES];
+    bool registered; /* the thread-exit destructor knows this cache */
+};
+
+#if defined(__GNUC__)
+#define SMALL_TLS __attribute__((tls_model("initial-exec")))
+#else
+#define SMALL_TLS
+#endif
+
+static _Thread_local struct small_cache small_cache SMALL_TLS;
+static pthread_key_t small_key;
+static pthread_once_t small_once = PTHREAD_ONCE_INIT;
+
+/* Frees every block a thread kept, when the thread exits. */
+static void
+small_flush(void *arg)
+{
+    struct small_cache *c = arg;
+    for (unsigned k = 0; k < SMALL_CLASSES; k++) {
+        while (c->head[k] != NULL) {
+            struct small_block *b = c->head[k];
+            c->head[k] = b->next;
+            free(b);
+        }
+        c->n[k] = 0;
+    }
+}
+
+static void
+small_key_create(void)
+{
+    (void)pthread_key_create(&small_key, small_flush);
+}
+
+void *
+cfut__alloc_small(size_t size)
+{
+    if (allocator != &default_allocator || size == 0 ||
+        size > SMALL_STEP * SMALL_CLASSES)
+        return cfut_alloc(size);
+    unsigned k = (unsigned)((size - 1) / SMALL_STEP);
+    struct small_block *b = small_cache.head[k];
+    if (b != NULL) {
+        small_cache.head[k] = b->next;
+        small_cache.n[k]--;
+        return b;
+    }
+    /* A whole class-sized block, so that any size of the class reuses it. */
+    return malloc((size_t)(k + 1) * SMALL_STEP);
+}
+
+void
+cfut__free_small(void *ptr, size_t size)
+{
+    if (ptr == NULL)
+        return;
+    if (allocator != &default_allocator || size == 0 ||
+        size > SMALL_STEP * SMALL_CLASSES) {
+        cfut_free(ptr);
+        return;
+    }
+    unsigned k = (unsigned)((size - 1) / SMALL_STEP);
+    if (small_cache.n[k] >= SMALL_KEEP) {
+        free(ptr);
+        return;
+    }
+    if (!small_cache.registered) {
+        pthread_once(&small_once, small_key_create);
+        (void)pthread_setspecific(small_key, &small_cache);
+        small_cache.registered = true;
+    }
+    struct small_block *b = ptr;
+    b->next = small_cache.head[k];
+    small_cache.head[k] = b;
+    small_cache.n[k]++;
+}
+
 /* ---- the no-op waker ---- */
 
 static struct cfut_waker

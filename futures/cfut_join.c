@@ -7,6 +7,7 @@
 
 #include <string.h>
 
+#include "cfut_alloc_int.h"
 #include "cfut_subwake_int.h"
 
 /* ---- the wake block ---------------------------------------------------- */
@@ -41,7 +42,7 @@ ws_unref(struct cfut__wakeset *ws)
     if (atomic_fetch_sub_explicit(&ws->refs, 1, memory_order_acq_rel) != 1)
         return;
     cfut_waker_drop(&ws->parent);
-    cfut_free(ws);
+    cfut__free_small(ws, ws->alloc_size);
 }
 
 static struct cfut_waker
@@ -99,9 +100,10 @@ cfut__wakeset_new(uint32_t n, size_t extra, struct cfut__wakeset **out)
     size_t off = cfut__align_up(sizeof(struct cfut__wakeset) +
                                     (size_t)n * sizeof(struct cfut__ws_slot),
                                 _Alignof(max_align_t));
-    struct cfut__wakeset *ws = cfut_alloc(off + extra);
+    struct cfut__wakeset *ws = cfut__alloc_small(off + extra);
     if (ws == NULL)
         return CFUT_ENOMEM;
+    ws->alloc_size = off + extra;
     atomic_init(&ws->refs, 1);
     atomic_flag_clear(&ws->lock);
     ws->parent = CFUT_WAKER_EMPTY;
@@ -149,7 +151,7 @@ cfut__wakeset_release(struct cfut__wakeset *ws)
      * thread, from the borrowed sub-waker): free it without atomics. */
     if (atomic_load_explicit(&ws->refs, memory_order_acquire) == 1) {
         cfut_waker_drop(&ws->parent);
-        cfut_free(ws);
+        cfut__free_small(ws, ws->alloc_size);
         return;
     }
     cfut__wakeset_clear_parent(ws);

@@ -5,7 +5,10 @@
  */
 #include "testkit.h"
 
+#include <pthread.h>
 #include <string.h>
+
+#include "cfut_alloc_int.h"
 
 /* ---- wakers ---- */
 
@@ -273,6 +276,64 @@ START_TEST(test_future_box_rejects_bad_arguments)
 }
 END_TEST
 
+/* ---- the small-block cache ---- */
+
+START_TEST(test_future_small_cache_reuses_a_block_of_the_same_class)
+{
+    void *a = cfut__alloc_small(100);
+    ck_assert_ptr_nonnull(a);
+    memset(a, 0xAB, 100);
+    cfut__free_small(a, 100);
+
+    void *b = cfut__alloc_small(110); /* the same 32-byte class */
+    memset(b, 0xCD, 110);
+
+    ck_assert_ptr_eq(a, b);
+    cfut__free_small(b, 110);
+}
+END_TEST
+
+static void *
+alloc_and_free_many(void *arg)
+{
+    (void)arg;
+    void *p[100];
+    for (int i = 0; i < 100; i++)
+        p[i] = cfut__alloc_small(64);
+    for (int i = 0; i < 100; i++)
+        cfut__free_small(p[i], 64);
+    return NULL; /* the thread's cache is freed at exit (valgrind checks) */
+}
+
+START_TEST(test_future_small_cache_is_per_thread_and_flushed_at_exit)
+{
+    pthread_t th;
+
+    ck_assert_int_eq(pthread_create(&th, NULL, alloc_and_free_many, NULL), 0);
+    pthread_join(th, NULL);
+    void *a = cfut__alloc_small(64);
+
+    ck_assert_ptr_nonnull(a);
+    cfut__free_small(a, 64);
+}
+END_TEST
+
+START_TEST(test_future_small_cache_is_bypassed_by_a_test_allocator)
+{
+    long before = testkit_alloc_count();
+
+    void *a = cfut__alloc_small(100);
+    cfut__free_small(a, 100);
+    void *b = cfut__alloc_small(100);
+    cfut__free_small(b, 100);
+    testkit_alloc_fail_at(1);
+    void *c = cfut__alloc_small(100);
+
+    ck_assert_int_eq(testkit_alloc_count() - before, 3);
+    ck_assert_ptr_null(c);
+}
+END_TEST
+
 /* ---- errors ---- */
 
 START_TEST(test_future_every_status_has_text_and_name)
@@ -364,6 +425,15 @@ future_suite(void)
     tcase_add_test(tc, test_future_box_reports_enomem);
     tcase_add_test(tc, test_future_box_rejects_bad_arguments);
     tcase_add_test(tc, test_future_every_status_has_text_and_name);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("small cache");
+    tcase_add_test(tc, test_future_small_cache_reuses_a_block_of_the_same_class);
+    tcase_add_test(tc, test_future_small_cache_is_per_thread_and_flushed_at_exit);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("small cache under the test allocator");
+    testkit_fixture(tc);
+    tcase_add_test(tc, test_future_small_cache_is_bypassed_by_a_test_allocator);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("misuse");
