@@ -82,8 +82,8 @@ timer_drop(struct cfut_future *f)
     cfut_waker_drop(&t->shared->waker);
 }
 
-static const struct cfut_future_vtable timer_vtable = {
-    timer_poll, timer_drop, 0, "thread_timer", NULL};
+static const struct cfut_future_vtable timer_vtable = {timer_poll, timer_drop,
+                                                       0, "thread_timer", NULL};
 
 static void
 timer_init(struct thread_timer *t, struct timer_shared *s, unsigned ms)

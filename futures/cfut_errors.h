@@ -21,24 +21,24 @@ extern "C" {
 
 /* The full table of status codes. */
 enum cfut_status {
-    CFUT_OK = 0,            /* success */
-    CFUT_ENOMEM = -1,       /* an allocation failed */
-    CFUT_EINVAL = -2,       /* an argument is invalid */
-    CFUT_ECANCELED = -3,    /* the operation or task was cancelled */
-    CFUT_ECLOSED = -4,      /* the other end of a channel is gone */
-    CFUT_EBUSY = -5,        /* the resource is in use (e.g. nested run) */
-    CFUT_ETIMEDOUT = -6,    /* a deadline passed first */
-    CFUT_EPROTO = -7,       /* the peer broke the wire protocol */
-    CFUT_ECONNRESET = -8,   /* the connection was reset or closed */
-    CFUT_EDEADLK = -9,      /* tasks wait, but nothing can ever wake them */
-    CFUT_EAGAIN = -10,      /* not ready now: try again later */
-    CFUT_EEOF = -11,        /* end of stream: the peer closed cleanly */
-    CFUT_EIO = -12,         /* an operating-system call failed */
-    CFUT_ENOTFOUND = -13,   /* no such entry (name, id) */
-    CFUT_EFULL = -14,       /* a bounded queue or table is full */
-    CFUT_EMSGSIZE = -15,    /* a message is larger than the limit */
-    CFUT_EADDR = -16,       /* an address could not be parsed or reached */
-    CFUT_ESTATE = -17       /* the call does not fit the object's state */
+    CFUT_OK = 0,          /* success */
+    CFUT_ENOMEM = -1,     /* an allocation failed */
+    CFUT_EINVAL = -2,     /* an argument is invalid */
+    CFUT_ECANCELED = -3,  /* the operation or task was cancelled */
+    CFUT_ECLOSED = -4,    /* the other end of a channel is gone */
+    CFUT_EBUSY = -5,      /* the resource is in use (e.g. nested run) */
+    CFUT_ETIMEDOUT = -6,  /* a deadline passed first */
+    CFUT_EPROTO = -7,     /* the peer broke the wire protocol */
+    CFUT_ECONNRESET = -8, /* the connection was reset or closed */
+    CFUT_EDEADLK = -9,    /* tasks wait, but nothing can ever wake them */
+    CFUT_EAGAIN = -10,    /* not ready now: try again later */
+    CFUT_EEOF = -11,      /* end of stream: the peer closed cleanly */
+    CFUT_EIO = -12,       /* an operating-system call failed */
+    CFUT_ENOTFOUND = -13, /* no such entry (name, id) */
+    CFUT_EFULL = -14,     /* a bounded queue or table is full */
+    CFUT_EMSGSIZE = -15,  /* a message is larger than the limit */
+    CFUT_EADDR = -16,     /* an address could not be parsed or reached */
+    CFUT_ESTATE = -17     /* the call does not fit the object's state */
 };
 
 /* Number of distinct codes, for tables and tests. */

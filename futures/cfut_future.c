@@ -10,8 +10,7 @@
 #include <string.h>
 
 void
-cfut__assert_fail(const char *file, int line, const char *expr,
-                  const char *msg)
+cfut__assert_fail(const char *file, int line, const char *expr, const char *msg)
 {
     fprintf(stderr, "cfut: %s:%d: assertion '%s' failed: %s\n", file, line,
             expr, msg);
@@ -35,8 +34,8 @@ default_free(void *ctx, void *ptr)
     free(ptr);
 }
 
-static const struct cfut_allocator default_allocator = {
-    default_alloc, default_free, NULL};
+static const struct cfut_allocator default_allocator = {default_alloc,
+                                                        default_free, NULL};
 static const struct cfut_allocator *allocator = &default_allocator;
 
 void

@@ -342,10 +342,10 @@ typedef size_t cfut_output_size_fn(const struct cfut_future *self);
 
 /* What every future of one type shares. */
 struct cfut_future_vtable {
-    cfut_poll_fn *poll;  /* required */
-    cfut_drop_fn *drop;  /* NULL when the future holds nothing to release */
-    size_t output_size;  /* bytes written to 'out' on READY */
-    const char *name;    /* the type's name, for messages and traces */
+    cfut_poll_fn *poll; /* required */
+    cfut_drop_fn *drop; /* NULL when the future holds nothing to release */
+    size_t output_size; /* bytes written to 'out' on READY */
+    const char *name;   /* the type's name, for messages and traces */
     cfut_output_size_fn *output_size_of; /* only for CFUT_OUTPUT_DYNAMIC */
 };
 
@@ -355,10 +355,10 @@ struct cfut_future_vtable {
 
 /* Debug lifecycle states of a future (the base's 'dbg_state'). */
 enum cfut_future_dbg_state {
-    CFUT_DBG_FRESH = 0,   /* initialised, never polled: may still move */
-    CFUT_DBG_POLLED = 1,  /* polled at least once: pinned */
-    CFUT_DBG_DONE = 2,    /* returned READY: must not be polled again */
-    CFUT_DBG_DROPPED = 3  /* dropped: must not be used at all */
+    CFUT_DBG_FRESH = 0,  /* initialised, never polled: may still move */
+    CFUT_DBG_POLLED = 1, /* polled at least once: pinned */
+    CFUT_DBG_DONE = 2,   /* returned READY: must not be polled again */
+    CFUT_DBG_DROPPED = 3 /* dropped: must not be used at all */
 };
 
 #define CFUT_MAGIC_LIVE 0xC0F0F00Du
@@ -374,9 +374,9 @@ struct cfut_future {
     /* private: do not touch */
     uint32_t flags; /* CFUT_FUTURE_* */
 #if CFUT_DEBUG_CHECKS
-    uint32_t dbg_magic;    /* CFUT_MAGIC_LIVE, or _DEAD once dropped */
-    uint32_t dbg_state;    /* enum cfut_future_dbg_state */
-    const void *dbg_addr;  /* address at the first poll */
+    uint32_t dbg_magic;   /* CFUT_MAGIC_LIVE, or _DEAD once dropped */
+    uint32_t dbg_state;   /* enum cfut_future_dbg_state */
+    const void *dbg_addr; /* address at the first poll */
 #endif
 };
 

@@ -35,7 +35,7 @@ struct cfut__wakeset {
     atomic_flag lock;         /* guards 'parent' against waking threads */
     struct cfut_waker parent; /* written only by the polling thread */
     uint32_t n;
-    size_t extra_off; /* offset of the combinator's data from the block */
+    size_t extra_off;  /* offset of the combinator's data from the block */
     size_t alloc_size; /* bytes allocated, for cfut__free_small() */
     struct cfut__ws_slot slots[];
 };

@@ -23,7 +23,7 @@
 #define CFUT__EVENT_INTERVAL 61u
 
 #define ALIGN_UP(n, a) (((n) + (a)-1) & ~((size_t)(a)-1))
-#define MAX_ALIGN ((size_t)_Alignof(max_align_t))
+#define MAX_ALIGN ((size_t) _Alignof(max_align_t))
 
 /*
  * Copies 'n' bytes; sizes up to 64 (the common future and output sizes)
@@ -52,16 +52,16 @@ struct cfut_executor {
     /* run queue: singly linked FIFO of SCHEDULED tasks */
     struct cfut__task *run_head;
     struct cfut__task *run_tail;
-    uint32_t budget;               /* of the task being polled */
-    uint32_t tick;                 /* polls since the last maintenance */
-    size_t n_tasks;                /* spawned tasks with a live future */
-    size_t n_wakers;               /* task waker clones alive */
-    size_t n_blocks;               /* task blocks in use (not pooled) */
+    uint32_t budget; /* of the task being polled */
+    uint32_t tick;   /* polls since the last maintenance */
+    size_t n_tasks;  /* spawned tasks with a live future */
+    size_t n_wakers; /* task waker clones alive */
+    size_t n_blocks; /* task blocks in use (not pooled) */
     uint64_t n_polls;
     uint64_t next_id;
-    const void *owner;             /* owner thread token */
-    bool running;                  /* inside block_on or run */
-    struct cfut_list all_tasks;    /* every allocated task */
+    const void *owner;          /* owner thread token */
+    bool running;               /* inside block_on or run */
+    struct cfut_list all_tasks; /* every allocated task */
     struct free_block *pool[CFUT__POOL_CLASSES];
     struct cfut__remote *remote;
     void *drv;
@@ -411,8 +411,7 @@ task_waker_wake(void *data)
 }
 
 static const struct cfut_waker_vtable task_waker_vtable = {
-    task_waker_clone, task_waker_wake, task_waker_wake_by_ref,
-    task_waker_drop};
+    task_waker_clone, task_waker_wake, task_waker_wake_by_ref, task_waker_drop};
 
 /* ---- completion ---- */
 
@@ -482,7 +481,8 @@ run_pass(struct cfut_executor *ex)
     /* Spurious polls: every live idle task is polled every pass. */
     cfut_list_for_each(it, &ex->all_tasks)
     {
-        struct cfut__task *t = cfut_container_of(it, struct cfut__task, all_link);
+        struct cfut__task *t =
+            cfut_container_of(it, struct cfut__task, all_link);
         if (t->state == CFUT__TASK_IDLE)
             schedule(ex, t);
     }
@@ -881,8 +881,7 @@ cfut_executor_dump(const struct cfut_executor *ex, FILE *f)
  * DONE: write the status (and the output when OK), READY.
  */
 static enum cfut_poll
-cfut_join_handle_poll(struct cfut_future *f, struct cfut_context *cx,
-                      void *out)
+cfut_join_handle_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
 {
     struct cfut_join_handle *h =
         cfut_container_of(f, struct cfut_join_handle, base);

@@ -38,14 +38,14 @@ struct cfut__driver_vtable {
 struct cfut__remote {
     pthread_mutex_t lock;
     atomic_uint refs;
-    atomic_bool has_items;         /* inbox is not empty (a hint) */
-    atomic_bool used;              /* sticky: a foreign op ever happened */
+    atomic_bool has_items; /* inbox is not empty (a hint) */
+    atomic_bool used;      /* sticky: a foreign op ever happened */
     /* guarded by 'lock' */
-    struct cfut_list inbox;        /* tasks, on their 'inbox_link' */
-    struct cfut_executor *ex;      /* NULL once the executor is freed */
-    bool parked;                   /* the owner is blocked in a turn */
-    bool notified;                 /* an unpark was sent since parking */
-    void *drv;                     /* for unpark */
+    struct cfut_list inbox;   /* tasks, on their 'inbox_link' */
+    struct cfut_executor *ex; /* NULL once the executor is freed */
+    bool parked;              /* the owner is blocked in a turn */
+    bool notified;            /* an unpark was sent since parking */
+    void *drv;                /* for unpark */
     const struct cfut__driver_vtable *drv_vt;
 };
 
@@ -66,28 +66,28 @@ enum cfut__task_state {
 
 /* A task: header, then (in the same block) the future and its output. */
 struct cfut__task {
-    struct cfut__task *run_next;   /* on the run queue (singly linked) */
-    struct cfut_future *fut;       /* in this block, or block_on's */
-    void *out;                     /* where the output is written */
-    struct cfut_executor *ex;      /* NULL once orphaned */
-    uint32_t refs;                 /* executor + handle + wakers */
-    uint8_t state;                 /* enum cfut__task_state */
-    uint8_t flags;                 /* CFUT__TASK_* */
-    uint16_t size_class;           /* pool class, or CFUT__BIG */
-    int status;                    /* CFUT_OK or CFUT_ECANCELED when DONE */
-    const void *owner;             /* owner thread token (immutable) */
-    struct cfut__remote *remote;   /* immutable */
-    struct cfut_list all_link;     /* on ex->all_tasks while allocated */
-    struct cfut_waker join_waker;  /* who awaits the join handle */
+    struct cfut__task *run_next;  /* on the run queue (singly linked) */
+    struct cfut_future *fut;      /* in this block, or block_on's */
+    void *out;                    /* where the output is written */
+    struct cfut_executor *ex;     /* NULL once orphaned */
+    uint32_t refs;                /* executor + handle + wakers */
+    uint8_t state;                /* enum cfut__task_state */
+    uint8_t flags;                /* CFUT__TASK_* */
+    uint16_t size_class;          /* pool class, or CFUT__BIG */
+    int status;                   /* CFUT_OK or CFUT_ECANCELED when DONE */
+    const void *owner;            /* owner thread token (immutable) */
+    struct cfut__remote *remote;  /* immutable */
+    struct cfut_list all_link;    /* on ex->all_tasks while allocated */
+    struct cfut_waker join_waker; /* who awaits the join handle */
     uint64_t id;
     size_t output_size;
     /* guarded by remote->lock */
-    struct cfut_list inbox_link;   /* on remote->inbox */
-    int32_t remote_delta;          /* references gained/lost elsewhere */
-    bool remote_woken;             /* woken from another thread */
+    struct cfut_list inbox_link; /* on remote->inbox */
+    int32_t remote_delta;        /* references gained/lost elsewhere */
+    bool remote_woken;           /* woken from another thread */
 #if CFUT_DEBUG_CHECKS
     /* owner thread: where the task's innermost coroutine waits (dump) */
-    const char *dbg_await_file;    /* NULL: not suspended in an await */
+    const char *dbg_await_file; /* NULL: not suspended in an await */
     int dbg_await_line;
 #endif
 };

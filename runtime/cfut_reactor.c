@@ -301,8 +301,8 @@ dispatch(struct cfut__reactor *r, int n)
         io->ready |= bits;
         CFUT__TRACE(reactor(bits == (CFUT_IO_READABLE | CFUT_IO_WRITABLE)
                                 ? "readable, writable"
-                                : bits == CFUT_IO_READABLE ? "readable"
-                                                           : "writable",
+                            : bits == CFUT_IO_READABLE ? "readable"
+                                                       : "writable",
                             io->fd));
         if (bits & CFUT_IO_READABLE)
             wake_list(r, &io->readers);

@@ -171,8 +171,8 @@ yielder_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
     CFUT_ASYNC_END(&self->co);
 }
 
-static const struct cfut_future_vtable yielder_vtable = {
-    yielder_poll, NULL, 0, "yielder", NULL};
+static const struct cfut_future_vtable yielder_vtable = {yielder_poll, NULL, 0,
+                                                         "yielder", NULL};
 
 START_TEST(test_coro_yield_wakes_and_resumes)
 {

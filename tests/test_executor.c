@@ -30,11 +30,11 @@ ex_teardown(void)
 /* ---- a probe future: counts polls, keeps or uses its waker ---- */
 
 enum probe_mode {
-    PROBE_READY_AFTER,   /* READY after 'limit' polls, keeping the waker */
-    PROBE_WAKE_IN_POLL,  /* wakes itself during its first poll */
-    PROBE_SELF_WAKE,     /* wakes itself every poll until *stop */
-    PROBE_SPAWN_CHILD,   /* spawns a child countdown, awaits its handle */
-    PROBE_BUDGET         /* spends budget until refused, counts units */
+    PROBE_READY_AFTER,  /* READY after 'limit' polls, keeping the waker */
+    PROBE_WAKE_IN_POLL, /* wakes itself during its first poll */
+    PROBE_SELF_WAKE,    /* wakes itself every poll until *stop */
+    PROBE_SPAWN_CHILD,  /* spawns a child countdown, awaits its handle */
+    PROBE_BUDGET        /* spends budget until refused, counts units */
 };
 
 struct probe {
@@ -43,7 +43,7 @@ struct probe {
     int polls;
     int limit;
     uint64_t value;
-    int result;        /* e.g. the nested block_on's status */
+    int result; /* e.g. the nested block_on's status */
     bool *stop;
     int *dropped;
     struct cfut_waker waker;
@@ -133,7 +133,6 @@ probe_init(struct probe *p, enum probe_mode mode, int limit, uint64_t value)
     p->value = value;
     p->waker = CFUT_WAKER_EMPTY;
 }
-
 
 /* ---- spawn and join ---- */
 
@@ -518,8 +517,7 @@ START_TEST(test_executor_free_with_pending_tasks_leaks_nothing)
         probe_init(&p, PROBE_READY_AFTER, 1000, 1);
         p.dropped = &dropped;
         ck_assert_int_eq(
-            cfut_spawn(ex, &p.base, sizeof p, i < 50 ? &hs[i] : NULL),
-            CFUT_OK);
+            cfut_spawn(ex, &p.base, sizeof p, i < 50 ? &hs[i] : NULL), CFUT_OK);
     }
     cfut_executor_run_ready(ex);
 
@@ -812,7 +810,8 @@ executor_suite(void)
     tc = tcase_create("run errors");
     tcase_add_checked_fixture(tc, ex_setup, ex_teardown);
     tcase_add_test(tc, test_executor_nested_run_returns_ebusy);
-    tcase_add_test(tc, test_executor_block_on_a_future_nothing_wakes_is_edeadlk);
+    tcase_add_test(tc,
+                   test_executor_block_on_a_future_nothing_wakes_is_edeadlk);
     tcase_add_test(tc, test_executor_run_with_unwakeable_tasks_is_edeadlk);
     tcase_add_test(tc, test_executor_dump_lists_live_tasks);
     suite_add_tcase(s, tc);

@@ -428,8 +428,10 @@ future_suite(void)
     suite_add_tcase(s, tc);
 
     tc = tcase_create("small cache");
-    tcase_add_test(tc, test_future_small_cache_reuses_a_block_of_the_same_class);
-    tcase_add_test(tc, test_future_small_cache_is_per_thread_and_flushed_at_exit);
+    tcase_add_test(tc,
+                   test_future_small_cache_reuses_a_block_of_the_same_class);
+    tcase_add_test(tc,
+                   test_future_small_cache_is_per_thread_and_flushed_at_exit);
     suite_add_tcase(s, tc);
     tc = tcase_create("small cache under the test allocator");
     testkit_fixture(tc);
