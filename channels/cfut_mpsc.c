@@ -30,7 +30,7 @@ struct cfut__mpsc {
     /* The receiver's latest PENDING poll; kept across wakes, so parking
      * again with the same waker costs no clone. */
     struct cfut_waker rx_waker;
-    struct cfut__mpsc_link waiters; /* send futures, on 'waiter_link' */
+    struct cfut_list waiters; /* send futures, on 'waiter_link' */
 };
 
 #define HDR_SIZE CFUT__MPSC_ALIGN_UP(sizeof(struct cfut__mpsc))
@@ -90,11 +90,10 @@ push(struct cfut__mpsc *s, const void *msg)
 static void
 hand_permits(struct cfut__mpsc *s)
 {
-    while (!cfut__mpsc_link_is_empty(&s->waiters) &&
-           s->len + s->reserved < s->cap) {
+    while (!cfut_list_is_empty(&s->waiters) && s->len + s->reserved < s->cap) {
         struct cfut_mpsc_send *f = cfut_container_of(
             s->waiters.next, struct cfut_mpsc_send, waiter_link);
-        cfut__mpsc_link_remove(&f->waiter_link);
+        cfut_list_remove(&f->waiter_link);
         f->is_waiting = false;
         f->has_permit = true;
         s->reserved++;
@@ -110,7 +109,7 @@ pop(struct cfut__mpsc *s, void *out)
     if (++s->head == s->ring_cap)
         s->head = 0;
     s->len--;
-    if (s->cap != 0 && !cfut__mpsc_link_is_empty(&s->waiters))
+    if (s->cap != 0 && !cfut_list_is_empty(&s->waiters))
         hand_permits(s);
 }
 
@@ -150,7 +149,7 @@ cfut_mpsc_new(size_t msg_size, size_t capacity, cfut_mpsc_drop_msg_fn *drop_msg,
     s->rx_parked = false;
     s->drop_msg = drop_msg;
     s->rx_waker = CFUT_WAKER_EMPTY;
-    cfut__mpsc_link_init(&s->waiters);
+    cfut_list_init(&s->waiters);
     tx->shared = s;
     rx->shared = s;
     return CFUT_OK;
@@ -190,8 +189,7 @@ cfut_mpsc_try_send(const struct cfut_mpsc_sender *tx, const void *msg)
     if (s->rx_closed)
         return CFUT_ECLOSED;
     if (s->cap != 0) {
-        if (s->len + s->reserved >= s->cap ||
-            !cfut__mpsc_link_is_empty(&s->waiters))
+        if (s->len + s->reserved >= s->cap || !cfut_list_is_empty(&s->waiters))
             return CFUT_EFULL;
     } else if (s->len == s->ring_cap) {
         int rc = grow(s);
@@ -220,7 +218,7 @@ send_poll(struct cfut_future *fut, struct cfut_context *cx, void *out)
     int rc = CFUT_OK;
     if (s->rx_closed) {
         if (f->is_waiting) {
-            cfut__mpsc_link_remove(&f->waiter_link);
+            cfut_list_remove(&f->waiter_link);
             f->is_waiting = false;
         }
         if (f->has_permit) {
@@ -234,7 +232,7 @@ send_poll(struct cfut_future *fut, struct cfut_context *cx, void *out)
         push(s, f->msg);
     } else if (!f->is_waiting &&
                (s->cap == 0 || (s->len + s->reserved < s->cap &&
-                                cfut__mpsc_link_is_empty(&s->waiters)))) {
+                                cfut_list_is_empty(&s->waiters)))) {
         if (!cfut_context_consume_budget(cx))
             return CFUT_PENDING;
         if (s->cap == 0 && s->len == s->ring_cap)
@@ -244,7 +242,9 @@ send_poll(struct cfut_future *fut, struct cfut_context *cx, void *out)
     } else {
         cfut_waker_register(&f->waker, cx->waker);
         if (!f->is_waiting) {
-            cfut__mpsc_link_push_back(&s->waiters, &f->waiter_link);
+            cfut_list_init(&f->waiter_link); /* first link: the future may have
+                                                moved since init */
+            cfut_list_push_back(&s->waiters, &f->waiter_link);
             f->is_waiting = true;
         }
         return CFUT_PENDING;
@@ -261,7 +261,7 @@ send_drop(struct cfut_future *fut)
         cfut_container_of(fut, struct cfut_mpsc_send, base);
     struct cfut__mpsc *s = f->shared;
     if (f->is_waiting)
-        cfut__mpsc_link_remove(&f->waiter_link);
+        cfut_list_remove(&f->waiter_link);
     if (f->waker.vtable != NULL)
         cfut_waker_drop(&f->waker);
     if (f->has_permit) {
@@ -400,8 +400,8 @@ cfut_mpsc_receiver_drop(struct cfut_mpsc_receiver *rx)
             s->drop_msg(m);
     }
     /* Wake every waiting sender: each resolves to CFUT_ECLOSED. */
-    struct cfut__mpsc_link *n;
-    while ((n = cfut__mpsc_link_pop_front(&s->waiters)) != NULL) {
+    struct cfut_list *n;
+    while ((n = cfut_list_pop_front(&s->waiters)) != NULL) {
         struct cfut_mpsc_send *f =
             cfut_container_of(n, struct cfut_mpsc_send, waiter_link);
         f->is_waiting = false;

@@ -52,13 +52,6 @@ typedef void cfut_mpsc_drop_msg_fn(void *msg);
 struct cfut__mpsc;
 struct cfut__mpsc_sync;
 
-/* A list link, as in cfut_list_int.h (repeated so this header stands
- * alone). */
-struct cfut__mpsc_link {
-    struct cfut__mpsc_link *next;
-    struct cfut__mpsc_link *prev;
-};
-
 /* ---------------------------------------------------------------------- */
 /* Local kind: one thread                                                  */
 /* ---------------------------------------------------------------------- */
@@ -89,11 +82,11 @@ struct cfut_mpsc_send {
     /* private: do not touch */
     struct cfut_future base;
     struct cfut__mpsc *shared;
-    const void *msg;                    /* kept until READY or drop */
-    struct cfut_waker waker;            /* when on the wait list */
-    struct cfut__mpsc_link waiter_link; /* on shared->waiters */
-    bool is_waiting;                    /* 'waiter_link' is linked */
-    bool has_permit;                    /* a slot is reserved for it */
+    const void *msg;              /* kept until READY or drop */
+    struct cfut_waker waker;      /* when on the wait list */
+    struct cfut_list waiter_link; /* on shared->waiters */
+    bool is_waiting;              /* 'waiter_link' is linked */
+    bool has_permit;              /* a slot is reserved for it */
 };
 
 /*
@@ -242,7 +235,7 @@ struct cfut_mpsc_sync_send {
     const void *msg;
     /* guarded by the channel's lock once polled */
     struct cfut_waker waker;
-    struct cfut__mpsc_link waiter_link;
+    struct cfut_list waiter_link;
     bool is_waiting;
     bool has_permit;
 };

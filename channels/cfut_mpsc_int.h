@@ -1,6 +1,6 @@
 /*
  * cfut_mpsc_int.h: helpers the two mpsc kinds share (internal; never
- * included by a public header): the wait-list link operations, message
+ * included by a public header): message
  * copies and ring unrolling. No allocation, no locking.
  */
 #ifndef CFUT_MPSC_INT_H
@@ -8,59 +8,12 @@
 
 #include <string.h>
 
+#include "cfut_list_int.h"
 #include "cfut_mpsc.h"
 
 /* Rounds 'n' up to the alignment of any type. */
 #define CFUT__MPSC_ALIGN_UP(n)                                                 \
     (((n) + _Alignof(max_align_t) - 1) & ~(_Alignof(max_align_t) - 1))
-
-/* Makes 'h' an empty list (or an unlinked node). */
-static inline void
-cfut__mpsc_link_init(struct cfut__mpsc_link *h)
-{
-    h->next = h;
-    h->prev = h;
-}
-
-/* Tells whether the list headed by 'h' is empty. */
-static inline bool
-cfut__mpsc_link_is_empty(const struct cfut__mpsc_link *h)
-{
-    return h->next == h;
-}
-
-/* Links 'n' (not on any list) at the tail of 'h'. */
-static inline void
-cfut__mpsc_link_push_back(struct cfut__mpsc_link *h, struct cfut__mpsc_link *n)
-{
-    n->prev = h->prev;
-    n->next = h;
-    h->prev->next = n;
-    h->prev = n;
-}
-
-/* Unlinks 'n' and makes it point to itself. */
-static inline void
-cfut__mpsc_link_remove(struct cfut__mpsc_link *n)
-{
-    CFUT_DEBUG_ASSERT(n->next->prev == n && n->prev->next == n,
-                      "mpsc: wait list corrupted");
-    n->next->prev = n->prev;
-    n->prev->next = n->next;
-    n->next = n;
-    n->prev = n;
-}
-
-/* Unlinks and returns the first node of 'h', or NULL when it is empty. */
-static inline struct cfut__mpsc_link *
-cfut__mpsc_link_pop_front(struct cfut__mpsc_link *h)
-{
-    struct cfut__mpsc_link *n = h->next;
-    if (n == h)
-        return NULL;
-    cfut__mpsc_link_remove(n);
-    return n;
-}
 
 /* Copies one message; the common 8- and 16-byte cases become moves. */
 static inline void

@@ -29,7 +29,7 @@ struct cfut__mpsc_sync {
     bool rx_closed;     /* the receiver is gone: sends fail */
     bool recv_live;
     struct cfut_waker rx_waker;
-    struct cfut__mpsc_link waiters; /* send futures, on 'waiter_link' */
+    struct cfut_list waiters; /* send futures, on 'waiter_link' */
 };
 
 #define HDR_SIZE CFUT__MPSC_ALIGN_UP(sizeof(struct cfut__mpsc_sync))
@@ -86,11 +86,11 @@ push(struct cfut__mpsc_sync *s, const void *msg, struct cfut_waker *wake)
 static void
 hand_permit(struct cfut__mpsc_sync *s, struct cfut_waker *wake)
 {
-    if (cfut__mpsc_link_is_empty(&s->waiters) || s->len + s->reserved >= s->cap)
+    if (cfut_list_is_empty(&s->waiters) || s->len + s->reserved >= s->cap)
         return;
     struct cfut_mpsc_sync_send *f = cfut_container_of(
         s->waiters.next, struct cfut_mpsc_sync_send, waiter_link);
-    cfut__mpsc_link_remove(&f->waiter_link);
+    cfut_list_remove(&f->waiter_link);
     f->is_waiting = false;
     f->has_permit = true;
     s->reserved++;
@@ -151,7 +151,7 @@ cfut_mpsc_sync_new(size_t msg_size, size_t capacity,
     s->rx_closed = false;
     s->recv_live = false;
     s->rx_waker = CFUT_WAKER_EMPTY;
-    cfut__mpsc_link_init(&s->waiters);
+    cfut_list_init(&s->waiters);
     tx->shared = s;
     rx->shared = s;
     return CFUT_OK;
@@ -204,7 +204,7 @@ cfut_mpsc_sync_try_send(const struct cfut_mpsc_sync_sender *tx, const void *msg)
     if (s->rx_closed)
         rc = CFUT_ECLOSED;
     else if (s->cap != 0 && (s->len + s->reserved >= s->cap ||
-                             !cfut__mpsc_link_is_empty(&s->waiters)))
+                             !cfut_list_is_empty(&s->waiters)))
         rc = CFUT_EFULL;
     else if (s->cap == 0 && s->len == s->ring_cap)
         rc = grow(s);
@@ -235,7 +235,7 @@ send_poll(struct cfut_future *fut, struct cfut_context *cx, void *out)
     pthread_mutex_lock(&s->lock);
     if (s->rx_closed) {
         if (f->is_waiting) {
-            cfut__mpsc_link_remove(&f->waiter_link);
+            cfut_list_remove(&f->waiter_link);
             f->is_waiting = false;
         }
         if (f->has_permit) {
@@ -249,7 +249,7 @@ send_poll(struct cfut_future *fut, struct cfut_context *cx, void *out)
         push(s, f->msg, &w);
     } else if (!f->is_waiting &&
                (s->cap == 0 || (s->len + s->reserved < s->cap &&
-                                cfut__mpsc_link_is_empty(&s->waiters)))) {
+                                cfut_list_is_empty(&s->waiters)))) {
         if (!cfut_context_consume_budget(cx)) {
             pthread_mutex_unlock(&s->lock);
             return CFUT_PENDING;
@@ -261,8 +261,10 @@ send_poll(struct cfut_future *fut, struct cfut_context *cx, void *out)
     } else {
         cfut_waker_register(&f->waker, cx->waker);
         if (!f->is_waiting) {
-            cfut__mpsc_link_init(&f->waiter_link);
-            cfut__mpsc_link_push_back(&s->waiters, &f->waiter_link);
+            cfut_list_init(&f->waiter_link);
+            cfut_list_init(&f->waiter_link); /* first link: the future may have
+                                                moved since init */
+            cfut_list_push_back(&s->waiters, &f->waiter_link);
             f->is_waiting = true;
         }
         pthread_mutex_unlock(&s->lock);
@@ -286,7 +288,7 @@ send_drop(struct cfut_future *fut)
     struct cfut_waker w = CFUT_WAKER_EMPTY;
     pthread_mutex_lock(&s->lock);
     if (f->is_waiting)
-        cfut__mpsc_link_remove(&f->waiter_link);
+        cfut_list_remove(&f->waiter_link);
     struct cfut_waker mine = f->waker;
     f->waker = CFUT_WAKER_EMPTY;
     if (f->has_permit) {
@@ -467,7 +469,7 @@ cfut_mpsc_sync_receiver_drop(struct cfut_mpsc_sync_receiver *rx)
     }
     /* Wake every waiting sender, one at a time: each sees ECLOSED. */
     for (;;) {
-        struct cfut__mpsc_link *n = cfut__mpsc_link_pop_front(&s->waiters);
+        struct cfut_list *n = cfut_list_pop_front(&s->waiters);
         if (n == NULL)
             break;
         struct cfut_mpsc_sync_send *f =

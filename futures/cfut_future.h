@@ -90,6 +90,17 @@ CFUT_API void cfut__assert_fail(const char *file, int line, const char *expr,
 #endif
     ;
 
+/*
+ * An intrusive list link: circular, doubly linked, with a sentinel head; an
+ * unlinked node points to itself. Public so that a future can embed one by
+ * value (a waiter on a channel's wait list); its operations are internal
+ * (cfut_list_int.h). Private: do not touch.
+ */
+struct cfut_list {
+    struct cfut_list *next;
+    struct cfut_list *prev;
+};
+
 /* ---------------------------------------------------------------------- */
 /* Allocation hooks                                                        */
 /* ---------------------------------------------------------------------- */

@@ -12,11 +12,7 @@
 
 #include "cfut_future.h"
 
-/* A list node, or a list head (the sentinel). */
-struct cfut_list {
-    struct cfut_list *next;
-    struct cfut_list *prev;
-};
+/* struct cfut_list (a node, or a head) is defined in cfut_future.h. */
 
 /* Makes 'n' an empty list, or an unlinked node. Post: it points to itself. */
 static inline void

@@ -47,8 +47,8 @@ struct cfut_io {
     int fd;
     unsigned ready; /* CFUT_IO_* seen and not cleared */
     bool is_socket;
-    struct cfut__io_waiter readers; /* sentinel of the read wait list */
-    struct cfut__io_waiter writers; /* sentinel of the write wait list */
+    struct cfut_list readers; /* read waiters, on their 'link' */
+    struct cfut_list writers; /* write waiters, on their 'link' */
 };
 
 /* The epoll tag of the eventfd (registrations use their own address). */
@@ -214,54 +214,44 @@ fire_due(struct cfut__reactor *r, uint64_t now)
 /* Wait lists                                                              */
 /* ---------------------------------------------------------------------- */
 
-static void
-list_init(struct cfut__io_waiter *head)
-{
-    head->next = head->prev = head;
-    head->waker = CFUT_WAKER_EMPTY;
-}
-
 void
 cfut__io_wait(struct cfut_io *io, enum cfut__io_dir dir,
               struct cfut__io_waiter *w, const struct cfut_waker *waker)
 {
-    if (w->next != NULL) {
+    if (w->link.next != NULL) {
         cfut_waker_register(&w->waker, waker);
         return;
     }
-    struct cfut__io_waiter *head =
-        dir == CFUT__IO_READ ? &io->readers : &io->writers;
     w->waker = cfut_waker_clone(waker);
-    w->next = head;
-    w->prev = head->prev;
-    head->prev->next = w;
-    head->prev = w;
+    cfut_list_init(&w->link); /* first link: it may have moved since init */
+    cfut_list_push_back(dir == CFUT__IO_READ ? &io->readers : &io->writers,
+                        &w->link);
     io->r->n_waiters++;
 }
 
 static void
 unlink_waiter(struct cfut__reactor *r, struct cfut__io_waiter *w)
 {
-    w->prev->next = w->next;
-    w->next->prev = w->prev;
-    w->next = w->prev = NULL;
+    cfut_list_remove(&w->link);
+    w->link.next = w->link.prev = NULL; /* "not linked", as at init */
     r->n_waiters--;
 }
 
 void
 cfut__io_unwait(struct cfut_io *io, struct cfut__io_waiter *w)
 {
-    if (w->next != NULL)
+    if (w->link.next != NULL)
         unlink_waiter(io->r, w);
     cfut_waker_drop(&w->waker);
 }
 
 /* Wakes and unlinks every waiter on the list 'head'. */
 static void
-wake_list(struct cfut__reactor *r, struct cfut__io_waiter *head)
+wake_list(struct cfut__reactor *r, struct cfut_list *head)
 {
-    while (head->next != head) {
-        struct cfut__io_waiter *w = head->next;
+    while (!cfut_list_is_empty(head)) {
+        struct cfut__io_waiter *w =
+            cfut_container_of(head->next, struct cfut__io_waiter, link);
         unlink_waiter(r, w);
         struct cfut_waker k = w->waker;
         w->waker = CFUT_WAKER_EMPTY;
@@ -467,8 +457,8 @@ cfut_io_new(struct cfut_executor *ex, int fd, struct cfut_io **out)
     io->r = r;
     io->fd = fd;
     io->ready = 0;
-    list_init(&io->readers);
-    list_init(&io->writers);
+    cfut_list_init(&io->readers);
+    cfut_list_init(&io->writers);
     int type;
     socklen_t len = sizeof type;
     io->is_socket = getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0;
@@ -498,8 +488,8 @@ cfut_io_free(struct cfut_io *io)
 {
     if (io == NULL)
         return;
-    CFUT_ASSERT(io->readers.next == &io->readers &&
-                    io->writers.next == &io->writers,
+    CFUT_ASSERT(cfut_list_is_empty(&io->readers) &&
+                    cfut_list_is_empty(&io->writers),
                 "cfut_io_free() while a future still waits on it");
     struct cfut__reactor *r = io->r;
     epoll_ctl(r->epfd, EPOLL_CTL_DEL, io->fd, NULL);

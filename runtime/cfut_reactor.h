@@ -33,20 +33,19 @@ struct cfut_io;
 
 /*
  * A place in a registration's wait list: embedded in every future that
- * waits for readiness. Unlinked while 'next' is NULL (so a fresh future
- * may still be moved).
+ * waits for readiness. Unlinked while 'link.next' is NULL (so a fresh
+ * future may still be moved).
  */
 struct cfut__io_waiter {
     /* private: do not touch */
-    struct cfut__io_waiter *next; /* on the registration's readers/writers */
-    struct cfut__io_waiter *prev;
+    struct cfut_list link;   /* on the registration's readers/writers */
     struct cfut_waker waker; /* a clone while linked */
 };
 
 /* An unlinked waiter value. */
 #define CFUT__IO_WAITER_INIT                                                   \
     {                                                                          \
-        NULL, NULL,                                                            \
+        {NULL, NULL},                                                          \
         {                                                                      \
             NULL, NULL                                                         \
         }                                                                      \
