@@ -10,22 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
-static struct cfut_executor *ex;
-
-static void
-ex_setup(void)
-{
-    testkit_setup();
-    ck_assert_int_eq(cfut_executor_new(&ex), CFUT_OK);
-}
-
-static void
-ex_teardown(void)
-{
-    cfut_executor_free(ex);
-    ex = NULL;
-    testkit_teardown();
-}
+/* The executor under test: made by the testkit's executor fixture. */
+#define ex testkit_ex
 
 /* ---- a probe future: counts polls, keeps or uses its waker ---- */
 
@@ -771,7 +757,7 @@ executor_suite(void)
 {
     Suite *s = suite_create("executor");
     TCase *tc = tcase_create("spawn and join");
-    tcase_add_checked_fixture(tc, ex_setup, ex_teardown);
+    testkit_executor_fixture(tc);
     tcase_add_test(tc, test_executor_join_handle_delivers_output);
     tcase_add_test(tc, test_executor_run_finishes_detached_tasks);
     tcase_add_test(tc, test_executor_spawn_from_inside_a_task);
@@ -780,7 +766,7 @@ executor_suite(void)
     suite_add_tcase(s, tc);
 
     tc = tcase_create("wakes");
-    tcase_add_checked_fixture(tc, ex_setup, ex_teardown);
+    testkit_executor_fixture(tc);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_executor_wake_during_own_poll_gives_one_more_poll);
     tcase_add_test(tc, test_executor_repeated_wakes_coalesce);
@@ -794,7 +780,7 @@ executor_suite(void)
     suite_add_tcase(s, tc);
 
     tc = tcase_create("cancellation");
-    tcase_add_checked_fixture(tc, ex_setup, ex_teardown);
+    testkit_executor_fixture(tc);
     tcase_add_test(tc,
                    test_executor_cancel_drops_the_future_and_resolves_canceled);
     tcase_add_test(tc, test_executor_cancel_after_finish_keeps_output);
@@ -802,13 +788,13 @@ executor_suite(void)
     suite_add_tcase(s, tc);
 
     tc = tcase_create("fairness");
-    tcase_add_checked_fixture(tc, ex_setup, ex_teardown);
+    testkit_executor_fixture(tc);
     tcase_add_test(tc, test_executor_self_waking_task_does_not_starve_others);
     tcase_add_test(tc, test_executor_budget_forces_a_yield);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("run errors");
-    tcase_add_checked_fixture(tc, ex_setup, ex_teardown);
+    testkit_executor_fixture(tc);
     tcase_add_test(tc, test_executor_nested_run_returns_ebusy);
     tcase_add_test(tc,
                    test_executor_block_on_a_future_nothing_wakes_is_edeadlk);
@@ -817,7 +803,7 @@ executor_suite(void)
     suite_add_tcase(s, tc);
 
     tc = tcase_create("allocation");
-    tcase_add_checked_fixture(tc, ex_setup, ex_teardown);
+    testkit_executor_fixture(tc);
     tcase_add_test(tc, test_executor_new_reports_enomem_at_every_allocation);
     tcase_add_test(tc, test_executor_spawn_reports_enomem_and_keeps_future);
     tcase_add_test(tc, test_executor_block_on_reports_enomem_and_drops_future);

@@ -18,22 +18,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-static struct cfut_executor *ex;
-
-static void
-ex_setup(void)
-{
-    testkit_setup();
-    ck_assert_int_eq(cfut_executor_new(&ex), CFUT_OK);
-}
-
-static void
-ex_teardown(void)
-{
-    cfut_executor_free(ex);
-    ex = NULL;
-    testkit_teardown();
-}
+/* The executor under test: made by the testkit's executor fixture. */
+#define ex testkit_ex
 
 /* Registers one end of a new socketpair; the other end stays raw. */
 static struct cfut_io *
@@ -829,14 +815,14 @@ io_suite(void)
 {
     Suite *s = suite_create("io");
     TCase *tc = tcase_create("readiness");
-    tcase_add_checked_fixture(tc, ex_setup, ex_teardown);
+    testkit_executor_fixture(tc);
     tcase_add_test(tc, test_io_readable_wakes_only_the_waiting_waker);
     tcase_add_test(tc, test_io_readable_runs_the_right_task);
     tcase_add_test(tc, test_io_busy_task_does_not_starve_readiness);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("read and write");
-    tcase_add_checked_fixture(tc, ex_setup, ex_teardown);
+    testkit_executor_fixture(tc);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_io_write_all_completes_across_partial_writes);
     tcase_add_test(tc, test_io_peer_close_gives_data_then_eof);
@@ -847,7 +833,7 @@ io_suite(void)
     suite_add_tcase(s, tc);
 
     tc = tcase_create("sockets");
-    tcase_add_checked_fixture(tc, ex_setup, ex_teardown);
+    testkit_executor_fixture(tc);
     tcase_set_timeout(tc, 240);
     tcase_add_test(tc, test_io_tcp_echo_of_1mib_both_ways_with_many_tasks);
     tcase_add_test(tc, test_io_unix_connect_accept_and_exchange);
@@ -856,13 +842,13 @@ io_suite(void)
     suite_add_tcase(s, tc);
 
     tc = tcase_create("cross-thread");
-    tcase_add_checked_fixture(tc, ex_setup, ex_teardown);
+    testkit_executor_fixture(tc);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_io_bytes_from_another_thread_wake_a_blocked_read);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("allocation");
-    tcase_add_checked_fixture(tc, ex_setup, ex_teardown);
+    testkit_executor_fixture(tc);
     tcase_add_test(tc, test_io_connect_fails_cleanly_at_every_allocation);
     suite_add_tcase(s, tc);
     return s;

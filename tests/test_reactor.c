@@ -11,22 +11,8 @@
 #include <sched.h>
 #include <unistd.h>
 
-static struct cfut_executor *ex;
-
-static void
-ex_setup(void)
-{
-    testkit_setup();
-    ck_assert_int_eq(cfut_executor_new(&ex), CFUT_OK);
-}
-
-static void
-ex_teardown(void)
-{
-    cfut_executor_free(ex);
-    ex = NULL;
-    testkit_teardown();
-}
+/* The executor under test: made by the testkit's executor fixture. */
+#define ex testkit_ex
 
 START_TEST(test_reactor_every_executor_has_an_idle_reactor)
 {
@@ -257,13 +243,13 @@ reactor_suite(void)
 {
     Suite *s = suite_create("reactor");
     TCase *tc = tcase_create("driver");
-    tcase_add_checked_fixture(tc, ex_setup, ex_teardown);
+    testkit_executor_fixture(tc);
     tcase_add_test(tc, test_reactor_every_executor_has_an_idle_reactor);
     tcase_add_test(tc, test_reactor_pending_forever_is_still_a_deadlock);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("cross-thread wakes");
-    tcase_add_checked_fixture(tc, ex_setup, ex_teardown);
+    testkit_executor_fixture(tc);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_reactor_wake_from_another_thread_is_never_lost);
     tcase_add_test(
@@ -271,14 +257,14 @@ reactor_suite(void)
     suite_add_tcase(s, tc);
 
     tc = tcase_create("misuse");
-    tcase_add_checked_fixture(tc, ex_setup, ex_teardown);
+    testkit_executor_fixture(tc);
     tcase_add_test(tc, test_reactor_io_new_rejects_bad_arguments);
     testkit_add_abort_test(
         tc, test_reactor_freeing_a_registration_with_a_waiter_aborts);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("allocation");
-    tcase_add_checked_fixture(tc, ex_setup, ex_teardown);
+    testkit_executor_fixture(tc);
     tcase_add_test(tc,
                    test_reactor_executor_new_fails_cleanly_at_every_allocation);
     tcase_add_test(tc, test_reactor_io_new_fails_cleanly_at_every_allocation);

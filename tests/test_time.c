@@ -9,22 +9,8 @@
 
 #include <stdlib.h>
 
-static struct cfut_executor *ex;
-
-static void
-ex_setup(void)
-{
-    testkit_setup();
-    ck_assert_int_eq(cfut_executor_new(&ex), CFUT_OK);
-}
-
-static void
-ex_teardown(void)
-{
-    cfut_executor_free(ex);
-    ex = NULL;
-    testkit_teardown();
-}
+/* The executor under test: made by the testkit's executor fixture. */
+#define ex testkit_ex
 
 /* ---- a sleeper task: sleeps 'ns', then appends 'id' to a log ---- */
 
@@ -490,7 +476,7 @@ time_suite(void)
 {
     Suite *s = suite_create("time");
     TCase *tc = tcase_create("sleep");
-    tcase_add_checked_fixture(tc, ex_setup, ex_teardown);
+    testkit_executor_fixture(tc);
     tcase_add_test(tc, test_time_sleeps_finish_in_deadline_order);
     tcase_add_test(tc, test_time_sleep_waits_for_manual_advance);
     tcase_add_test(tc, test_time_advance_needs_a_paused_clock);
@@ -500,14 +486,14 @@ time_suite(void)
     suite_add_tcase(s, tc);
 
     tc = tcase_create("cancellation");
-    tcase_add_checked_fixture(tc, ex_setup, ex_teardown);
+    testkit_executor_fixture(tc);
     tcase_add_test(tc, test_time_cancelled_sleep_removes_its_timer);
     tcase_add_test(tc,
                    test_time_dropped_pending_sleep_leaves_no_timer_or_waker);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("timeout");
-    tcase_add_checked_fixture(tc, ex_setup, ex_teardown);
+    testkit_executor_fixture(tc);
     tcase_add_test(tc, test_time_timeout_fires_and_drops_the_child);
     tcase_add_test(tc, test_time_timeout_passes_the_childs_output);
     tcase_add_test(tc, test_time_timeout_loses_a_tie_to_the_child);
@@ -515,13 +501,13 @@ time_suite(void)
     suite_add_tcase(s, tc);
 
     tc = tcase_create("interval");
-    tcase_add_checked_fixture(tc, ex_setup, ex_teardown);
+    testkit_executor_fixture(tc);
     tcase_add_test(tc, test_time_interval_does_not_drift);
     tcase_add_test(tc, test_time_interval_rejects_a_zero_period);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("allocation");
-    tcase_add_checked_fixture(tc, ex_setup, ex_teardown);
+    testkit_executor_fixture(tc);
     tcase_add_test(tc,
                    test_time_sleep_reports_enomem_when_the_heap_cannot_grow);
     tcase_add_test(tc, test_time_failed_heap_growth_keeps_the_armed_timers);

@@ -302,6 +302,29 @@ testkit_fixture(TCase *tc)
     tcase_add_checked_fixture(tc, testkit_setup, testkit_teardown);
 }
 
+struct cfut_executor *testkit_ex;
+
+static void
+executor_setup(void)
+{
+    testkit_setup();
+    ck_assert_int_eq(cfut_executor_new(&testkit_ex), CFUT_OK);
+}
+
+static void
+executor_teardown(void)
+{
+    cfut_executor_free(testkit_ex);
+    testkit_ex = NULL;
+    testkit_teardown();
+}
+
+void
+testkit_executor_fixture(TCase *tc)
+{
+    tcase_add_checked_fixture(tc, executor_setup, executor_teardown);
+}
+
 bool
 testkit_forking(void)
 {

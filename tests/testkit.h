@@ -96,6 +96,14 @@ void testkit_setup(void);
 void testkit_teardown(void);
 /* Adds the checked fixture to 'tc'. */
 void testkit_fixture(TCase *tc);
+/* The executor the executor fixture makes (NULL outside it). */
+extern struct cfut_executor *testkit_ex;
+/*
+ * Adds the checked fixture plus an executor: setup makes 'testkit_ex'
+ * after installing the counting allocator; teardown frees it (a test may
+ * free it itself and set it to NULL), then checks for leaks.
+ */
+void testkit_executor_fixture(TCase *tc);
 /* Whether tests run in forked children (misuse tests need that). */
 bool testkit_forking(void);
 /*
