@@ -24,7 +24,7 @@
 extern "C" {
 #endif
 
-/* An executor (opaque: it owns a pool, a lock and an eventfd). */
+/* An executor (opaque: it owns a task pool, a lock and its reactor). */
 struct cfut_executor;
 
 /* A task (opaque; reached through a join handle). */
@@ -39,7 +39,7 @@ struct cfut__task;
  * Ownership: '*out' receives the executor; free it with
  *   cfut_executor_free().
  * Returns: 0; CFUT_EINVAL if 'out' is NULL; CFUT_ENOMEM; CFUT_EIO when the
- *   wake-up eventfd cannot be created.
+ *   reactor's epoll instance or wake-up eventfd cannot be created.
  * Context: any thread that is not inside a poll.
  */
 CFUT_API int cfut_executor_new(struct cfut_executor **out);

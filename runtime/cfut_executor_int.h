@@ -15,7 +15,7 @@
 
 /*
  * A driver: what the executor blocks in when no task is runnable (the
- * reactor, or a plain eventfd). The executor owns it.
+ * reactor: epoll, timers and the eventfd for unparks). The executor owns it.
  */
 struct cfut__driver_vtable {
     /*
