@@ -45,23 +45,35 @@ maybe_free(struct cfut__mpsc *s)
     cfut_free(s);
 }
 
+/* Shared with the thread-safe kind: see cfut_mpsc_int.h. */
+int
+cfut__mpsc_ring_grow(unsigned char **ring, size_t *ring_cap, size_t *head,
+                     size_t len, size_t size)
+{
+    size_t n = *ring_cap != 0 ? *ring_cap * 2 : 16;
+    if (n > SIZE_MAX / 2 / size)
+        return CFUT_ENOMEM;
+    unsigned char *r = cfut_alloc(n * size);
+    if (r == NULL)
+        return CFUT_ENOMEM;
+    if (len != 0) {
+        size_t first = *ring_cap - *head < len ? *ring_cap - *head : len;
+        memcpy(r, *ring + *head * size, first * size);
+        memcpy(r + first * size, *ring, (len - first) * size);
+    }
+    cfut_free(*ring);
+    *ring = r;
+    *ring_cap = n;
+    *head = 0;
+    return CFUT_OK;
+}
+
 /* Makes room for one more message in an unbounded ring. */
 static int
 grow(struct cfut__mpsc *s)
 {
-    size_t n = s->ring_cap != 0 ? s->ring_cap * 2 : 16;
-    if (n > SIZE_MAX / 2 / s->msg_size)
-        return CFUT_ENOMEM;
-    unsigned char *r = cfut_alloc(n * s->msg_size);
-    if (r == NULL)
-        return CFUT_ENOMEM;
-    cfut__mpsc_ring_copy_out(r, s->ring, s->ring_cap, s->head, s->len,
-                             s->msg_size);
-    cfut_free(s->ring);
-    s->ring = r;
-    s->ring_cap = n;
-    s->head = 0;
-    return CFUT_OK;
+    return cfut__mpsc_ring_grow(&s->ring, &s->ring_cap, &s->head, s->len,
+                                s->msg_size);
 }
 
 /* Wakes the receiver if it is parked (its waker stays registered). */
@@ -81,7 +93,7 @@ push(struct cfut__mpsc *s, const void *msg)
     size_t i = s->head + s->len;
     if (i >= s->ring_cap)
         i -= s->ring_cap;
-    cfut__mpsc_copy(s->ring + i * s->msg_size, msg, s->msg_size);
+    cfut__copy(s->ring + i * s->msg_size, msg, s->msg_size);
     s->len++;
     wake_rx(s);
 }
@@ -105,7 +117,7 @@ hand_permits(struct cfut__mpsc *s)
 static inline void
 pop(struct cfut__mpsc *s, void *out)
 {
-    cfut__mpsc_copy(out, s->ring + s->head * s->msg_size, s->msg_size);
+    cfut__copy(out, s->ring + s->head * s->msg_size, s->msg_size);
     if (++s->head == s->ring_cap)
         s->head = 0;
     s->len--;

@@ -52,19 +52,8 @@ unlock_maybe_free(struct cfut__mpsc_sync *s)
 static int
 grow(struct cfut__mpsc_sync *s)
 {
-    size_t n = s->ring_cap != 0 ? s->ring_cap * 2 : 16;
-    if (n > SIZE_MAX / 2 / s->msg_size)
-        return CFUT_ENOMEM;
-    unsigned char *r = cfut_alloc(n * s->msg_size);
-    if (r == NULL)
-        return CFUT_ENOMEM;
-    cfut__mpsc_ring_copy_out(r, s->ring, s->ring_cap, s->head, s->len,
-                             s->msg_size);
-    cfut_free(s->ring);
-    s->ring = r;
-    s->ring_cap = n;
-    s->head = 0;
-    return CFUT_OK;
+    return cfut__mpsc_ring_grow(&s->ring, &s->ring_cap, &s->head, s->len,
+                                s->msg_size);
 }
 
 /* With the lock held: queues 'msg' (pre: room) and moves the receiver's
@@ -75,7 +64,7 @@ push(struct cfut__mpsc_sync *s, const void *msg, struct cfut_waker *wake)
     size_t i = s->head + s->len;
     if (i >= s->ring_cap)
         i -= s->ring_cap;
-    cfut__mpsc_copy(s->ring + i * s->msg_size, msg, s->msg_size);
+    cfut__copy(s->ring + i * s->msg_size, msg, s->msg_size);
     s->len++;
     *wake = s->rx_waker;
     s->rx_waker = CFUT_WAKER_EMPTY;
@@ -102,7 +91,7 @@ hand_permit(struct cfut__mpsc_sync *s, struct cfut_waker *wake)
 static inline void
 pop(struct cfut__mpsc_sync *s, void *out, struct cfut_waker *wake)
 {
-    cfut__mpsc_copy(out, s->ring + s->head * s->msg_size, s->msg_size);
+    cfut__copy(out, s->ring + s->head * s->msg_size, s->msg_size);
     if (++s->head == s->ring_cap)
         s->head = 0;
     s->len--;

@@ -33,16 +33,6 @@ _Static_assert(sizeof(struct cfut__oneshot) <= CFUT_ONESHOT_HEADER_SIZE,
 _Static_assert(CFUT_ONESHOT_HEADER_SIZE % _Alignof(max_align_t) == 0,
                "CFUT_ONESHOT_HEADER_SIZE must keep the value aligned");
 
-/* Copies a value; the common 8-byte case becomes a single move. */
-static inline void
-copy_value(void *dst, const void *src, size_t n)
-{
-    if (n == 8)
-        memcpy(dst, src, 8);
-    else
-        memcpy(dst, src, n);
-}
-
 static inline unsigned char *
 slot(struct cfut__oneshot *s)
 {
@@ -73,7 +63,7 @@ receiver_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
     if (fl & F_SENT) {
         s->flags = fl & ~F_SENT;
         *(int *)out = CFUT_OK;
-        copy_value((unsigned char *)out + CFUT_ONESHOT_VALUE_OFFSET, slot(s),
+        cfut__copy((unsigned char *)out + CFUT_ONESHOT_VALUE_OFFSET, slot(s),
                    s->value_size);
         return CFUT_READY;
     }
@@ -172,7 +162,7 @@ cfut_oneshot_send(struct cfut_oneshot_sender *tx, const void *value)
         s->flags |= F_TX_DONE;
         rc = CFUT_ECLOSED;
     } else {
-        copy_value(slot(s), value, s->value_size);
+        cfut__copy(slot(s), value, s->value_size);
         s->flags |= F_SENT | F_TX_DONE;
         cfut_waker_wake(&s->rx_waker);
     }
@@ -260,7 +250,7 @@ cfut_oneshot_try_recv(struct cfut_oneshot_receiver *rx, void *value)
     struct cfut__oneshot *s = rx->shared;
     if (s->flags & F_SENT) {
         s->flags &= ~F_SENT;
-        copy_value(value, slot(s), s->value_size);
+        cfut__copy(value, slot(s), s->value_size);
         return CFUT_OK;
     }
     if (s->flags & (F_TX_DONE | F_RX_CLOSED))

@@ -32,16 +32,6 @@ struct cfut__oneshot_sync {
     ((sizeof(struct cfut__oneshot_sync) + _Alignof(max_align_t) - 1) &         \
      ~(_Alignof(max_align_t) - 1))
 
-/* Copies a value; the common 8-byte case becomes a single move. */
-static inline void
-copy_value(void *dst, const void *src, size_t n)
-{
-    if (n == 8)
-        memcpy(dst, src, 8);
-    else
-        memcpy(dst, src, n);
-}
-
 static inline unsigned char *
 slot(struct cfut__oneshot_sync *s)
 {
@@ -75,7 +65,7 @@ receiver_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
     if (fl & F_SENT) {
         s->flags = fl & ~F_SENT;
         *(int *)out = CFUT_OK;
-        copy_value((unsigned char *)out + CFUT_ONESHOT_VALUE_OFFSET, slot(s),
+        cfut__copy((unsigned char *)out + CFUT_ONESHOT_VALUE_OFFSET, slot(s),
                    s->value_size);
     } else if (fl & (F_TX_DONE | F_RX_CLOSED)) {
         *(int *)out = CFUT_ECANCELED;
@@ -165,7 +155,7 @@ cfut_oneshot_sync_send(struct cfut_oneshot_sync_sender *tx, const void *value)
         s->flags |= F_TX_DONE;
         rc = CFUT_ECLOSED;
     } else {
-        copy_value(slot(s), value, s->value_size);
+        cfut__copy(slot(s), value, s->value_size);
         s->flags |= F_SENT | F_TX_DONE;
         w = s->rx_waker;
         s->rx_waker = CFUT_WAKER_EMPTY;
@@ -276,7 +266,7 @@ cfut_oneshot_sync_try_recv(struct cfut_oneshot_sync_receiver *rx, void *value)
     pthread_mutex_lock(&s->lock);
     if (s->flags & F_SENT) {
         s->flags &= ~F_SENT;
-        copy_value(value, slot(s), s->value_size);
+        cfut__copy(value, slot(s), s->value_size);
         rc = CFUT_OK;
     } else if (s->flags & (F_TX_DONE | F_RX_CLOSED)) {
         rc = CFUT_ECANCELED;

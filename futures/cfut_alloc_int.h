@@ -1,6 +1,8 @@
 /*
  * cfut_alloc_int.h: a per-thread cache of small blocks for the library's
- * short-lived shared objects (oneshot states, combinator wake blocks).
+ * short-lived shared objects (oneshot states, combinator wake blocks), and
+ * the one small-copy helper every module uses for futures, outputs and
+ * messages.
  * Internal: never included by a public header. It caches only while the
  * default allocator is installed, so a test allocator still sees (and can
  * fail) every allocation.
@@ -9,6 +11,7 @@
 #define CFUT_ALLOC_INT_H
 
 #include <stddef.h>
+#include <string.h>
 
 /*
  * Allocates 'size' bytes, from this thread's cache when it holds a block
@@ -23,5 +26,25 @@ void *cfut__alloc_small(size_t size);
  * NULL is a no-op. Context: any thread, not only the allocating one.
  */
 void cfut__free_small(void *ptr, size_t size);
+
+/* The out-of-line part of cfut__copy() (cfut_future.c). */
+void cfut__copy_slow(void *dst, const void *src, size_t n);
+
+/*
+ * Copies 'n' bytes. The commonest sizes (8: a u64 or a pointer; 16) are one
+ * inline move; others go to cfut__copy_slow(), which copies multiples of 8
+ * up to 64 (futures, whose base holds a pointer) word by word and leaves
+ * the rest to memcpy.
+ */
+static inline void
+cfut__copy(void *dst, const void *src, size_t n)
+{
+    if (n == 8)
+        __builtin_memcpy(dst, src, 8);
+    else if (n == 16)
+        __builtin_memcpy(dst, src, 16);
+    else
+        cfut__copy_slow(dst, src, n);
+}
 
 #endif /* CFUT_ALLOC_INT_H */

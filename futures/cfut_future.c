@@ -151,6 +151,19 @@ cfut__free_small(void *ptr, size_t size)
     small_cache.n[k]++;
 }
 
+void
+cfut__copy_slow(void *dst, const void *src, size_t n)
+{
+    if (n > 64 || (n & 7) != 0) {
+        memcpy(dst, src, n);
+        return;
+    }
+    char *d = dst;
+    const char *s = src;
+    for (size_t i = 0; i < n; i += 8)
+        __builtin_memcpy(d + i, s + i, 8);
+}
+
 /* ---- the no-op waker ---- */
 
 static struct cfut_waker

@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include "cfut_executor_int.h"
+#include "cfut_alloc_int.h"
 #include "cfut_trace_int.h"
 #include "cfut_reactor_int.h"
 
@@ -24,25 +25,6 @@
 
 #define ALIGN_UP(n, a) (((n) + (a)-1) & ~((size_t)(a)-1))
 #define MAX_ALIGN ((size_t) _Alignof(max_align_t))
-
-/*
- * Copies 'n' bytes; sizes up to 64 (the common future and output sizes)
- * are copied inline, word by word, instead of through a libc call.
- */
-static inline void
-copy_bytes(void *dst, const void *src, size_t n)
-{
-    /* A future's size is a multiple of 8 (its base holds a pointer), and
-     * so are most outputs: copy those word by word. */
-    if (n > 64 || (n & 7) != 0) {
-        memcpy(dst, src, n);
-        return;
-    }
-    char *d = dst;
-    const char *s = src;
-    for (size_t i = 0; i < n; i += 8)
-        __builtin_memcpy(d + i, s + i, 8);
-}
 
 struct free_block {
     struct free_block *next;
@@ -718,7 +700,7 @@ cfut_spawn(struct cfut_executor *ex, struct cfut_future *fresh, size_t size,
     t->fut = (struct cfut_future *)(void *)((char *)t + fut_off);
     t->out = (char *)t + out_off;
     t->output_size = out_size;
-    copy_bytes(t->fut, fresh, size);
+    cfut__copy(t->fut, fresh, size);
 #if CFUT_DEBUG_CHECKS
     fresh->dbg_magic = CFUT_MAGIC_DEAD; /* its bytes moved into the task */
     fresh->dbg_state = CFUT_DBG_DROPPED;
@@ -898,7 +880,7 @@ cfut_join_handle_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
     t->flags |= CFUT__TASK_TAKEN;
     *(int *)out = t->status;
     if (t->status == CFUT_OK && t->output_size != 0)
-        copy_bytes((char *)out + CFUT_JOIN_VALUE_OFFSET, t->out,
+        cfut__copy((char *)out + CFUT_JOIN_VALUE_OFFSET, t->out,
                    t->output_size);
     return CFUT_READY;
 }
