@@ -52,6 +52,15 @@ typedef void cfut_mpsc_drop_msg_fn(void *msg);
 struct cfut__mpsc;
 struct cfut__mpsc_sync;
 
+/* A send future's place among the senders that wait for capacity (the
+ * same in both kinds; private: do not touch). */
+struct cfut__mpsc_waiter {
+    struct cfut_waker waker;      /* while on the wait list */
+    struct cfut_list waiter_link; /* on the channel's 'waiters' */
+    bool is_waiting;              /* 'waiter_link' is linked */
+    bool has_permit;              /* a slot is reserved for it */
+};
+
 /* ---------------------------------------------------------------------- */
 /* Local kind: one thread                                                  */
 /* ---------------------------------------------------------------------- */
@@ -82,11 +91,8 @@ struct cfut_mpsc_send {
     /* private: do not touch */
     struct cfut_future base;
     struct cfut__mpsc *shared;
-    const void *msg;              /* kept until READY or drop */
-    struct cfut_waker waker;      /* when on the wait list */
-    struct cfut_list waiter_link; /* on shared->waiters */
-    bool is_waiting;              /* 'waiter_link' is linked */
-    bool has_permit;              /* a slot is reserved for it */
+    const void *msg; /* kept until READY or drop */
+    struct cfut__mpsc_waiter waiter;
 };
 
 /*
@@ -233,11 +239,7 @@ struct cfut_mpsc_sync_send {
     struct cfut_future base;
     struct cfut__mpsc_sync *shared;
     const void *msg;
-    /* guarded by the channel's lock once polled */
-    struct cfut_waker waker;
-    struct cfut_list waiter_link;
-    bool is_waiting;
-    bool has_permit;
+    struct cfut__mpsc_waiter waiter; /* guarded by the channel's lock */
 };
 
 /* A thread-safe recv future, as cfut_mpsc_recv (same cancel-safety). */
