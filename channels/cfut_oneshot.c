@@ -8,6 +8,7 @@
  */
 #include "cfut_oneshot.h"
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "cfut_oneshot_core_int.h"
@@ -120,15 +121,29 @@ cfut_oneshot_init(void *storage, size_t storage_size, size_t value_size,
 
 /* ---- sender ---- */
 
+/* The send and the sender's drop on the state itself. */
+static inline int
+send(struct cfut__oneshot *s, const void *value)
+{
+    int rc = cfut__oneshot_send(&s->core, slot(s), value, CFUT__WAKE_NOW);
+    release(s);
+    return rc;
+}
+
+static inline void
+sender_drop(struct cfut__oneshot *s)
+{
+    cfut__oneshot_sender_gone(&s->core, CFUT__WAKE_NOW);
+    release(s);
+}
+
 int
 cfut_oneshot_send(struct cfut_oneshot_sender *tx, const void *value)
 {
     CFUT_ASSERT(tx->shared != NULL, "oneshot: send on an empty sender");
     struct cfut__oneshot *s = tx->shared;
     tx->shared = NULL;
-    int rc = cfut__oneshot_send(&s->core, slot(s), value, CFUT__WAKE_NOW);
-    release(s);
-    return rc;
+    return send(s, value);
 }
 
 void
@@ -138,8 +153,7 @@ cfut_oneshot_sender_drop(struct cfut_oneshot_sender *tx)
     if (s == NULL)
         return;
     tx->shared = NULL;
-    cfut__oneshot_sender_gone(&s->core, CFUT__WAKE_NOW);
-    release(s);
+    sender_drop(s);
 }
 
 bool
@@ -201,25 +215,18 @@ cfut_oneshot_try_recv(struct cfut_oneshot_receiver *rx, void *value)
 
 /* ---- a sender of either kind (cfut_oneshot_int.h) ---- */
 
-struct cfut__oneshot_any_sender
-cfut__oneshot_sender_any(struct cfut_oneshot_sender *tx)
-{
-    CFUT_ASSERT(tx->shared != NULL, "oneshot: an empty sender");
-    struct cfut__oneshot_any_sender any = {&tx->shared->core};
-    tx->shared = NULL;
-    return any;
-}
+_Static_assert(offsetof(struct cfut__oneshot, core) == 0,
+               "cfut__oneshot_sender_any() needs the core first");
 
 int
 cfut__oneshot_any_send(struct cfut__oneshot_any_sender *tx, const void *value)
 {
     struct cfut__oneshot_core *c = tx->core;
+    CFUT_ASSERT(c != NULL, "oneshot: send on an empty sender");
     tx->core = NULL;
     if (c->is_sync)
         return cfut__oneshot_sync_core_send(c, value);
-    struct cfut_oneshot_sender local = {
-        cfut_container_of(c, struct cfut__oneshot, core)};
-    return cfut_oneshot_send(&local, value);
+    return send(cfut_container_of(c, struct cfut__oneshot, core), value);
 }
 
 void
@@ -229,11 +236,8 @@ cfut__oneshot_any_sender_drop(struct cfut__oneshot_any_sender *tx)
     tx->core = NULL;
     if (c == NULL)
         return;
-    if (c->is_sync) {
+    if (c->is_sync)
         cfut__oneshot_sync_core_sender_drop(c);
-        return;
-    }
-    struct cfut_oneshot_sender local = {
-        cfut_container_of(c, struct cfut__oneshot, core)};
-    cfut_oneshot_sender_drop(&local);
+    else
+        sender_drop(cfut_container_of(c, struct cfut__oneshot, core));
 }

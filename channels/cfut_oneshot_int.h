@@ -17,11 +17,18 @@ struct cfut__oneshot_any_sender {
 };
 
 /*
- * Turns a local sender into a sender of either kind.
- * Ownership: 'tx' is taken (emptied); it must not be empty.
+ * Turns a local sender into a sender of either kind (the local state
+ * begins with its core: cfut_oneshot.c checks it).
+ * Ownership: 'tx' is taken (emptied).
  */
-struct cfut__oneshot_any_sender
-cfut__oneshot_sender_any(struct cfut_oneshot_sender *tx);
+static inline struct cfut__oneshot_any_sender
+cfut__oneshot_sender_any(struct cfut_oneshot_sender *tx)
+{
+    struct cfut__oneshot_any_sender any = {
+        (struct cfut__oneshot_core *)(void *)tx->shared};
+    tx->shared = NULL;
+    return any;
+}
 
 /* Turns a thread-safe sender into a sender of either kind, as above. */
 struct cfut__oneshot_any_sender
