@@ -58,16 +58,13 @@ int
 cfut_mpsc_new(size_t msg_size, size_t capacity, cfut_mpsc_drop_msg_fn *drop_msg,
               struct cfut_mpsc_sender *tx, struct cfut_mpsc_receiver *rx)
 {
-    if (tx == NULL || rx == NULL || msg_size == 0 ||
-        capacity > (SIZE_MAX / 2 - HDR_SIZE) / msg_size)
-        return CFUT_EINVAL;
-    struct cfut__mpsc *s = cfut_alloc(HDR_SIZE + capacity * msg_size);
+    int rc;
+    struct cfut__mpsc *s = cfut__mpsc_alloc(HDR_SIZE, msg_size, capacity,
+                                            tx != NULL && rx != NULL, &rc);
     if (s == NULL)
-        return CFUT_ENOMEM;
-    cfut__mpsc_core_init(&s->core, msg_size, capacity, drop_msg,
-                         capacity != 0 ? (unsigned char *)s + HDR_SIZE : NULL);
-    tx->shared = s;
-    rx->shared = s;
+        return rc;
+    cfut__mpsc_core_init(&s->core, s, HDR_SIZE, msg_size, capacity, drop_msg);
+    tx->shared = rx->shared = s;
     return CFUT_OK;
 }
 
@@ -84,10 +81,8 @@ void
 cfut_mpsc_sender_drop(struct cfut_mpsc_sender *tx)
 {
     struct cfut__mpsc *s = tx->shared;
-    if (s == NULL)
-        return;
     tx->shared = NULL;
-    if (cfut__mpsc_sender_gone(&s->core, CFUT__WAKE_NOW))
+    if (s != NULL && cfut__mpsc_sender_gone(&s->core, CFUT__WAKE_NOW))
         free_state(s);
 }
 
@@ -206,9 +201,9 @@ void
 cfut_mpsc_receiver_drop(struct cfut_mpsc_receiver *rx)
 {
     struct cfut__mpsc *s = rx->shared;
+    rx->shared = NULL;
     if (s == NULL)
         return;
-    rx->shared = NULL;
     bool ok = cfut__mpsc_receiver_close(&s->core, CFUT__WAKE_NOW);
     CFUT_ASSERT(ok, "mpsc: receiver dropped under a recv future");
     cfut__mpsc_drain(&s->core);

@@ -70,27 +70,41 @@ struct cfut__mpsc_core {
 int cfut__mpsc_grow(struct cfut__mpsc_core *c);
 
 /*
- * Initialises 'c' with one sender and the receiver alive. 'ring' is the
- * bounded channel's inline ring of 'cap' slots (NULL when unbounded).
+ * Checks a new channel's arguments ('has_handles': both handle pointers
+ * are non-NULL) and allocates its block: 'hdr_size' bytes for the kind's
+ * state, then a bounded channel's ring. Returns the block, or NULL with
+ * CFUT_EINVAL or CFUT_ENOMEM in '*rc'.
+ */
+static inline void *
+cfut__mpsc_alloc(size_t hdr_size, size_t msg_size, size_t capacity,
+                 bool has_handles, int *rc)
+{
+    *rc = CFUT_EINVAL;
+    if (!has_handles || msg_size == 0 ||
+        capacity > (SIZE_MAX / 2 - hdr_size) / msg_size)
+        return NULL;
+    *rc = CFUT_ENOMEM;
+    return cfut_alloc(hdr_size + capacity * msg_size);
+}
+
+/*
+ * Initialises 'c', in the block of cfut__mpsc_alloc() ('block', its state
+ * 'hdr_size' bytes), with one sender and the receiver alive.
  */
 static inline void
-cfut__mpsc_core_init(struct cfut__mpsc_core *c, size_t msg_size, size_t cap,
-                     cfut_mpsc_drop_msg_fn *drop_msg, unsigned char *ring)
+cfut__mpsc_core_init(struct cfut__mpsc_core *c, void *block, size_t hdr_size,
+                     size_t msg_size, size_t cap,
+                     cfut_mpsc_drop_msg_fn *drop_msg)
 {
-    c->msg_size = msg_size;
-    c->cap = cap;
-    c->drop_msg = drop_msg;
-    c->ring_cap = cap;
-    c->head = 0;
-    c->len = 0;
-    c->reserved = 0;
-    c->ring = ring;
-    c->n_senders = 1;
-    c->rx_alive = true;
-    c->rx_closed = false;
-    c->recv_live = false;
-    c->rx_parked = false;
-    c->rx_waker = CFUT_WAKER_EMPTY;
+    *c = (struct cfut__mpsc_core){
+        .msg_size = msg_size,
+        .cap = cap,
+        .drop_msg = drop_msg,
+        .ring_cap = cap,
+        .ring = cap != 0 ? (unsigned char *)block + hdr_size : NULL,
+        .n_senders = 1,
+        .rx_alive = true,
+        .rx_waker = CFUT_WAKER_EMPTY};
     cfut_list_init(&c->waiters);
 }
 

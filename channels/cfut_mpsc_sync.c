@@ -64,18 +64,14 @@ cfut_mpsc_sync_new(size_t msg_size, size_t capacity,
                    struct cfut_mpsc_sync_sender *tx,
                    struct cfut_mpsc_sync_receiver *rx)
 {
-    if (tx == NULL || rx == NULL || msg_size == 0 ||
-        capacity > (SIZE_MAX / 2 - HDR_SIZE) / msg_size)
-        return CFUT_EINVAL;
-    struct cfut__mpsc_sync *s = cfut_alloc(HDR_SIZE + capacity * msg_size);
+    int rc;
+    struct cfut__mpsc_sync *s = cfut__mpsc_alloc(HDR_SIZE, msg_size, capacity,
+                                                 tx != NULL && rx != NULL, &rc);
     if (s == NULL)
-        return CFUT_ENOMEM;
+        return rc;
     pthread_mutex_init(&s->lock, NULL);
-    unsigned char *ring = (unsigned char *)s + HDR_SIZE;
-    cfut__mpsc_core_init(&s->core, msg_size, capacity, drop_msg,
-                         capacity == 0 ? NULL : ring);
-    tx->shared = s;
-    rx->shared = s;
+    cfut__mpsc_core_init(&s->core, s, HDR_SIZE, msg_size, capacity, drop_msg);
+    tx->shared = rx->shared = s;
     return CFUT_OK;
 }
 
@@ -90,12 +86,12 @@ void
 cfut_mpsc_sync_sender_drop(struct cfut_mpsc_sync_sender *tx)
 {
     struct cfut__mpsc_sync *s = tx->shared;
-    if (s == NULL)
-        return;
     tx->shared = NULL;
-    struct cfut__wake_list wl = CFUT__WAKE_LIST_DEFERRED;
-    bool unreferenced = cfut__mpsc_sender_gone(lock(s), &wl);
-    unlock_finish(s, &wl, unreferenced);
+    if (s != NULL) {
+        struct cfut__wake_list wl = CFUT__WAKE_LIST_DEFERRED;
+        bool unreferenced = cfut__mpsc_sender_gone(lock(s), &wl);
+        unlock_finish(s, &wl, unreferenced);
+    }
 }
 
 bool
@@ -159,6 +155,15 @@ cfut_mpsc_sync_send_init(struct cfut_mpsc_sync_send *f,
 
 /* ---- receiving ---- */
 
+static enum cfut_poll
+poll_recv(struct cfut__mpsc_sync *s, struct cfut_context *cx, void *out)
+{
+    struct cfut__wake_list wl = CFUT__WAKE_LIST_DEFERRED;
+    enum cfut_poll r = cfut__mpsc_poll_recv(lock(s), cx, out, &wl);
+    unlock_finish(s, &wl, false);
+    return r;
+}
+
 int
 cfut_mpsc_sync_try_recv(struct cfut_mpsc_sync_receiver *rx, void *msg)
 {
@@ -167,15 +172,6 @@ cfut_mpsc_sync_try_recv(struct cfut_mpsc_sync_receiver *rx, void *msg)
     int rc = cfut__mpsc_try_recv(lock(rx->shared), msg, &wl);
     unlock_finish(rx->shared, &wl, false);
     return rc;
-}
-
-static enum cfut_poll
-poll_recv(struct cfut__mpsc_sync *s, struct cfut_context *cx, void *out)
-{
-    struct cfut__wake_list wl = CFUT__WAKE_LIST_DEFERRED;
-    enum cfut_poll r = cfut__mpsc_poll_recv(lock(s), cx, out, &wl);
-    unlock_finish(s, &wl, false);
-    return r;
 }
 
 enum cfut_poll

@@ -79,16 +79,20 @@ static const struct cfut_future_vtable receiver_vtable = {
 
 /* ---- creation ---- */
 
-static void
-setup(struct cfut__oneshot *s, uint32_t refs, size_t value_size,
+/* Sets up a local channel in 'block' (heap or caller storage) with
+ * 'refs' references, and its two halves. Returns 0. */
+static int
+setup(void *block, uint32_t refs, size_t value_size,
       cfut_oneshot_drop_value_fn *drop_value, struct cfut_oneshot_sender *tx,
       struct cfut_oneshot_receiver *rx)
 {
+    struct cfut__oneshot *s = block;
     cfut__oneshot_core_init(&s->core, false, value_size, drop_value);
     s->refs = refs;
     tx->shared = s;
     cfut_future_init(&rx->base, &receiver_vtable);
     rx->shared = s;
+    return CFUT_OK;
 }
 
 int
@@ -96,13 +100,10 @@ cfut_oneshot_new(size_t value_size, cfut_oneshot_drop_value_fn *drop_value,
                  struct cfut_oneshot_sender *tx,
                  struct cfut_oneshot_receiver *rx)
 {
-    if (tx == NULL || rx == NULL || value_size > SIZE_MAX / 4)
-        return CFUT_EINVAL;
-    struct cfut__oneshot *s = cfut__alloc_small(HDR_SIZE + value_size);
-    if (s == NULL)
-        return CFUT_ENOMEM;
-    setup(s, 2, value_size, drop_value, tx, rx);
-    return CFUT_OK;
+    int rc;
+    void *block = cfut__oneshot_alloc(HDR_SIZE, value_size,
+                                      tx != NULL && rx != NULL, &rc);
+    return block == NULL ? rc : setup(block, 2, value_size, drop_value, tx, rx);
 }
 
 int
@@ -115,8 +116,8 @@ cfut_oneshot_init(void *storage, size_t storage_size, size_t value_size,
         (uintptr_t)storage % _Alignof(max_align_t) != 0 ||
         storage_size < HDR_SIZE || storage_size - HDR_SIZE < value_size)
         return CFUT_EINVAL;
-    setup(storage, 3, value_size, drop_value, tx, rx); /* +1: the storage */
-    return CFUT_OK;
+    /* The storage's own reference is the third. */
+    return setup(storage, 3, value_size, drop_value, tx, rx);
 }
 
 /* ---- sender ---- */
@@ -150,10 +151,9 @@ void
 cfut_oneshot_sender_drop(struct cfut_oneshot_sender *tx)
 {
     struct cfut__oneshot *s = tx->shared;
-    if (s == NULL)
-        return;
     tx->shared = NULL;
-    sender_drop(s);
+    if (s != NULL)
+        sender_drop(s);
 }
 
 bool
@@ -234,10 +234,8 @@ cfut__oneshot_any_sender_drop(struct cfut__oneshot_any_sender *tx)
 {
     struct cfut__oneshot_core *c = tx->core;
     tx->core = NULL;
-    if (c == NULL)
-        return;
-    if (c->is_sync)
+    if (c != NULL && c->is_sync)
         cfut__oneshot_sync_core_sender_drop(c);
-    else
+    else if (c != NULL)
         sender_drop(cfut_container_of(c, struct cfut__oneshot, core));
 }

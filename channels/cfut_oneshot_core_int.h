@@ -41,18 +41,34 @@ struct cfut__oneshot_core {
     struct cfut_waker closed_waker; /* the closed future's latest poll */
 };
 
+/*
+ * Checks a new channel's arguments ('has_halves': both half pointers are
+ * non-NULL) and allocates its block: 'hdr_size' bytes for the kind's
+ * state, then the value. Returns the block, or NULL with CFUT_EINVAL or
+ * CFUT_ENOMEM in '*rc'.
+ */
+static inline void *
+cfut__oneshot_alloc(size_t hdr_size, size_t value_size, bool has_halves,
+                    int *rc)
+{
+    *rc = CFUT_EINVAL;
+    if (!has_halves || value_size > SIZE_MAX / 4)
+        return NULL;
+    *rc = CFUT_ENOMEM;
+    return cfut__alloc_small(hdr_size + value_size);
+}
+
 /* Initialises 'c' for a fresh channel: nothing sent, both halves alive. */
 static inline void
 cfut__oneshot_core_init(struct cfut__oneshot_core *c, bool is_sync,
                         size_t value_size,
                         cfut_oneshot_drop_value_fn *drop_value)
 {
-    c->flags = 0;
-    c->is_sync = is_sync;
-    c->value_size = value_size;
-    c->drop_value = drop_value;
-    c->rx_waker = CFUT_WAKER_EMPTY;
-    c->closed_waker = CFUT_WAKER_EMPTY;
+    *c = (struct cfut__oneshot_core){.is_sync = is_sync,
+                                     .value_size = value_size,
+                                     .drop_value = drop_value,
+                                     .rx_waker = CFUT_WAKER_EMPTY,
+                                     .closed_waker = CFUT_WAKER_EMPTY};
 }
 
 /* The output size of a receiver of 'c'. */

@@ -31,11 +31,18 @@ slot(struct cfut__oneshot_sync *s)
     return (unsigned char *)s + HDR_SIZE;
 }
 
-static inline struct cfut__oneshot_sync *
+/* Locks 's' and returns its core. */
+static inline struct cfut__oneshot_core *
 lock(struct cfut__oneshot_sync *s)
 {
     pthread_mutex_lock(&s->lock);
-    return s;
+    return &s->core;
+}
+
+static inline void
+unlock(struct cfut__oneshot_sync *s)
+{
+    pthread_mutex_unlock(&s->lock);
 }
 
 /* Unlocks 's' and wakes what 'wl' holds, keeping the reference. */
@@ -43,7 +50,7 @@ static inline void
 unlock_wake(struct cfut__oneshot_sync *s, struct cfut__wake_list *wl)
 {
     cfut__wake_list_detach(wl);
-    pthread_mutex_unlock(&s->lock);
+    unlock(s);
     cfut__wake_list_run(wl);
 }
 
@@ -57,25 +64,33 @@ release(struct cfut__oneshot_sync *s)
     cfut__free_small(s, HDR_SIZE + s->core.value_size);
 }
 
+/* The end of a call that let go of a half: unlock, wake, release. */
+static inline void
+unlock_wake_release(struct cfut__oneshot_sync *s, struct cfut__wake_list *wl)
+{
+    unlock_wake(s, wl);
+    release(s);
+}
+
 /* ---- receiver future ---- */
 
 static enum cfut_poll
 receiver_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
 {
-    struct cfut__oneshot_sync *s = lock(
-        cfut_container_of(f, struct cfut_oneshot_sync_receiver, base)->shared);
-    enum cfut_poll r = cfut__oneshot_poll(&s->core, slot(s), cx, out);
-    pthread_mutex_unlock(&s->lock);
+    struct cfut__oneshot_sync *s =
+        cfut_container_of(f, struct cfut_oneshot_sync_receiver, base)->shared;
+    enum cfut_poll r = cfut__oneshot_poll(lock(s), slot(s), cx, out);
+    unlock(s);
     return r;
 }
 
 static void
 receiver_drop(struct cfut_future *f)
 {
-    struct cfut__oneshot_sync *s = lock(
-        cfut_container_of(f, struct cfut_oneshot_sync_receiver, base)->shared);
+    struct cfut__oneshot_sync *s =
+        cfut_container_of(f, struct cfut_oneshot_sync_receiver, base)->shared;
     struct cfut__wake_list wl = CFUT__WAKE_LIST_DEFERRED;
-    bool had_value = cfut__oneshot_receiver_gone(&s->core, &wl);
+    bool had_value = cfut__oneshot_receiver_gone(lock(s), &wl);
     unlock_wake(s, &wl);
     /* The slot is ours alone now: no send can write it any more. */
     if (had_value)
@@ -102,14 +117,14 @@ cfut_oneshot_sync_new(size_t value_size, cfut_oneshot_drop_value_fn *drop_value,
                       struct cfut_oneshot_sync_sender *tx,
                       struct cfut_oneshot_sync_receiver *rx)
 {
-    if (tx == NULL || rx == NULL || value_size > SIZE_MAX / 4)
-        return CFUT_EINVAL;
-    struct cfut__oneshot_sync *s = cfut__alloc_small(HDR_SIZE + value_size);
+    int rc;
+    struct cfut__oneshot_sync *s = cfut__oneshot_alloc(
+        HDR_SIZE, value_size, tx != NULL && rx != NULL, &rc);
     if (s == NULL)
-        return CFUT_ENOMEM;
+        return rc;
+    pthread_mutex_init(&s->lock, NULL);
     cfut__oneshot_core_init(&s->core, true, value_size, drop_value);
     atomic_init(&s->refs, 2);
-    pthread_mutex_init(&s->lock, NULL);
     tx->shared = s;
     cfut_future_init(&rx->base, &receiver_vtable);
     rx->shared = s;
@@ -118,16 +133,36 @@ cfut_oneshot_sync_new(size_t value_size, cfut_oneshot_drop_value_fn *drop_value,
 
 /* ---- sender ---- */
 
+/* The send and the sender's drop on the core of a thread-safe state (what
+ * the sender of either kind calls, see cfut_oneshot_int.h). */
 int
 cfut__oneshot_sync_core_send(struct cfut__oneshot_core *c, const void *value)
 {
     struct cfut__oneshot_sync *s =
-        lock(cfut_container_of(c, struct cfut__oneshot_sync, core));
+        cfut_container_of(c, struct cfut__oneshot_sync, core);
     struct cfut__wake_list wl = CFUT__WAKE_LIST_DEFERRED;
-    int rc = cfut__oneshot_send(c, slot(s), value, &wl);
-    unlock_wake(s, &wl);
-    release(s);
+    int rc = cfut__oneshot_send(lock(s), slot(s), value, &wl);
+    unlock_wake_release(s, &wl);
     return rc;
+}
+
+void
+cfut__oneshot_sync_core_sender_drop(struct cfut__oneshot_core *c)
+{
+    struct cfut__oneshot_sync *s =
+        cfut_container_of(c, struct cfut__oneshot_sync, core);
+    struct cfut__wake_list wl = CFUT__WAKE_LIST_DEFERRED;
+    cfut__oneshot_sender_gone(lock(s), &wl);
+    unlock_wake_release(s, &wl);
+}
+
+struct cfut__oneshot_any_sender
+cfut__oneshot_sync_sender_any(struct cfut_oneshot_sync_sender *tx)
+{
+    CFUT_ASSERT(tx->shared != NULL, "oneshot: an empty sender");
+    struct cfut__oneshot_any_sender any = {&tx->shared->core};
+    tx->shared = NULL;
+    return any;
 }
 
 int
@@ -136,17 +171,6 @@ cfut_oneshot_sync_send(struct cfut_oneshot_sync_sender *tx, const void *value)
     CFUT_ASSERT(tx->shared != NULL, "oneshot: send on an empty sender");
     return cfut__oneshot_sync_core_send(cfut__oneshot_sync_sender_any(tx).core,
                                         value);
-}
-
-void
-cfut__oneshot_sync_core_sender_drop(struct cfut__oneshot_core *c)
-{
-    struct cfut__oneshot_sync *s =
-        lock(cfut_container_of(c, struct cfut__oneshot_sync, core));
-    struct cfut__wake_list wl = CFUT__WAKE_LIST_DEFERRED;
-    cfut__oneshot_sender_gone(c, &wl);
-    unlock_wake(s, &wl);
-    release(s);
 }
 
 void
@@ -161,19 +185,9 @@ bool
 cfut_oneshot_sync_sender_is_closed(const struct cfut_oneshot_sync_sender *tx)
 {
     CFUT_ASSERT(tx->shared != NULL, "oneshot: is_closed on an empty sender");
-    struct cfut__oneshot_sync *s = lock(tx->shared);
-    bool closed = cfut__oneshot_is_closed(&s->core);
-    pthread_mutex_unlock(&s->lock);
+    bool closed = cfut__oneshot_is_closed(lock(tx->shared));
+    unlock(tx->shared);
     return closed;
-}
-
-struct cfut__oneshot_any_sender
-cfut__oneshot_sync_sender_any(struct cfut_oneshot_sync_sender *tx)
-{
-    CFUT_ASSERT(tx->shared != NULL, "oneshot: an empty sender");
-    struct cfut__oneshot_any_sender any = {&tx->shared->core};
-    tx->shared = NULL;
-    return any;
 }
 
 /* ---- closed future ---- */
@@ -182,22 +196,21 @@ static enum cfut_poll
 closed_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
 {
     (void)out;
-    struct cfut__oneshot_sync *s = lock(
-        cfut_container_of(f, struct cfut_oneshot_sync_closed, base)->shared);
-    enum cfut_poll r = cfut__oneshot_closed_poll(&s->core, cx);
-    pthread_mutex_unlock(&s->lock);
+    struct cfut_oneshot_sync_closed *cl =
+        cfut_container_of(f, struct cfut_oneshot_sync_closed, base);
+    enum cfut_poll r = cfut__oneshot_closed_poll(lock(cl->shared), cx);
+    unlock(cl->shared);
     return r;
 }
 
 static void
 closed_drop(struct cfut_future *f)
 {
-    struct cfut__oneshot_sync *s = lock(
-        cfut_container_of(f, struct cfut_oneshot_sync_closed, base)->shared);
+    struct cfut_oneshot_sync_closed *cl =
+        cfut_container_of(f, struct cfut_oneshot_sync_closed, base);
     struct cfut__wake_list wl = CFUT__WAKE_LIST_DEFERRED;
-    cfut__oneshot_closed_gone(&s->core, &wl);
-    unlock_wake(s, &wl);
-    release(s);
+    cfut__oneshot_closed_gone(lock(cl->shared), &wl);
+    unlock_wake_release(cl->shared, &wl);
 }
 
 static const struct cfut_future_vtable closed_vtable = {
@@ -209,14 +222,13 @@ cfut_oneshot_sync_closed_init(struct cfut_oneshot_sync_closed *f,
 {
     CFUT_ASSERT(tx->shared != NULL,
                 "oneshot: closed future from an empty sender");
-    struct cfut__oneshot_sync *s = lock(tx->shared);
-    bool first = cfut__oneshot_closed_begin(&s->core);
-    pthread_mutex_unlock(&s->lock);
+    bool first = cfut__oneshot_closed_begin(lock(tx->shared));
+    unlock(tx->shared);
     CFUT_ASSERT(first, "oneshot: a closed future is already alive");
-    /* The sender's reference keeps 's' alive meanwhile. */
-    atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
+    /* The sender's reference keeps the state alive meanwhile. */
+    atomic_fetch_add_explicit(&tx->shared->refs, 1, memory_order_relaxed);
     cfut_future_init(&f->base, &closed_vtable);
-    f->shared = s;
+    f->shared = tx->shared;
 }
 
 /* ---- receiver calls ---- */
@@ -224,17 +236,15 @@ cfut_oneshot_sync_closed_init(struct cfut_oneshot_sync_closed *f,
 void
 cfut_oneshot_sync_receiver_close(struct cfut_oneshot_sync_receiver *rx)
 {
-    struct cfut__oneshot_sync *s = lock(rx->shared);
     struct cfut__wake_list wl = CFUT__WAKE_LIST_DEFERRED;
-    (void)cfut__oneshot_close(&s->core, &wl);
-    unlock_wake(s, &wl);
+    (void)cfut__oneshot_close(lock(rx->shared), &wl);
+    unlock_wake(rx->shared, &wl);
 }
 
 int
 cfut_oneshot_sync_try_recv(struct cfut_oneshot_sync_receiver *rx, void *value)
 {
-    struct cfut__oneshot_sync *s = lock(rx->shared);
-    int rc = cfut__oneshot_take(&s->core, slot(s), value);
-    pthread_mutex_unlock(&s->lock);
+    int rc = cfut__oneshot_take(lock(rx->shared), slot(rx->shared), value);
+    unlock(rx->shared);
     return rc;
 }

@@ -50,12 +50,22 @@ struct cfut__wake_list {
     ((struct cfut__wake_list){true, CFUT_WAKER_EMPTY, CFUT_WAKER_EMPTY, NULL,  \
                               CFUT_WAKER_EMPTY})
 
-/* Moves the waker in 'slot', if any, to 'to'; 'slot' becomes empty. An
- * empty slot is left untouched, so the common case stores nothing. */
+/*
+ * The waker in 'slot' is to be released ('drop') or else woken (consumed);
+ * 'slot' becomes empty. A deferred list keeps it, and stores nothing for an
+ * empty slot (the common case).
+ */
 static inline void
-cfut__wake_list_move(struct cfut_waker *to, struct cfut_waker *slot)
+cfut__wake_list_move(struct cfut__wake_list *wl, struct cfut_waker *slot,
+                     bool drop)
 {
-    if (slot->vtable != NULL) {
+    if (!wl->is_deferred) {
+        if (drop)
+            cfut_waker_drop(slot);
+        else
+            cfut_waker_wake(slot);
+    } else if (slot->vtable != NULL) {
+        struct cfut_waker *to = drop ? &wl->drop : &wl->wake;
         CFUT_DEBUG_ASSERT(to->vtable == NULL, "wake list: slot taken twice");
         *to = *slot;
         slot->vtable = NULL;
@@ -66,20 +76,14 @@ cfut__wake_list_move(struct cfut_waker *to, struct cfut_waker *slot)
 static inline void
 cfut__wake_list_take(struct cfut__wake_list *wl, struct cfut_waker *slot)
 {
-    if (wl->is_deferred)
-        cfut__wake_list_move(&wl->wake, slot);
-    else
-        cfut_waker_wake(slot);
+    cfut__wake_list_move(wl, slot, false);
 }
 
 /* The waker in 'slot' is to be released; 'slot' becomes empty. */
 static inline void
 cfut__wake_list_take_drop(struct cfut__wake_list *wl, struct cfut_waker *slot)
 {
-    if (wl->is_deferred)
-        cfut__wake_list_move(&wl->drop, slot);
-    else
-        cfut_waker_drop(slot);
+    cfut__wake_list_move(wl, slot, true);
 }
 
 /* The waker registered in 'slot' is to be woken by reference; it stays. */
