@@ -504,6 +504,24 @@ END_TEST
 
 /* ---- permits, the receiver's waker, callbacks ---- */
 
+/* A channel of u64 messages and a counting waker for its receiver. */
+struct chan {
+    const struct mkind *k;
+    union mtx tx;
+    union mrx rx;
+    struct testkit_waker tw;
+    struct cfut_waker w;
+};
+
+static void
+chan_init(struct chan *c, int kind, size_t cap)
+{
+    c->k = &kinds[kind];
+    ck_assert_int_eq(c->k->make(sizeof(uint64_t), cap, NULL, &c->tx, &c->rx),
+                     CFUT_OK);
+    c->w = testkit_waker_init(&c->tw);
+}
+
 /* Live references to 'tw' and clones made of it. */
 static long
 refs_of(struct testkit_waker *tw)
@@ -619,96 +637,65 @@ END_TEST
 
 START_TEST(test_mpsc_the_parked_receivers_waker_stays_registered_across_wakes)
 {
-    const struct mkind *k = &kinds[_i];
-    union mtx tx;
-    union mrx rx;
-    ck_assert_int_eq(k->make(sizeof(uint64_t), 4, NULL, &tx, &rx), CFUT_OK);
-    struct testkit_waker tw;
-    struct cfut_waker w = testkit_waker_init(&tw);
+    struct chan c;
+    chan_init(&c, _i, 4);
     out_u64 out = {0, 0};
-    ck_assert_int_eq(poll_recv_any(_i, &rx, &w, &out), CFUT_PENDING);
-    ck_assert_int_eq(refs_of(&tw), 1);
+    ck_assert_int_eq(poll_recv_any(_i, &c.rx, &c.w, &out), CFUT_PENDING);
+    ck_assert_int_eq(refs_of(&c.tw), 1);
 
     for (uint64_t i = 0; i < 3; i++) {
-        ck_assert_int_eq(k->try_send(&tx, &i), CFUT_OK);
-        ck_assert_int_eq(k->try_send(&tx, &i), CFUT_OK); /* not parked */
-        ck_assert_int_eq(testkit_waker_n_wakes(&tw), (long)i + 1);
-        ck_assert_int_eq(refs_of(&tw), 1); /* still registered */
-        ck_assert_int_eq(poll_recv_any(_i, &rx, &w, &out), CFUT_READY);
-        ck_assert_int_eq(poll_recv_any(_i, &rx, &w, &out), CFUT_READY);
-        ck_assert_int_eq(poll_recv_any(_i, &rx, &w, &out), CFUT_PENDING);
-        ck_assert_int_eq(refs_of(&tw), 1); /* parked again */
+        ck_assert_int_eq(c.k->try_send(&c.tx, &i), CFUT_OK);
+        ck_assert_int_eq(c.k->try_send(&c.tx, &i), CFUT_OK); /* not parked */
+        ck_assert_int_eq(testkit_waker_n_wakes(&c.tw), (long)i + 1);
+        ck_assert_int_eq(refs_of(&c.tw), 1); /* still registered */
+        ck_assert_int_eq(poll_recv_any(_i, &c.rx, &c.w, &out), CFUT_READY);
+        ck_assert_int_eq(poll_recv_any(_i, &c.rx, &c.w, &out), CFUT_READY);
+        ck_assert_int_eq(poll_recv_any(_i, &c.rx, &c.w, &out), CFUT_PENDING);
+        ck_assert_int_eq(refs_of(&c.tw), 1); /* parked again */
     }
 
     /* The documented cost difference: the local kind wakes the registered
      * waker by reference; the thread-safe kind wakes a clone of it taken
      * under the lock, one per wake. */
-    ck_assert_int_eq(clones_of(&tw), _i == 0 ? 1 : 1 + 3);
-    k->sender_drop(&tx);
-    ck_assert_int_eq(testkit_waker_n_wakes(&tw), 4);
-    k->receiver_drop(&rx);
-    ck_assert_int_eq(refs_of(&tw), 0);
+    ck_assert_int_eq(clones_of(&c.tw), _i == 0 ? 1 : 1 + 3);
+    c.k->sender_drop(&c.tx);
+    ck_assert_int_eq(testkit_waker_n_wakes(&c.tw), 4);
+    c.k->receiver_drop(&c.rx);
+    ck_assert_int_eq(refs_of(&c.tw), 0);
 }
 END_TEST
 
-/* A waker that calls back into the channel when woken: the state must be
- * whole, and (thread-safe kind) no lock may be held. */
-struct len_waker {
+/* What a woken receiver's waker does: it looks at the channel at once
+ * (the state must be whole, and no lock held). */
+struct len_probe {
     const struct mkind *k;
     union mrx *rx;
-    long n_wakes;
     size_t len_seen;
 };
 
 static void
-len_waker_wake_by_ref(void *data)
+probe_len(void *arg)
 {
-    struct len_waker *lw = data;
-    lw->n_wakes++;
-    lw->len_seen = lw->k->len(lw->rx);
-}
-
-static struct cfut_waker len_waker_clone(void *data);
-
-static void
-len_waker_wake(void *data)
-{
-    len_waker_wake_by_ref(data);
-}
-
-static void
-len_waker_drop(void *data)
-{
-    (void)data;
-}
-
-static const struct cfut_waker_vtable len_waker_vtable = {
-    len_waker_clone, len_waker_wake, len_waker_wake_by_ref, len_waker_drop};
-
-static struct cfut_waker
-len_waker_clone(void *data)
-{
-    return (struct cfut_waker){&len_waker_vtable, data};
+    struct len_probe *p = arg;
+    p->len_seen = p->k->len(p->rx);
 }
 
 START_TEST(test_mpsc_a_woken_receiver_may_call_into_the_channel_at_once)
 {
-    const struct mkind *k = &kinds[_i];
-    union mtx tx;
-    union mrx rx;
-    ck_assert_int_eq(k->make(sizeof(uint64_t), 4, NULL, &tx, &rx), CFUT_OK);
-    struct len_waker lw = {k, &rx, 0, 0};
-    struct cfut_waker w = {&len_waker_vtable, &lw};
+    struct chan c;
+    chan_init(&c, _i, 4);
+    struct len_probe probe = {c.k, &c.rx, 0};
+    c.w = testkit_waker_init_calling(&c.tw, probe_len, &probe);
     out_u64 out = {0, 0};
-    ck_assert_int_eq(poll_recv_any(_i, &rx, &w, &out), CFUT_PENDING);
+    ck_assert_int_eq(poll_recv_any(_i, &c.rx, &c.w, &out), CFUT_PENDING);
     uint64_t v = 3;
 
-    ck_assert_int_eq(k->try_send(&tx, &v), CFUT_OK);
+    ck_assert_int_eq(c.k->try_send(&c.tx, &v), CFUT_OK);
 
-    ck_assert_int_eq(lw.n_wakes, 1);
-    ck_assert_uint_eq(lw.len_seen, 1); /* the message was queued first */
-    k->sender_drop(&tx);
-    k->receiver_drop(&rx);
+    ck_assert_int_eq(testkit_waker_n_wakes(&c.tw), 1);
+    ck_assert_uint_eq(probe.len_seen, 1); /* the message was queued first */
+    c.k->sender_drop(&c.tx);
+    c.k->receiver_drop(&c.rx);
 }
 END_TEST
 

@@ -143,33 +143,35 @@ s_try_recv(union rx_any *r, void *v)
 /* Either kind's sender as the transport keeps it (cfut_oneshot_int.h):
  * send and drop through the sender of either kind. */
 static int
+any_send(struct cfut__oneshot_any_sender any, const void *v)
+{
+    return cfut__oneshot_any_send(&any, v);
+}
+static void
+any_drop(struct cfut__oneshot_any_sender any)
+{
+    cfut__oneshot_any_sender_drop(&any);
+}
+static int
 la_send(union tx_any *t, const void *v)
 {
-    struct cfut__oneshot_any_sender any = cfut__oneshot_sender_any(&t->local);
-    return cfut__oneshot_any_send(&any, v);
+    return any_send(cfut__oneshot_sender_any(&t->local), v);
 }
 static void
 la_sender_drop(union tx_any *t)
 {
-    struct cfut__oneshot_any_sender any = {NULL};
-    if (t->local.shared != NULL)
-        any = cfut__oneshot_sender_any(&t->local);
-    cfut__oneshot_any_sender_drop(&any);
+    any_drop(cfut__oneshot_sender_any(&t->local)); /* empty stays empty */
 }
 static int
 sa_send(union tx_any *t, const void *v)
 {
-    struct cfut__oneshot_any_sender any =
-        cfut__oneshot_sync_sender_any(&t->sync);
-    return cfut__oneshot_any_send(&any, v);
+    return any_send(cfut__oneshot_sync_sender_any(&t->sync), v);
 }
 static void
 sa_sender_drop(union tx_any *t)
 {
-    struct cfut__oneshot_any_sender any = {NULL};
     if (t->sync.shared != NULL)
-        any = cfut__oneshot_sync_sender_any(&t->sync);
-    cfut__oneshot_any_sender_drop(&any);
+        any_drop(cfut__oneshot_sync_sender_any(&t->sync));
 }
 
 #define N_KINDS 5
@@ -392,48 +394,23 @@ START_TEST(test_oneshot_values_of_any_size_are_copied_whole)
 }
 END_TEST
 
-/* A waker that calls back into the channel when woken: the state must be
- * whole by then, and (thread-safe kind) no lock may be held. */
-struct call_waker {
+/* What a woken half's waker does: it calls into the channel at once (the
+ * state must be whole, and no lock held). */
+struct call_back {
     const struct kind *k;
-    union tx_any *tx;
-    union rx_any *rx;
-    long n_wakes;
+    union tx_any *tx; /* asks is_closed() of it, if not NULL */
+    union rx_any *rx; /* closes it, if not NULL */
     bool saw_closed;
 };
 
 static void
-call_waker_wake_by_ref(void *data)
+call_back(void *arg)
 {
-    struct call_waker *cw = data;
-    cw->n_wakes++;
-    if (cw->tx != NULL)
-        cw->saw_closed = cw->k->is_closed(cw->tx);
-    if (cw->rx != NULL)
-        cw->k->close(cw->rx);
-}
-
-static struct cfut_waker call_waker_clone(void *data);
-
-static void
-call_waker_wake(void *data)
-{
-    call_waker_wake_by_ref(data);
-}
-
-static void
-call_waker_drop(void *data)
-{
-    (void)data;
-}
-
-static const struct cfut_waker_vtable call_waker_vtable = {
-    call_waker_clone, call_waker_wake, call_waker_wake_by_ref, call_waker_drop};
-
-static struct cfut_waker
-call_waker_clone(void *data)
-{
-    return (struct cfut_waker){&call_waker_vtable, data};
+    struct call_back *cb = arg;
+    if (cb->tx != NULL)
+        cb->saw_closed = cb->k->is_closed(cb->tx);
+    if (cb->rx != NULL)
+        cb->k->close(cb->rx);
 }
 
 START_TEST(test_oneshot_a_woken_half_may_call_into_the_channel_at_once)
@@ -448,11 +425,11 @@ START_TEST(test_oneshot_a_woken_half_may_call_into_the_channel_at_once)
     k->closed_init(&cl2, &tx2);
     /* Channel 1: the closed future's waker asks is_closed(). Channel 2:
      * the receiver's waker closes the receiver. */
-    struct call_waker asks = {k, &tx, NULL, 0, false};
-    struct call_waker closes = {k, NULL, &rx2, 0, false};
-    struct cfut_waker wa = {&call_waker_vtable, &asks};
-    struct cfut_waker wc = {&call_waker_vtable, &closes};
-    struct testkit_waker tw;
+    struct call_back asks = {k, &tx, NULL, false};
+    struct call_back closes = {k, NULL, &rx2, false};
+    struct testkit_waker twa, twc, tw;
+    struct cfut_waker wa = testkit_waker_init_calling(&twa, call_back, &asks);
+    struct cfut_waker wc = testkit_waker_init_calling(&twc, call_back, &closes);
     struct cfut_waker w = testkit_waker_init(&tw);
     out_u64 out = {0, 0};
     ck_assert_int_eq(testkit_poll(&cl.base, &wa, NULL), CFUT_PENDING);
@@ -463,9 +440,9 @@ START_TEST(test_oneshot_a_woken_half_may_call_into_the_channel_at_once)
     k->close(&rx);
     ck_assert_int_eq(k->send(&tx2, &v), CFUT_OK);
 
-    ck_assert_int_eq(asks.n_wakes, 1);
+    ck_assert_int_eq(testkit_waker_n_wakes(&twa), 1);
     ck_assert(asks.saw_closed);
-    ck_assert_int_eq(closes.n_wakes, 1);
+    ck_assert_int_eq(testkit_waker_n_wakes(&twc), 1);
     ck_assert_int_eq(testkit_waker_n_wakes(&tw), 1); /* closed in the wake */
     ck_assert_int_eq(testkit_poll(&rx2.base, &wc, &out), CFUT_READY);
     ck_assert_int_eq(out.status, CFUT_OK);
