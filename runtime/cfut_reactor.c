@@ -269,6 +269,19 @@ cfut__io_is_socket(const struct cfut_io *io)
 /* The driver                                                              */
 /* ---------------------------------------------------------------------- */
 
+/* Names the readiness bits of one event, for the trace. */
+static const char *
+bits_text(unsigned bits)
+{
+    static const char *const text[8] = {
+        "no readiness",      "readable",
+        "writable",          "readable, writable",
+        "hang-up",           "readable, hang-up",
+        "writable, hang-up", "readable, writable, hang-up",
+    };
+    return text[bits & 7u];
+}
+
 /* Applies 'n' epoll events: readiness bits, wakes, the unpark signal. */
 static void
 dispatch(struct cfut__reactor *r, int n)
@@ -288,12 +301,10 @@ dispatch(struct cfut__reactor *r, int n)
             bits |= CFUT_IO_READABLE;
         if (e & (EPOLLOUT | EPOLLHUP | EPOLLERR))
             bits |= CFUT_IO_WRITABLE;
+        if (e & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+            bits |= CFUT_IO_HUP; /* sticky: see cfut_reactor.h */
         io->ready |= bits;
-        CFUT__TRACE(reactor(bits == (CFUT_IO_READABLE | CFUT_IO_WRITABLE)
-                                ? "readable, writable"
-                            : bits == CFUT_IO_READABLE ? "readable"
-                                                       : "writable",
-                            io->fd));
+        CFUT__TRACE(reactor(bits_text(bits), io->fd));
         if (bits & CFUT_IO_READABLE)
             wake_list(r, &io->readers);
         if (bits & CFUT_IO_WRITABLE)
@@ -513,7 +524,7 @@ cfut_io_ready(const struct cfut_io *io)
 void
 cfut_io_clear_ready(struct cfut_io *io, unsigned mask)
 {
-    io->ready &= ~mask;
+    io->ready &= ~(mask & ~CFUT_IO_HUP); /* a hang-up is never cleared */
 }
 
 /* ---------------------------------------------------------------------- */

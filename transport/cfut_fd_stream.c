@@ -32,7 +32,7 @@ struct fd_stream {
     bool is_socket;
     bool rd_active; /* 'rd' was initialised and not yet dropped */
     bool wr_active;
-    bool drained; /* a short read emptied the socket since the last event */
+    bool drained; /* a short read emptied the fd since the last event */
     struct cfut_readiness rd; /* pinned: the stream is a heap block */
     struct cfut_readiness wr;
 };
@@ -95,11 +95,15 @@ fd_read(struct cfut_stream *base, struct cfut_context *cx, void *buf,
         return CFUT_PENDING;
     for (;;) {
         /*
-         * A short read drained the socket; the edge-triggered reactor
-         * reports the next bytes as a new event, so until then a read
-         * would only return EAGAIN: wait without the system call.
+         * A short read drained the fd; the edge-triggered reactor reports
+         * the next bytes as a new event, so until then a read would only
+         * return EAGAIN: wait without the system call. Not after a
+         * hang-up, though: the end of stream (or the error) may have come
+         * in the same event as the bytes just read, and it is reported
+         * only once; the sticky HUP bit says a read will not block.
          */
-        if (s->drained && !(cfut_io_ready(s->io) & CFUT_IO_READABLE)) {
+        if (s->drained &&
+            !(cfut_io_ready(s->io) & (CFUT_IO_READABLE | CFUT_IO_HUP))) {
             if (wait_ready(s, cx, true) == CFUT_PENDING)
                 return CFUT_PENDING;
         }

@@ -286,6 +286,9 @@ conn_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
     }
     if (rc >= 0 && c->status == 0)
         rc = cfut__flush(c->stream, cx, &c->obuf, &c->n_writes);
+    if (rc >= 0 && c->eof && c->rbuf.len == 0 &&
+        cfut_frame_decoder_has_partial(&c->dec))
+        rc = CFUT_EPROTO; /* the stream ended inside a frame */
     if (rc == CFUT_EPROTO)
         c->srv->st.n_protocol_errors++;
     if (rc < 0 && c->status == 0)

@@ -380,6 +380,9 @@ driver_read(struct cfut_transport *t, struct cfut_context *cx)
         if (cfut_stream_poll_read(t->stream, cx, b->data, b->cap, &res) ==
             CFUT_PENDING)
             return 0;
+        if (res.status == CFUT_EEOF) /* the end, maybe inside a frame */
+            return cfut_frame_decoder_has_partial(&t->dec) ? CFUT_EPROTO
+                                                           : CFUT_ECONNRESET;
         if (res.status != 0)
             return res.status == CFUT_EIO ? CFUT_EIO : CFUT_ECONNRESET;
         t->st.n_reads++;

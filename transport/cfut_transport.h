@@ -107,7 +107,9 @@ CFUT_API void cfut_transport_free(struct cfut_transport *t);
 
 /*
  * Returns 0 while the connection is open, else why it ended:
- * CFUT_ECONNRESET, CFUT_EPROTO, CFUT_ECANCELED, CFUT_EIO or CFUT_ENOMEM.
+ * CFUT_ECONNRESET (the peer closed or reset it), CFUT_EPROTO (a bad
+ * frame, or the stream ended in the middle of one), CFUT_ECANCELED
+ * (cfut_transport_free()), CFUT_EIO or CFUT_ENOMEM.
  */
 CFUT_API int cfut_transport_status(const struct cfut_transport *t);
 
