@@ -246,9 +246,19 @@ CFUT_API int cfut_server_new(struct cfut_executor *ex,
                              struct cfut_server **out);
 
 /*
- * Serves one connection over 'stream' (a task of its own).
+ * Serves one connection over 'stream' (a task of its own). Each request
+ * runs its handler future; one that is not ready at once becomes a task of
+ * its own. The connection ends when the peer ends its stream (a clean end,
+ * or one inside a frame: a protocol error), on a read or write error, on
+ * a protocol error, or when the server is freed. Ending it cancels every
+ * handler still pending on it: each handler future is dropped (releasing
+ * its timers, wakers and memory) at the executor's next run, and gets no
+ * reply. After a clean end of stream the replies already queued are still
+ * written; then the stream is closed.
  * Ownership: 'stream' is taken on success.
- * Returns: 0; CFUT_ENOMEM ('stream' is then the caller's).
+ * Returns: 0; CFUT_EINVAL for a NULL argument; CFUT_ESTATE if 's' was
+ *   freed; CFUT_ENOMEM ('stream' is then the caller's).
+ * Context: the executor's thread.
  */
 CFUT_API int cfut_server_add_stream(struct cfut_server *s,
                                     struct cfut_stream *stream);
@@ -270,7 +280,13 @@ CFUT_API void cfut_server_get_stats(const struct cfut_server *s,
                                     struct cfut_server_stats *out);
 
 /*
- * Closes every connection of 's' and frees it once they are gone.
+ * Ends every connection of 's' and the accept loop, and frees 's' once
+ * they are gone. The ending happens at the executor's next run: after
+ * cfut_server_free() and one cfut_executor_run_ready(), every connection
+ * is closed, every pending handler future has been dropped (cancelled,
+ * with no reply), and no memory of the server or its connections is left;
+ * so a handler that waits on a timer, or that nothing will ever wake,
+ * does not keep cfut_executor_run() from returning.
  * Ownership: 's' is taken. NULL is a no-op.
  * Context: the executor's thread, outside the server's polls.
  */
