@@ -347,7 +347,7 @@ reactor_turn(void *drv, int timeout_ms)
     int n = epoll_wait(r->epfd, r->events, N_EVENTS, wait_ms);
     if (n < 0) {
         if (errno != EINTR)
-            return CFUT_EIO;
+            return -errno;
         n = 0;
     }
     dispatch(r, n);
@@ -394,18 +394,25 @@ cfut__reactor_new(struct cfut__reactor **out)
         return CFUT_ENOMEM;
     memset(r, 0, sizeof *r);
     r->magic = REACTOR_MAGIC;
+    int rc;
     r->epfd = epoll_create1(EPOLL_CLOEXEC);
-    if (r->epfd < 0)
+    if (r->epfd < 0) {
+        rc = -errno;
         goto free_r;
+    }
     r->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (r->evfd < 0)
+    if (r->evfd < 0) {
+        rc = -errno;
         goto close_ep;
+    }
     struct epoll_event ev;
     memset(&ev, 0, sizeof ev);
     ev.events = EPOLLIN;
     ev.data.ptr = &evfd_tag;
-    if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, r->evfd, &ev) != 0)
+    if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, r->evfd, &ev) != 0) {
+        rc = -errno;
         goto close_ev;
+    }
     *out = r;
     return CFUT_OK;
 
@@ -415,7 +422,7 @@ close_ep:
     close(r->epfd);
 free_r:
     cfut_free(r);
-    return CFUT_EIO;
+    return rc;
 }
 
 struct cfut__reactor *
@@ -489,9 +496,10 @@ cfut_io_new(struct cfut_executor *ex, int fd, struct cfut_io **out)
     *out = io;
     return CFUT_OK;
 
-free_io:
+free_io:;
+    int rc = -errno; /* fcntl or epoll_ctl: EPERM for a regular file */
     cfut_free(io);
-    return CFUT_EIO;
+    return rc;
 }
 
 void

@@ -83,7 +83,9 @@ struct cfut__io_waiter {
  * Ownership: 'fd' is taken on success (cfut_io_free() closes it) and left
  *   to the caller on failure; '*out' receives the registration.
  * Returns: 0; CFUT_EINVAL if 'ex' or 'out' is NULL or 'fd' is negative;
- *   CFUT_ENOMEM; CFUT_EIO when epoll or fcntl refuses the descriptor.
+ *   CFUT_ENOMEM; the error of fcntl() or epoll_ctl() as -errno when the
+ *   descriptor is refused: -EPERM (a regular file or a directory, which
+ *   epoll cannot watch), -EBADF, -EEXIST (already registered).
  * Context: the executor's thread, inside or outside a task.
  */
 CFUT_API int cfut_io_new(struct cfut_executor *ex, int fd,

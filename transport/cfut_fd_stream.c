@@ -43,14 +43,6 @@ would_block(int e)
     return e == EAGAIN || e == EWOULDBLOCK;
 }
 
-static int
-errno_status(int e)
-{
-    if (e == ECONNRESET || e == EPIPE || e == ENOTCONN)
-        return CFUT_ECONNRESET;
-    return CFUT_EIO;
-}
-
 /*
  * Waits for 'mask' readiness after a call returned EAGAIN: clears the bit,
  * then polls the embedded readiness future. Returns CFUT_PENDING, or
@@ -116,13 +108,13 @@ fd_read(struct cfut_stream *base, struct cfut_context *cx, void *buf,
                 return CFUT_PENDING;
             continue;
         }
+        res->n = n > 0 ? (size_t)n : 0;
+        res->status = n > 0 ? 0 : n == 0 ? CFUT_EEOF : -errno;
         if (n > 0 && (size_t)n < cap) {
             s->drained = true;
             cfut_io_clear_ready(s->io, CFUT_IO_READABLE);
         }
         stop_waiting(&s->rd, &s->rd_active);
-        res->n = n > 0 ? (size_t)n : 0;
-        res->status = n > 0 ? 0 : n == 0 ? CFUT_EEOF : errno_status(errno);
         return CFUT_READY;
     }
 }
@@ -156,9 +148,9 @@ fd_write(struct cfut_stream *base, struct cfut_context *cx,
                 return CFUT_PENDING;
             continue;
         }
-        stop_waiting(&s->wr, &s->wr_active);
         res->n = n > 0 ? (size_t)n : 0;
-        res->status = n >= 0 ? 0 : errno_status(errno);
+        res->status = n >= 0 ? 0 : -errno; /* EPIPE, ECONNRESET, ... */
+        stop_waiting(&s->wr, &s->wr_active);
         return CFUT_READY;
     }
 }
@@ -173,7 +165,7 @@ fd_shutdown(struct cfut_stream *base, struct cfut_context *cx,
     res->status = 0;
     if (s->is_socket && shutdown(cfut_io_fd(s->io), SHUT_WR) < 0 &&
         errno != ENOTCONN)
-        res->status = CFUT_EIO;
+        res->status = -errno;
     return CFUT_READY;
 }
 

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cfut_errors_int.h"
 #include "cfut_io.h"
 #include "cfut_list_int.h"
 #include "cfut_transport_int.h"
@@ -73,6 +74,17 @@ conn_release(struct conn *c)
     server_release(s);
 }
 
+/* Writes 'status' as an error response's 4-byte big-endian wire status. */
+static void
+wire_status(unsigned char out[4], int status)
+{
+    uint32_t u = (uint32_t)cfut__status_to_wire(status);
+    out[0] = (unsigned char)(u >> 24);
+    out[1] = (unsigned char)(u >> 16);
+    out[2] = (unsigned char)(u >> 8);
+    out[3] = (unsigned char)u;
+}
+
 /* Queues a reply frame; a failure ends the connection. */
 static void
 queue_reply(struct conn *c, const struct cfut_id *id, int status,
@@ -85,10 +97,8 @@ queue_reply(struct conn *c, const struct cfut_id *id, int status,
         rc = cfut__queue_frame(&c->obuf, CFUT_FRAME_RESPONSE, id, NULL, 0, data,
                                len, c->srv->max_frame_len);
     } else {
-        uint32_t u = (uint32_t)(int32_t)status;
-        unsigned char code[4] = {(unsigned char)(u >> 24),
-                                 (unsigned char)(u >> 16),
-                                 (unsigned char)(u >> 8), (unsigned char)u};
+        unsigned char code[4];
+        wire_status(code, status);
         if (data == NULL) {
             data = cfut_strerror(status);
             len = strlen(data);
@@ -96,10 +106,12 @@ queue_reply(struct conn *c, const struct cfut_id *id, int status,
         rc = cfut__queue_frame(&c->obuf, CFUT_FRAME_ERROR, id, code, 4, data,
                                len, c->srv->max_frame_len);
     }
-    if (rc == CFUT_EMSGSIZE)
-        rc = cfut__queue_frame(&c->obuf, CFUT_FRAME_ERROR, id,
-                               "\xff\xff\xff\xf1", 4, NULL, 0,
-                               c->srv->max_frame_len); /* CFUT_EMSGSIZE */
+    if (rc == CFUT_EMSGSIZE) { /* the reply is too large: say so instead */
+        unsigned char code[4];
+        wire_status(code, CFUT_EMSGSIZE);
+        rc = cfut__queue_frame(&c->obuf, CFUT_FRAME_ERROR, id, code, 4, NULL, 0,
+                               c->srv->max_frame_len);
+    }
     if (rc < 0)
         c->status = rc;
     c->srv->st.n_replies++;

@@ -41,9 +41,10 @@ extern "C" {
 /* The output of a request future. */
 struct cfut_response {
     /* public */
-    int status;        /* 0: a response; a remote error's code (kind 3: see
-                          'remote_error'); or locally CFUT_ECONNRESET, CFUT_EPROTO,
-                          CFUT_ETIMEDOUT, CFUT_ECANCELED, CFUT_ENOMEM */
+    int status;        /* 0: a response; a remote error's status (kind 3: see
+                          'remote_error'; CFUT_EPROTO if the server sent none);
+                          or locally CFUT_ETIMEDOUT, CFUT_ENOMEM, or why the
+                          connection ended: cfut_transport_status() */
     bool remote_error; /* the server answered with an error response */
     size_t len;        /* payload bytes: cfut_response_data() */
     /* private: do not touch */
@@ -89,7 +90,8 @@ struct cfut_transport;
  *   connection ends) and left to the caller on failure; 'cfg' is borrowed
  *   (NULL: defaults); '*out' receives the caller's reference.
  * Returns: 0; CFUT_EINVAL for a NULL argument or a bad 'max_frame_len';
- *   CFUT_EIO when the id generator cannot be seeded; CFUT_ENOMEM.
+ *   getrandom()'s error as -errno when the id generator cannot be seeded;
+ *   CFUT_ENOMEM.
  * Context: the executor's thread.
  */
 CFUT_API int cfut_transport_new(struct cfut_executor *ex,
@@ -107,9 +109,11 @@ CFUT_API void cfut_transport_free(struct cfut_transport *t);
 
 /*
  * Returns 0 while the connection is open, else why it ended:
- * CFUT_ECONNRESET (the peer closed or reset it), CFUT_EPROTO (a bad
- * frame, or the stream ended in the middle of one), CFUT_ECANCELED
- * (cfut_transport_free()), CFUT_EIO or CFUT_ENOMEM.
+ * CFUT_ECONNRESET (the peer closed it: end of stream, or reset it),
+ * CFUT_EPROTO (a bad frame, or the stream ended in the middle of one),
+ * CFUT_ECANCELED (cfut_transport_free()), CFUT_ENOMEM, or the stream's
+ * read or write error (for an fd stream the system's, as -errno: -EPIPE,
+ * -ETIMEDOUT, -EHOSTUNREACH, ...).
  */
 CFUT_API int cfut_transport_status(const struct cfut_transport *t);
 
@@ -193,10 +197,13 @@ CFUT_API int cfut_request_sync_init(struct cfut_request_sync *r,
 
 /*
  * What a handler future writes when READY: 'status' 0 sends a response,
- * another status sends an error response with that code. The 'len' bytes
- * are at 'data' (from cfut_alloc(); the server takes and frees it) or,
- * when 'data' is NULL, in 'inline_bytes' ('len' <= CFUT_REPLY_INLINE).
- * An error reply with no bytes gets cfut_strerror() text as its message.
+ * a negative status (a cfut code or a negated errno) sends an error
+ * response with that status; the client's request ends with the same
+ * status (the wire carries errno values in Linux numbering, see
+ * docs/wire-format.md). The 'len' bytes are at 'data' (from cfut_alloc();
+ * the server takes and frees it) or, when 'data' is NULL, in
+ * 'inline_bytes' ('len' <= CFUT_REPLY_INLINE). An error reply with no
+ * bytes gets cfut_strerror() text as its message.
  */
 struct cfut_reply {
     int status;
@@ -270,7 +277,8 @@ CFUT_API int cfut_server_add_stream(struct cfut_server *s,
  *   ends); on failure it is left to the caller, except after CFUT_ENOMEM
  *   from spawning, when it has been closed already (it was registered).
  * Returns: 0; CFUT_EINVAL; CFUT_ESTATE if 's' already listens or was
- *   freed; CFUT_ENOMEM; CFUT_EIO when the reactor refuses the fd.
+ *   freed; CFUT_ENOMEM; the system's error as -errno when the reactor
+ *   refuses the fd (see cfut_io_new()).
  * Context: the executor's thread.
  */
 CFUT_API int cfut_server_listen(struct cfut_server *s, int listen_fd);
