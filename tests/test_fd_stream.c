@@ -73,30 +73,6 @@ wait_peer_end(int fd)
     ck_assert(p.revents & (POLLRDHUP | POLLHUP));
 }
 
-static void
-write_all_raw(int fd, const void *data, size_t n)
-{
-    const char *p = data;
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        ck_assert_int_gt(w, 0);
-        p += w;
-        n -= (size_t)w;
-    }
-}
-
-static void
-read_exact_raw(int fd, void *data, size_t n)
-{
-    char *p = data;
-    while (n > 0) {
-        ssize_t r = read(fd, p, n);
-        ck_assert_int_gt(r, 0);
-        p += r;
-        n -= (size_t)r;
-    }
-}
-
 /* ---- a task that reads twice ---- */
 
 /*
@@ -187,7 +163,7 @@ START_TEST(test_fd_stream_read_after_data_and_close_gives_eof)
     char buf[16];
     struct cfut_stream_result res[2];
     spawn_two_reads(s, NULL, buf, sizeof buf, res);
-    write_all_raw(fds[1], "abc", 3);
+    testkit_write_all(fds[1], "abc", 3);
     close(fds[1]);
     wait_peer_end(fds[0]);
 
@@ -211,7 +187,7 @@ START_TEST(test_fd_stream_read_future_after_data_and_close_gives_eof)
     char buf[16];
     struct cfut_stream_result res[2];
     spawn_two_reads(NULL, io, buf, sizeof buf, res);
-    write_all_raw(fds[1], "abc", 3);
+    testkit_write_all(fds[1], "abc", 3);
     close(fds[1]);
     wait_peer_end(fds[0]);
 
@@ -230,7 +206,7 @@ START_TEST(test_fd_stream_hangup_bit_survives_clearing_readable)
     conn_pair(_i, fds);
     struct cfut_io *io;
     ck_assert_int_eq(cfut_io_new(ex, fds[0], &io), CFUT_OK);
-    write_all_raw(fds[1], "abc", 3);
+    testkit_write_all(fds[1], "abc", 3);
     close(fds[1]);
     wait_peer_end(fds[0]);
     struct cfut_readiness r;
@@ -257,12 +233,12 @@ peer_read_requests(int fd, struct cfut_id *ids, int n)
     int got = 0;
     while (got < n) {
         unsigned char hdr[CFUT_FRAME_HEADER_SIZE + 64];
-        read_exact_raw(fd, hdr, CFUT_FRAME_HEADER_SIZE);
+        testkit_read_exact(fd, hdr, CFUT_FRAME_HEADER_SIZE);
         size_t len = ((size_t)hdr[0] << 24 | (size_t)hdr[1] << 16 |
                       (size_t)hdr[2] << 8 | hdr[3]) -
                      CFUT_FRAME_MIN_LEN;
         ck_assert_uint_le(len, 64);
-        read_exact_raw(fd, hdr + CFUT_FRAME_HEADER_SIZE, len);
+        testkit_read_exact(fd, hdr + CFUT_FRAME_HEADER_SIZE, len);
         size_t used = 0;
         struct cfut_frame f;
         ck_assert_int_eq(cfut_frame_decoder_next(
@@ -321,7 +297,7 @@ START_TEST(test_fd_stream_server_answering_2_of_3_then_closing_fails_the_third)
     unsigned char out[128];
     size_t n = encode(out, sizeof out, CFUT_FRAME_RESPONSE, &ids[0], "a", 1);
     n += encode(out + n, sizeof out - n, CFUT_FRAME_RESPONSE, &ids[1], "b", 1);
-    write_all_raw(fds[1], out, n);
+    testkit_write_all(fds[1], out, n);
     close(fds[1]);
     wait_peer_end(fds[0]);
 
@@ -357,7 +333,7 @@ START_TEST(test_fd_stream_frame_cut_then_close_fails_pending_with_eproto)
     size_t whole = encode(out + n, sizeof out - n, CFUT_FRAME_RESPONSE, &ids[1],
                           "0123", 4);
     n += in_payload ? whole - 2 : 10;
-    write_all_raw(fds[1], out, n);
+    testkit_write_all(fds[1], out, n);
     close(fds[1]);
     wait_peer_end(fds[0]);
 
@@ -393,7 +369,7 @@ START_TEST(test_fd_stream_server_closes_a_connection_cut_in_a_header)
     memset(&id, 7, sizeof id);
     ck_assert_int_eq(
         cfut_frame_encode_header(hdr, CFUT_FRAME_REQUEST, &id, 100, 0), 0);
-    write_all_raw(bad[1], hdr, 10);
+    testkit_write_all(bad[1], hdr, 10);
     ck_assert_int_eq(shutdown(bad[1], SHUT_WR), 0);
     wait_peer_end(bad[0]);
 

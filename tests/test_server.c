@@ -110,18 +110,6 @@ sleeper_new(void *ctx, const unsigned char *payload, size_t len,
 
 /* ---- a connection with requests written by hand ---- */
 
-static void
-write_all_raw(int fd, const void *data, size_t n)
-{
-    const char *p = data;
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        ck_assert_int_gt(w, 0);
-        p += w;
-        n -= (size_t)w;
-    }
-}
-
 /* Writes 'n' request frames (distinct ids) to the raw client 'fd'. */
 static void
 send_requests(int fd, int n)
@@ -135,7 +123,7 @@ send_requests(int fd, int n)
         ck_assert_int_eq(cfut_frame_encode(buf, sizeof buf, CFUT_FRAME_REQUEST,
                                            &id, "req", 3, 0, &w),
                          0);
-        write_all_raw(fd, buf, w);
+        testkit_write_all(fd, buf, w);
     }
 }
 
@@ -268,7 +256,7 @@ START_TEST(test_server_protocol_error_drops_pending_handlers)
     struct cfut_server *srv = server_with_pending(never_new, 3, &client);
     unsigned char garbage[8] = {0, 0, 0, 20, 9, 1, 0, 0}; /* version 9 */
 
-    write_all_raw(client, garbage, sizeof garbage);
+    testkit_write_all(client, garbage, sizeof garbage);
     ck_assert_int_eq(cfut_executor_run_ready(ex), CFUT_OK);
 
     ck_assert_int_eq(n_alive, 0);
