@@ -11,6 +11,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -944,8 +945,18 @@ trickle_thread(void *arg)
         for (unsigned k = (seed >> 16) % 16; k > 0; k--)
             sched_yield();
         unsigned char b = (unsigned char)i;
-        if (write(fd, &b, 1) != 1)
-            return NULL;
+        /*
+         * The fd is non-blocking, and each 1-byte write costs a whole
+         * buffer's worth of the socket's send budget: when the reader
+         * lags (TSan, a loaded machine) a write can say EAGAIN. Wait for
+         * room then, rather than give up and leave the reader waiting.
+         */
+        while (write(fd, &b, 1) != 1) {
+            if (errno != EAGAIN && errno != EWOULDBLOCK)
+                return NULL;
+            struct pollfd p = {fd, POLLOUT, 0};
+            (void)poll(&p, 1, -1);
+        }
     }
     return NULL;
 }
