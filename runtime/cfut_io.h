@@ -48,7 +48,10 @@ struct cfut_io_result {
  * A future that finishes when its registration is readable (or writable):
  * when the reactor has seen the event and the bit was not cleared since.
  * Output: an int, always CFUT_OK. Readiness may be spurious: an operation
- * that then returns EAGAIN should call cfut_io_clear_ready().
+ * that then returns EAGAIN should call cfut_io_clear_ready(). It looks at
+ * the READABLE (WRITABLE) bit only; the sticky CFUT_IO_HUP bit of
+ * cfut_io_ready() tells whether the peer has hung up (see cfut_reactor.h:
+ * clear READABLE only after EAGAIN, or check HUP first).
  */
 struct cfut_readiness {
     /* private: do not touch */

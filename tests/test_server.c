@@ -8,6 +8,8 @@
 #define _GNU_SOURCE
 #include "testkit.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -186,6 +188,39 @@ START_TEST(test_server_free_lets_run_return_despite_a_handler_on_a_timer)
 }
 END_TEST
 
+START_TEST(test_server_free_ends_accepted_connections_and_the_listener)
+{
+    struct cfut_server *srv;
+    ck_assert_int_eq(cfut_server_new(ex, never_new, NULL, NULL, &srv), CFUT_OK);
+    int lfd;
+    ck_assert_int_eq(cfut_tcp_listen("127.0.0.1", 0, 4, &lfd), CFUT_OK);
+    uint16_t port;
+    ck_assert_int_eq(cfut_socket_local_port(lfd, &port), CFUT_OK);
+    ck_assert_int_eq(cfut_server_listen(srv, lfd), CFUT_OK);
+    int client = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert_int_eq(connect(client, (struct sockaddr *)&sa, sizeof sa), 0);
+    n_alive = n_started = 0;
+    send_requests(client, 2);
+    while (n_started < 2) /* accept, read, start both handlers */
+        ck_assert_int_eq(cfut_executor_run_ready(ex), CFUT_OK);
+
+    cfut_server_free(srv);
+    ck_assert_int_eq(cfut_executor_run_ready(ex), CFUT_OK);
+
+    ck_assert_int_eq(n_alive, 0);
+    ck_assert_uint_eq(cfut_executor_n_tasks(ex), 0);
+    ck_assert_uint_eq(cfut_reactor_n_registrations(ex), 0);
+    char c;
+    ck_assert_int_eq(read(client, &c, 1), 0);
+    close(client);
+}
+END_TEST
+
 /* One round: a server, pending handlers that are never woken, the end. */
 static void
 never_woken_round(void)
@@ -279,6 +314,8 @@ server_suite(void)
     tcase_add_test(tc, test_server_free_drops_every_pending_handler);
     tcase_add_test(
         tc, test_server_free_lets_run_return_despite_a_handler_on_a_timer);
+    tcase_add_test(tc,
+                   test_server_free_ends_accepted_connections_and_the_listener);
     tcase_add_test(tc, test_server_never_woken_handlers_keep_no_memory);
     tcase_add_test(tc, test_server_peer_end_of_stream_drops_pending_handlers);
     tcase_add_test(tc, test_server_peer_close_drops_pending_handlers);
