@@ -1,10 +1,9 @@
 /*
  * cfut_mpsc.c: the local mpsc channel (Rust's Rc<RefCell>): the core of
  * cfut_mpsc_core_int.h as it is, with no lock and no atomics, waking at
- * once (an immediate wake list); a bounded
- * channel's ring follows the state in the same block. It also holds the
- * ring growth both kinds share. The thread-safe kind is in
- * cfut_mpsc_sync.c; this file knows no threads.
+ * once (an immediate wake list); a bounded channel's ring follows the state
+ * in the same block. It also holds the ring growth both kinds share. The
+ * thread-safe kind is in cfut_mpsc_sync.c; this file knows no threads.
  */
 #include "cfut_mpsc.h"
 

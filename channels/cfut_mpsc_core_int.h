@@ -3,11 +3,13 @@
  * transitions, written once for both kinds (internal; never included by a
  * public header): the ring, the count of senders, the receiver's waker and
  * the FIFO list of senders that wait for capacity, with the permits that
- * keep their turn. A core function changes the state and moves the wakers
- * it released into a wake list; the kind around it locks (or not) before,
- * unlocks after, then runs the list, and frees the state when the core says
- * nothing refers to it any more. The core neither locks nor calls user
- * code, except cfut__mpsc_drain() (see there).
+ * keep their turn. A core function changes the state and hands the wakers
+ * it lets go of to a wake list: the local kind passes an immediate one
+ * (they are woken there and then), the thread-safe kind locks, passes a
+ * deferred one, unlocks, then runs it; either frees the state when the
+ * core says nothing refers to it any more. The core never locks, and calls
+ * user code only through an immediate wake list and in cfut__mpsc_drain()
+ * (see there).
  */
 #ifndef CFUT_MPSC_CORE_INT_H
 #define CFUT_MPSC_CORE_INT_H

@@ -1,10 +1,10 @@
 /*
  * cfut_oneshot.c: the local oneshot channel (Rust's Rc<RefCell>): the core
- * of cfut_oneshot_core_int.h with a plain count of its halves, no atomics
- * and no lock, waking at once (an immediate wake list); the state lives on
- * the heap or in caller storage. It also
- * holds the sender of either kind that the transport keeps. The
- * thread-safe kind is in cfut_oneshot_sync.c; this file knows no threads.
+ * of cfut_oneshot_core_int.h with a plain count of its halves, no atomics,
+ * no lock, waking at once (an immediate wake list); the state lives on the
+ * heap or in caller storage. Also the sender of either kind that the
+ * transport keeps. The thread-safe kind is in cfut_oneshot_sync.c; this
+ * file knows no threads.
  */
 #include "cfut_oneshot.h"
 

@@ -1,11 +1,12 @@
 /*
  * cfut_oneshot_core_int.h: the oneshot channel's state and every one of its
  * transitions, written once for both kinds (internal; never included by a
- * public header). A core function changes the state and moves the wakers
- * it released into a wake list; the kind around it locks (or not) before,
- * unlocks after, then runs the list. The core neither locks nor allocates,
- * and it holds no count: the local kind counts its halves in a plain
- * integer, the thread-safe kind in an atomic one.
+ * public header). A core function changes the state and hands the wakers
+ * it lets go of to a wake list: the local kind passes an immediate one
+ * (they are woken there and then), the thread-safe kind locks, passes a
+ * deferred one, unlocks, then runs it. The core allocates nothing once the
+ * channel exists, never locks, and holds no count: the local kind counts
+ * its halves in a plain integer, the thread-safe kind in an atomic one.
  */
 #ifndef CFUT_ONESHOT_CORE_INT_H
 #define CFUT_ONESHOT_CORE_INT_H

@@ -1,8 +1,9 @@
 /*
- * cfut_wake_list_int.h: the wake list, what a channel core hands back to
- * its kind: the wakers a state transition released, to be woken or dropped
- * once the kind has released its lock (internal; never included by a
- * public header). It holds a fixed few wakers and never allocates.
+ * cfut_wake_list_int.h: the wake list, where a channel core puts the
+ * wakers a state transition lets go of: woken or dropped at once (the local
+ * kinds), or kept until the kind has released its lock (the thread-safe
+ * kinds). Internal; never included by a public header. It holds a fixed
+ * few wakers and never allocates.
  */
 #ifndef CFUT_WAKE_LIST_INT_H
 #define CFUT_WAKE_LIST_INT_H
