@@ -158,9 +158,13 @@ compact(struct ws *ws)
     ws->o_off = 0;
 }
 
-/* Starts a frame of 'len' payload bytes; frame_feed() gives them. */
+/*
+ * Starts a frame of 'len' payload bytes with its first 'n' bytes at 'p';
+ * frame_feed() gives the rest.
+ */
 static void
-frame_begin(struct ws *ws, uint8_t op, bool fin, uint64_t len)
+frame_begin(struct ws *ws, uint8_t op, bool fin, uint64_t len, const void *p,
+            size_t n)
 {
     struct wslay_frame_iocb io;
     memset(&io, 0, sizeof io);
@@ -168,8 +172,10 @@ frame_begin(struct ws *ws, uint8_t op, bool fin, uint64_t len)
     io.opcode = op;
     io.mask = ws->role == CFUT_WS_CLIENT;
     io.payload_length = len;
+    io.data = p;
+    io.data_length = n;
     ssize_t r = wslay_frame_send(ws->fr, &io);
-    CFUT_ASSERT(r == 0, "ws: wslay refused a frame header");
+    CFUT_ASSERT(r == (ssize_t)n, "ws: wslay refused a frame");
     ws->st.n_frames_out++;
 }
 
@@ -191,8 +197,7 @@ frame_feed(struct ws *ws, const void *p, size_t n, uint64_t len)
 static void
 control_frame(struct ws *ws, uint8_t op, const uint8_t *p, size_t n)
 {
-    frame_begin(ws, op, true, n);
-    frame_feed(ws, p, n, n);
+    frame_begin(ws, op, true, n, p, n);
 }
 
 /* Puts the pong and the close frame that are due into 'obuf' if they fit. */
@@ -231,18 +236,25 @@ struct cursor {
     size_t left; /* bytes not yet taken */
 };
 
-/* Takes up to 'max' contiguous bytes: returns how many, at '*p'. */
+/* Returns how many bytes follow contiguously, at '*p' ('left' > 0). */
 static size_t
-cursor_take(struct cursor *c, size_t max, const void **p)
+cursor_peek(struct cursor *c, const void **p)
 {
     while (c->iov[c->i].len == c->off) {
         c->i++;
         c->off = 0;
     }
-    size_t n = c->iov[c->i].len - c->off;
+    *p = (const unsigned char *)c->iov[c->i].base + c->off;
+    return c->iov[c->i].len - c->off;
+}
+
+/* Takes up to 'max' contiguous bytes: returns how many, at '*p'. */
+static size_t
+cursor_take(struct cursor *c, size_t max, const void **p)
+{
+    size_t n = cursor_peek(c, p);
     if (n > max)
         n = max;
-    *p = (const unsigned char *)c->iov[c->i].base + c->off;
     c->off += n;
     c->left -= n;
     return n;
@@ -262,16 +274,20 @@ encode(struct ws *ws, const struct cfut_iovec *iov, size_t n_iov)
     compact(ws);
     while (c.left > 0 || ws->stash_len == 4) {
         if (ws->frame_messages && ws->message_left == 0) {
-            /* A new transport frame: its length prefix says how long. */
-            while (ws->stash_len < 4 && c.left > 0) {
-                const void *p;
-                cursor_take(&c, 1, &p);
-                ws->stash[ws->stash_len++] = *(const unsigned char *)p;
-                taken++;
+            /* A new transport frame: its length prefix says how long. The
+             * prefix is read in place, or gathered when it comes split. */
+            const void *p = ws->stash;
+            if (ws->stash_len != 0 || cursor_peek(&c, &p) < 4) {
+                while (ws->stash_len < 4 && c.left > 0) {
+                    cursor_take(&c, 1, &p);
+                    ws->stash[ws->stash_len++] = *(const unsigned char *)p;
+                    taken++;
+                }
+                if (ws->stash_len < 4)
+                    break;
+                p = ws->stash;
             }
-            if (ws->stash_len < 4)
-                break;
-            const unsigned char *s = ws->stash;
+            const unsigned char *s = p;
             ws->message_left =
                 4u + ((uint64_t)s[0] << 24 | (uint64_t)s[1] << 16 |
                       (uint64_t)s[2] << 8 | s[3]);
@@ -285,16 +301,22 @@ encode(struct ws *ws, const struct cfut_iovec *iov, size_t n_iov)
         if (len > free - WS_CTRL_RESERVE - WS_HEADER_MAX)
             len = free - WS_CTRL_RESERVE - WS_HEADER_MAX;
         bool fin = !ws->frame_messages || len == ws->message_left;
+        /* The header with the first piece (a gathered prefix, or the
+         * caller's bytes), then the other pieces. */
+        const void *p = ws->stash;
+        size_t n = ws->stash_len, rest = (size_t)len;
+        if (n == 0) {
+            n = cursor_take(&c, rest, &p);
+            taken += n;
+        }
+        ws->stash_len = 0;
         frame_begin(ws,
                     ws->message_open ? WSLAY_CONTINUATION_FRAME
                                      : WSLAY_BINARY_FRAME,
-                    fin, len);
-        frame_feed(ws, ws->stash, ws->stash_len, len);
-        size_t rest = (size_t)len - ws->stash_len;
-        ws->stash_len = 0;
+                    fin, len, p, n);
+        rest -= n;
         while (rest > 0) {
-            const void *p;
-            size_t n = cursor_take(&c, rest, &p);
+            n = cursor_take(&c, rest, &p);
             frame_feed(ws, p, n, len);
             rest -= n;
             taken += n;
