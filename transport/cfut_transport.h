@@ -272,8 +272,8 @@ struct cfut_ws_config;
  * handshake runs in the connection's first read. Requests arrive in binary
  * messages (split anyhow); each reply frame leaves as one binary message
  * ('frame_messages' is set). A refused handshake (400, 426, 431) or a
- * protocol violation closes only that connection and counts in
- * 'n_protocol_errors'.
+ * protocol violation closes only that connection; all but 431 (a read
+ * status of CFUT_EMSGSIZE) count in 'n_protocol_errors'.
  * Ownership: as cfut_server_listen(); 'cfg' is borrowed (NULL: defaults;
  *   its 'host' and 'path' are not used; a zero 'max_frame' becomes the
  *   server's largest frame).
