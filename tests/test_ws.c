@@ -1101,49 +1101,6 @@ END_TEST
 
 /* ---- the transport over WebSocket ---- */
 
-/* A future that is READY when every request in an array is. */
-struct all_of {
-    struct cfut_future base;
-    struct cfut_request *r;
-    struct cfut_response *out;
-    bool *done;
-    int n, left;
-};
-
-static enum cfut_poll
-all_of_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
-{
-    (void)out;
-    struct all_of *a = cfut_container_of(f, struct all_of, base);
-    for (int i = 0; i < a->n; i++) {
-        if (a->done[i])
-            continue;
-        if (cfut_future_poll(&a->r[i].base, cx, &a->out[i]) == CFUT_READY) {
-            a->done[i] = true;
-            a->left--;
-        }
-    }
-    return a->left == 0 ? CFUT_READY : CFUT_PENDING;
-}
-
-static const struct cfut_future_vtable all_of_vtable = {
-    all_of_poll, NULL, 0, "all_of", NULL,
-};
-
-/* Runs 'n' requests to completion on 'ex', outputs in 'out'. */
-static int
-await_all(struct cfut_request *r, struct cfut_response *out, int n)
-{
-    bool *done = calloc((size_t)n, sizeof *done);
-    struct all_of a = {{0}, r, out, done, n, n};
-    cfut_future_init(&a.base, &all_of_vtable);
-    int rc = cfut_block_on(ex, &a.base, NULL);
-    for (int i = 0; i < n; i++)
-        cfut_future_drop(&r[i].base);
-    free(done);
-    return rc;
-}
-
 static const struct cfut_ws_config client_cfg = {.frame_messages = true};
 
 START_TEST(test_ws_transport_answers_shuffled_requests_one_byte_at_a_time)
@@ -1171,7 +1128,7 @@ START_TEST(test_ws_transport_answers_shuffled_requests_one_byte_at_a_time)
                          0);
     }
 
-    ck_assert_int_eq(await_all(r, out, N), 0);
+    testkit_await_requests(ex, r, out, N);
 
     for (int i = 0; i < N; i++) {
         ck_assert_int_eq(out[i].status, 0);
@@ -1264,7 +1221,7 @@ START_TEST(test_ws_transport_runs_over_tcp_beside_a_plain_listener)
                          0);
     }
 
-    ck_assert_int_eq(await_all(r, out, N), 0);
+    testkit_await_requests(ex, r, out, N);
 
     for (int i = 0; i < N; i++) {
         ck_assert_int_eq(out[i].status, 0);
@@ -1305,7 +1262,7 @@ START_TEST(test_ws_close_from_the_server_fails_pending_requests)
     put(raw, "\x88\x02\x03\xe8", 4);
     struct cfut_response out[3];
 
-    ck_assert_int_eq(await_all(r, out, 3), 0);
+    testkit_await_requests(ex, r, out, 3);
 
     for (int i = 0; i < 3; i++)
         ck_assert_int_eq(out[i].status, CFUT_ECONNRESET);
@@ -1344,7 +1301,7 @@ START_TEST(test_ws_server_refusal_counts_and_spares_other_connections)
     ck_assert_int_eq(cfut_request_init(&r, t, "still here", 10), 0);
     struct cfut_response out;
 
-    ck_assert_int_eq(await_all(&r, &out, 1), 0);
+    testkit_await_requests(ex, &r, &out, 1);
 
     ck_assert_int_eq(out.status, 0);
     ck_assert_mem_eq(cfut_response_data(&out), "still here", 10);
@@ -1398,7 +1355,7 @@ START_TEST(test_ws_every_allocation_failure_is_reported_and_undone)
             if ((rc = cfut_request_init(&r[n], t, "payload", 7)) == 0)
                 n++;
         if (n > 0)
-            ck_assert_int_eq(await_all(r, out, n), 0);
+            testkit_await_requests(ex, r, out, n);
         bool failed = testkit_alloc_failed();
         testkit_alloc_fail_at(0);
 
@@ -1476,12 +1433,12 @@ exchange(int steps, bool drop_futures_midway)
             }
         }
         if (done_c && w_c < 5) {
-            struct cfut_iovec iov = {"ping!" + w_c, 5 - w_c};
+            struct cfut_iovec iov = {&"ping!"[w_c], 5 - w_c};
             if (cfut_stream_poll_write(c, &cx, &iov, 1, &res) == CFUT_READY)
                 w_c += res.n;
         }
         if (done_s && w_s < 5) {
-            struct cfut_iovec iov = {"pong!" + w_s, 5 - w_s};
+            struct cfut_iovec iov = {&"pong!"[w_s], 5 - w_s};
             if (cfut_stream_poll_write(s, &cx, &iov, 1, &res) == CFUT_READY)
                 w_s += res.n;
         }

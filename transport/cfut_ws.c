@@ -389,19 +389,53 @@ ensure_open(struct ws *ws, struct cfut_context *cx)
     return rc;
 }
 
+/*
+ * The start of every stream poll. Returns 1 when the stream is open; 0
+ * when the poll must return PENDING (the waker of 'cx' is kept in
+ * 'slot'); -1 when it must return READY with the handshake's failure,
+ * which is then in 'res'.
+ */
+static int
+poll_open(struct ws *ws, struct cfut_context *cx, struct cfut_waker *slot,
+          struct cfut_stream_result *res)
+{
+    ws->cx = cx;
+    int rc = ensure_open(ws, cx);
+    if (rc == 0) {
+        cfut_waker_register(slot, cx->waker);
+        return 0;
+    }
+    if (rc < 0) {
+        res->status = rc;
+        res->n = 0;
+        return -1;
+    }
+    return 1;
+}
+
 /* ---- reading: the message layer ---- */
 
-/* Fails the connection: a close frame with 'code', then CFUT_EPROTO. */
+/*
+ * Ends the read side: a close frame with 'code' goes out (unless one was
+ * queued already), then reads report 'status'.
+ */
 static void
-fail(struct ws *ws, uint16_t code)
+end_reading(struct ws *ws, uint16_t code, int status)
 {
     if (!ws->close_queued) {
         ws->close_queued = true;
         ws->close_code = code;
         ws->close_reason_len = 0;
     }
-    ws->rd_status = CFUT_EPROTO;
+    ws->rd_status = status;
     ws->rd_closing = true;
+}
+
+/* Fails the connection: a close frame with 'code', then CFUT_EPROTO. */
+static void
+fail(struct ws *ws, uint16_t code)
+{
+    end_reading(ws, code, CFUT_EPROTO);
 }
 
 static void
@@ -435,13 +469,7 @@ on_control(struct ws *ws)
             }
         }
         ws->st.close_received = code != 0 ? code : 1005;
-        if (!ws->close_queued) { /* answer with the same code */
-            ws->close_queued = true;
-            ws->close_code = code;
-            ws->close_reason_len = 0;
-        }
-        ws->rd_status = CFUT_EEOF;
-        ws->rd_closing = true;
+        end_reading(ws, code, CFUT_EEOF); /* answered with the same code */
     }
     }
 }
@@ -600,17 +628,9 @@ ws_read(struct cfut_stream *s, struct cfut_context *cx, void *buf, size_t cap,
         struct cfut_stream_result *res)
 {
     struct ws *ws = ws_of(s);
-    ws->cx = cx;
-    int rc = ensure_open(ws, cx);
-    if (rc == 0) {
-        cfut_waker_register(&ws->rd_waker, cx->waker);
-        return CFUT_PENDING;
-    }
-    if (rc < 0) {
-        res->status = rc;
-        res->n = 0;
-        return CFUT_READY;
-    }
+    int open = poll_open(ws, cx, &ws->rd_waker, res);
+    if (open <= 0)
+        return open == 0 ? CFUT_PENDING : CFUT_READY;
     /* Pongs, a close frame or data that wait for the socket go first. */
     if (ws->o_off < ws->o_len || ws->pong_pending ||
         (ws->close_queued && !ws->close_written))
@@ -641,32 +661,25 @@ ws_write(struct cfut_stream *s, struct cfut_context *cx,
          struct cfut_stream_result *res)
 {
     struct ws *ws = ws_of(s);
-    ws->cx = cx;
-    res->n = 0;
-    int rc = ensure_open(ws, cx);
-    if (rc == 0) {
-        cfut_waker_register(&ws->wr_waker, cx->waker);
-        return CFUT_PENDING;
-    }
-    res->status = rc < 0 ? rc : 0;
-    if (rc < 0)
-        return CFUT_READY;
+    int open = poll_open(ws, cx, &ws->wr_waker, res);
+    if (open <= 0)
+        return open == 0 ? CFUT_PENDING : CFUT_READY;
+    int rc = 0;
+    size_t n = 0;
     if (ws->close_queued) {
-        res->status = ws->own_close ? CFUT_ESTATE : CFUT_ECONNRESET;
-        return CFUT_READY;
+        rc = ws->own_close ? CFUT_ESTATE : CFUT_ECONNRESET;
+    } else if ((rc = cfut__ws_flush(ws, cx)) >= 0) {
+        rc = 0;
+        n = encode(ws, iov, n_iov);
+        if (n == 0) {
+            /* The buffer is full: the inner write waits. */
+            cfut_waker_register(&ws->wr_waker, cx->waker);
+            return CFUT_PENDING;
+        }
+        /* A failure here shows at the next poll; these bytes were taken. */
+        (void)cfut__ws_flush(ws, cx);
     }
-    int fl = cfut__ws_flush(ws, cx);
-    if (fl < 0) {
-        res->status = fl;
-        return CFUT_READY;
-    }
-    size_t n = encode(ws, iov, n_iov);
-    if (n == 0) {
-        cfut_waker_register(&ws->wr_waker, cx->waker);
-        return CFUT_PENDING; /* the buffer is full: the inner write waits */
-    }
-    /* A failure here shows at the next poll; these bytes were taken. */
-    (void)cfut__ws_flush(ws, cx);
+    res->status = rc;
     res->n = n;
     return CFUT_READY;
 }
@@ -676,29 +689,22 @@ ws_shutdown(struct cfut_stream *s, struct cfut_context *cx,
             struct cfut_stream_result *res)
 {
     struct ws *ws = ws_of(s);
-    ws->cx = cx;
-    res->n = 0;
-    int rc = ensure_open(ws, cx);
-    if (rc == 0) {
-        cfut_waker_register(&ws->wr_waker, cx->waker);
-        return CFUT_PENDING;
-    }
-    if (rc < 0) {
-        res->status = rc;
-        return CFUT_READY;
-    }
+    int open = poll_open(ws, cx, &ws->wr_waker, res);
+    if (open <= 0)
+        return open == 0 ? CFUT_PENDING : CFUT_READY;
     if (!ws->close_queued) {
         ws->close_queued = true;
         ws->own_close = true;
         if (ws->close_code == 0)
             ws->close_code = 1000;
     }
-    rc = cfut__ws_flush(ws, cx);
+    int rc = cfut__ws_flush(ws, cx);
     if (rc == 0) {
         cfut_waker_register(&ws->wr_waker, cx->waker);
         return CFUT_PENDING;
     }
     res->status = rc < 0 ? rc : 0;
+    res->n = 0;
     return CFUT_READY;
 }
 
