@@ -1144,10 +1144,12 @@ START_TEST(test_ws_transport_answers_shuffled_requests_one_byte_at_a_time)
 }
 END_TEST
 
-/* Connects to 127.0.0.1:'port' and makes a WebSocket transport over it. */
+/* Connects to 127.0.0.1:'port' and makes a transport over it (over a
+ * WebSocket when 'ws'). */
 struct dial {
     struct cfut_future base;
     struct cfut_connect conn;
+    bool ws;
     struct cfut_transport **t;
 };
 
@@ -1159,10 +1161,11 @@ dial_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
     if (cfut_future_poll(&d->conn.base, cx, &r) == CFUT_PENDING)
         return CFUT_PENDING;
     int rc = r.status;
-    struct cfut_stream *fd_s, *w;
+    struct cfut_stream *fd_s = NULL, *w = NULL;
     if (rc == 0 && (rc = cfut_fd_stream_from_io(r.io, &fd_s)) < 0)
         cfut_io_free(r.io);
-    if (rc == 0 &&
+    w = fd_s;
+    if (rc == 0 && d->ws &&
         (rc = cfut_ws_stream_new(fd_s, CFUT_WS_CLIENT, &client_cfg, &w)) < 0)
         cfut_stream_close(fd_s);
     if (rc == 0 && (rc = cfut_transport_new(ex, w, NULL, d->t)) < 0)
@@ -1183,11 +1186,12 @@ static const struct cfut_future_vtable dial_vtable = {
 };
 
 static struct cfut_transport *
-dial_ws(uint16_t port)
+dial(uint16_t port, bool ws)
 {
     struct dial d;
     struct cfut_transport *t = NULL;
     cfut_future_init(&d.base, &dial_vtable);
+    d.ws = ws;
     d.t = &t;
     ck_assert_int_eq(cfut_tcp_connect_init(&d.conn, "127.0.0.1", port), 0);
     int rc = 1;
@@ -1209,14 +1213,15 @@ START_TEST(test_ws_transport_runs_over_tcp_beside_a_plain_listener)
                      0);
     ck_assert_int_eq(cfut_server_listen_ws(srv, fd_ws, NULL), 0);
     ck_assert_int_eq(cfut_server_listen(srv, fd_tcp), 0);
-    struct cfut_transport *t1 = dial_ws(port_ws), *t2 = dial_ws(port_ws);
+    struct cfut_transport *t[3] = {dial(port_ws, true), dial(port_ws, true),
+                                   dial(port_tcp, false)};
     enum { N = 300 };
     static struct cfut_request r[N];
     static struct cfut_response out[N];
     static unsigned char big[N][2000];
     for (int i = 0; i < N; i++) {
         memset(big[i], i, sizeof big[i]);
-        ck_assert_int_eq(cfut_request_init(&r[i], i % 2 ? t1 : t2, big[i],
+        ck_assert_int_eq(cfut_request_init(&r[i], t[i % 3], big[i],
                                            1 + (size_t)i * 7 % 2000),
                          0);
     }
@@ -1231,10 +1236,10 @@ START_TEST(test_ws_transport_runs_over_tcp_beside_a_plain_listener)
     }
     struct cfut_server_stats st;
     cfut_server_get_stats(srv, &st);
-    ck_assert_uint_eq(st.n_connections, 2);
+    ck_assert_uint_eq(st.n_connections, 3);
     ck_assert_uint_eq(st.n_replies, N);
-    cfut_transport_free(t1);
-    cfut_transport_free(t2);
+    for (int i = 0; i < 3; i++)
+        cfut_transport_free(t[i]);
     cfut_server_free(srv);
     ck_assert_int_eq(cfut_executor_run(ex), 0);
 }
