@@ -628,6 +628,22 @@ START_TEST(test_ws_server_frames_are_unmasked_and_client_frames_masked)
 }
 END_TEST
 
+START_TEST(test_ws_empty_write_is_ready_and_sends_nothing)
+{
+    open_server(NULL);
+    struct cfut_stream_result res;
+
+    ck_assert_int_eq(ws_write("", 0, &res), CFUT_READY);
+
+    ck_assert_int_eq(res.status, 0);
+    ck_assert_uint_eq(res.n, 0);
+    unsigned char buf[16];
+    int end;
+    ck_assert_uint_eq(take(raw, buf, sizeof buf, &end), 0);
+    ck_assert_uint_eq(stats(ws).n_frames_out, 0);
+}
+END_TEST
+
 /* Encodes a transport frame with 'len' payload bytes of 'fill'. */
 static size_t
 tframe(unsigned char *out, size_t cap, size_t len, unsigned char fill)
@@ -1533,6 +1549,7 @@ ws_suite(void)
     tcase_add_checked_fixture(tc, ws_setup, ws_teardown);
     tcase_add_test(tc,
                    test_ws_server_frames_are_unmasked_and_client_frames_masked);
+    tcase_add_test(tc, test_ws_empty_write_is_ready_and_sends_nothing);
     tcase_add_test(tc, test_ws_each_transport_frame_leaves_as_one_message);
     tcase_add_test(
         tc, test_ws_transport_frame_written_in_pieces_is_still_one_message);

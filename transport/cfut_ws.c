@@ -665,8 +665,12 @@ ws_write(struct cfut_stream *s, struct cfut_context *cx,
     if (open <= 0)
         return open == 0 ? CFUT_PENDING : CFUT_READY;
     int rc = 0;
-    size_t n = 0;
-    if (ws->close_queued) {
+    size_t n = 0, total = 0;
+    for (size_t i = 0; i < n_iov; i++)
+        total += iov[i].len;
+    if (total == 0) {
+        /* Nothing to write: done at once (no empty message is sent). */
+    } else if (ws->close_queued) {
         rc = ws->own_close ? CFUT_ESTATE : CFUT_ECONNRESET;
     } else if ((rc = cfut__ws_flush(ws, cx)) >= 0) {
         rc = 0;

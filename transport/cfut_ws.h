@@ -94,7 +94,8 @@ struct cfut_ws_stats {
  * Once open, polls behave as cfut_stream.h says, with these statuses:
  * - read: CFUT_EEOF after the peer's close frame (answered with a close
  *   frame carrying the same code); CFUT_ECONNRESET when the connection
- *   ended without a closing handshake; CFUT_EPROTO after the stream failed
+ *   ended without a closing handshake (or the inner stream's own error,
+ *   such as CFUT_EIO); CFUT_EPROTO after the stream failed
  *   the connection because the peer broke the protocol. It then sent a
  *   close frame with the code that says why: 1002 (an unmasked frame from a
  *   client or a masked one from a server, reserved bits or opcodes, a
@@ -103,13 +104,20 @@ struct cfut_ws_stats {
  *   1-byte payload), 1003 (a text message: only binary is accepted), 1007
  *   (a close reason that is not UTF-8), 1009 (a frame over 'max_frame' or
  *   a message over 'max_message' bytes).
- * - write: CFUT_ECONNRESET once a close frame was sent because of the
- *   peer (its close, or a failure); CFUT_ESTATE after the caller's own
- *   shutdown.
+ * - write: takes bytes into the write buffer as frames (one binary
+ *   message per write, or per transport frame with 'frame_messages';
+ *   larger ones fragmented) and sends what the inner stream takes at
+ *   once. The rest goes out at the next poll of the stream, read or
+ *   write: keep polling it (a reader always does) or shut it down.
+ *   PENDING only while the buffer is full. CFUT_ECONNRESET once a close
+ *   frame was sent because of the peer (its close, or a failure);
+ *   CFUT_ESTATE after the caller's own shutdown; the inner stream's error.
+ *   A write of 0 bytes is READY at once and sends nothing.
  * - shutdown: sends a close frame (1000, or the code given to
- *   cfut_ws_set_close_code()) after the bytes already written; the peer
- *   reads its end of stream, and this stream's reads go on until the peer's
- *   close frame answers.
+ *   cfut_ws_set_close_code()) after the bytes already written, and is
+ *   READY once all of it has gone to the inner stream; the peer reads its
+ *   end of stream, and this stream's reads go on until the peer's close
+ *   frame answers. Pings are answered during reads.
  * A failed handshake makes every poll return its status (see
  * cfut_ws_handshake_init()).
  *
