@@ -3,6 +3,9 @@
  * client for the cfut transport over TCP or WebSocket (wire format:
  * docs/wire-format.md).
  *
+ * HOST is an IPv4 address, an IPv6 address in brackets ("[::1]:7000") or
+ * localhost; host names are not resolved (the error says so).
+ *
  *   cfut-echo serve [--listen HOST:PORT] [--ws-listen HOST:PORT]
  *                   [--shuffle] [--delay-ms MAX]
  *       answers each request with its own payload, over raw TCP
@@ -27,6 +30,7 @@
  */
 #define _GNU_SOURCE
 #include <cfut.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -44,21 +48,49 @@ now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* Splits "HOST:PORT" (the last colon) into 'host' and '*port'. */
+/*
+ * Splits "HOST:PORT" into 'host' and '*port': "127.0.0.1:7000",
+ * "localhost:7000", "[::1]:7000" (an IPv6 address goes in brackets).
+ */
 static int
 parse_addr(const char *s, char *host, size_t cap, uint16_t *port)
 {
-    const char *colon = s != NULL ? strrchr(s, ':') : NULL;
-    if (colon == NULL || (size_t)(colon - s) >= cap)
+    if (s == NULL)
         return -1;
-    memcpy(host, s, (size_t)(colon - s));
-    host[colon - s] = '\0';
+    const char *h = s, *colon;
+    size_t n;
+    if (s[0] == '[') {
+        const char *close = strchr(s, ']');
+        if (close == NULL || close[1] != ':')
+            return -1;
+        h = s + 1;
+        n = (size_t)(close - h);
+        colon = close + 1;
+    } else {
+        colon = strrchr(s, ':');
+        if (colon == NULL || memchr(s, ':', (size_t)(colon - s)) != NULL)
+            return -1; /* no port, or an IPv6 address without brackets */
+        n = (size_t)(colon - s);
+    }
+    if (n >= cap)
+        return -1;
+    memcpy(host, h, n);
+    host[n] = '\0';
     char *end;
     long p = strtol(colon + 1, &end, 10);
-    if (*end != '\0' || p < 0 || p > 65535)
+    if (colon[1] == '\0' || *end != '\0' || p < 0 || p > 65535)
         return -1;
     *port = (uint16_t)p;
     return 0;
+}
+
+/* Writes 'host' and 'port' as "HOST:PORT" (brackets for IPv6). */
+static const char *
+format_addr(char *buf, size_t cap, const char *host, uint16_t port)
+{
+    bool v6 = strchr(host, ':') != NULL;
+    snprintf(buf, cap, "%s%s%s:%u", v6 ? "[" : "", host, v6 ? "]" : "", port);
+    return buf;
 }
 
 /* ---- the client ---- */
@@ -267,7 +299,7 @@ run_client(struct cfut_executor *ex, const char *host, uint16_t port,
     struct client cl;
     memset(&cl, 0, sizeof cl);
     char host_port[300];
-    snprintf(host_port, sizeof host_port, "%s:%u", host, port);
+    format_addr(host_port, sizeof host_port, host, port);
     cl.ws = path != NULL;
     cl.host_port = host_port;
     cl.path = path;
@@ -281,20 +313,25 @@ run_client(struct cfut_executor *ex, const char *host, uint16_t port,
     cfut_future_init(&m.base, &client_main_vtable);
     m.cl = &cl;
     m.k = k;
-    if (cfut_tcp_connect_init(&m.conn, host, port) < 0) {
-        fprintf(stderr, "cfut-echo: bad address %s\n", host);
+    int rc = cfut_tcp_connect_init(&m.conn, host, port);
+    if (rc < 0) {
+        char a[300];
+        fprintf(stderr, "cfut-echo: cannot connect to %s: %s (%s)\n",
+                format_addr(a, sizeof a, host, port), cfut_strerror(rc),
+                cfut_status_name(rc));
         free(cl.lat);
         return 2;
     }
     uint64_t t0 = now_ns();
     int status = 0;
-    int rc = cfut_block_on(ex, &m.base, &status);
+    rc = cfut_block_on(ex, &m.base, &status);
     double secs = (double)(now_ns() - t0) / 1e9;
     if (rc == 0)
         rc = status;
     cfut_waker_drop(&cl.main_waker);
     if (rc != 0) {
-        fprintf(stderr, "cfut-echo: client failed: %s\n", cfut_strerror(rc));
+        fprintf(stderr, "cfut-echo: client failed: %s (%s)\n",
+                cfut_strerror(rc), cfut_status_name(rc));
         free(cl.lat);
         cfut_transport_free(cl.t);
         return 1;
@@ -432,10 +469,10 @@ stop_on_signals(struct cfut_executor *ex, struct cfut_server **srv)
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
     if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
-        return CFUT_EIO;
+        return -errno;
     int fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
     if (fd < 0)
-        return CFUT_EIO;
+        return -errno;
     struct stopper s;
     cfut_future_init(&s.base, &stopper_vtable);
     s.srv = srv;
@@ -453,28 +490,45 @@ stop_on_signals(struct cfut_executor *ex, struct cfut_server **srv)
     return rc;
 }
 
-/* Listens on "HOST:PORT" (WebSocket when 'ws'); prints where. */
+/*
+ * Serves on the listening socket 'fd' (taken, even on failure), over
+ * WebSocket when 'ws'; '*port' gets its port.
+ */
 static int
-listen_at(struct cfut_server *srv, const char *addr, bool ws)
+serve_on(struct cfut_server *srv, int fd, bool ws, uint16_t *port)
 {
-    char host[256];
+    int rc = cfut_socket_local_port(fd, port);
+    if (rc == 0)
+        rc = ws ? cfut_server_listen_ws(srv, fd, NULL)
+                : cfut_server_listen(srv, fd);
+    if (rc < 0 && rc != CFUT_ENOMEM)
+        close(fd); /* (after CFUT_ENOMEM the server has closed it) */
+    return rc;
+}
+
+/*
+ * Listens on "HOST:PORT" ('addr', parsed already), over WebSocket when
+ * 'ws'; prints where, then 'suffix'. Returns 0 or the failure (said).
+ */
+static int
+listen_at(struct cfut_server *srv, const char *addr, bool ws,
+          const char *suffix)
+{
+    char host[256], a[300];
     uint16_t port;
-    int fd, rc;
-    if (parse_addr(addr, host, sizeof host, &port) < 0)
-        return CFUT_EADDR;
+    int fd = -1, rc;
+    (void)parse_addr(addr, host, sizeof host, &port);
     rc = cfut_tcp_listen(host, port, 128, &fd);
-    if (rc == 0 && (rc = cfut_socket_local_port(fd, &port)) < 0)
-        close(fd);
-    if (rc == 0 && (rc = ws ? cfut_server_listen_ws(srv, fd, NULL)
-                            : cfut_server_listen(srv, fd)) < 0)
-        close(fd);
+    if (rc == 0)
+        rc = serve_on(srv, fd, ws, &port);
     if (rc < 0) {
-        fprintf(stderr, "cfut-echo: cannot listen on %s: %s\n", addr,
-                cfut_strerror(rc));
+        fprintf(stderr, "cfut-echo: cannot listen on %s%s: %s (%s)\n",
+                ws ? "ws://" : "", format_addr(a, sizeof a, host, port),
+                cfut_strerror(rc), cfut_status_name(rc));
         return rc;
     }
-    printf("listening on %s%s:%u%s\n", ws ? "ws://" : "", host, port,
-           ws ? "/" : "");
+    printf("listening on %s%s%s%s\n", ws ? "ws://" : "",
+           format_addr(a, sizeof a, host, port), ws ? "/" : "", suffix);
     return 0;
 }
 
@@ -528,6 +582,14 @@ main(int argc, char **argv)
     const char *ws_listen = opt(argc, argv, "--ws-listen");
     if (!demo && serve && listen == NULL && ws_listen == NULL)
         return usage();
+    if (!demo && serve) {
+        /* Addresses that do not parse are a usage error (exit 2). */
+        char h[256];
+        uint16_t p;
+        if ((listen != NULL && parse_addr(listen, h, sizeof h, &p) < 0) ||
+            (ws_listen != NULL && parse_addr(ws_listen, h, sizeof h, &p) < 0))
+            return usage();
+    }
     if (!demo && client) {
         const char *addr = opt(argc, argv, "--connect");
         char hp[300];
@@ -567,39 +629,49 @@ main(int argc, char **argv)
     };
     struct cfut_server *srv = NULL;
     int rc = 0;
+    char a[300], replies[64] = "";
+    if (sc.echo.shuffle && sc.max_delay_ns != 0)
+        snprintf(replies, sizeof replies,
+                 " (replies shuffled, delayed up to %s ms)", delay);
+    else if (sc.max_delay_ns != 0)
+        snprintf(replies, sizeof replies, " (replies delayed up to %s ms)",
+                 delay);
+    else if (sc.echo.shuffle)
+        snprintf(replies, sizeof replies, " (replies shuffled)");
     if (serve) {
         rc = cfut_server_new(ex, serve_handler, &sc, NULL, &srv);
+        if (rc < 0)
+            fprintf(stderr, "cfut-echo: cannot make the server: %s\n",
+                    cfut_strerror(rc));
         if (rc == 0 && demo) {
             /* A free port on 127.0.0.1, over TCP or WebSocket. */
             int fd;
             rc = cfut_tcp_listen(host, 0, 128, &fd);
-            if (rc == 0 && (rc = cfut_socket_local_port(fd, &port)) == 0)
-                rc = demo_ws ? cfut_server_listen_ws(srv, fd, NULL)
-                             : cfut_server_listen(srv, fd);
+            if (rc == 0)
+                rc = serve_on(srv, fd, demo_ws, &port);
             if (demo_ws)
                 path = "/";
             if (rc == 0)
-                printf("listening on %s%s:%u%s\n", demo_ws ? "ws://" : "", host,
-                       port, demo_ws ? "/" : "");
+                printf("listening on %s%s%s%s\n", demo_ws ? "ws://" : "",
+                       format_addr(a, sizeof a, host, port), demo_ws ? "/" : "",
+                       replies);
+            else
+                fprintf(stderr, "cfut-echo: cannot serve: %s (%s)\n",
+                        cfut_strerror(rc), cfut_status_name(rc));
         }
         if (rc == 0 && listen != NULL)
-            rc = listen_at(srv, listen, false);
+            rc = listen_at(srv, listen, false, replies);
         if (rc == 0 && ws_listen != NULL)
-            rc = listen_at(srv, ws_listen, true);
-        if (rc == 0 && !demo)
-            rc = stop_on_signals(ex, &srv);
+            rc = listen_at(srv, ws_listen, true, replies);
+        if (rc == 0 && !demo && (rc = stop_on_signals(ex, &srv)) < 0)
+            fprintf(stderr, "cfut-echo: cannot watch for SIGTERM: %s (%s)\n",
+                    cfut_strerror(rc), cfut_status_name(rc));
         if (rc < 0) {
-            if (demo)
-                fprintf(stderr, "cfut-echo: cannot serve: %s\n",
-                        cfut_strerror(rc));
             cfut_server_free(srv);
             (void)cfut_executor_run_ready(ex);
             cfut_executor_free(ex);
             return 1;
         }
-        if (sc.echo.shuffle || sc.max_delay_ns != 0)
-            printf("replies %s%s\n", sc.echo.shuffle ? "shuffled" : "",
-                   sc.max_delay_ns != 0 ? " and delayed" : "");
         fflush(stdout);
     }
     if (demo)

@@ -121,6 +121,10 @@ int testkit_run(Suite *s);
  */
 void testkit_await_requests(struct cfut_executor *ex, struct cfut_request *r,
                             struct cfut_response *out, int n);
+/* Writes all 'n' bytes at 'data' to the blocking fd 'fd' (fails the test). */
+void testkit_write_all(int fd, const void *data, size_t n);
+/* Reads exactly 'n' bytes from the blocking fd 'fd' (fails the test). */
+void testkit_read_exact(int fd, void *data, size_t n);
 
 /* Polls 'f' by hand once with 'waker' and no budget. */
 enum cfut_poll testkit_poll(struct cfut_future *f, const struct cfut_waker *w,

@@ -95,7 +95,7 @@ struct cfut_ws_stats {
  * - read: CFUT_EEOF after the peer's close frame (answered with a close
  *   frame carrying the same code); CFUT_ECONNRESET when the connection
  *   ended without a closing handshake (or the inner stream's own error,
- *   such as CFUT_EIO); CFUT_EPROTO after the stream failed
+ *   as -errno for an fd stream); CFUT_EPROTO after the stream failed
  *   the connection because the peer broke the protocol. It then sent a
  *   close frame with the code that says why: 1002 (an unmasked frame from a
  *   client or a masked one from a server, reserved bits or opcodes, a
@@ -129,7 +129,8 @@ struct cfut_ws_stats {
  *   'write_buffer' under 1024, or a 'host' or 'path' that is not a plain
  *   token ('path' must start with '/'; neither may hold spaces or control
  *   characters) or that makes the request longer than the write buffer;
- *   CFUT_EIO when the random source for the client's key and masks fails;
+ *   getrandom()'s error as -errno when the random source for the client's
+ *   key and masks fails;
  *   CFUT_ENOMEM (nothing is then allocated).
  * Context: the inner stream's thread.
  */
@@ -183,7 +184,8 @@ struct cfut_ws_handshake {
  * received), or with the status of its failure: CFUT_EPROTO (a malformed
  * or refused request or answer; a server has sent its 400 or 426 answer),
  * CFUT_EMSGSIZE (the head broke a limit; a server has sent its 431
- * answer), CFUT_ECONNRESET (the connection ended first), CFUT_EIO.
+ * answer), CFUT_ECONNRESET (the connection ended first), or the inner
+ * stream's error (as -errno for an fd stream).
  * cfut_ws_get_stats() then gives the HTTP status. READY at once when the
  * handshake is already over. Dropping 'f' while it is pending cancels
  * nothing the stream needs: its next poll resumes the handshake.

@@ -395,8 +395,11 @@ cfut__ws_handshake_prepare(struct ws *ws, const struct cfut_ws_config *cfg)
     if (strlen(host) + strlen(path) + 160 + WS_CTRL_RESERVE > ws->o_cap)
         return CFUT_EINVAL;
     struct cfut_id nonce;
-    if (cfut_id_random(&nonce) < 0 || cfut_id_gen_init(&ws->masks) < 0)
-        return CFUT_EIO;
+    int rc = cfut_id_random(&nonce);
+    if (rc == 0)
+        rc = cfut_id_gen_init(&ws->masks);
+    if (rc < 0)
+        return rc; /* getrandom()'s error */
     char key[25];
     base64_encode_raw(key, CFUT_ID_SIZE, nonce.bytes);
     key[24] = '\0';

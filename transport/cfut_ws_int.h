@@ -112,7 +112,7 @@ int cfut__ws_handshake(struct ws *ws, struct cfut_context *cx);
 /*
  * Prepares the handshake at creation: a client's request and the answer
  * it expects. Returns 0; CFUT_EINVAL for a bad host or path or a request
- * that does not fit; CFUT_EIO when the random source fails.
+ * that does not fit; getrandom()'s error as -errno.
  */
 int cfut__ws_handshake_prepare(struct ws *ws, const struct cfut_ws_config *cfg);
 

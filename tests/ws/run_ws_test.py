@@ -44,7 +44,7 @@ def main():
         if not line.startswith("listening on ws://"):
             print("cfut-echo did not start: %r" % line)
             return 1
-        port = line.strip().rsplit(":", 1)[1].rstrip("/")
+        port = line.split()[2].rsplit(":", 1)[1].rstrip("/")
         # Keep reading the server's output so it never blocks on a pipe.
         threading.Thread(target=lambda: [print("server:", l.rstrip())
                                          for l in srv.stdout],
