@@ -402,3 +402,47 @@ testkit_read_exact(int fd, void *data, size_t n)
         n -= (size_t)r;
     }
 }
+
+/* ---- requests ---- */
+
+/* A future that is READY when every request in an array is. */
+struct all_of {
+    struct cfut_future base;
+    struct cfut_request *r;
+    struct cfut_response *out;
+    bool *done;
+    int n, left;
+};
+
+static enum cfut_poll
+all_of_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
+{
+    (void)out;
+    struct all_of *a = cfut_container_of(f, struct all_of, base);
+    for (int i = 0; i < a->n; i++) {
+        if (a->done[i])
+            continue;
+        if (cfut_future_poll(&a->r[i].base, cx, &a->out[i]) == CFUT_READY) {
+            a->done[i] = true;
+            a->left--;
+        }
+    }
+    return a->left == 0 ? CFUT_READY : CFUT_PENDING;
+}
+
+static const struct cfut_future_vtable all_of_vtable = {
+    all_of_poll, NULL, 0, "all_of", NULL,
+};
+
+void
+testkit_await_requests(struct cfut_executor *ex, struct cfut_request *r,
+                       struct cfut_response *out, int n)
+{
+    bool *done = calloc((size_t)n, sizeof *done);
+    struct all_of a = {{0}, r, out, done, n, n};
+    cfut_future_init(&a.base, &all_of_vtable);
+    ck_assert_int_eq(cfut_block_on(ex, &a.base, NULL), 0);
+    for (int i = 0; i < n; i++)
+        cfut_future_drop(&r[i].base);
+    free(done);
+}

@@ -123,6 +123,13 @@ void testkit_add_abort_test(TCase *tc, const TTest *t);
 /* Runs 's' with CK_NORMAL output; returns the exit status for main(). */
 int testkit_run(Suite *s);
 
+/*
+ * Runs the 'n' request futures at 'r' to completion on 'ex' (one
+ * cfut_block_on() over all of them; the test fails unless it returns 0),
+ * writes their outputs into 'out' and drops them.
+ */
+void testkit_await_requests(struct cfut_executor *ex, struct cfut_request *r,
+                            struct cfut_response *out, int n);
 /* Writes all 'n' bytes at 'data' to the blocking fd 'fd' (fails the test). */
 void testkit_write_all(int fd, const void *data, size_t n);
 /* Reads exactly 'n' bytes from the blocking fd 'fd' (fails the test). */
