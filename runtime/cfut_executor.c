@@ -868,6 +868,8 @@ cfut_join_handle_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
     struct cfut_join_handle *h =
         cfut_container_of(f, struct cfut_join_handle, base);
     struct cfut__task *t = h->task;
+    CFUT_ASSERT(t != NULL, "a join handle was polled after it was dropped or "
+                           "detached");
     CFUT_ASSERT(t->owner == thread_token(),
                 "a join handle was polled on another thread than its "
                 "executor's");
@@ -891,6 +893,8 @@ cfut_join_handle_drop(struct cfut_future *f)
     struct cfut_join_handle *h =
         cfut_container_of(f, struct cfut_join_handle, base);
     struct cfut__task *t = h->task;
+    CFUT_ASSERT(t != NULL, "a join handle was dropped twice (or dropped "
+                           "after cfut_join_handle_detach())");
     CFUT_ASSERT(t->owner == thread_token(),
                 "a join handle was dropped on another thread than its "
                 "executor's");
@@ -921,6 +925,8 @@ void
 cfut_join_handle_cancel(struct cfut_join_handle *h)
 {
     struct cfut__task *t = h->task;
+    CFUT_ASSERT(t != NULL, "cfut_join_handle_cancel() on a join handle that "
+                           "was dropped or detached");
     if (t->state == CFUT__TASK_DONE || t->ex == NULL)
         return;
     CFUT_ASSERT(t->owner == thread_token(),
@@ -938,11 +944,15 @@ cfut_join_handle_detach(struct cfut_join_handle *h)
 bool
 cfut_join_handle_is_finished(const struct cfut_join_handle *h)
 {
+    CFUT_ASSERT(h->task != NULL, "cfut_join_handle_is_finished() on a join "
+                                 "handle that was dropped or detached");
     return h->task->state == CFUT__TASK_DONE;
 }
 
 uint64_t
 cfut_join_handle_id(const struct cfut_join_handle *h)
 {
+    CFUT_ASSERT(h->task != NULL, "cfut_join_handle_id() on a join handle "
+                                 "that was dropped or detached");
     return h->task->id;
 }

@@ -101,7 +101,9 @@ struct cfut_join_status {
  * and 'h' resolves to CFUT_ECANCELED. A task that already finished keeps
  * its output and the handle resolves to CFUT_OK.
  * Ownership: 'h' is borrowed; it stays valid and must still be dropped.
- * Context: the executor's thread, inside or outside a task.
+ * Context: the executor's thread, inside or outside a task. Calling it on
+ *   a handle that was dropped or detached is a misuse: it aborts with a
+ *   "cfut:" message naming the call (in every build).
  */
 CFUT_API void cfut_join_handle_cancel(struct cfut_join_handle *h);
 
@@ -112,10 +114,19 @@ CFUT_API void cfut_join_handle_cancel(struct cfut_join_handle *h);
  */
 CFUT_API void cfut_join_handle_detach(struct cfut_join_handle *h);
 
-/* Tells whether the task of 'h' has finished or been cancelled. */
+/*
+ * Tells whether the task of 'h' has finished or been cancelled.
+ * Ownership: 'h' is borrowed.
+ * Context: any time before 'h' is dropped or detached; after, the call
+ *   aborts with a "cfut:" message naming it (in every build).
+ */
 CFUT_API bool cfut_join_handle_is_finished(const struct cfut_join_handle *h);
 
-/* Returns the id of the task of 'h' (unique per executor, from 1). */
+/*
+ * Returns the id of the task of 'h' (unique per executor, from 1).
+ * Ownership: 'h' is borrowed.
+ * Context: as cfut_join_handle_is_finished().
+ */
 CFUT_API uint64_t cfut_join_handle_id(const struct cfut_join_handle *h);
 
 /* ---------------------------------------------------------------------- */

@@ -752,6 +752,70 @@ START_TEST(test_executor_spawning_a_polled_future_is_einval)
 }
 END_TEST
 
+/* Spawns a countdown with a handle and ends the handle ('detach': how). */
+static void
+spawn_and_end_handle(struct cfut_join_handle *h, bool detach)
+{
+    struct testkit_countdown c;
+    testkit_countdown_init(&c, 1, false, 1);
+    ck_assert_int_eq(cfut_spawn(ex, &c.base, sizeof c, h), CFUT_OK);
+    if (detach)
+        cfut_join_handle_detach(h);
+    else
+        cfut_future_drop(&h->base);
+}
+
+START_TEST(test_executor_cancel_through_a_dropped_handle_aborts)
+{
+    struct cfut_join_handle h;
+    spawn_and_end_handle(&h, false);
+
+    cfut_join_handle_cancel(&h);
+}
+END_TEST
+
+START_TEST(test_executor_is_finished_on_a_detached_handle_aborts)
+{
+    struct cfut_join_handle h;
+    spawn_and_end_handle(&h, true);
+
+    (void)cfut_join_handle_is_finished(&h);
+}
+END_TEST
+
+START_TEST(test_executor_id_of_a_dropped_handle_aborts)
+{
+    struct cfut_join_handle h;
+    spawn_and_end_handle(&h, false);
+
+    (void)cfut_join_handle_id(&h);
+}
+END_TEST
+
+static void
+cancel_dropped_handle(void *arg)
+{
+    (void)arg;
+    struct cfut_join_handle h;
+    spawn_and_end_handle(&h, false);
+    cfut_join_handle_cancel(&h);
+}
+
+START_TEST(test_executor_handle_misuse_message_names_the_call)
+{
+    char msg[512];
+
+    bool aborted = testkit_aborts(cancel_dropped_handle, NULL, msg, sizeof msg);
+
+    ck_assert_msg(aborted, "did not abort; stderr: %s", msg);
+    ck_assert_msg(strstr(msg, "cfut: ") != NULL &&
+                      strstr(msg,
+                             "cfut_join_handle_cancel() on a join "
+                             "handle that was dropped or detached") != NULL,
+                  "message: %s", msg);
+}
+END_TEST
+
 static Suite *
 executor_suite(void)
 {
@@ -809,6 +873,16 @@ executor_suite(void)
     tcase_add_test(tc, test_executor_block_on_reports_enomem_and_drops_future);
     tcase_add_test(tc, test_executor_pool_reuses_blocks);
     tcase_add_test(tc, test_executor_spawning_a_polled_future_is_einval);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("misuse");
+    testkit_executor_fixture(tc);
+    testkit_add_assert_test(
+        tc, test_executor_cancel_through_a_dropped_handle_aborts);
+    testkit_add_assert_test(
+        tc, test_executor_is_finished_on_a_detached_handle_aborts);
+    testkit_add_assert_test(tc, test_executor_id_of_a_dropped_handle_aborts);
+    tcase_add_test(tc, test_executor_handle_misuse_message_names_the_call);
     suite_add_tcase(s, tc);
     return s;
 }
