@@ -201,12 +201,14 @@ misuse(const struct cfut_future *f, const char *what)
     fflush(stderr);
     abort();
 }
-#endif
+
+/* The innermost poll in progress on this thread (cfut_future_poll()). */
+static _Thread_local struct cfut__poll_frame *poll_top;
 
 void
-cfut__future_check_poll(struct cfut_future *f)
+cfut__future_poll_enter(struct cfut__poll_frame *fr, struct cfut_future *f,
+                        void *out)
 {
-#if CFUT_DEBUG_CHECKS
     if (f->dbg_magic == CFUT_MAGIC_DEAD)
         misuse(f, "polled after it was dropped");
     if (f->dbg_magic != CFUT_MAGIC_LIVE)
@@ -229,10 +231,44 @@ cfut__future_check_poll(struct cfut_future *f)
     default:
         misuse(f, "polled in an unknown state");
     }
-#else
-    (void)f;
-#endif
+    if (out == NULL && cfut_future_output_size(f) != 0)
+        misuse(f, "polled with out = NULL, but its output size is not 0 "
+                  "(only CFUT_AWAIT() and cfut_block_on() may discard an "
+                  "output)");
+    fr->f = f;
+    fr->out = out;
+    fr->up = poll_top;
+    poll_top = fr;
 }
+
+void
+cfut__future_poll_leave(struct cfut__poll_frame *fr, enum cfut_poll r)
+{
+    poll_top = fr->up;
+    if (r == CFUT_READY && !(fr->f->flags & CFUT_FUTURE_FUSED))
+        fr->f->dbg_state = CFUT_DBG_DONE;
+}
+
+void
+cfut__future_check_output(const void *out, size_t size, const char *who,
+                          const char *file, int line)
+{
+    const struct cfut__poll_frame *fr = poll_top;
+    /* Polled some other way than cfut_future_poll(): nothing to compare. */
+    if (fr == NULL || fr->out != out)
+        return;
+    size_t want = cfut_future_output_size(fr->f);
+    if (size == want)
+        return;
+    fprintf(stderr,
+            "cfut: misuse of future '%s' at %p: %s at %s:%d writes %zu "
+            "bytes, but the output size of its vtable is %zu\n",
+            cfut_future_name(fr->f), (void *)fr->f, who, file, line, size,
+            want);
+    fflush(stderr);
+    abort();
+}
+#endif
 
 void
 cfut__future_check_drop(struct cfut_future *f)
@@ -274,51 +310,4 @@ cfut_future_box(struct cfut_future *fresh, size_t size,
 #endif
     *out = f;
     return CFUT_OK;
-}
-
-/* ---- coroutines (cfut_coro.h) ---- */
-
-#include "cfut_coro.h"
-#include "cfut_coro_int.h"
-
-void
-cfut__coro_bad_state(const struct cfut_coro *co)
-{
-    if (co->line < 0)
-        cfut__assert_fail(co->file != NULL ? co->file : "?", 0,
-                          "coroutine resumed",
-                          "a finished coroutine was polled again");
-    cfut__assert_fail(co->file != NULL ? co->file : "?", co->line,
-                      "coroutine resumed",
-                      "unknown resume point: is there an await inside a "
-                      "nested switch?");
-}
-
-/* ---- the suspension hook (cfut_coro.h) ---- */
-
-int cfut__coro_watch = CFUT_DEBUG_CHECKS;
-
-/* The innermost suspension point noted on this thread since the last take. */
-static _Thread_local struct {
-    const char *file;
-    int line;
-} coro_note;
-
-void
-cfut__coro_note(const struct cfut_coro *co)
-{
-    if (coro_note.file == NULL) {
-        coro_note.file = co->file;
-        coro_note.line = co->line;
-    }
-}
-
-const char *
-cfut__coro_take_note(int *line)
-{
-    const char *file = coro_note.file;
-    *line = coro_note.line;
-    coro_note.file = NULL;
-    coro_note.line = 0;
-    return file;
 }

@@ -746,7 +746,12 @@ cfut_block_on(struct cfut_executor *ex, struct cfut_future *f, void *out)
         cfut_future_drop(f);
         return rc;
     }
-    struct cfut__task *t = task_alloc(ex, sizeof *t);
+    /* out = NULL discards the output: it then goes into the task block. */
+    size_t out_size = cfut_future_output_size(f);
+    size_t out_off = ALIGN_UP(sizeof(struct cfut__task), MAX_ALIGN);
+    bool discard = out == NULL && out_size != 0;
+    struct cfut__task *t =
+        task_alloc(ex, discard ? out_off + out_size : sizeof *t);
     if (t == NULL) {
         leave(ex);
         cfut_future_drop(f);
@@ -756,8 +761,8 @@ cfut_block_on(struct cfut_executor *ex, struct cfut_future *f, void *out)
     task_init(ex, t, 2);
     t->flags = CFUT__TASK_MAIN;
     t->fut = f;
-    t->out = out;
-    t->output_size = cfut_future_output_size(f);
+    t->out = discard ? (char *)t + out_off : out;
+    t->output_size = out_size;
     push_run(ex, t);
     CFUT__TRACE(spawn(ex, t));
     rc = run_loop(ex, t);

@@ -154,7 +154,9 @@ CFUT_API int cfut_spawn(struct cfut_executor *ex, struct cfut_future *fresh,
  * running spawned tasks meanwhile; parks the thread when nothing is
  * runnable. Tasks still alive when 'f' finishes stay in the executor.
  * Ownership: 'f' is taken whatever the result: block_on drops it before it
- *   returns. 'out' receives the output on success.
+ *   returns. 'out' receives the output on success (room for
+ *   cfut_future_output_size(f) bytes), or is NULL to discard it: block_on
+ *   then gives 'f' storage of its own, which nobody reads.
  * Returns: 0; CFUT_EBUSY if this thread is already inside cfut_block_on()
  *   or cfut_executor_run() (a nested run would deadlock); CFUT_EINVAL if
  *   'f' is NULL; CFUT_ENOMEM; CFUT_EDEADLK when 'f' is pending and no waker

@@ -752,6 +752,18 @@ START_TEST(test_executor_spawning_a_polled_future_is_einval)
 }
 END_TEST
 
+START_TEST(test_executor_block_on_with_null_out_discards_the_output)
+{
+    struct testkit_countdown c;
+    testkit_countdown_init(&c, 2, true, 9);
+
+    int rc = cfut_block_on(ex, &c.base, NULL);
+
+    ck_assert_int_eq(rc, CFUT_OK);
+    ck_assert_uint_eq(cfut_executor_n_task_blocks(ex), 0);
+}
+END_TEST
+
 /* Spawns a countdown with a handle and ends the handle ('detach': how). */
 static void
 spawn_and_end_handle(struct cfut_join_handle *h, bool detach)
@@ -826,6 +838,8 @@ executor_suite(void)
     tcase_add_test(tc, test_executor_run_finishes_detached_tasks);
     tcase_add_test(tc, test_executor_spawn_from_inside_a_task);
     tcase_add_test(tc, test_executor_block_on_polls_in_place);
+    tcase_add_test(tc,
+                   test_executor_block_on_with_null_out_discards_the_output);
     tcase_add_test(tc, test_executor_spawn_rejects_bad_arguments);
     suite_add_tcase(s, tc);
 

@@ -159,9 +159,10 @@ START_TEST(test_future_pending_never_finishes)
 {
     struct cfut_pending p;
     cfut_pending_init(&p, 8);
+    uint64_t out;
 
-    enum cfut_poll a = testkit_poll(&p.base, cfut_waker_noop(), NULL);
-    enum cfut_poll b = testkit_poll(&p.base, cfut_waker_noop(), NULL);
+    enum cfut_poll a = testkit_poll(&p.base, cfut_waker_noop(), &out);
+    enum cfut_poll b = testkit_poll(&p.base, cfut_waker_noop(), &out);
     cfut_future_drop(&p.base);
 
     ck_assert_int_eq(a, CFUT_PENDING);
@@ -217,8 +218,9 @@ START_TEST(test_future_fuse_drop_drops_unfinished_inner)
     cfut_fuse_init(&fu, &c.base);
     struct testkit_waker tw;
     struct cfut_waker w = testkit_waker_init(&tw);
+    uint64_t out;
 
-    testkit_poll(&fu.base, &w, NULL);
+    testkit_poll(&fu.base, &w, &out);
     cfut_future_drop(&fu.base);
 
     ck_assert(dropped);
@@ -394,6 +396,48 @@ START_TEST(test_future_poll_after_drop_aborts)
 }
 END_TEST
 
+static void
+poll_with_null_out(void *arg)
+{
+    (void)arg;
+    struct testkit_countdown c;
+    testkit_countdown_init(&c, 0, false, 1);
+    testkit_poll(&c.base, cfut_waker_noop(), NULL);
+}
+
+START_TEST(test_future_poll_with_null_out_for_an_output_aborts)
+{
+    poll_with_null_out(NULL);
+}
+END_TEST
+
+START_TEST(test_future_null_out_message_names_the_future)
+{
+    char msg[512];
+
+    bool aborted = testkit_aborts(poll_with_null_out, NULL, msg, sizeof msg);
+
+    ck_assert_msg(aborted, "did not abort; stderr: %s", msg);
+    ck_assert_msg(strstr(msg, "misuse of future 'countdown'") != NULL &&
+                      strstr(msg, "polled with out = NULL") != NULL,
+                  "%s", msg);
+}
+END_TEST
+
+START_TEST(test_future_null_out_is_fine_for_an_output_of_size_0)
+{
+    struct cfut_yield y;
+    cfut_yield_now_init(&y);
+
+    enum cfut_poll a = testkit_poll(&y.base, cfut_waker_noop(), NULL);
+    enum cfut_poll b = testkit_poll(&y.base, cfut_waker_noop(), NULL);
+    cfut_future_drop(&y.base);
+
+    ck_assert_int_eq(a, CFUT_PENDING);
+    ck_assert_int_eq(b, CFUT_READY);
+}
+END_TEST
+
 static Suite *
 future_suite(void)
 {
@@ -443,6 +487,12 @@ future_suite(void)
     testkit_add_abort_test(tc, test_future_moved_future_aborts);
     testkit_add_abort_test(tc, test_future_double_drop_aborts);
     testkit_add_abort_test(tc, test_future_poll_after_drop_aborts);
+    testkit_add_abort_test(tc,
+                           test_future_poll_with_null_out_for_an_output_aborts);
+    tcase_add_test(tc, test_future_null_out_is_fine_for_an_output_of_size_0);
+#if CFUT_DEBUG_CHECKS
+    tcase_add_test(tc, test_future_null_out_message_names_the_future);
+#endif
     suite_add_tcase(s, tc);
     return s;
 }
