@@ -409,6 +409,7 @@ finish(struct cfut_executor *ex, struct cfut__task *t, int status)
     cfut_future_drop(t->fut);
     t->fut = NULL;
     cfut_waker_wake(&t->join_waker);
+    CFUT__TRACE(finish_end(ex, t));
     task_release(ex, t); /* the executor's reference */
 }
 

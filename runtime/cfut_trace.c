@@ -43,7 +43,9 @@ static unsigned n_execs, next_serial;
 /*
  * Per thread: its number, and the task whose poll (or finish) is running:
  * the task a wake on this thread comes from (0: none). A READY poll keeps
- * it for the finish that follows, which wakes the join handle.
+ * it for the finish that follows, which wakes the join handle; the end of
+ * the finish clears it, so a spawn or wake from outside any task (main,
+ * after block_on returned) is attributed to nobody.
  */
 static _Thread_local unsigned tls_thread, tls_generation;
 static _Thread_local uint64_t tls_task;
@@ -508,6 +510,16 @@ cfut__trace_finish(struct cfut_executor *ex, struct cfut__task *t, int status)
         fputs("}}", out);
     }
 unlock:
+    pthread_mutex_unlock(&lock);
+}
+
+void
+cfut__trace_finish_end(struct cfut_executor *ex, struct cfut__task *t)
+{
+    (void)ex;
+    (void)t;
+    pthread_mutex_lock(&lock);
+    leave_task();
     pthread_mutex_unlock(&lock);
 }
 

@@ -77,6 +77,13 @@ void cfut__trace_wake(struct cfut__task *t, bool local);
 void cfut__trace_finish(struct cfut_executor *ex, struct cfut__task *t,
                         int status);
 
+/*
+ * The executor is done finishing 't' (its future dropped, its join handle
+ * woken): wakes and spawns that follow on this thread come from outside
+ * any task until the next poll begins.
+ */
+void cfut__trace_finish_end(struct cfut_executor *ex, struct cfut__task *t);
+
 /* The executor parks ('begin') or wakes up from parking. */
 void cfut__trace_park(struct cfut_executor *ex, bool begin);
 

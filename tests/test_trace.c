@@ -310,6 +310,39 @@ START_TEST(test_trace_text_names_tasks_and_awaits)
 }
 END_TEST
 
+START_TEST(test_trace_spawn_from_main_after_block_on_has_no_parent)
+{
+    FILE *tmp = tmpfile();
+    fflush(stderr);
+    int saved = dup(2);
+    dup2(fileno(tmp), 2);
+    ck_assert_int_eq(cfut_trace_start("-"), CFUT_OK);
+    struct cfut_executor *ex;
+    ck_assert_int_eq(cfut_executor_new(&ex), CFUT_OK);
+    struct testkit_countdown first, later;
+    testkit_countdown_init(&first, 1, true, 1);
+    testkit_countdown_init(&later, 0, true, 2);
+    uint64_t out;
+
+    ck_assert_int_eq(cfut_block_on(ex, &first.base, &out), CFUT_OK);
+    ck_assert_int_eq(cfut_spawn(ex, &later.base, sizeof later, NULL), CFUT_OK);
+    ck_assert_int_eq(cfut_executor_run(ex), CFUT_OK);
+    cfut_executor_free(ex);
+    cfut_trace_stop();
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+
+    char *text = read_file(tmp);
+    ck_assert_msg(strstr(text, "task 1 'countdown' polled -> Ready\n") != NULL,
+                  "%s", text);
+    ck_assert_msg(strstr(text, "task 2 'countdown' spawned\n") != NULL, "%s",
+                  text);
+    free(text);
+    fclose(tmp);
+}
+END_TEST
+
 START_TEST(test_trace_file_is_complete_whenever_no_executor_lives)
 {
     FILE *tmp = tmpfile();
@@ -392,6 +425,7 @@ trace_suite(void)
     testkit_fixture(tc);
     tcase_add_test(tc, test_trace_text_names_tasks_and_awaits);
     tcase_add_test(tc, test_trace_start_refuses_bad_specs);
+    tcase_add_test(tc, test_trace_spawn_from_main_after_block_on_has_no_parent);
     suite_add_tcase(s, tc);
     tc = tcase_create("dump");
     testkit_fixture(tc);
