@@ -150,6 +150,18 @@ CFUT_API void *cfut_alloc(size_t size);
  */
 CFUT_API void cfut_free(void *ptr);
 
+/*
+ * Gives back the memory cfut keeps for the calling thread: the cache of
+ * small blocks (oneshot states, combinator wake blocks) that makes their
+ * reuse cheap. The cache is also flushed when the thread's last executor
+ * is freed, when the thread exits and, for the thread that calls exit(),
+ * at exit; call this when the thread freed cfut objects after its last
+ * executor and wants no memory held (a leak checker's "still reachable").
+ * cfut objects may still be alive: the cache simply starts empty again.
+ * Context: any thread, outside any poll.
+ */
+CFUT_API void cfut_thread_cleanup(void);
+
 /* ---------------------------------------------------------------------- */
 /* Poll result and wakers                                                  */
 /* ---------------------------------------------------------------------- */

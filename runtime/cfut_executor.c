@@ -62,6 +62,8 @@ struct cfut_executor {
 
 static _Thread_local char tls_token TLS_FAST;
 static _Thread_local struct cfut_executor *tls_current TLS_FAST;
+/* Executors this thread owns: freeing the last flushes its block cache. */
+static _Thread_local unsigned tls_n_executors;
 
 /* Returns a value unique to the calling thread while it lives. */
 static inline const void *
@@ -566,6 +568,7 @@ cfut_executor_new(struct cfut_executor **out)
     ex->next_id = 1;
     cfut_list_init(&ex->all_tasks);
     cfut__trace_executor_new(ex); /* reads CFUT_TRACE once */
+    tls_n_executors++;
     *out = ex;
     return CFUT_OK;
 
@@ -652,6 +655,8 @@ cfut_executor_free(struct cfut_executor *ex)
     remote_release(r);
     CFUT__TRACE(executor_free(ex));
     cfut_free(ex);
+    if (--tls_n_executors == 0)
+        cfut_thread_cleanup(); /* nothing left to reuse the blocks soon */
 }
 
 /* Initialises the header of a freshly allocated task. */

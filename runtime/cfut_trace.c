@@ -213,15 +213,14 @@ text_prefix(unsigned serial)
 /* Start and stop                                                          */
 /* ---------------------------------------------------------------------- */
 
+/*
+ * At exit the trace stops: the JSON file is completed and closed (so a
+ * program ends with nothing allocated: the FILE was the last thing).
+ */
 static void
 at_exit(void)
 {
-    pthread_mutex_lock(&lock);
-    if (out != NULL && !is_text)
-        json_tail(true);
-    else if (out != NULL)
-        fflush(out);
-    pthread_mutex_unlock(&lock);
+    cfut_trace_stop();
 }
 
 int

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cfut_alloc_int.h"
+
 /* The executor under test: made by the testkit's executor fixture. */
 #define ex testkit_ex
 
@@ -764,6 +766,26 @@ START_TEST(test_executor_block_on_with_null_out_discards_the_output)
 }
 END_TEST
 
+/* ---- the per-thread block cache (default allocator, no fixture) ---- */
+
+START_TEST(test_executor_freeing_the_last_executor_flushes_the_block_cache)
+{
+    struct cfut_executor *a, *b;
+    ck_assert_int_eq(cfut_executor_new(&a), CFUT_OK);
+    ck_assert_int_eq(cfut_executor_new(&b), CFUT_OK);
+    cfut__free_small(cfut__alloc_small(64), 64);
+    ck_assert_uint_ge(cfut__small_n_cached(), 1);
+
+    cfut_executor_free(a);
+    size_t after_first = cfut__small_n_cached();
+    cfut_executor_free(b);
+    size_t after_last = cfut__small_n_cached();
+
+    ck_assert_uint_ge(after_first, 1);
+    ck_assert_uint_eq(after_last, 0);
+}
+END_TEST
+
 /* Spawns a countdown with a handle and ends the handle ('detach': how). */
 static void
 spawn_and_end_handle(struct cfut_join_handle *h, bool detach)
@@ -887,6 +909,11 @@ executor_suite(void)
     tcase_add_test(tc, test_executor_block_on_reports_enomem_and_drops_future);
     tcase_add_test(tc, test_executor_pool_reuses_blocks);
     tcase_add_test(tc, test_executor_spawning_a_polled_future_is_einval);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("block cache");
+    tcase_add_test(
+        tc, test_executor_freeing_the_last_executor_flushes_the_block_cache);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("misuse");

@@ -320,6 +320,24 @@ START_TEST(test_future_small_cache_is_per_thread_and_flushed_at_exit)
 }
 END_TEST
 
+START_TEST(test_future_thread_cleanup_empties_the_block_cache)
+{
+    void *a = cfut__alloc_small(64);
+    void *b = cfut__alloc_small(200);
+    cfut__free_small(a, 64);
+    cfut__free_small(b, 200);
+    ck_assert_uint_ge(cfut__small_n_cached(), 2);
+
+    cfut_thread_cleanup();
+
+    ck_assert_uint_eq(cfut__small_n_cached(), 0);
+    void *c = cfut__alloc_small(64); /* the cache still works afterwards */
+    cfut__free_small(c, 64);
+    ck_assert_uint_eq(cfut__small_n_cached(), 1);
+    cfut_thread_cleanup();
+}
+END_TEST
+
 START_TEST(test_future_small_cache_is_bypassed_by_a_test_allocator)
 {
     long before = testkit_alloc_count();
@@ -476,6 +494,7 @@ future_suite(void)
                    test_future_small_cache_reuses_a_block_of_the_same_class);
     tcase_add_test(tc,
                    test_future_small_cache_is_per_thread_and_flushed_at_exit);
+    tcase_add_test(tc, test_future_thread_cleanup_empties_the_block_cache);
     suite_add_tcase(s, tc);
     tc = tcase_create("small cache under the test allocator");
     testkit_fixture(tc);
