@@ -43,9 +43,10 @@ static unsigned n_execs, next_serial;
 /*
  * Per thread: its number, and the task whose poll (or finish) is running:
  * the task a wake on this thread comes from (0: none). A READY poll keeps
- * it for the finish that follows, which wakes the join handle; the end of
- * the finish clears it, so a spawn or wake from outside any task (main,
- * after block_on returned) is attributed to nobody.
+ * it for the finish that follows, which wakes the join handle; the next
+ * poll, a reactor event, parking and the end of the run clear it, so a
+ * spawn or wake from outside any task (main, after block_on returned) is
+ * attributed to nobody.
  */
 static _Thread_local unsigned tls_thread, tls_generation;
 static _Thread_local uint64_t tls_task;
@@ -513,10 +514,9 @@ unlock:
 }
 
 void
-cfut__trace_finish_end(struct cfut_executor *ex, struct cfut__task *t)
+cfut__trace_run_end(struct cfut_executor *ex)
 {
     (void)ex;
-    (void)t;
     pthread_mutex_lock(&lock);
     leave_task();
     pthread_mutex_unlock(&lock);

@@ -78,11 +78,11 @@ void cfut__trace_finish(struct cfut_executor *ex, struct cfut__task *t,
                         int status);
 
 /*
- * The executor is done finishing 't' (its future dropped, its join handle
- * woken): wakes and spawns that follow on this thread come from outside
- * any task until the next poll begins.
+ * A run of 'ex' (block_on, run, run_ready) returns: no task is polled or
+ * finished any more, so spawns and wakes that follow on this thread come
+ * from outside any task (the last task's finish no longer counts).
  */
-void cfut__trace_finish_end(struct cfut_executor *ex, struct cfut__task *t);
+void cfut__trace_run_end(struct cfut_executor *ex);
 
 /* The executor parks ('begin') or wakes up from parking. */
 void cfut__trace_park(struct cfut_executor *ex, bool begin);
