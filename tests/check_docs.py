@@ -82,23 +82,24 @@ tut_rows = re.findall(r"^\| (\d\d) \| `examples/(\d\d_\w+)\.c` \| (.*) \|$",
                       tutorial, re.M)
 chapters = re.findall(r"^## Lesson (\d\d): .*\(`examples/(\d\d_\w+)\.c`\)$",
                       tutorial, re.M)
-if [r[1] for r in readme_rows] != lessons or any(
-        r[1] != r[2] or r[0] != r[1][:2] for r in readme_rows):
-    fail(f"README.md's lesson table {[r[1] for r in readme_rows]} differs "
-         f"from {lessons}")
-if [r[1] for r in tut_rows] != lessons or any(
-        r[0] != r[1][:2] for r in tut_rows):
-    fail(f"docs/tutorial.md's lesson table {[r[1] for r in tut_rows]} "
-         f"differs from {lessons}")
+
+
+def same_lessons(what, numbered):
+    """'numbered' lists (NN, name) pairs: the lessons in order, NN right."""
+    names = [name for _, name in numbered]
+    if names != lessons or any(num != name[:2] for num, name in numbered):
+        fail(f"{what} lists {names}, not {lessons}")
+
+
+same_lessons("README.md's lesson table",
+             [(r[0], r[1]) for r in readme_rows if r[1] == r[2]])
+same_lessons("docs/tutorial.md's lesson table", [(r[0], r[1]) for r in tut_rows])
+same_lessons("docs/tutorial.md's chapters", chapters)
 ideas = {r[1]: r[3] for r in readme_rows}
 for num, name, idea in tut_rows:
     if name in ideas and idea != ideas[name]:
         fail(f"docs/tutorial.md says lesson {num} is '{idea}', README.md "
              f"says '{ideas[name]}'")
-if [c[1] for c in chapters] != lessons or any(
-        c[0] != c[1][:2] for c in chapters):
-    fail(f"docs/tutorial.md's chapters {[c[1] for c in chapters]} differ "
-         f"from {lessons}")
 print(f"{len(lessons)} lessons checked in 5 places")
 
 for f in failures:

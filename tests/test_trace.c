@@ -278,21 +278,38 @@ START_TEST(test_trace_json_has_every_event)
 }
 END_TEST
 
-START_TEST(test_trace_text_names_tasks_and_awaits)
+/* Starts a text trace whose stderr goes to a temporary file. */
+static FILE *
+text_trace_start(int *saved)
 {
     FILE *tmp = tmpfile();
+    ck_assert_ptr_nonnull(tmp);
     fflush(stderr);
-    int saved = dup(2);
+    *saved = dup(2);
     dup2(fileno(tmp), 2);
-
     ck_assert_int_eq(cfut_trace_start("-"), CFUT_OK);
-    run_program();
+    return tmp;
+}
+
+/* Stops the trace, restores stderr and returns what the trace wrote. */
+static char *
+text_trace_stop(FILE *tmp, int saved)
+{
     cfut_trace_stop();
     fflush(stderr);
     dup2(saved, 2);
     close(saved);
+    return read_file(tmp);
+}
 
-    char *text = read_file(tmp);
+START_TEST(test_trace_text_names_tasks_and_awaits)
+{
+    int saved;
+    FILE *tmp = text_trace_start(&saved);
+
+    run_program();
+
+    char *text = text_trace_stop(tmp, saved);
     ck_assert_ptr_nonnull(strstr(text, "task 1 'fetch' spawned\n"));
     ck_assert_ptr_nonnull(strstr(text, "task 3 'join_handle' entered "
                                        "block_on\n"));
@@ -312,11 +329,8 @@ END_TEST
 
 START_TEST(test_trace_spawn_from_main_after_block_on_has_no_parent)
 {
-    FILE *tmp = tmpfile();
-    fflush(stderr);
-    int saved = dup(2);
-    dup2(fileno(tmp), 2);
-    ck_assert_int_eq(cfut_trace_start("-"), CFUT_OK);
+    int saved;
+    FILE *tmp = text_trace_start(&saved);
     struct cfut_executor *ex;
     ck_assert_int_eq(cfut_executor_new(&ex), CFUT_OK);
     struct testkit_countdown first, later;
@@ -328,12 +342,8 @@ START_TEST(test_trace_spawn_from_main_after_block_on_has_no_parent)
     ck_assert_int_eq(cfut_spawn(ex, &later.base, sizeof later, NULL), CFUT_OK);
     ck_assert_int_eq(cfut_executor_run(ex), CFUT_OK);
     cfut_executor_free(ex);
-    cfut_trace_stop();
-    fflush(stderr);
-    dup2(saved, 2);
-    close(saved);
 
-    char *text = read_file(tmp);
+    char *text = text_trace_stop(tmp, saved);
     ck_assert_msg(strstr(text, "task 1 'countdown' polled -> Ready\n") != NULL,
                   "%s", text);
     ck_assert_msg(strstr(text, "task 2 'countdown' spawned\n") != NULL, "%s",
