@@ -2,6 +2,9 @@
  * cfut_echo.c: the cfut-echo program: an echo server and a load-generating
  * client for the cfut transport over TCP (wire format: docs/wire-format.md).
  *
+ * HOST is an IPv4 address, an IPv6 address in brackets ("[::1]:7000") or
+ * localhost; host names are not resolved (the error says so).
+ *
  *   cfut-echo serve --listen HOST:PORT [--shuffle]
  *       answers each request with its own payload; with --shuffle, replies
  *       leave out of order. Prints "listening on HOST:PORT" (the real port
@@ -25,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static uint64_t
 now_ns(void)
@@ -34,21 +38,49 @@ now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* Splits "HOST:PORT" (the last colon) into 'host' and '*port'. */
+/*
+ * Splits "HOST:PORT" into 'host' and '*port': "127.0.0.1:7000",
+ * "localhost:7000", "[::1]:7000" (an IPv6 address goes in brackets).
+ */
 static int
 parse_addr(const char *s, char *host, size_t cap, uint16_t *port)
 {
-    const char *colon = s != NULL ? strrchr(s, ':') : NULL;
-    if (colon == NULL || (size_t)(colon - s) >= cap)
+    if (s == NULL)
         return -1;
-    memcpy(host, s, (size_t)(colon - s));
-    host[colon - s] = '\0';
+    const char *h = s, *colon;
+    size_t n;
+    if (s[0] == '[') {
+        const char *close = strchr(s, ']');
+        if (close == NULL || close[1] != ':')
+            return -1;
+        h = s + 1;
+        n = (size_t)(close - h);
+        colon = close + 1;
+    } else {
+        colon = strrchr(s, ':');
+        if (colon == NULL || memchr(s, ':', (size_t)(colon - s)) != NULL)
+            return -1; /* no port, or an IPv6 address without brackets */
+        n = (size_t)(colon - s);
+    }
+    if (n >= cap)
+        return -1;
+    memcpy(host, h, n);
+    host[n] = '\0';
     char *end;
     long p = strtol(colon + 1, &end, 10);
-    if (*end != '\0' || p < 0 || p > 65535)
+    if (colon[1] == '\0' || *end != '\0' || p < 0 || p > 65535)
         return -1;
     *port = (uint16_t)p;
     return 0;
+}
+
+/* Writes 'host' and 'port' as "HOST:PORT" (brackets for IPv6). */
+static const char *
+format_addr(char *buf, size_t cap, const char *host, uint16_t port)
+{
+    bool v6 = strchr(host, ':') != NULL;
+    snprintf(buf, cap, "%s%s%s:%u", v6 ? "[" : "", host, v6 ? "]" : "", port);
+    return buf;
 }
 
 /* ---- the client ---- */
@@ -212,20 +244,25 @@ run_client(struct cfut_executor *ex, const char *host, uint16_t port,
     cfut_future_init(&m.base, &client_main_vtable);
     m.cl = &cl;
     m.k = k;
-    if (cfut_tcp_connect_init(&m.conn, host, port) < 0) {
-        fprintf(stderr, "cfut-echo: bad address %s\n", host);
+    int rc = cfut_tcp_connect_init(&m.conn, host, port);
+    if (rc < 0) {
+        char a[300];
+        fprintf(stderr, "cfut-echo: cannot connect to %s: %s (%s)\n",
+                format_addr(a, sizeof a, host, port), cfut_strerror(rc),
+                cfut_status_name(rc));
         free(cl.lat);
         return 2;
     }
     uint64_t t0 = now_ns();
     int status = 0;
-    int rc = cfut_block_on(ex, &m.base, &status);
+    rc = cfut_block_on(ex, &m.base, &status);
     double secs = (double)(now_ns() - t0) / 1e9;
     if (rc == 0)
         rc = status;
     cfut_waker_drop(&cl.main_waker);
     if (rc != 0) {
-        fprintf(stderr, "cfut-echo: client failed: %s\n", cfut_strerror(rc));
+        fprintf(stderr, "cfut-echo: client failed: %s (%s)\n",
+                cfut_strerror(rc), cfut_status_name(rc));
         free(cl.lat);
         cfut_transport_free(cl.t);
         return 1;
@@ -316,7 +353,7 @@ main(int argc, char **argv)
     struct cfut_server *srv = NULL;
     int rc = 0;
     if (serve) {
-        int fd;
+        int fd = -1;
         rc = cfut_tcp_listen(host, port, 128, &fd);
         if (rc == 0)
             rc = cfut_socket_local_port(fd, &port);
@@ -324,12 +361,19 @@ main(int argc, char **argv)
             rc = cfut_server_new(ex, cfut_echo_handler, &echo, NULL, &srv);
         if (rc == 0)
             rc = cfut_server_listen(srv, fd);
+        char a[300];
         if (rc < 0) {
-            fprintf(stderr, "cfut-echo: cannot listen on %s:%u: %s\n", host,
-                    port, cfut_strerror(rc));
+            fprintf(stderr, "cfut-echo: cannot listen on %s: %s (%s)\n",
+                    format_addr(a, sizeof a, host, port), cfut_strerror(rc),
+                    cfut_status_name(rc));
+            if (srv == NULL && fd >= 0)
+                close(fd); /* not handed to the server yet */
+            cfut_server_free(srv);
+            (void)cfut_executor_run_ready(ex);
+            cfut_executor_free(ex);
             return 1;
         }
-        printf("listening on %s:%u%s\n", host, port,
+        printf("listening on %s%s\n", format_addr(a, sizeof a, host, port),
                echo.shuffle ? " (replies shuffled)" : "");
         fflush(stdout);
     }

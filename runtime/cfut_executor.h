@@ -38,8 +38,9 @@ struct cfut__task;
  * Creates an executor owned by the calling thread.
  * Ownership: '*out' receives the executor; free it with
  *   cfut_executor_free().
- * Returns: 0; CFUT_EINVAL if 'out' is NULL; CFUT_ENOMEM; CFUT_EIO when the
- *   reactor's epoll instance or wake-up eventfd cannot be created.
+ * Returns: 0; CFUT_EINVAL if 'out' is NULL; CFUT_ENOMEM; the system's
+ *   error as -errno (-EMFILE, -ENFILE, ...) when the reactor's epoll
+ *   instance or wake-up eventfd cannot be created.
  * Context: any thread that is not inside a poll.
  */
 CFUT_API int cfut_executor_new(struct cfut_executor **out);

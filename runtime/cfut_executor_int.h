@@ -21,7 +21,8 @@ struct cfut__driver_vtable {
     /*
      * Waits at most 'timeout_ms' (-1: no limit; 0: just look) for events,
      * wakes the tasks they concern, and consumes any unpark signal.
-     * Returns 0 or CFUT_EIO. Context: the owner thread, outside any poll.
+     * Returns 0 or the system's error as -errno. Context: the owner
+     * thread, outside any poll.
      */
     int (*turn)(void *drv, int timeout_ms);
     /* Makes a turn that is blocked, or the next one, return. Any thread. */

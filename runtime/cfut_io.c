@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -105,16 +106,12 @@ cfut_read_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
         cfut__io_wait(rd->io, CFUT__IO_READ, &rd->waiter, cx->waker);
         return CFUT_PENDING;
     }
-    cfut__io_unwait(rd->io, &rd->waiter);
-    res->n = 0;
-    if (n > 0 || (n == 0 && rd->len == 0)) {
-        res->status = CFUT_OK;
-        res->n = (size_t)n;
-    } else if (n == 0) {
-        res->status = CFUT_EEOF;
-    } else {
-        res->status = errno == ECONNRESET ? CFUT_ECONNRESET : CFUT_EIO;
-    }
+    int status = n > 0 || (n == 0 && rd->len == 0) ? CFUT_OK
+                 : n == 0                          ? CFUT_EEOF
+                                                   : -errno;
+    cfut__io_unwait(rd->io, &rd->waiter); /* after errno was read */
+    res->status = status;
+    res->n = n > 0 ? (size_t)n : 0;
     return CFUT_READY;
 }
 
@@ -172,10 +169,9 @@ cfut_write_all_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
             cfut__io_wait(w->io, CFUT__IO_WRITE, &w->waiter, cx->waker);
             return CFUT_PENDING;
         }
-        cfut__io_unwait(w->io, &w->waiter);
-        res->status = (errno == EPIPE || errno == ECONNRESET) ? CFUT_ECONNRESET
-                                                              : CFUT_EIO;
+        res->status = -errno; /* EPIPE, ECONNRESET, ... */
         res->n = w->done;
+        cfut__io_unwait(w->io, &w->waiter);
         return CFUT_READY;
     }
     cfut__io_unwait(w->io, &w->waiter);
@@ -230,9 +226,9 @@ cfut_accept_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
         cfut__io_wait(a->io, CFUT__IO_READ, &a->waiter, cx->waker);
         return CFUT_PENDING;
     }
-    cfut__io_unwait(a->io, &a->waiter);
-    res->status = fd >= 0 ? CFUT_OK : CFUT_EIO;
+    res->status = fd >= 0 ? CFUT_OK : -errno; /* EMFILE, ENFILE, ... */
     res->fd = fd;
+    cfut__io_unwait(a->io, &a->waiter);
     return CFUT_READY;
 }
 
@@ -259,25 +255,6 @@ cfut_accept_init(struct cfut_accept *f, struct cfut_io *io)
 /* Connect                                                                 */
 /* ---------------------------------------------------------------------- */
 
-static int
-connect_status(int e)
-{
-    switch (e) {
-    case ECONNREFUSED:
-    case ENOENT:
-    case ENETUNREACH:
-    case EHOSTUNREACH:
-    case EADDRNOTAVAIL:
-    case ETIMEDOUT:
-    case ECONNRESET:
-        return CFUT_EADDR;
-    case EAGAIN:
-        return CFUT_EAGAIN;
-    default:
-        return CFUT_EIO;
-    }
-}
-
 /* Ends a connect: hands the registration over on success, else frees it. */
 static enum cfut_poll
 connect_finish(struct cfut_connect *c, struct cfut_connect_result *res,
@@ -296,28 +273,28 @@ connect_finish(struct cfut_connect *c, struct cfut_connect_result *res,
 }
 
 /*
- * States: not started: open the socket, register it, call connect();
- * done at once, failed, or in progress (wait for writable). In progress:
- * once writable, SO_ERROR says how it ended.
+ * One attempt at the address in 'c->addr'. Not started: open the socket,
+ * register it, call connect(): done at once, failed, or in progress (wait
+ * for writable). In progress: once writable, SO_ERROR says how it ended.
+ * Returns: 1 while in progress (the waker is on the write list); CFUT_OK
+ * ('c->io' is the connection); or an error ('c->io' may need freeing).
  */
-static enum cfut_poll
-cfut_connect_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
+static int
+connect_attempt(struct cfut_connect *c, struct cfut_context *cx)
 {
-    struct cfut_connect *c = cfut_container_of(f, struct cfut_connect, base);
-    struct cfut_connect_result *res = out;
     if (!c->started) {
         struct cfut_executor *ex = cfut_executor_current();
         if (ex == NULL)
-            return connect_finish(c, res, CFUT_ESTATE);
+            return CFUT_ESTATE;
         const struct sockaddr *sa = (const struct sockaddr *)(void *)c->addr;
         int fd = socket(sa->sa_family,
                         SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (fd < 0)
-            return connect_finish(c, res, CFUT_EIO);
+            return -errno;
         int rc = cfut_io_new(ex, fd, &c->io);
         if (rc != CFUT_OK) {
             close(fd);
-            return connect_finish(c, res, rc);
+            return rc;
         }
         c->started = true;
         int r;
@@ -325,21 +302,73 @@ cfut_connect_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
             r = connect(fd, sa, (socklen_t)c->addr_len);
         } while (r < 0 && errno == EINTR);
         if (r == 0)
-            return connect_finish(c, res, CFUT_OK);
+            return CFUT_OK;
         if (errno != EINPROGRESS)
-            return connect_finish(c, res, connect_status(errno));
+            return -errno;
         cfut__io_wait(c->io, CFUT__IO_WRITE, &c->waiter, cx->waker);
-        return CFUT_PENDING;
+        return 1;
     }
     if (!(cfut_io_ready(c->io) & CFUT_IO_WRITABLE)) {
         cfut__io_wait(c->io, CFUT__IO_WRITE, &c->waiter, cx->waker);
-        return CFUT_PENDING;
+        return 1;
     }
     int err = 0;
     socklen_t len = sizeof err;
     if (getsockopt(cfut_io_fd(c->io), SOL_SOCKET, SO_ERROR, &err, &len) != 0)
-        return connect_finish(c, res, CFUT_EIO);
-    return connect_finish(c, res, err == 0 ? CFUT_OK : connect_status(err));
+        return -errno;
+    return -err;
+}
+
+/*
+ * Moves a failed attempt at 127.0.0.1 (for "localhost") on to ::1, the
+ * same port; the first attempt's error is kept to report if both fail.
+ */
+static void
+connect_next_loopback(struct cfut_connect *c, int error)
+{
+    const struct sockaddr_in *in4 = (const void *)c->addr;
+    uint16_t port_be = in4->sin_port;
+    if (c->io != NULL) {
+        cfut__io_unwait(c->io, &c->waiter);
+        cfut_io_free(c->io);
+        c->io = NULL;
+    }
+    struct sockaddr_in6 in6;
+    memset(&in6, 0, sizeof in6);
+    in6.sin6_family = AF_INET6;
+    in6.sin6_port = port_be;
+    in6.sin6_addr = in6addr_loopback;
+    memset(c->addr, 0, sizeof c->addr);
+    memcpy(c->addr, &in6, sizeof in6);
+    c->addr_len = sizeof in6;
+    c->started = false;
+    c->try_v6_loopback = false;
+    c->first_error = error;
+}
+
+/*
+ * States: an attempt (connect_attempt()); when one for "localhost" fails
+ * on IPv4, a second one on IPv6's loopback. READY with the connection or
+ * with the first attempt's error.
+ */
+static enum cfut_poll
+cfut_connect_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
+{
+    struct cfut_connect *c = cfut_container_of(f, struct cfut_connect, base);
+    struct cfut_connect_result *res = out;
+    for (;;) {
+        int st = connect_attempt(c, cx);
+        if (st == 1)
+            return CFUT_PENDING;
+        if (st < 0 && c->try_v6_loopback && st != CFUT_ESTATE &&
+            st != CFUT_ENOMEM) {
+            connect_next_loopback(c, st);
+            continue;
+        }
+        if (st < 0 && c->first_error != 0)
+            st = c->first_error;
+        return connect_finish(c, res, st);
+    }
 }
 
 static void
@@ -360,36 +389,65 @@ static const struct cfut_future_vtable cfut_connect_vtable = {
 int
 cfut_connect_init(struct cfut_connect *f, const void *addr, size_t len)
 {
-    if (addr == NULL || len == 0 || len > CFUT_SOCKADDR_MAX)
+    if (f == NULL || addr == NULL || len == 0 || len > CFUT_SOCKADDR_MAX)
         return CFUT_EINVAL;
     cfut_future_init(&f->base, &cfut_connect_vtable);
     memset(f->addr, 0, sizeof f->addr);
     memcpy(f->addr, addr, len);
     f->addr_len = (uint32_t)len;
     f->started = false;
+    f->try_v6_loopback = false;
+    f->first_error = 0;
     f->io = NULL;
     f->waiter = (struct cfut__io_waiter)CFUT__IO_WAITER_INIT;
     return CFUT_OK;
 }
 
-/* Parses 'ip' and 'port' into 'ss'; returns its length, or 0. */
-static socklen_t
-parse_ip(const char *ip, uint16_t port, struct sockaddr_storage *ss)
+/* Tells whether 'host' names this machine's loopback: "localhost". */
+static bool
+is_localhost(const char *host)
+{
+    return strcasecmp(host, "localhost") == 0 ||
+           strcasecmp(host, "localhost.") == 0;
+}
+
+/*
+ * Parses 'host' and 'port' into 'ss': an IPv4 or IPv6 literal, or
+ * "localhost" (127.0.0.1). Writes the address's length to '*len'.
+ * Returns: 0; CFUT_EADDR for a malformed numeric address (digits, dots
+ *   and colons only, or empty); CFUT_EHOSTNAME for anything else, which
+ *   would need a resolver.
+ */
+static int
+parse_host(const char *host, uint16_t port, struct sockaddr_storage *ss,
+           socklen_t *len)
 {
     memset(ss, 0, sizeof *ss);
     struct sockaddr_in *in4 = (struct sockaddr_in *)(void *)ss;
-    if (inet_pton(AF_INET, ip, &in4->sin_addr) == 1) {
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)(void *)ss;
+    if (is_localhost(host)) {
         in4->sin_family = AF_INET;
         in4->sin_port = htons(port);
-        return sizeof *in4;
+        in4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        *len = sizeof *in4;
+        return 0;
     }
-    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)(void *)ss;
-    if (inet_pton(AF_INET6, ip, &in6->sin6_addr) == 1) {
+    if (inet_pton(AF_INET, host, &in4->sin_addr) == 1) {
+        in4->sin_family = AF_INET;
+        in4->sin_port = htons(port);
+        *len = sizeof *in4;
+        return 0;
+    }
+    if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
         in6->sin6_family = AF_INET6;
         in6->sin6_port = htons(port);
-        return sizeof *in6;
+        *len = sizeof *in6;
+        return 0;
     }
-    return 0;
+    if (host[0] == '\0' || host[strspn(host, "0123456789.")] == '\0' ||
+        strchr(host, ':') != NULL)
+        return CFUT_EADDR; /* "300.1.1.1", "1.2.3", "::g", "" */
+    return CFUT_EHOSTNAME;
 }
 
 /* Fills a Unix address for 'path'; returns its length, or 0 if too long. */
@@ -406,15 +464,18 @@ parse_unix(const char *path, struct sockaddr_un *un)
 }
 
 int
-cfut_tcp_connect_init(struct cfut_connect *f, const char *ip, uint16_t port)
+cfut_tcp_connect_init(struct cfut_connect *f, const char *host, uint16_t port)
 {
-    if (ip == NULL)
+    if (f == NULL || host == NULL)
         return CFUT_EINVAL;
     struct sockaddr_storage ss;
-    socklen_t len = parse_ip(ip, port, &ss);
-    if (len == 0)
-        return CFUT_EADDR;
-    return cfut_connect_init(f, &ss, len);
+    socklen_t len;
+    int rc = parse_host(host, port, &ss, &len);
+    if (rc == 0)
+        rc = cfut_connect_init(f, &ss, len);
+    if (rc == 0)
+        f->try_v6_loopback = is_localhost(host);
+    return rc;
 }
 
 int
@@ -439,10 +500,8 @@ bind_listen(int fd, const struct sockaddr *sa, socklen_t len, int backlog,
             int *out_fd)
 {
     int rc = CFUT_OK;
-    if (bind(fd, sa, len) != 0)
-        rc = errno == EADDRINUSE ? CFUT_EBUSY : CFUT_EADDR;
-    else if (listen(fd, backlog) != 0)
-        rc = CFUT_EIO;
+    if (bind(fd, sa, len) != 0 || listen(fd, backlog) != 0)
+        rc = -errno;
     if (rc != CFUT_OK) {
         close(fd);
         return rc;
@@ -452,18 +511,19 @@ bind_listen(int fd, const struct sockaddr *sa, socklen_t len, int backlog,
 }
 
 int
-cfut_tcp_listen(const char *ip, uint16_t port, int backlog, int *out_fd)
+cfut_tcp_listen(const char *host, uint16_t port, int backlog, int *out_fd)
 {
-    if (ip == NULL || out_fd == NULL)
+    if (host == NULL || out_fd == NULL)
         return CFUT_EINVAL;
     struct sockaddr_storage ss;
-    socklen_t len = parse_ip(ip, port, &ss);
-    if (len == 0)
-        return CFUT_EADDR;
+    socklen_t len;
+    int rc = parse_host(host, port, &ss, &len);
+    if (rc != 0)
+        return rc;
     int fd =
         socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
-        return CFUT_EIO;
+        return -errno;
     int one = 1;
     (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     return bind_listen(fd, (const struct sockaddr *)&ss, len, backlog, out_fd);
@@ -480,7 +540,7 @@ cfut_unix_listen(const char *path, int backlog, int *out_fd)
         return CFUT_EINVAL;
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
-        return CFUT_EIO;
+        return -errno;
     return bind_listen(fd, (const struct sockaddr *)&un, len, backlog, out_fd);
 }
 
@@ -492,7 +552,7 @@ cfut_socket_local_port(int fd, uint16_t *out)
     struct sockaddr_storage ss;
     socklen_t len = sizeof ss;
     if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
-        return CFUT_EINVAL;
+        return -errno; /* EBADF, ENOTSOCK */
     if (ss.ss_family == AF_INET) {
         *out = ntohs(((struct sockaddr_in *)(void *)&ss)->sin_port);
         return CFUT_OK;
@@ -512,7 +572,7 @@ cfut_socketpair(int out[2])
     int fds[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
                    fds) != 0)
-        return CFUT_EIO;
+        return -errno;
     out[0] = fds[0];
     out[1] = fds[1];
     return CFUT_OK;

@@ -10,9 +10,11 @@
  * first poll until drop; the registration it uses must outlive it.
  * Dropping a pending future takes it off the registration's wait list and
  * drops its waker (cancellation); bytes already moved stay moved.
- * Errors are statuses in the output: CFUT_EEOF (the peer closed cleanly)
- * is distinct from CFUT_ECONNRESET (reset, or writing to a closed peer)
- * and CFUT_EIO (any other failure). SIGPIPE never kills the process.
+ * Errors are statuses in the output (cfut_errors.h): CFUT_EEOF when the
+ * peer closed cleanly, else the failed system call's error as a negated
+ * errno: CFUT_ECONNRESET (-ECONNRESET) when the peer reset the connection,
+ * -EPIPE when writing to a peer that is gone, -ECONNREFUSED, -EMFILE, and
+ * so on. SIGPIPE never kills the process.
  */
 #ifndef CFUT_IO_H
 #define CFUT_IO_H
@@ -46,7 +48,10 @@ struct cfut_io_result {
  * A future that finishes when its registration is readable (or writable):
  * when the reactor has seen the event and the bit was not cleared since.
  * Output: an int, always CFUT_OK. Readiness may be spurious: an operation
- * that then returns EAGAIN should call cfut_io_clear_ready().
+ * that then returns EAGAIN should call cfut_io_clear_ready(). It looks at
+ * the READABLE (WRITABLE) bit only; the sticky CFUT_IO_HUP bit of
+ * cfut_io_ready() tells whether the peer has hung up (see cfut_reactor.h:
+ * clear READABLE only after EAGAIN, or check HUP first).
  */
 struct cfut_readiness {
     /* private: do not touch */
@@ -77,8 +82,9 @@ CFUT_API void cfut_writable_init(struct cfut_readiness *f, struct cfut_io *io);
 /*
  * A future that reads at most 'len' bytes once some are available.
  * Output: struct cfut_io_result: CFUT_OK with n >= 1 (n == 0 only when
- * 'len' is 0); CFUT_EEOF when the peer closed; CFUT_ECONNRESET when it
- * reset the connection; CFUT_EIO on any other error.
+ * 'len' is 0); CFUT_EEOF when the peer closed (shut its write side);
+ * read()'s error as -errno otherwise: CFUT_ECONNRESET when the peer reset
+ * the connection, -ETIMEDOUT, -EHOSTUNREACH, ...
  */
 struct cfut_read {
     /* private: do not touch */
@@ -99,9 +105,10 @@ CFUT_API void cfut_read_init(struct cfut_read *f, struct cfut_io *io, void *buf,
 
 /*
  * A future that writes all 'len' bytes, across partial writes.
- * Output: struct cfut_io_result: CFUT_OK with n == len; CFUT_ECONNRESET
- * when the peer is gone (reset or closed: EPIPE, with no SIGPIPE);
- * CFUT_EIO on any other error; 'n' then counts the bytes written before.
+ * Output: struct cfut_io_result: CFUT_OK with n == len; the write's error
+ * as -errno otherwise: -EPIPE when the peer closed (with no SIGPIPE),
+ * CFUT_ECONNRESET when it reset the connection, ...; 'n' then counts the
+ * bytes written before the error.
  */
 struct cfut_write_all {
     /* private: do not touch */
@@ -127,7 +134,7 @@ CFUT_API void cfut_write_all_init(struct cfut_write_all *f, struct cfut_io *io,
 
 /* The output of accept. */
 struct cfut_accept_result {
-    int status; /* CFUT_OK, or CFUT_EIO (e.g. out of descriptors) */
+    int status; /* CFUT_OK, or accept()'s error: -EMFILE, -ENFILE, ... */
     int fd;     /* the connection (non-blocking, close-on-exec), or -1 */
 };
 
@@ -158,9 +165,11 @@ struct cfut_connect_result {
 /*
  * A future that opens a stream socket and connects it. Output: struct
  * cfut_connect_result: CFUT_OK with a registration on the executor that
- * polled it; CFUT_EADDR when the peer refused or cannot be reached;
- * CFUT_EAGAIN when a Unix listener's backlog is full; CFUT_ENOMEM;
- * CFUT_ESTATE when polled outside an executor; CFUT_EIO otherwise.
+ * polled it; the system's error as -errno when socket() or connect()
+ * fails: -ECONNREFUSED (nothing listens there), -ENETUNREACH,
+ * -EHOSTUNREACH, -ETIMEDOUT, -ENOENT (no such Unix socket), CFUT_EAGAIN
+ * (-EAGAIN: a Unix listener's backlog is full), -EMFILE, ...; CFUT_ENOMEM;
+ * CFUT_ESTATE when polled outside an executor.
  */
 struct cfut_connect {
     /* private: do not touch */
@@ -168,7 +177,9 @@ struct cfut_connect {
     _Alignas(8) unsigned char addr[CFUT_SOCKADDR_MAX];
     uint32_t addr_len;
     bool started;
-    struct cfut_io *io; /* while connecting */
+    bool try_v6_loopback; /* "localhost": ::1 after 127.0.0.1 fails */
+    int first_error;      /* the failed first attempt's, or 0 */
+    struct cfut_io *io;   /* while connecting */
     struct cfut__io_waiter waiter;
 };
 
@@ -176,24 +187,36 @@ struct cfut_connect {
  * Initialises 'f' to connect to the socket address 'addr' ('len' bytes, a
  * struct sockaddr_in, sockaddr_in6 or sockaddr_un).
  * Ownership: 'addr' is borrowed (copied).
- * Returns: 0; CFUT_EINVAL if 'addr' is NULL or 'len' is 0 or larger than
- *   CFUT_SOCKADDR_MAX ('f' is then untouched).
+ * Returns: 0; CFUT_EINVAL if 'f' or 'addr' is NULL or 'len' is 0 or larger
+ *   than CFUT_SOCKADDR_MAX ('f' is then untouched).
  * Pinned: from its first poll until drop.
  */
 CFUT_API int cfut_connect_init(struct cfut_connect *f, const void *addr,
                                size_t len);
 
 /*
- * Initialises 'f' to connect over TCP to 'ip' (an IPv4 or IPv6 literal)
- * and 'port'.
- * Returns: 0; CFUT_EADDR if 'ip' does not parse; CFUT_EINVAL if it is NULL.
+ * Initialises 'f' to connect over TCP to 'host' and 'port'. 'host' is an
+ * IPv4 literal ("127.0.0.1"), an IPv6 literal ("::1", no brackets) or
+ * "localhost", which tries 127.0.0.1 and, if that attempt fails, ::1 (the
+ * output then has the first attempt's error). Host names are not resolved
+ * by this call (that needs a resolver off the executor's thread).
+ * Ownership: 'host' is borrowed.
+ * Returns: 0; CFUT_EINVAL if 'f' or 'host' is NULL; CFUT_EADDR if 'host'
+ *   is a malformed numeric address ("300.1.1.1", "1::2::3", "");
+ *   CFUT_EHOSTNAME if it is a host name ("example.com"). 'f' is
+ *   initialised only on success.
+ * Pinned: from its first poll until drop.
  */
-CFUT_API int cfut_tcp_connect_init(struct cfut_connect *f, const char *ip,
+CFUT_API int cfut_tcp_connect_init(struct cfut_connect *f, const char *host,
                                    uint16_t port);
 
 /*
- * Initialises 'f' to connect to the Unix stream socket at 'path'.
- * Returns: 0; CFUT_EINVAL if 'path' is NULL, empty or too long.
+ * Initialises 'f' to connect to the Unix stream socket at 'path'. A path
+ * where nothing listens ends the connect with -ENOENT or -ECONNREFUSED.
+ * Ownership: 'path' is borrowed (copied).
+ * Returns: 0; CFUT_EINVAL if 'f' or 'path' is NULL, or 'path' is empty or
+ *   too long.
+ * Pinned: from its first poll until drop.
  */
 CFUT_API int cfut_unix_connect_init(struct cfut_connect *f, const char *path);
 
@@ -202,36 +225,46 @@ CFUT_API int cfut_unix_connect_init(struct cfut_connect *f, const char *path);
 /* ---------------------------------------------------------------------- */
 
 /*
- * Opens a non-blocking TCP socket listening on 'ip' (IPv4 or IPv6 literal)
- * and 'port' (0: the kernel picks one; see cfut_socket_local_port()).
- * Ownership: '*out_fd' receives the fd, owned by the caller.
- * Returns: 0; CFUT_EINVAL if 'ip' or 'out_fd' is NULL; CFUT_EADDR if 'ip'
- *   does not parse or cannot be bound; CFUT_EBUSY if the address is in
- *   use; CFUT_EIO when another call fails.
+ * Opens a non-blocking TCP socket listening on 'host' and 'port' (0: the
+ * kernel picks one; see cfut_socket_local_port()). 'host' is an IPv4 or
+ * IPv6 literal ("0.0.0.0" and "::" for every interface) or "localhost",
+ * which listens on 127.0.0.1 only (one socket, one family: connect to
+ * "localhost" tries 127.0.0.1 first). Host names are not resolved by this
+ * call. SO_REUSEADDR is set, so a port in TIME_WAIT can be taken again.
+ * Ownership: 'host' is borrowed; '*out_fd' receives the fd, owned by the
+ *   caller, and is written only on success.
+ * Returns: 0; CFUT_EINVAL if 'host' or 'out_fd' is NULL; CFUT_EADDR if
+ *   'host' is a malformed numeric address; CFUT_EHOSTNAME if it is a host
+ *   name; the failed system call's error as -errno: -EADDRINUSE (the port
+ *   is taken), -EADDRNOTAVAIL (no interface has that address), -EACCES (a
+ *   privileged port), -EMFILE, ...
  */
-CFUT_API int cfut_tcp_listen(const char *ip, uint16_t port, int backlog,
+CFUT_API int cfut_tcp_listen(const char *host, uint16_t port, int backlog,
                              int *out_fd);
 
 /*
  * Opens a non-blocking Unix stream socket listening at 'path' (which must
  * not exist yet).
- * Ownership: '*out_fd' receives the fd, owned by the caller.
+ * Ownership: 'path' is borrowed; '*out_fd' receives the fd, owned by the
+ *   caller, and is written only on success.
  * Returns: 0; CFUT_EINVAL if 'path' is NULL, empty or too long, or 'out_fd'
- *   is NULL; CFUT_EBUSY if 'path' exists; CFUT_EADDR if it cannot be
- *   bound; CFUT_EIO when another call fails.
+ *   is NULL; the failed system call's error as -errno: -EADDRINUSE if
+ *   'path' exists, -ENOENT or -EACCES for its directory, -EMFILE, ...
  */
 CFUT_API int cfut_unix_listen(const char *path, int backlog, int *out_fd);
 
 /*
  * Writes the local port of the IP socket 'fd' to '*out'.
- * Returns: 0; CFUT_EINVAL if 'fd' is not an IP socket or 'out' is NULL.
+ * Returns: 0; CFUT_EINVAL if 'out' is NULL or 'fd' is a socket of another
+ *   family; getsockname()'s error as -errno (-EBADF, -ENOTSOCK).
  */
 CFUT_API int cfut_socket_local_port(int fd, uint16_t *out);
 
 /*
  * Creates a connected pair of non-blocking, close-on-exec Unix stream
  * sockets in 'out[0]' and 'out[1]' (owned by the caller).
- * Returns: 0; CFUT_EINVAL if 'out' is NULL; CFUT_EIO.
+ * Returns: 0; CFUT_EINVAL if 'out' is NULL; socketpair()'s error as -errno
+ *   (-EMFILE, -ENFILE).
  */
 CFUT_API int cfut_socketpair(int out[2]);
 

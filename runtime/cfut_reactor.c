@@ -269,6 +269,19 @@ cfut__io_is_socket(const struct cfut_io *io)
 /* The driver                                                              */
 /* ---------------------------------------------------------------------- */
 
+/* Names the readiness bits of one event, for the trace. */
+static const char *
+bits_text(unsigned bits)
+{
+    static const char *const text[8] = {
+        "no readiness",      "readable",
+        "writable",          "readable, writable",
+        "hang-up",           "readable, hang-up",
+        "writable, hang-up", "readable, writable, hang-up",
+    };
+    return text[bits & 7u];
+}
+
 /* Applies 'n' epoll events: readiness bits, wakes, the unpark signal. */
 static void
 dispatch(struct cfut__reactor *r, int n)
@@ -288,12 +301,10 @@ dispatch(struct cfut__reactor *r, int n)
             bits |= CFUT_IO_READABLE;
         if (e & (EPOLLOUT | EPOLLHUP | EPOLLERR))
             bits |= CFUT_IO_WRITABLE;
+        if (e & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+            bits |= CFUT_IO_HUP; /* sticky: see cfut_reactor.h */
         io->ready |= bits;
-        CFUT__TRACE(reactor(bits == (CFUT_IO_READABLE | CFUT_IO_WRITABLE)
-                                ? "readable, writable"
-                            : bits == CFUT_IO_READABLE ? "readable"
-                                                       : "writable",
-                            io->fd));
+        CFUT__TRACE(reactor(bits_text(bits), io->fd));
         if (bits & CFUT_IO_READABLE)
             wake_list(r, &io->readers);
         if (bits & CFUT_IO_WRITABLE)
@@ -336,7 +347,7 @@ reactor_turn(void *drv, int timeout_ms)
     int n = epoll_wait(r->epfd, r->events, N_EVENTS, wait_ms);
     if (n < 0) {
         if (errno != EINTR)
-            return CFUT_EIO;
+            return -errno;
         n = 0;
     }
     dispatch(r, n);
@@ -383,18 +394,25 @@ cfut__reactor_new(struct cfut__reactor **out)
         return CFUT_ENOMEM;
     memset(r, 0, sizeof *r);
     r->magic = REACTOR_MAGIC;
+    int rc;
     r->epfd = epoll_create1(EPOLL_CLOEXEC);
-    if (r->epfd < 0)
+    if (r->epfd < 0) {
+        rc = -errno;
         goto free_r;
+    }
     r->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (r->evfd < 0)
+    if (r->evfd < 0) {
+        rc = -errno;
         goto close_ep;
+    }
     struct epoll_event ev;
     memset(&ev, 0, sizeof ev);
     ev.events = EPOLLIN;
     ev.data.ptr = &evfd_tag;
-    if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, r->evfd, &ev) != 0)
+    if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, r->evfd, &ev) != 0) {
+        rc = -errno;
         goto close_ev;
+    }
     *out = r;
     return CFUT_OK;
 
@@ -404,7 +422,7 @@ close_ep:
     close(r->epfd);
 free_r:
     cfut_free(r);
-    return CFUT_EIO;
+    return rc;
 }
 
 struct cfut__reactor *
@@ -478,9 +496,10 @@ cfut_io_new(struct cfut_executor *ex, int fd, struct cfut_io **out)
     *out = io;
     return CFUT_OK;
 
-free_io:
+free_io:;
+    int rc = -errno; /* fcntl or epoll_ctl: EPERM for a regular file */
     cfut_free(io);
-    return CFUT_EIO;
+    return rc;
 }
 
 void
@@ -513,7 +532,7 @@ cfut_io_ready(const struct cfut_io *io)
 void
 cfut_io_clear_ready(struct cfut_io *io, unsigned mask)
 {
-    io->ready &= ~mask;
+    io->ready &= ~(mask & ~CFUT_IO_HUP); /* a hang-up is never cleared */
 }
 
 /* ---------------------------------------------------------------------- */

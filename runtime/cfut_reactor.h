@@ -24,9 +24,28 @@
 extern "C" {
 #endif
 
-/* Readiness bits of a registration. */
-#define CFUT_IO_READABLE 0x1u /* readable, peer closed, or error */
-#define CFUT_IO_WRITABLE 0x2u /* writable, or error */
+/*
+ * Readiness bits of a registration (cfut_io_ready()).
+ *
+ * READABLE and WRITABLE are edge state: the reactor sets them when epoll
+ * reports an event, and code that gets EAGAIN from the fd clears them
+ * (cfut_io_clear_ready()) so that the next wait is for a new event.
+ *
+ * HUP is sticky state: the reactor sets it when epoll reports that the
+ * peer hung up (EPOLLRDHUP: it shut its write side or closed; EPOLLHUP:
+ * both directions are shut) or that the fd has an error (EPOLLERR), and
+ * nothing clears it, cfut_io_clear_ready() included. An event that carries
+ * a hang-up also sets READABLE (and, for HUP and ERR, WRITABLE), so the
+ * futures waiting on the fd wake. Once HUP is set, a read never blocks for
+ * want of data: it returns the bytes left, then 0 (end of stream) or the
+ * error. So code that skips a read because it believes the fd empty (after
+ * a short read, say) must not skip it while HUP is set: with edge-triggered
+ * epoll the hang-up is reported once, possibly in the same event as the
+ * last bytes, and a skipped read would wait for an event that never comes.
+ */
+#define CFUT_IO_READABLE 0x1u /* readable, peer hung up, or error */
+#define CFUT_IO_WRITABLE 0x2u /* writable, peer hung up, or error */
+#define CFUT_IO_HUP 0x4u      /* sticky: the peer hung up, or an error */
 
 /* A file descriptor registered with an executor's reactor (opaque). */
 struct cfut_io;
@@ -60,7 +79,9 @@ struct cfut__io_waiter {
  * Ownership: 'fd' is taken on success (cfut_io_free() closes it) and left
  *   to the caller on failure; '*out' receives the registration.
  * Returns: 0; CFUT_EINVAL if 'ex' or 'out' is NULL or 'fd' is negative;
- *   CFUT_ENOMEM; CFUT_EIO when epoll or fcntl refuses the descriptor.
+ *   CFUT_ENOMEM; the error of fcntl() or epoll_ctl() as -errno when the
+ *   descriptor is refused: -EPERM (a regular file or a directory, which
+ *   epoll cannot watch), -EBADF, -EEXIST (already registered).
  * Context: the executor's thread, inside or outside a task.
  */
 CFUT_API int cfut_io_new(struct cfut_executor *ex, int fd,
@@ -80,14 +101,16 @@ CFUT_API int cfut_io_fd(const struct cfut_io *io);
 
 /*
  * Returns the readiness bits (CFUT_IO_*) the reactor has seen for 'io' and
- * not yet cleared.
+ * not yet cleared, CFUT_IO_HUP included once a hang-up was seen.
  */
 CFUT_API unsigned cfut_io_ready(const struct cfut_io *io);
 
 /*
- * Clears the readiness bits 'mask' of 'io': call it after an operation of
- * your own on the fd returned EAGAIN, so that the next readiness future
- * waits for a new event instead of finishing at once.
+ * Clears the readiness bits 'mask' of 'io' (CFUT_IO_READABLE and/or
+ * CFUT_IO_WRITABLE): call it after an operation of your own on the fd
+ * returned EAGAIN, so that the next readiness future waits for a new
+ * event instead of finishing at once. CFUT_IO_HUP in 'mask' is ignored:
+ * a hang-up stays recorded for the life of the registration.
  * Context: the executor's thread.
  */
 CFUT_API void cfut_io_clear_ready(struct cfut_io *io, unsigned mask);

@@ -18,7 +18,8 @@ extern const struct cfut__driver_vtable cfut__reactor_vtable;
 
 /*
  * Creates a reactor (epoll fd + eventfd) for an executor to park in.
- * Returns: 0; CFUT_ENOMEM; CFUT_EIO when epoll or the eventfd fails.
+ * Returns: 0; CFUT_ENOMEM; the error of epoll_create1(), eventfd() or
+ *   epoll_ctl() as -errno (-EMFILE, ...).
  */
 int cfut__reactor_new(struct cfut__reactor **out);
 

@@ -5,7 +5,11 @@ and no cfut code: proof that the document is enough. It sends N requests
 (default 1000) with up to INFLIGHT (default 32) pending at once to
 `cfut-echo serve`, checks that every response carries the id of a pending
 request and its request's payload (in any order), counts the responses
-that came back out of order, and exits 0 when all N were answered."""
+that came back out of order, and exits 0 when all N were answered. An
+error response is reported with its status's name and message.
+
+echo_client.py --self-test: decodes the error response of the worked example
+in docs/wire-format.md and checks the status table against that page."""
 import os
 import socket
 import struct
@@ -14,6 +18,35 @@ import sys
 VERSION = 1
 REQUEST, RESPONSE, ERROR = 1, 2, 3
 HEADER = struct.Struct(">IBBH16s")  # length, version, kind, reserved, id
+
+# Statuses of error responses (docs/wire-format.md): 0 or negative; a
+# negated errno in Linux numbering, or one of cfut's own codes (-4001 down).
+STATUS_NAMES = {
+    -5: "CFUT_EIO", -11: "CFUT_EAGAIN", -12: "CFUT_ENOMEM",
+    -16: "CFUT_EBUSY", -22: "CFUT_EINVAL", -35: "CFUT_EDEADLK",
+    -71: "CFUT_EPROTO", -90: "CFUT_EMSGSIZE", -104: "CFUT_ECONNRESET",
+    -110: "CFUT_ETIMEDOUT", -125: "CFUT_ECANCELED",
+    -4001: "CFUT_ECLOSED", -4002: "CFUT_EEOF", -4003: "CFUT_ENOTFOUND",
+    -4004: "CFUT_EFULL", -4005: "CFUT_EADDR", -4006: "CFUT_ESTATE",
+    -4007: "CFUT_EHOSTNAME",
+}
+
+
+def status_name(status):
+    """Names a wire status: cfut's name, else the Linux errno it stands for."""
+    if status in STATUS_NAMES:
+        return STATUS_NAMES[status]
+    if -4000 < status < 0:
+        return "errno %d (Linux numbering)" % -status
+    return "unknown status %d" % status
+
+
+def decode_error(payload):
+    """An error response's payload: (status, message)."""
+    if len(payload) < 4:
+        raise ValueError("error response without a status")
+    (status,) = struct.unpack(">i", payload[:4])
+    return status, payload[4:].decode("utf-8", "replace")
 
 
 def new_id():
@@ -46,7 +79,26 @@ def read_frame(sock):
     return kind, rid, read_exact(sock, length - 20)
 
 
+def self_test():
+    """The worked example's error response, byte for byte from the page."""
+    frame = bytes.fromhex(
+        "00000021" "01" "03" "0000"
+        "6b1f4e0a9c3d4f218a55d0e7139b2c46" "fffff05d") + b"not found"
+    length, version, kind, reserved, rid = HEADER.unpack(frame[:24])
+    assert (length, version, kind, reserved) == (0x21, 1, ERROR, 0)
+    assert length == len(frame) - 4
+    status, message = decode_error(frame[24:])
+    assert (status, status_name(status), message) == \
+        (-4003, "CFUT_ENOTFOUND", "not found"), (status, message)
+    assert status_name(-98) == "errno 98 (Linux numbering)"
+    print("python client: self-test passed (%s: %s)"
+          % (status_name(status), message))
+    return 0
+
+
 def main():
+    if sys.argv[1:] == ["--self-test"]:
+        return self_test()
     host, port = sys.argv[1], int(sys.argv[2])
     total = int(sys.argv[3]) if len(sys.argv) > 3 else 1000
     inflight = int(sys.argv[4]) if len(sys.argv) > 4 else 32
@@ -68,7 +120,11 @@ def main():
         if rid not in pending:
             raise ValueError("response for an unknown id")
         seq, want = pending.pop(rid)
-        if kind != RESPONSE or payload != want:
+        if kind == ERROR:
+            status, message = decode_error(payload)
+            raise ValueError("request %d failed: %s (%d): %s"
+                             % (seq, status_name(status), status, message))
+        if payload != want:
             raise ValueError("wrong response for request %d" % seq)
         if seq != next_expected:
             out_of_order += 1

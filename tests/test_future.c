@@ -1,6 +1,6 @@
 /*
  * test_future.c: the future contract: wakers, contexts and budgets, the
- * leaf futures (ready, pending, yield_now, fuse), boxing, errors and the
+ * leaf futures (ready, pending, yield_now, fuse), boxing and the
  * debug checks that catch misuse.
  */
 #include "testkit.h"
@@ -354,21 +354,6 @@ START_TEST(test_future_small_cache_is_bypassed_by_a_test_allocator)
 }
 END_TEST
 
-/* ---- errors ---- */
-
-START_TEST(test_future_every_status_has_text_and_name)
-{
-    for (int s = 0; s > -CFUT_N_STATUS; s--) {
-        ck_assert_ptr_nonnull(cfut_strerror(s));
-        ck_assert_str_ne(cfut_strerror(s), "unknown status");
-        ck_assert_int_eq(strncmp(cfut_status_name(s), "CFUT_", 5), 0);
-    }
-    ck_assert_str_eq(cfut_strerror(-1000), "unknown status");
-    ck_assert_str_eq(cfut_strerror(5), "unknown status");
-    ck_assert_str_eq(cfut_status_name(CFUT_ENOMEM), "CFUT_ENOMEM");
-}
-END_TEST
-
 /* ---- misuse (debug builds abort) ---- */
 
 START_TEST(test_future_poll_after_ready_aborts)
@@ -481,12 +466,11 @@ future_suite(void)
     tcase_add_test(tc, test_future_fuse_drop_drops_unfinished_inner);
     suite_add_tcase(s, tc);
 
-    tc = tcase_create("box and errors");
+    tc = tcase_create("box");
     testkit_fixture(tc);
     tcase_add_test(tc, test_future_box_moves_and_frees);
     tcase_add_test(tc, test_future_box_reports_enomem);
     tcase_add_test(tc, test_future_box_rejects_bad_arguments);
-    tcase_add_test(tc, test_future_every_status_has_text_and_name);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("small cache");

@@ -211,7 +211,8 @@ START_TEST(test_transport_large_and_error_responses_are_delivered)
     ck_assert_int_eq(srv_read(s, 2), 2);
     unsigned char big[200];
     memset(big, 0xab, sizeof big);
-    unsigned char err[4 + 7] = {0xff, 0xff, 0xff, 0xf3, 'n', 'o',
+    /* -4003 (CFUT_ENOTFOUND) in 4 big-endian bytes, then a message. */
+    unsigned char err[4 + 7] = {0xff, 0xff, 0xf0, 0x5d, 'n', 'o',
                                 ' ',  'n',  'a',  'm',  'e'};
 
     srv_reply(CFUT_FRAME_RESPONSE, &s[0].id, big, sizeof big);
@@ -916,6 +917,50 @@ START_TEST(test_transport_dispatch_table_runs_named_operations)
 }
 END_TEST
 
+/* An operation that fails with the status in its 4 argument bytes. */
+static int
+fail_new(void *ctx, const unsigned char *args, size_t len,
+         struct cfut_future **out)
+{
+    (void)ctx;
+    int32_t status;
+    if (len != sizeof status)
+        return CFUT_EINVAL;
+    memcpy(&status, args, sizeof status);
+    return cfut_reply_ready_new(status, NULL, 0, out);
+}
+
+START_TEST(test_transport_error_statuses_travel_with_their_errno)
+{
+    struct cfut_dispatch *d;
+    ck_assert_int_eq(cfut_dispatch_new(&d), 0);
+    ck_assert_int_eq(cfut_dispatch_add(d, "fail", fail_new, NULL), 0);
+    struct cfut_server *srv = start_server(cfut_dispatch_handler, d, 0);
+    const int32_t sent[3] = {-EADDRINUSE, CFUT_ETIMEDOUT, CFUT_EFULL};
+    struct cfut_request r[3];
+    struct cfut_response out[3];
+    for (int i = 0; i < 3; i++) {
+        unsigned char req[5 + 4] = "fail";
+        memcpy(req + 5, &sent[i], 4);
+        ck_assert_int_eq(cfut_request_init(&r[i], tr, req, sizeof req), 0);
+    }
+
+    await_all(r, out, 3);
+
+    for (int i = 0; i < 3; i++) {
+        ck_assert(out[i].remote_error);
+        ck_assert_int_eq(out[i].status, sent[i]);
+        /* With no bytes of its own, the reply's message is the text. */
+        const char *text = cfut_strerror(sent[i]);
+        ck_assert_uint_eq(out[i].len, strlen(text));
+        ck_assert_mem_eq(cfut_response_data(&out[i]), text, out[i].len);
+        cfut_response_deinit(&out[i]);
+    }
+    cfut_server_free(srv);
+    cfut_dispatch_free(d);
+}
+END_TEST
+
 START_TEST(test_transport_protocol_error_closes_only_that_connection)
 {
     struct cfut_server *srv = start_server(cfut_echo_handler, NULL, 0);
@@ -1218,6 +1263,7 @@ transport_suite(void)
     tcase_add_test(
         tc, test_transport_server_echoes_shuffled_replies_to_their_requests);
     tcase_add_test(tc, test_transport_dispatch_table_runs_named_operations);
+    tcase_add_test(tc, test_transport_error_statuses_travel_with_their_errno);
     tcase_add_test(tc,
                    test_transport_protocol_error_closes_only_that_connection);
     tcase_add_test(tc, test_transport_server_limits_requests_in_flight);

@@ -403,3 +403,27 @@ testkit_poll(struct cfut_future *f, const struct cfut_waker *w, void *out)
     cfut_context_init(&cx, w);
     return cfut_future_poll(f, &cx, out);
 }
+
+void
+testkit_write_all(int fd, const void *data, size_t n)
+{
+    const char *p = data;
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        ck_assert_int_gt(w, 0);
+        p += w;
+        n -= (size_t)w;
+    }
+}
+
+void
+testkit_read_exact(int fd, void *data, size_t n)
+{
+    char *p = data;
+    while (n > 0) {
+        ssize_t r = read(fd, p, n);
+        ck_assert_int_gt(r, 0);
+        p += r;
+        n -= (size_t)r;
+    }
+}

@@ -126,6 +126,11 @@ bool testkit_aborts(void (*fn)(void *), void *arg, char *msg, size_t n);
 /* Runs 's' with CK_NORMAL output; returns the exit status for main(). */
 int testkit_run(Suite *s);
 
+/* Writes all 'n' bytes at 'data' to the blocking fd 'fd' (fails the test). */
+void testkit_write_all(int fd, const void *data, size_t n);
+/* Reads exactly 'n' bytes from the blocking fd 'fd' (fails the test). */
+void testkit_read_exact(int fd, void *data, size_t n);
+
 /* Polls 'f' by hand once with 'waker' and no budget. */
 enum cfut_poll testkit_poll(struct cfut_future *f, const struct cfut_waker *w,
                             void *out);

@@ -32,7 +32,7 @@ struct fd_stream {
     bool is_socket;
     bool rd_active; /* 'rd' was initialised and not yet dropped */
     bool wr_active;
-    bool drained; /* a short read emptied the socket since the last event */
+    bool drained; /* a short read emptied the fd since the last event */
     struct cfut_readiness rd; /* pinned: the stream is a heap block */
     struct cfut_readiness wr;
 };
@@ -41,14 +41,6 @@ static bool
 would_block(int e)
 {
     return e == EAGAIN || e == EWOULDBLOCK;
-}
-
-static int
-errno_status(int e)
-{
-    if (e == ECONNRESET || e == EPIPE || e == ENOTCONN)
-        return CFUT_ECONNRESET;
-    return CFUT_EIO;
 }
 
 /*
@@ -95,11 +87,15 @@ fd_read(struct cfut_stream *base, struct cfut_context *cx, void *buf,
         return CFUT_PENDING;
     for (;;) {
         /*
-         * A short read drained the socket; the edge-triggered reactor
-         * reports the next bytes as a new event, so until then a read
-         * would only return EAGAIN: wait without the system call.
+         * A short read drained the fd; the edge-triggered reactor reports
+         * the next bytes as a new event, so until then a read would only
+         * return EAGAIN: wait without the system call. Not after a
+         * hang-up, though: the end of stream (or the error) may have come
+         * in the same event as the bytes just read, and it is reported
+         * only once; the sticky HUP bit says a read will not block.
          */
-        if (s->drained && !(cfut_io_ready(s->io) & CFUT_IO_READABLE)) {
+        if (s->drained &&
+            !(cfut_io_ready(s->io) & (CFUT_IO_READABLE | CFUT_IO_HUP))) {
             if (wait_ready(s, cx, true) == CFUT_PENDING)
                 return CFUT_PENDING;
         }
@@ -112,13 +108,13 @@ fd_read(struct cfut_stream *base, struct cfut_context *cx, void *buf,
                 return CFUT_PENDING;
             continue;
         }
+        res->n = n > 0 ? (size_t)n : 0;
+        res->status = n > 0 ? 0 : n == 0 ? CFUT_EEOF : -errno;
         if (n > 0 && (size_t)n < cap) {
             s->drained = true;
             cfut_io_clear_ready(s->io, CFUT_IO_READABLE);
         }
         stop_waiting(&s->rd, &s->rd_active);
-        res->n = n > 0 ? (size_t)n : 0;
-        res->status = n > 0 ? 0 : n == 0 ? CFUT_EEOF : errno_status(errno);
         return CFUT_READY;
     }
 }
@@ -152,9 +148,9 @@ fd_write(struct cfut_stream *base, struct cfut_context *cx,
                 return CFUT_PENDING;
             continue;
         }
-        stop_waiting(&s->wr, &s->wr_active);
         res->n = n > 0 ? (size_t)n : 0;
-        res->status = n >= 0 ? 0 : errno_status(errno);
+        res->status = n >= 0 ? 0 : -errno; /* EPIPE, ECONNRESET, ... */
+        stop_waiting(&s->wr, &s->wr_active);
         return CFUT_READY;
     }
 }
@@ -169,7 +165,7 @@ fd_shutdown(struct cfut_stream *base, struct cfut_context *cx,
     res->status = 0;
     if (s->is_socket && shutdown(cfut_io_fd(s->io), SHUT_WR) < 0 &&
         errno != ENOTCONN)
-        res->status = CFUT_EIO;
+        res->status = -errno;
     return CFUT_READY;
 }
 

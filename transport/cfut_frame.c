@@ -29,7 +29,7 @@ fill_random(void *buf, size_t n)
         if (r < 0) {
             if (errno == EINTR)
                 continue;
-            return CFUT_EIO;
+            return -errno; /* ENOSYS: no getrandom() in this kernel */
         }
         p += r;
         n -= (size_t)r;

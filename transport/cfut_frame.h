@@ -66,8 +66,8 @@ struct cfut_frame {
  * Writes 16 bytes from the operating system's random source (getrandom)
  * into '*out', with the UUID v4 version and variant bits set.
  * Ownership: 'out' is borrowed.
- * Returns: 0; CFUT_EINVAL if 'out' is NULL; CFUT_EIO when the random
- *   source fails.
+ * Returns: 0; CFUT_EINVAL if 'out' is NULL; getrandom()'s error as -errno
+ *   when the random source fails (-ENOSYS on a kernel without it).
  * Context: anywhere, any thread (one system call).
  */
 CFUT_API int cfut_id_random(struct cfut_id *out);
@@ -86,8 +86,8 @@ struct cfut_id_gen {
 
 /*
  * Seeds 'g' from the operating system's random source.
- * Returns: 0; CFUT_EINVAL if 'g' is NULL; CFUT_EIO when the source fails
- *   ('g' is then untouched).
+ * Returns: 0; CFUT_EINVAL if 'g' is NULL; getrandom()'s error as -errno
+ *   when the source fails ('g' is then untouched).
  * Context: anywhere.
  */
 CFUT_API int cfut_id_gen_init(struct cfut_id_gen *g);

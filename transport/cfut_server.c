@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cfut_errors_int.h"
 #include "cfut_io.h"
 #include "cfut_list_int.h"
 #include "cfut_transport_int.h"
@@ -29,18 +30,24 @@ struct cfut_server {
     struct cfut_waker accept_waker; /* the accept task's, if listening */
 };
 
-/* One connection: shared by its task and its requests' tasks. */
+/*
+ * One connection: shared by its task and its requests' tasks. It ends
+ * (its status is set) on the peer's end of stream, a read or write error,
+ * a protocol error or cfut_server_free(); from then on every request task
+ * drops its handler future (cancellation) at its next poll, and the
+ * connection wakes them all so that the next poll comes at once.
+ */
 struct conn {
     int refs; /* the connection task + each request task */
     struct cfut_server *srv;
     struct cfut_list conn_link; /* on srv->conns */
+    struct cfut_list serves;    /* polled request tasks, by serve_link */
     struct cfut_stream *stream; /* NULL once closed */
     struct cfut_frame_decoder dec;
     struct cfut__buf rbuf; /* read, not yet decoded: [off, len) */
     struct cfut__buf obuf; /* replies queued, not yet written */
     size_t in_flight;
-    int status; /* 0 while open */
-    bool eof;   /* the peer shut its side: finish, then close */
+    int status; /* 0 while open; CFUT_EEOF: the peer ended it cleanly */
     bool task_done;
     struct cfut_waker waker; /* the connection task's */
     uint64_t n_writes;
@@ -67,6 +74,17 @@ conn_release(struct conn *c)
     server_release(s);
 }
 
+/* Writes 'status' as an error response's 4-byte big-endian wire status. */
+static void
+wire_status(unsigned char out[4], int status)
+{
+    uint32_t u = (uint32_t)cfut__status_to_wire(status);
+    out[0] = (unsigned char)(u >> 24);
+    out[1] = (unsigned char)(u >> 16);
+    out[2] = (unsigned char)(u >> 8);
+    out[3] = (unsigned char)u;
+}
+
 /* Queues a reply frame; a failure ends the connection. */
 static void
 queue_reply(struct conn *c, const struct cfut_id *id, int status,
@@ -79,10 +97,8 @@ queue_reply(struct conn *c, const struct cfut_id *id, int status,
         rc = cfut__queue_frame(&c->obuf, CFUT_FRAME_RESPONSE, id, NULL, 0, data,
                                len, c->srv->max_frame_len);
     } else {
-        uint32_t u = (uint32_t)(int32_t)status;
-        unsigned char code[4] = {(unsigned char)(u >> 24),
-                                 (unsigned char)(u >> 16),
-                                 (unsigned char)(u >> 8), (unsigned char)u};
+        unsigned char code[4];
+        wire_status(code, status);
         if (data == NULL) {
             data = cfut_strerror(status);
             len = strlen(data);
@@ -90,10 +106,12 @@ queue_reply(struct conn *c, const struct cfut_id *id, int status,
         rc = cfut__queue_frame(&c->obuf, CFUT_FRAME_ERROR, id, code, 4, data,
                                len, c->srv->max_frame_len);
     }
-    if (rc == CFUT_EMSGSIZE)
-        rc = cfut__queue_frame(&c->obuf, CFUT_FRAME_ERROR, id,
-                               "\xff\xff\xff\xf1", 4, NULL, 0,
-                               c->srv->max_frame_len); /* CFUT_EMSGSIZE */
+    if (rc == CFUT_EMSGSIZE) { /* the reply is too large: say so instead */
+        unsigned char code[4];
+        wire_status(code, CFUT_EMSGSIZE);
+        rc = cfut__queue_frame(&c->obuf, CFUT_FRAME_ERROR, id, code, 4, NULL, 0,
+                               c->srv->max_frame_len);
+    }
     if (rc < 0)
         c->status = rc;
     c->srv->st.n_replies++;
@@ -117,11 +135,18 @@ send_reply(struct conn *c, const struct cfut_id *id, struct cfut_reply *rep)
 
 /* ---- one request: a task around its handler future ---- */
 
+/*
+ * A request task. From its first poll (when it is pinned) it sits on its
+ * connection's 'serves' list with its task's waker, so that the end of
+ * the connection can wake it: it then drops its handler and finishes.
+ */
 struct serve {
     struct cfut_future base;
     struct conn *c;
     struct cfut_id id;
     struct cfut_future *handler; /* boxed; NULL once finished */
+    struct cfut_list serve_link; /* on c->serves; unlinked until polled */
+    struct cfut_waker waker;     /* this task's, while linked */
 };
 
 static enum cfut_poll
@@ -131,11 +156,16 @@ serve_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
     struct serve *sv = cfut_container_of(f, struct serve, base);
     struct cfut_reply rep;
     if (sv->c->status != 0) {
-        /* The connection ended: nobody will read the reply. */
+        /* The connection ended: cancel the handler, nobody gets a reply. */
         cfut_future_drop(sv->handler);
         sv->handler = NULL;
         return CFUT_READY;
     }
+    if (sv->serve_link.next == NULL) {
+        cfut_list_init(&sv->serve_link);
+        cfut_list_push_back(&sv->c->serves, &sv->serve_link);
+    }
+    cfut_waker_register(&sv->waker, cx->waker);
     if (cfut_future_poll(sv->handler, cx, &rep) == CFUT_PENDING)
         return CFUT_PENDING;
     cfut_future_drop(sv->handler);
@@ -151,9 +181,23 @@ serve_drop(struct cfut_future *f)
     struct conn *c = sv->c;
     if (sv->handler != NULL)
         cfut_future_drop(sv->handler);
+    if (sv->serve_link.next != NULL)
+        cfut_list_remove(&sv->serve_link);
+    cfut_waker_drop(&sv->waker);
     c->in_flight--;
     cfut_waker_wake_by_ref(&c->waker);
     conn_release(c);
+}
+
+/* Wakes every request task of 'c' (which has ended): each drops its handler. */
+static void
+cancel_requests(struct conn *c)
+{
+    cfut_list_for_each(it, &c->serves)
+    {
+        struct serve *sv = cfut_container_of(it, struct serve, serve_link);
+        cfut_waker_wake_by_ref(&sv->waker);
+    }
 }
 
 static const struct cfut_future_vtable serve_vtable = {
@@ -194,6 +238,8 @@ on_request(struct conn *c, struct cfut_context *cx, const struct cfut_frame *f)
     sv.c = c;
     sv.id = f->id;
     sv.handler = h;
+    sv.serve_link.next = sv.serve_link.prev = NULL; /* linked when pinned */
+    sv.waker = CFUT_WAKER_EMPTY;
     rc = cfut_spawn(s->ex, &sv.base, sizeof sv, NULL);
     if (rc < 0) {
         cfut_future_drop(h);
@@ -250,8 +296,11 @@ conn_end(struct conn *c)
 /*
  * One poll of a connection: write queued replies, decode buffered
  * requests (stopping at the in-flight limit), read more when the buffer is
- * empty, write again. It ends when the connection fails, when the server
- * is freed, or after the peer's end of stream once every reply is out.
+ * empty, write again. The connection ends on the peer's end of stream
+ * (a protocol error if it cuts a frame), on an error, or when the server
+ * is freed: its request tasks are then woken to drop their handlers, and
+ * it closes. After a clean end of stream the replies already queued are
+ * written first (the peer may still read).
  */
 static enum cfut_poll
 conn_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
@@ -259,7 +308,7 @@ conn_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
     (void)out;
     struct conn *c = cfut_container_of(f, struct conn_task, base)->c;
     cfut_waker_register(&c->waker, cx->waker);
-    if (c->srv->freed && c->status == 0)
+    if (c->srv->freed && (c->status == 0 || c->status == CFUT_EEOF))
         c->status = CFUT_ECANCELED;
     int rc = 0;
     while (c->status == 0) {
@@ -269,20 +318,20 @@ conn_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
         rc = decode_buffered(c, cx);
         if (rc < 0)
             break;
-        if (c->rbuf.len != 0 || c->eof)
-            break; /* at the in-flight limit, or the peer is done */
+        if (c->rbuf.len != 0)
+            break; /* at the in-flight limit */
         struct cfut_stream_result res;
         if (cfut_stream_poll_read(c->stream, cx, c->rbuf.data, c->rbuf.cap,
                                   &res) == CFUT_PENDING)
             break;
-        if (res.status == CFUT_EEOF) {
-            c->eof = true;
-        } else if (res.status != 0) {
+        if (res.status == CFUT_EEOF) /* the end, maybe inside a frame */
+            rc = cfut_frame_decoder_has_partial(&c->dec) ? CFUT_EPROTO
+                                                         : CFUT_EEOF;
+        else if (res.status != 0)
             rc = res.status;
+        if (rc < 0)
             break;
-        } else {
-            c->rbuf.len = res.n;
-        }
+        c->rbuf.len = res.n;
     }
     if (rc >= 0 && c->status == 0)
         rc = cfut__flush(c->stream, cx, &c->obuf, &c->n_writes);
@@ -290,12 +339,12 @@ conn_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
         c->srv->st.n_protocol_errors++;
     if (rc < 0 && c->status == 0)
         c->status = rc;
-    bool drained = c->eof && c->in_flight == 0 && c->rbuf.len == 0 &&
-                   c->obuf.len == c->obuf.off;
-    if (c->status == 0 && !drained)
-        return CFUT_PENDING;
     if (c->status == 0)
-        c->status = CFUT_EEOF;
+        return CFUT_PENDING;
+    cancel_requests(c);
+    if (c->status == CFUT_EEOF &&
+        cfut__flush(c->stream, cx, &c->obuf, &c->n_writes) == 0)
+        return CFUT_PENDING; /* replies already queued still go out */
     conn_end(c);
     return CFUT_READY;
 }
@@ -369,6 +418,7 @@ cfut_server_add_stream(struct cfut_server *s, struct cfut_stream *stream)
     c->stream = stream;
     c->waker = CFUT_WAKER_EMPTY;
     cfut_list_init(&c->conn_link);
+    cfut_list_init(&c->serves);
     struct conn_task task;
     cfut_future_init(&task.base, &conn_vtable);
     task.c = c;

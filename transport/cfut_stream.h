@@ -30,7 +30,7 @@ struct cfut_iovec {
 
 /* The result of a finished stream poll. */
 struct cfut_stream_result {
-    int status; /* 0; CFUT_EEOF (read: clean end); CFUT_ECONNRESET; CFUT_EIO */
+    int status; /* 0; CFUT_EEOF (read: clean end); an error (see below) */
     size_t n;   /* bytes moved when 'status' is 0 (at least 1) */
 };
 
@@ -87,8 +87,9 @@ struct cfut_stream {
  * Polls a read of up to 'cap' bytes into 'buf' (see cfut_stream_read_fn).
  * Ownership: 's', 'cx', 'buf' and 'res' are borrowed.
  * Returns: CFUT_READY with 'res->status' 0 ('res->n' bytes read),
- *   CFUT_EEOF (the peer shut its write side), CFUT_ECONNRESET or CFUT_EIO;
- *   CFUT_PENDING otherwise.
+ *   CFUT_EEOF (the peer shut its write side), CFUT_ECONNRESET (the peer
+ *   reset the connection) or another failure (an fd stream's is the
+ *   system's error as -errno); CFUT_PENDING otherwise.
  * Context: inside a poll, on the stream's thread.
  */
 static inline enum cfut_poll
@@ -101,8 +102,9 @@ cfut_stream_poll_read(struct cfut_stream *s, struct cfut_context *cx, void *buf,
 /*
  * Polls a gather write (see cfut_stream_write_fn).
  * Returns: CFUT_READY with 'res->status' 0 ('res->n' bytes written, maybe
- *   fewer than asked), CFUT_ECONNRESET (the peer is gone) or CFUT_EIO;
- *   CFUT_PENDING otherwise.
+ *   fewer than asked), CFUT_ECONNRESET or -EPIPE (the peer is gone: the
+ *   in-memory pair says CFUT_ECONNRESET, an fd stream the system's error),
+ *   or another failure as -errno; CFUT_PENDING otherwise.
  * Context: inside a poll, on the stream's thread.
  */
 static inline enum cfut_poll
@@ -115,8 +117,8 @@ cfut_stream_poll_write(struct cfut_stream *s, struct cfut_context *cx,
 
 /*
  * Polls shutting the write side.
- * Returns: CFUT_READY with 'res->status' 0, CFUT_ECONNRESET or CFUT_EIO;
- *   CFUT_PENDING otherwise.
+ * Returns: CFUT_READY with 'res->status' 0 or shutdown()'s error as
+ *   -errno; CFUT_PENDING otherwise.
  * Context: inside a poll, on the stream's thread.
  */
 static inline enum cfut_poll
@@ -173,8 +175,8 @@ struct cfut_io;
  * MSG_NOSIGNAL (a closed peer gives CFUT_ECONNRESET, never SIGPIPE).
  * Ownership: 'fd' is taken on success (closing the stream closes it) and
  *   left to the caller on failure; '*out' receives the stream.
- * Returns: 0; CFUT_EINVAL; CFUT_ENOMEM; CFUT_EIO when the reactor refuses
- *   the descriptor.
+ * Returns: 0; CFUT_EINVAL; CFUT_ENOMEM; the system's error as -errno when
+ *   the reactor refuses the descriptor (see cfut_io_new()).
  * Context: the executor's thread; the stream is then used only there.
  */
 CFUT_API int cfut_fd_stream_new(struct cfut_executor *ex, int fd,

@@ -12,6 +12,7 @@
 #include <stdatomic.h>
 #include <string.h>
 
+#include "cfut_errors_int.h"
 #include "cfut_idmap.h"
 #include "cfut_time.h"
 #include "cfut_transport_int.h"
@@ -153,7 +154,7 @@ cfut__flush(struct cfut_stream *s, struct cfut_context *cx, struct cfut__buf *b,
         if (cfut_stream_poll_write(s, cx, &iov, 1, &res) == CFUT_PENDING)
             return 0;
         if (res.status != 0)
-            return res.status == CFUT_EIO ? CFUT_EIO : CFUT_ECONNRESET;
+            return res.status; /* the system's error: -EPIPE, ... */
         (*n_writes)++;
         b->off += res.n;
     }
@@ -335,14 +336,15 @@ on_response(struct cfut_transport *t, const struct cfut_frame *f)
     const unsigned char *data = f->payload;
     size_t len = f->payload_len;
     if (f->kind == CFUT_FRAME_ERROR) {
+        /* A status (Linux errno numbering on the wire), then a message. */
         r.remote_error = true;
-        r.status = CFUT_EIO;
+        r.status = CFUT_EPROTO; /* an error response with no valid status */
         if (len >= 4) {
             int32_t code =
                 (int32_t)((uint32_t)data[0] << 24 | (uint32_t)data[1] << 16 |
                           (uint32_t)data[2] << 8 | data[3]);
             if (code < 0)
-                r.status = code;
+                r.status = cfut__status_from_wire(code);
             data += 4;
             len -= 4;
         }
@@ -380,8 +382,11 @@ driver_read(struct cfut_transport *t, struct cfut_context *cx)
         if (cfut_stream_poll_read(t->stream, cx, b->data, b->cap, &res) ==
             CFUT_PENDING)
             return 0;
+        if (res.status == CFUT_EEOF) /* the end, maybe inside a frame */
+            return cfut_frame_decoder_has_partial(&t->dec) ? CFUT_EPROTO
+                                                           : CFUT_ECONNRESET;
         if (res.status != 0)
-            return res.status == CFUT_EIO ? CFUT_EIO : CFUT_ECONNRESET;
+            return res.status; /* the system's error: -ECONNRESET, ... */
         t->st.n_reads++;
         const unsigned char *p = b->data;
         size_t left = res.n;

@@ -41,9 +41,10 @@ extern "C" {
 /* The output of a request future. */
 struct cfut_response {
     /* public */
-    int status;        /* 0: a response; a remote error's code (kind 3: see
-                          'remote_error'); or locally CFUT_ECONNRESET, CFUT_EPROTO,
-                          CFUT_ETIMEDOUT, CFUT_ECANCELED, CFUT_ENOMEM */
+    int status;        /* 0: a response; a remote error's status (kind 3: see
+                          'remote_error'; CFUT_EPROTO if the server sent none);
+                          or locally CFUT_ETIMEDOUT, CFUT_ENOMEM, or why the
+                          connection ended: cfut_transport_status() */
     bool remote_error; /* the server answered with an error response */
     size_t len;        /* payload bytes: cfut_response_data() */
     /* private: do not touch */
@@ -89,7 +90,8 @@ struct cfut_transport;
  *   connection ends) and left to the caller on failure; 'cfg' is borrowed
  *   (NULL: defaults); '*out' receives the caller's reference.
  * Returns: 0; CFUT_EINVAL for a NULL argument or a bad 'max_frame_len';
- *   CFUT_EIO when the id generator cannot be seeded; CFUT_ENOMEM.
+ *   getrandom()'s error as -errno when the id generator cannot be seeded;
+ *   CFUT_ENOMEM.
  * Context: the executor's thread.
  */
 CFUT_API int cfut_transport_new(struct cfut_executor *ex,
@@ -107,7 +109,11 @@ CFUT_API void cfut_transport_free(struct cfut_transport *t);
 
 /*
  * Returns 0 while the connection is open, else why it ended:
- * CFUT_ECONNRESET, CFUT_EPROTO, CFUT_ECANCELED, CFUT_EIO or CFUT_ENOMEM.
+ * CFUT_ECONNRESET (the peer closed it: end of stream, or reset it),
+ * CFUT_EPROTO (a bad frame, or the stream ended in the middle of one),
+ * CFUT_ECANCELED (cfut_transport_free()), CFUT_ENOMEM, or the stream's
+ * read or write error (for an fd stream the system's, as -errno: -EPIPE,
+ * -ETIMEDOUT, -EHOSTUNREACH, ...).
  */
 CFUT_API int cfut_transport_status(const struct cfut_transport *t);
 
@@ -191,10 +197,13 @@ CFUT_API int cfut_request_sync_init(struct cfut_request_sync *r,
 
 /*
  * What a handler future writes when READY: 'status' 0 sends a response,
- * another status sends an error response with that code. The 'len' bytes
- * are at 'data' (from cfut_alloc(); the server takes and frees it) or,
- * when 'data' is NULL, in 'inline_bytes' ('len' <= CFUT_REPLY_INLINE).
- * An error reply with no bytes gets cfut_strerror() text as its message.
+ * a negative status (a cfut code or a negated errno) sends an error
+ * response with that status; the client's request ends with the same
+ * status (the wire carries errno values in Linux numbering, see
+ * docs/wire-format.md). The 'len' bytes are at 'data' (from cfut_alloc();
+ * the server takes and frees it) or, when 'data' is NULL, in
+ * 'inline_bytes' ('len' <= CFUT_REPLY_INLINE). An error reply with no
+ * bytes gets cfut_strerror() text as its message.
  */
 struct cfut_reply {
     int status;
@@ -244,9 +253,19 @@ CFUT_API int cfut_server_new(struct cfut_executor *ex,
                              struct cfut_server **out);
 
 /*
- * Serves one connection over 'stream' (a task of its own).
+ * Serves one connection over 'stream' (a task of its own). Each request
+ * runs its handler future; one that is not ready at once becomes a task of
+ * its own. The connection ends when the peer ends its stream (a clean end,
+ * or one inside a frame: a protocol error), on a read or write error, on
+ * a protocol error, or when the server is freed. Ending it cancels every
+ * handler still pending on it: each handler future is dropped (releasing
+ * its timers, wakers and memory) at the executor's next run, and gets no
+ * reply. After a clean end of stream the replies already queued are still
+ * written; then the stream is closed.
  * Ownership: 'stream' is taken on success.
- * Returns: 0; CFUT_ENOMEM ('stream' is then the caller's).
+ * Returns: 0; CFUT_EINVAL for a NULL argument; CFUT_ESTATE if 's' was
+ *   freed; CFUT_ENOMEM ('stream' is then the caller's).
+ * Context: the executor's thread.
  */
 CFUT_API int cfut_server_add_stream(struct cfut_server *s,
                                     struct cfut_stream *stream);
@@ -258,7 +277,8 @@ CFUT_API int cfut_server_add_stream(struct cfut_server *s,
  *   ends); on failure it is left to the caller, except after CFUT_ENOMEM
  *   from spawning, when it has been closed already (it was registered).
  * Returns: 0; CFUT_EINVAL; CFUT_ESTATE if 's' already listens or was
- *   freed; CFUT_ENOMEM; CFUT_EIO when the reactor refuses the fd.
+ *   freed; CFUT_ENOMEM; the system's error as -errno when the reactor
+ *   refuses the fd (see cfut_io_new()).
  * Context: the executor's thread.
  */
 CFUT_API int cfut_server_listen(struct cfut_server *s, int listen_fd);
@@ -268,7 +288,13 @@ CFUT_API void cfut_server_get_stats(const struct cfut_server *s,
                                     struct cfut_server_stats *out);
 
 /*
- * Closes every connection of 's' and frees it once they are gone.
+ * Ends every connection of 's' and the accept loop, and frees 's' once
+ * they are gone. The ending happens at the executor's next run: after
+ * cfut_server_free() and one cfut_executor_run_ready(), every connection
+ * is closed, every pending handler future has been dropped (cancelled,
+ * with no reply), and no memory of the server or its connections is left;
+ * so a handler that waits on a timer, or that nothing will ever wake,
+ * does not keep cfut_executor_run() from returning.
  * Ownership: 's' is taken. NULL is a no-op.
  * Context: the executor's thread, outside the server's polls.
  */

@@ -41,8 +41,8 @@ int cfut__queue_frame(struct cfut__buf *b, enum cfut_frame_kind kind,
 /*
  * Writes the queued bytes of 'b' to 's', one write per batch, counting
  * writes in '*n_writes'.
- * Returns: 1 when 'b' is empty; 0 when the stream is pending; or
- *   CFUT_ECONNRESET / CFUT_EIO.
+ * Returns: 1 when 'b' is empty; 0 when the stream is pending; or the
+ *   stream's write error (CFUT_ECONNRESET, -EPIPE, ...).
  */
 int cfut__flush(struct cfut_stream *s, struct cfut_context *cx,
                 struct cfut__buf *b, uint64_t *n_writes);

@@ -1,0 +1,331 @@
+/*
+ * test_server.c: the server's lifetime. Ending a connection (the server
+ * freed, the peer's end of stream, a protocol error) drops the handler
+ * futures still pending on it: none stays alive, none keeps a timer armed
+ * (so cfut_executor_run() returns), and none keeps connection or server
+ * memory. The client is a raw socket the test writes frames to by hand.
+ */
+#define _GNU_SOURCE
+#include "testkit.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define ex testkit_ex
+
+/* ---- handlers that count their live futures ---- */
+
+static int n_alive;   /* handler futures built and not yet dropped */
+static int n_started; /* handler futures built */
+
+/* A handler that never answers and never arranges a wake ("never woken"). */
+struct never {
+    struct cfut_future base;
+};
+
+static enum cfut_poll
+never_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
+{
+    (void)f;
+    (void)cx;
+    (void)out;
+    return CFUT_PENDING;
+}
+
+static void
+never_drop(struct cfut_future *f)
+{
+    (void)f;
+    n_alive--;
+}
+
+static const struct cfut_future_vtable never_vtable = {
+    never_poll, never_drop, sizeof(struct cfut_reply), "never", NULL};
+
+static int
+never_new(void *ctx, const unsigned char *payload, size_t len,
+          struct cfut_future **out)
+{
+    (void)ctx;
+    (void)payload;
+    (void)len;
+    struct never n;
+    cfut_future_init(&n.base, &never_vtable);
+    int rc = cfut_future_box(&n.base, sizeof n, out);
+    if (rc == 0) {
+        n_alive++;
+        n_started++;
+    }
+    return rc;
+}
+
+/* A handler that answers after an hour. */
+struct sleeper {
+    struct cfut_future base;
+    struct cfut_sleep nap;
+};
+
+static enum cfut_poll
+sleeper_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
+{
+    struct sleeper *s = cfut_container_of(f, struct sleeper, base);
+    int st;
+    if (cfut_future_poll(&s->nap.base, cx, &st) == CFUT_PENDING)
+        return CFUT_PENDING;
+    struct cfut_reply *rep = out;
+    memset(rep, 0, sizeof *rep);
+    rep->status = st;
+    return CFUT_READY;
+}
+
+static void
+sleeper_drop(struct cfut_future *f)
+{
+    struct sleeper *s = cfut_container_of(f, struct sleeper, base);
+    cfut_future_drop(&s->nap.base);
+    n_alive--;
+}
+
+static const struct cfut_future_vtable sleeper_vtable = {
+    sleeper_poll, sleeper_drop, sizeof(struct cfut_reply), "sleeper", NULL};
+
+static int
+sleeper_new(void *ctx, const unsigned char *payload, size_t len,
+            struct cfut_future **out)
+{
+    (void)ctx;
+    (void)payload;
+    (void)len;
+    struct sleeper s;
+    cfut_future_init(&s.base, &sleeper_vtable);
+    cfut_sleep_init(&s.nap, CFUT_SEC(3600));
+    int rc = cfut_future_box(&s.base, sizeof s, out);
+    if (rc == 0) {
+        n_alive++;
+        n_started++;
+    }
+    return rc;
+}
+
+/* ---- a connection with requests written by hand ---- */
+
+/* Writes 'n' request frames (distinct ids) to the raw client 'fd'. */
+static void
+send_requests(int fd, int n)
+{
+    for (int i = 0; i < n; i++) {
+        struct cfut_id id;
+        memset(&id, 0, sizeof id);
+        id.bytes[0] = (unsigned char)(i + 1);
+        unsigned char buf[64];
+        size_t w = 0;
+        ck_assert_int_eq(cfut_frame_encode(buf, sizeof buf, CFUT_FRAME_REQUEST,
+                                           &id, "req", 3, 0, &w),
+                         0);
+        testkit_write_all(fd, buf, w);
+    }
+}
+
+/*
+ * Starts a server with 'handler' serving one end of a socketpair; the
+ * other end, raw and blocking, goes to '*client'. Then 'n' requests are
+ * sent and the executor runs until every handler is pending.
+ */
+static struct cfut_server *
+server_with_pending(cfut_handler_new_fn *handler, int n, int *client)
+{
+    int fds[2];
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds),
+                     0);
+    struct cfut_server *srv;
+    ck_assert_int_eq(cfut_server_new(ex, handler, NULL, NULL, &srv), CFUT_OK);
+    struct cfut_stream *s;
+    ck_assert_int_eq(cfut_fd_stream_new(ex, fds[0], &s), CFUT_OK);
+    ck_assert_int_eq(cfut_server_add_stream(srv, s), CFUT_OK);
+    n_alive = n_started = 0;
+    send_requests(fds[1], n);
+    ck_assert_int_eq(cfut_executor_run_ready(ex), CFUT_OK);
+    ck_assert_int_eq(n_started, n);
+    ck_assert_int_eq(n_alive, n);
+    *client = fds[1];
+    return srv;
+}
+
+/* ---- the server freed ---- */
+
+START_TEST(test_server_free_drops_every_pending_handler)
+{
+    int client;
+    struct cfut_server *srv = server_with_pending(never_new, 3, &client);
+
+    cfut_server_free(srv);
+    ck_assert_int_eq(cfut_executor_run_ready(ex), CFUT_OK);
+
+    ck_assert_int_eq(n_alive, 0);
+    ck_assert_uint_eq(cfut_executor_n_tasks(ex), 0);
+    char c;
+    ck_assert_int_eq(read(client, &c, 1), 0); /* the connection is closed */
+    close(client);
+}
+END_TEST
+
+START_TEST(test_server_free_lets_run_return_despite_a_handler_on_a_timer)
+{
+    int client;
+    struct cfut_server *srv = server_with_pending(sleeper_new, 2, &client);
+    ck_assert_uint_eq(cfut_reactor_n_timers(ex), 2);
+
+    cfut_server_free(srv);
+    ck_assert_int_eq(cfut_executor_run_ready(ex), CFUT_OK);
+    ck_assert_uint_eq(cfut_reactor_n_timers(ex), 0);
+
+    ck_assert_int_eq(cfut_executor_run(ex), CFUT_OK); /* returns at once */
+    ck_assert_int_eq(n_alive, 0);
+    close(client);
+}
+END_TEST
+
+START_TEST(test_server_free_ends_accepted_connections_and_the_listener)
+{
+    struct cfut_server *srv;
+    ck_assert_int_eq(cfut_server_new(ex, never_new, NULL, NULL, &srv), CFUT_OK);
+    int lfd;
+    ck_assert_int_eq(cfut_tcp_listen("127.0.0.1", 0, 4, &lfd), CFUT_OK);
+    uint16_t port;
+    ck_assert_int_eq(cfut_socket_local_port(lfd, &port), CFUT_OK);
+    ck_assert_int_eq(cfut_server_listen(srv, lfd), CFUT_OK);
+    int client = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert_int_eq(connect(client, (struct sockaddr *)&sa, sizeof sa), 0);
+    n_alive = n_started = 0;
+    send_requests(client, 2);
+    while (n_started < 2) /* accept, read, start both handlers */
+        ck_assert_int_eq(cfut_executor_run_ready(ex), CFUT_OK);
+
+    cfut_server_free(srv);
+    ck_assert_int_eq(cfut_executor_run_ready(ex), CFUT_OK);
+
+    ck_assert_int_eq(n_alive, 0);
+    ck_assert_uint_eq(cfut_executor_n_tasks(ex), 0);
+    ck_assert_uint_eq(cfut_reactor_n_registrations(ex), 0);
+    char c;
+    ck_assert_int_eq(read(client, &c, 1), 0);
+    close(client);
+}
+END_TEST
+
+/* One round: a server, pending handlers that are never woken, the end. */
+static void
+never_woken_round(void)
+{
+    int client;
+    struct cfut_server *srv = server_with_pending(never_new, 4, &client);
+    cfut_server_free(srv);
+    ck_assert_int_eq(cfut_executor_run_ready(ex), CFUT_OK);
+    close(client);
+}
+
+START_TEST(test_server_never_woken_handlers_keep_no_memory)
+{
+    /* The first round fills the executor's task pool. */
+    never_woken_round();
+    long before = testkit_alloc_live();
+
+    never_woken_round();
+
+    /* The second reuses the pooled blocks and gives back all the rest. */
+    ck_assert_int_eq(testkit_alloc_live(), before);
+    ck_assert_uint_eq(cfut_executor_n_task_blocks(ex), 0);
+    ck_assert_int_eq(n_alive, 0);
+}
+END_TEST
+
+/* ---- the connection ended by the peer ---- */
+
+START_TEST(test_server_peer_end_of_stream_drops_pending_handlers)
+{
+    int client;
+    struct cfut_server *srv = server_with_pending(never_new, 3, &client);
+
+    ck_assert_int_eq(shutdown(client, SHUT_WR), 0);
+    ck_assert_int_eq(cfut_executor_run_ready(ex), CFUT_OK);
+
+    ck_assert_int_eq(n_alive, 0);
+    struct cfut_server_stats st;
+    cfut_server_get_stats(srv, &st);
+    ck_assert_uint_eq(st.n_open, 0);
+    ck_assert_uint_eq(st.n_protocol_errors, 0);
+    char c;
+    ck_assert_int_eq(read(client, &c, 1), 0);
+    close(client);
+    cfut_server_free(srv);
+    ck_assert_int_eq(cfut_executor_run_ready(ex), CFUT_OK);
+}
+END_TEST
+
+START_TEST(test_server_peer_close_drops_pending_handlers)
+{
+    int client;
+    struct cfut_server *srv = server_with_pending(sleeper_new, 3, &client);
+
+    close(client);
+    ck_assert_int_eq(cfut_executor_run_ready(ex), CFUT_OK);
+
+    ck_assert_int_eq(n_alive, 0);
+    ck_assert_uint_eq(cfut_reactor_n_timers(ex), 0);
+    cfut_server_free(srv);
+    ck_assert_int_eq(cfut_executor_run(ex), CFUT_OK);
+}
+END_TEST
+
+START_TEST(test_server_protocol_error_drops_pending_handlers)
+{
+    int client;
+    struct cfut_server *srv = server_with_pending(never_new, 3, &client);
+    unsigned char garbage[8] = {0, 0, 0, 20, 9, 1, 0, 0}; /* version 9 */
+
+    testkit_write_all(client, garbage, sizeof garbage);
+    ck_assert_int_eq(cfut_executor_run_ready(ex), CFUT_OK);
+
+    ck_assert_int_eq(n_alive, 0);
+    struct cfut_server_stats st;
+    cfut_server_get_stats(srv, &st);
+    ck_assert_uint_eq(st.n_protocol_errors, 1);
+    ck_assert_uint_eq(st.n_open, 0);
+    close(client);
+    cfut_server_free(srv);
+    ck_assert_int_eq(cfut_executor_run_ready(ex), CFUT_OK);
+}
+END_TEST
+
+static Suite *
+server_suite(void)
+{
+    Suite *s = suite_create("server");
+    TCase *tc = tcase_create("lifetime");
+    testkit_executor_fixture(tc);
+    tcase_add_test(tc, test_server_free_drops_every_pending_handler);
+    tcase_add_test(
+        tc, test_server_free_lets_run_return_despite_a_handler_on_a_timer);
+    tcase_add_test(tc,
+                   test_server_free_ends_accepted_connections_and_the_listener);
+    tcase_add_test(tc, test_server_never_woken_handlers_keep_no_memory);
+    tcase_add_test(tc, test_server_peer_end_of_stream_drops_pending_handlers);
+    tcase_add_test(tc, test_server_peer_close_drops_pending_handlers);
+    tcase_add_test(tc, test_server_protocol_error_drops_pending_handlers);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int
+main(void)
+{
+    return testkit_run(server_suite());
+}
