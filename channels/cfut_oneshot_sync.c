@@ -21,9 +21,7 @@ struct cfut__oneshot_sync {
     atomic_uint refs;               /* sender + receiver + closed future */
 };
 
-#define HDR_SIZE                                                               \
-    ((sizeof(struct cfut__oneshot_sync) + _Alignof(max_align_t) - 1) &         \
-     ~(_Alignof(max_align_t) - 1))
+#define HDR_SIZE CFUT__ALIGN_MAX(sizeof(struct cfut__oneshot_sync))
 
 static inline unsigned char *
 slot(struct cfut__oneshot_sync *s)

@@ -35,6 +35,10 @@ void cfut__free_small(void *ptr, size_t size);
  */
 size_t cfut__small_n_cached(void);
 
+/* Rounds 'n' up to the alignment of any type (max_align_t). */
+#define CFUT__ALIGN_MAX(n)                                                     \
+    (((n) + _Alignof(max_align_t) - 1) & ~(_Alignof(max_align_t) - 1))
+
 /* The out-of-line part of cfut__copy() (cfut_alloc.c). */
 void cfut__copy_slow(void *dst, const void *src, size_t n);
 

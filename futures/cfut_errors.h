@@ -82,7 +82,10 @@ extern "C" {
     /* a host name given where only numeric addresses are taken */             \
     X(CFUT_EHOSTNAME, CFUT_STATUS_OWN_BASE - 7,                                \
       "host names are not resolved by this call: give a numeric address "      \
-      "or localhost")
+      "or localhost")                                                          \
+    /* a broadcast receiver fell behind: messages were overwritten unseen */   \
+    X(CFUT_ELAGGED, CFUT_STATUS_OWN_BASE - 8,                                  \
+      "lagged: messages were overwritten before this receiver saw them")
 
 #define CFUT__STATUS_ENUM(name, value, text) name = (value),
 
@@ -90,7 +93,7 @@ extern "C" {
 enum cfut_status { CFUT_STATUS_MAP(CFUT__STATUS_ENUM) };
 
 /* Number of codes in CFUT_STATUS_MAP, CFUT_OK included. */
-#define CFUT_N_STATUS 19
+#define CFUT_N_STATUS 20
 
 /*
  * Tells whether 'status' is a negated errno value: a system error, or
