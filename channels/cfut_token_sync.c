@@ -62,7 +62,7 @@ make(struct cfut__token_sync *parent, struct cfut_token_sync *tok)
         ok = cfut__token_core_init(&s->core, NULL);
     } else {
         s->lock = parent->lock;
-        ok = cfut__token_core_init(lock(parent), &parent->core);
+        ok = cfut__token_core_init(&s->core, lock(parent));
         pthread_mutex_unlock(s->lock);
     }
     CFUT_ASSERT(ok, "token: too many references");

@@ -487,3 +487,55 @@ testkit_await_requests(struct cfut_executor *ex, struct cfut_request *r,
         cfut_future_drop(&r[i].base);
     free(done);
 }
+
+/* ---- a task that awaits one future ---- */
+
+static enum cfut_poll
+await_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
+{
+    (void)out;
+    struct testkit_await *t = cfut_container_of(f, struct testkit_await, base);
+    struct cfut_future *inner = (struct cfut_future *)(void *)t->inner;
+    if (cfut_future_poll(inner, cx, t->out) == CFUT_PENDING)
+        return CFUT_PENDING;
+    t->is_done = true;
+    if (t->result != NULL)
+        memcpy(t->result, t->out, cfut_future_output_size(inner));
+    if (t->n_done != NULL)
+        atomic_fetch_add(t->n_done, 1);
+    return CFUT_READY;
+}
+
+static void
+await_drop(struct cfut_future *f)
+{
+    struct testkit_await *t = cfut_container_of(f, struct testkit_await, base);
+    cfut_future_drop((struct cfut_future *)(void *)t->inner);
+}
+
+static const struct cfut_future_vtable await_vtable = {
+    await_poll, await_drop, 0, "testkit_await", NULL};
+
+void
+testkit_await_init(struct testkit_await *t, const struct cfut_future *inner,
+                   size_t size, void *result, atomic_int *n_done)
+{
+    ck_assert_uint_le(size, TESTKIT_AWAIT_MAX);
+    cfut_future_init(&t->base, &await_vtable);
+    memcpy(t->inner, inner, size);
+    ck_assert_uint_le(
+        cfut_future_output_size((struct cfut_future *)(void *)t->inner),
+        TESTKIT_AWAIT_MAX);
+    t->result = result;
+    t->n_done = n_done;
+    t->is_done = false;
+}
+
+void
+testkit_await_spawn(struct cfut_executor *ex, const struct cfut_future *inner,
+                    size_t size, void *result, atomic_int *n_done)
+{
+    struct testkit_await t;
+    testkit_await_init(&t, inner, size, result, n_done);
+    ck_assert_int_eq(cfut_spawn(ex, &t.base, sizeof t, NULL), CFUT_OK);
+}

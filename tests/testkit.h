@@ -151,4 +151,37 @@ void testkit_read_exact(int fd, void *data, size_t n);
 enum cfut_poll testkit_poll(struct cfut_future *f, const struct cfut_waker *w,
                             void *out);
 
+/* ---- a task that awaits one future ---- */
+
+/* The largest future, and output, a testkit_await holds. */
+#define TESTKIT_AWAIT_MAX 192
+
+/*
+ * A future (a task, once spawned) that awaits one future moved into it,
+ * then copies that future's output to 'result' (if not NULL) and counts
+ * itself in '*n_done' (if not NULL). Dropping it drops the inner future,
+ * so freeing the executor under such tasks cancels what they await.
+ */
+struct testkit_await {
+    struct cfut_future base;
+    void *result;
+    atomic_int *n_done;
+    bool is_done;
+    _Alignas(max_align_t) unsigned char inner[TESTKIT_AWAIT_MAX];
+    _Alignas(max_align_t) unsigned char out[TESTKIT_AWAIT_MAX];
+};
+
+/*
+ * Initialises 't' to await 'inner', a fresh future of 'size' bytes (never
+ * polled; it is moved into 't', and 't' then owns it).
+ */
+void testkit_await_init(struct testkit_await *t,
+                        const struct cfut_future *inner, size_t size,
+                        void *result, atomic_int *n_done);
+
+/* As testkit_await_init(), then spawns 't' (moved) detached on 'ex'. */
+void testkit_await_spawn(struct cfut_executor *ex,
+                         const struct cfut_future *inner, size_t size,
+                         void *result, atomic_int *n_done);
+
 #endif /* CFUT_TESTKIT_H */
