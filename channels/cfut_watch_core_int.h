@@ -105,7 +105,8 @@ cfut__watch_core_deinit(struct cfut__watch_core *c)
 static inline void
 cfut__watch_stage(struct cfut__watch_core *c, const void *value)
 {
-    memcpy(cfut__watch_slot(c, c->cur ^ 1u), value, c->value_size);
+    if (c->value_size != 0) /* a bare signal may come with NULL */
+        memcpy(cfut__watch_slot(c, c->cur ^ 1u), value, c->value_size);
 }
 
 /*
@@ -176,7 +177,7 @@ cfut__watch_get(const struct cfut__watch_core *c, void *out, uint64_t *seen)
     const unsigned char *v = cfut__watch_slot(c, c->cur);
     if (c->copy != NULL)
         c->copy(out, v, c->value_size);
-    else
+    else if (c->value_size != 0)
         memcpy(out, v, c->value_size);
     *seen = c->version;
     return c->version;
