@@ -154,7 +154,7 @@ enum cfut_poll testkit_poll(struct cfut_future *f, const struct cfut_waker *w,
 /* ---- a task that awaits one future ---- */
 
 /* The largest future, and output, a testkit_await holds. */
-#define TESTKIT_AWAIT_MAX 192
+#define TESTKIT_AWAIT_MAX 256
 
 /*
  * A future (a task, once spawned) that awaits one future moved into it,
