@@ -1,13 +1,16 @@
 /*
- * cfut_broadcast.c: the local broadcast channel (Rust's Rc<RefCell>): the
- * core of cfut_broadcast_core_int.h as it is, with no lock and no atomics,
- * waking at once; the ring follows the state in the same block. The
- * thread-safe kind is in cfut_broadcast_sync.c; this file knows no
- * threads.
+ * cfut_broadcast.c: the broadcast channel, both kinds. Its calls are
+ * written once, around the core of cfut_broadcast_core_int.h, for a lock
+ * 'm' (see cfut_kind_int.h): NULL in the local kind (Rust's Rc<RefCell>:
+ * no lock, no atomics, wakes at once), the state's mutex in the
+ * thread-safe kind (Arc<Mutex>: lock, core, unlock, wake; the value hooks
+ * run under the lock, no wake does). The ring follows the state in the
+ * same block. Each kind's public functions bind the calls.
  */
 #include "cfut_broadcast.h"
 
 #include "cfut_broadcast_core_int.h"
+#include "cfut_kind_int.h"
 
 typedef CFUT_BROADCAST_OUTPUT(char) output_probe;
 _Static_assert(offsetof(output_probe, value) == CFUT_BROADCAST_VALUE_OFFSET,
@@ -16,11 +19,152 @@ _Static_assert(offsetof(output_probe, n_skipped) ==
                    offsetof(struct cfut_broadcast_output_head, n_skipped),
                "the output's head does not match its struct");
 
-struct cfut__broadcast {
-    struct cfut__broadcast_core core; /* and nothing else: one thread */
+/* The thread-safe kind's state: the core (where the handles point), then
+ * its mutex; the ring follows. */
+struct broadcast_sync {
+    struct cfut__broadcast core;
+    pthread_mutex_t lock;
 };
 
-#define HDR_SIZE CFUT__ALIGN_MAX(sizeof(struct cfut__broadcast))
+#define HDR_LOCAL CFUT__ALIGN_MAX(sizeof(struct cfut__broadcast))
+#define HDR_SYNC CFUT__ALIGN_MAX(sizeof(struct broadcast_sync))
+
+/* The lock of a thread-safe state. */
+static inline pthread_mutex_t *
+lock_of(struct cfut__broadcast *c)
+{
+    return &cfut_container_of(c, struct broadcast_sync, core)->lock;
+}
+
+/* ---- the calls, for either kind ---- */
+
+/* A new state with 'hdr' bytes before its ring, or NULL (see
+ * cfut__broadcast_alloc() for '*rc'). */
+static struct cfut__broadcast *
+create(size_t hdr, size_t msg_size, size_t cap,
+       const struct cfut_channel_value_ops *ops, bool has_handles, int *rc)
+{
+    struct cfut__broadcast *c =
+        cfut__broadcast_alloc(hdr, msg_size, cap, has_handles, rc);
+    if (c != NULL) {
+        cfut__broadcast_core_init(c, c, hdr, msg_size, cap, ops);
+        *rc = CFUT_OK;
+    }
+    return c;
+}
+
+static inline struct cfut__broadcast *
+add_sender(pthread_mutex_t *m, struct cfut__broadcast *c)
+{
+    CFUT_ASSERT(c != NULL, "broadcast: clone of an empty sender");
+    cfut__kind_lock(m);
+    bool ok = cfut__broadcast_sender_added(c);
+    cfut__kind_unlock(m);
+    CFUT_ASSERT(ok, "broadcast: too many senders");
+    return c;
+}
+
+/* Ends the call 'k', freeing the state if its transition found it
+ * 'unreferenced'. */
+static inline void
+end(struct cfut__call *k, struct cfut__broadcast *c, bool unreferenced)
+{
+    cfut__call_end(k);
+    if (unreferenced)
+        cfut__kind_free(k->m, c);
+}
+
+static inline void
+sender_drop(pthread_mutex_t *m, struct cfut__broadcast *c)
+{
+    struct cfut__call k;
+    cfut__call_begin(&k, m);
+    end(&k, c, cfut__broadcast_sender_gone(c, &k.batch));
+}
+
+static inline int
+send(pthread_mutex_t *m, struct cfut__broadcast *c, const void *msg)
+{
+    CFUT_ASSERT(c != NULL, "broadcast: send on an empty sender");
+    struct cfut__call k;
+    cfut__call_begin(&k, m);
+    int rc = cfut__broadcast_send(c, msg, &k.batch);
+    cfut__call_end(&k);
+    return rc;
+}
+
+/* A receiver more; returns its position (the tail). */
+static inline uint64_t
+subscribe(pthread_mutex_t *m, struct cfut__broadcast *c)
+{
+    CFUT_ASSERT(c != NULL, "broadcast: subscribe on an empty sender");
+    uint64_t next = 0;
+    cfut__kind_lock(m);
+    bool ok = cfut__broadcast_subscribe(c, &next);
+    cfut__kind_unlock(m);
+    CFUT_ASSERT(ok, "broadcast: too many receivers");
+    return next;
+}
+
+static inline int
+try_recv(pthread_mutex_t *m, struct cfut__broadcast *c, uint64_t *next,
+         void *msg, uint64_t *n_skipped)
+{
+    CFUT_ASSERT(c != NULL, "broadcast: try_recv on an empty receiver");
+    uint64_t skipped = 0;
+    cfut__kind_lock(m);
+    int rc = cfut__broadcast_try_recv(c, next, msg, &skipped);
+    cfut__kind_unlock(m);
+    if (n_skipped != NULL)
+        *n_skipped = skipped;
+    return rc;
+}
+
+static inline uint64_t
+len(pthread_mutex_t *m, struct cfut__broadcast *c, uint64_t next)
+{
+    CFUT_ASSERT(c != NULL, "broadcast: len of an empty receiver");
+    cfut__kind_lock(m);
+    uint64_t n = c->tail - next;
+    cfut__kind_unlock(m);
+    return n;
+}
+
+static inline void
+receiver_drop(pthread_mutex_t *m, struct cfut__broadcast *c, uint64_t next)
+{
+    struct cfut__call k;
+    cfut__call_begin(&k, m);
+    end(&k, c, cfut__broadcast_receiver_gone(c, next));
+}
+
+static inline enum cfut_poll
+recv_poll(pthread_mutex_t *m, struct cfut__broadcast *c, struct cfut__waiter *w,
+          uint64_t *next, struct cfut_context *cx, void *out)
+{
+    cfut__kind_lock(m);
+    enum cfut_poll r = cfut__broadcast_poll_recv(c, w, next, cx, out);
+    cfut__kind_unlock(m);
+    return r;
+}
+
+static inline void
+recv_drop(pthread_mutex_t *m, struct cfut__waiter *w)
+{
+    struct cfut__call k;
+    cfut__call_begin(&k, m);
+    cfut__waiter_gone(w, &k.wl);
+    cfut__call_end(&k);
+}
+
+/* The output size of a recv future of 'c' (an immutable field). */
+static inline size_t
+output_size(const struct cfut__broadcast *c)
+{
+    return CFUT_BROADCAST_VALUE_OFFSET + c->msg_size;
+}
+
+/* ---- the local kind ---- */
 
 int
 cfut_broadcast_new(size_t msg_size, size_t capacity,
@@ -29,132 +173,214 @@ cfut_broadcast_new(size_t msg_size, size_t capacity,
                    struct cfut_broadcast_receiver *rx)
 {
     int rc;
-    struct cfut__broadcast *s = cfut__broadcast_alloc(
-        HDR_SIZE, msg_size, capacity, tx != NULL && rx != NULL, &rc);
-    if (s == NULL)
-        return rc;
-    cfut__broadcast_core_init(&s->core, s, HDR_SIZE, msg_size, capacity, ops);
-    tx->shared = s;
-    rx->shared = s;
-    rx->next = 0;
-    return CFUT_OK;
+    struct cfut__broadcast *c = create(HDR_LOCAL, msg_size, capacity, ops,
+                                       tx != NULL && rx != NULL, &rc);
+    if (c != NULL)
+        *tx = (struct cfut_broadcast_sender){c},
+        *rx = (struct cfut_broadcast_receiver){c, 0};
+    return rc;
 }
-
-/* ---- senders ---- */
 
 struct cfut_broadcast_sender
 cfut_broadcast_sender_clone(const struct cfut_broadcast_sender *tx)
 {
-    CFUT_ASSERT(tx->shared != NULL, "broadcast: clone of an empty sender");
-    bool ok = cfut__broadcast_sender_added(&tx->shared->core);
-    CFUT_ASSERT(ok, "broadcast: too many senders");
-    return *tx;
+    return (struct cfut_broadcast_sender){add_sender(NULL, tx->shared)};
 }
 
 void
 cfut_broadcast_sender_drop(struct cfut_broadcast_sender *tx)
 {
-    struct cfut__broadcast *s = tx->shared;
+    if (tx->shared != NULL)
+        sender_drop(NULL, tx->shared);
     tx->shared = NULL;
-    if (s == NULL)
-        return;
-    struct cfut_list batch;
-    cfut_list_init(&batch);
-    bool unreferenced = cfut__broadcast_sender_gone(&s->core, &batch);
-    cfut__waitq_wake_all_now(&batch);
-    if (unreferenced)
-        cfut_free(s);
 }
 
 int
 cfut_broadcast_send(const struct cfut_broadcast_sender *tx, const void *msg)
 {
-    CFUT_ASSERT(tx->shared != NULL, "broadcast: send on an empty sender");
-    struct cfut_list batch;
-    cfut_list_init(&batch);
-    int rc = cfut__broadcast_send(&tx->shared->core, msg, &batch);
-    cfut__waitq_wake_all_now(&batch);
-    return rc;
+    return send(NULL, tx->shared, msg);
 }
 
 struct cfut_broadcast_receiver
 cfut_broadcast_subscribe(const struct cfut_broadcast_sender *tx)
 {
-    CFUT_ASSERT(tx->shared != NULL, "broadcast: subscribe on an empty sender");
-    struct cfut_broadcast_receiver rx = {tx->shared, 0};
-    bool ok = cfut__broadcast_subscribe(&tx->shared->core, &rx.next);
-    CFUT_ASSERT(ok, "broadcast: too many receivers");
-    return rx;
+    return (struct cfut_broadcast_receiver){tx->shared,
+                                            subscribe(NULL, tx->shared)};
 }
-
-/* ---- receivers ---- */
 
 int
 cfut_broadcast_try_recv(struct cfut_broadcast_receiver *rx, void *msg,
                         uint64_t *n_skipped)
 {
-    CFUT_ASSERT(rx->shared != NULL, "broadcast: try_recv on an empty receiver");
-    uint64_t skipped = 0;
-    int rc =
-        cfut__broadcast_try_recv(&rx->shared->core, &rx->next, msg, &skipped);
-    if (n_skipped != NULL)
-        *n_skipped = skipped;
-    return rc;
+    return try_recv(NULL, rx->shared, &rx->next, msg, n_skipped);
 }
 
 uint64_t
 cfut_broadcast_len(const struct cfut_broadcast_receiver *rx)
 {
-    CFUT_ASSERT(rx->shared != NULL, "broadcast: len of an empty receiver");
-    return rx->shared->core.tail - rx->next;
+    return len(NULL, rx->shared, rx->next);
 }
 
 void
 cfut_broadcast_receiver_drop(struct cfut_broadcast_receiver *rx)
 {
-    struct cfut__broadcast *s = rx->shared;
+    if (rx->shared != NULL)
+        receiver_drop(NULL, rx->shared, rx->next);
     rx->shared = NULL;
-    if (s != NULL && cfut__broadcast_receiver_gone(&s->core, rx->next))
-        cfut_free(s);
 }
 
-/* ---- the recv future ---- */
-
 static enum cfut_poll
-recv_poll(struct cfut_future *fut, struct cfut_context *cx, void *out)
+local_poll(struct cfut_future *fut, struct cfut_context *cx, void *out)
 {
     struct cfut_broadcast_recv *f =
         cfut_container_of(fut, struct cfut_broadcast_recv, base);
-    return cfut__broadcast_poll_recv(&f->rx->shared->core, &f->waiter,
-                                     &f->rx->next, cx, out);
+    return recv_poll(NULL, f->rx->shared, &f->waiter, &f->rx->next, cx, out);
 }
 
 static void
-recv_drop(struct cfut_future *fut)
+local_drop(struct cfut_future *fut)
 {
-    cfut__waiter_gone(
-        &cfut_container_of(fut, struct cfut_broadcast_recv, base)->waiter,
-        CFUT__WAKE_NOW);
+    struct cfut_broadcast_recv *f =
+        cfut_container_of(fut, struct cfut_broadcast_recv, base);
+    recv_drop(NULL, &f->waiter);
 }
 
 static size_t
-recv_output_size(const struct cfut_future *fut)
+local_output_size(const struct cfut_future *fut)
 {
-    return CFUT_BROADCAST_VALUE_OFFSET +
-           cfut_container_of(fut, struct cfut_broadcast_recv, base)
-               ->rx->shared->core.msg_size;
+    return output_size(
+        cfut_container_of(fut, struct cfut_broadcast_recv, base)->rx->shared);
 }
 
-static const struct cfut_future_vtable recv_vtable = {
-    recv_poll, recv_drop, CFUT_OUTPUT_DYNAMIC, "broadcast_recv",
-    recv_output_size};
+static const struct cfut_future_vtable local_vtable = {
+    local_poll, local_drop, CFUT_OUTPUT_DYNAMIC, "broadcast_recv",
+    local_output_size};
 
 void
 cfut_broadcast_recv_init(struct cfut_broadcast_recv *f,
                          struct cfut_broadcast_receiver *rx)
 {
     CFUT_ASSERT(rx->shared != NULL, "broadcast: recv on an empty receiver");
-    cfut_future_init(&f->base, &recv_vtable);
+    cfut_future_init(&f->base, &local_vtable);
     f->rx = rx;
     cfut__waiter_init(&f->waiter);
+}
+
+/* ---- the thread-safe kind ---- */
+
+int
+cfut_broadcast_sync_new(size_t msg_size, size_t capacity,
+                        const struct cfut_channel_value_ops *ops,
+                        struct cfut_broadcast_sync_sender *tx,
+                        struct cfut_broadcast_sync_receiver *rx)
+{
+    int rc = CFUT_OK;
+    struct cfut__broadcast *c = create(HDR_SYNC, msg_size, capacity, ops,
+                                       tx != NULL && rx != NULL, &rc);
+    if (c == NULL)
+        return rc;
+    pthread_mutex_init(lock_of(c), NULL);
+    tx->shared = c;
+    *rx = (struct cfut_broadcast_sync_receiver){c, 0};
+    return CFUT_OK;
+}
+
+struct cfut_broadcast_sync_sender
+cfut_broadcast_sync_sender_clone(const struct cfut_broadcast_sync_sender *tx)
+{
+    struct cfut_broadcast_sync_sender twin = *tx;
+    CFUT_ASSERT(twin.shared != NULL, "broadcast: clone of an empty sender");
+    add_sender(lock_of(twin.shared), twin.shared);
+    return twin;
+}
+
+void
+cfut_broadcast_sync_sender_drop(struct cfut_broadcast_sync_sender *tx)
+{
+    struct cfut__broadcast *c = tx->shared;
+    tx->shared = NULL;
+    if (c != NULL)
+        sender_drop(lock_of(c), c);
+}
+
+int
+cfut_broadcast_sync_send(const struct cfut_broadcast_sync_sender *tx,
+                         const void *msg)
+{
+    struct cfut__broadcast *c = tx->shared;
+    CFUT_ASSERT(c != NULL, "broadcast: send on an empty sender");
+    return send(lock_of(c), c, msg);
+}
+
+struct cfut_broadcast_sync_receiver
+cfut_broadcast_sync_subscribe(const struct cfut_broadcast_sync_sender *tx)
+{
+    struct cfut_broadcast_sync_receiver rx = {tx->shared, 0};
+    CFUT_ASSERT(rx.shared != NULL, "broadcast: subscribe on an empty sender");
+    rx.next = subscribe(lock_of(rx.shared), rx.shared);
+    return rx;
+}
+
+int
+cfut_broadcast_sync_try_recv(struct cfut_broadcast_sync_receiver *rx, void *msg,
+                             uint64_t *n_skipped)
+{
+    struct cfut__broadcast *c = rx->shared;
+    CFUT_ASSERT(c != NULL, "broadcast: try_recv on an empty receiver");
+    return try_recv(lock_of(c), c, &rx->next, msg, n_skipped);
+}
+
+uint64_t
+cfut_broadcast_sync_len(const struct cfut_broadcast_sync_receiver *rx)
+{
+    CFUT_ASSERT(rx->shared != NULL, "broadcast: len of an empty receiver");
+    return len(lock_of(rx->shared), rx->shared, rx->next);
+}
+
+void
+cfut_broadcast_sync_receiver_drop(struct cfut_broadcast_sync_receiver *rx)
+{
+    struct cfut__broadcast *c = rx->shared;
+    rx->shared = NULL;
+    if (c != NULL)
+        receiver_drop(lock_of(c), c, rx->next);
+}
+
+static enum cfut_poll
+sync_poll(struct cfut_future *fut, struct cfut_context *cx, void *out)
+{
+    struct cfut_broadcast_sync_recv *f =
+        cfut_container_of(fut, struct cfut_broadcast_sync_recv, base);
+    struct cfut__broadcast *c = f->rx->shared;
+    return recv_poll(lock_of(c), c, &f->waiter, &f->rx->next, cx, out);
+}
+
+static void
+sync_drop(struct cfut_future *fut)
+{
+    struct cfut_broadcast_sync_recv *f =
+        cfut_container_of(fut, struct cfut_broadcast_sync_recv, base);
+    recv_drop(lock_of(f->rx->shared), &f->waiter);
+}
+
+static size_t
+sync_output_size(const struct cfut_future *fut)
+{
+    const struct cfut_broadcast_sync_recv *f =
+        cfut_container_of(fut, struct cfut_broadcast_sync_recv, base);
+    return output_size(f->rx->shared);
+}
+
+static const struct cfut_future_vtable sync_vtable = {
+    sync_poll, sync_drop, CFUT_OUTPUT_DYNAMIC, "broadcast_sync_recv",
+    sync_output_size};
+
+void
+cfut_broadcast_sync_recv_init(struct cfut_broadcast_sync_recv *f,
+                              struct cfut_broadcast_sync_receiver *rx)
+{
+    CFUT_ASSERT(rx->shared != NULL, "broadcast: recv on an empty receiver");
+    f->rx = rx;
+    cfut__waiter_init(&f->waiter);
+    cfut_future_init(&f->base, &sync_vtable);
 }

@@ -63,9 +63,8 @@ struct cfut_broadcast_output_head {
         _Alignas(max_align_t) T value;                                         \
     }
 
-/* The shared state (opaque). */
+/* The shared state (opaque; the same type in both kinds). */
 struct cfut__broadcast;
-struct cfut__broadcast_sync;
 
 /* ---------------------------------------------------------------------- */
 /* Handles and futures                                                     */
@@ -80,7 +79,7 @@ struct cfut_broadcast_sender {
 /* A thread-safe sending handle: may move to and be used on any thread. */
 struct cfut_broadcast_sync_sender {
     /* private: do not touch */
-    struct cfut__broadcast_sync *shared; /* NULL once dropped */
+    struct cfut__broadcast *shared; /* NULL once dropped */
 };
 
 /* A receiving handle: its place in the stream of messages. */
@@ -93,7 +92,7 @@ struct cfut_broadcast_receiver {
 /* A thread-safe receiving handle: used on one thread at a time. */
 struct cfut_broadcast_sync_receiver {
     /* private: do not touch */
-    struct cfut__broadcast_sync *shared; /* NULL once dropped */
+    struct cfut__broadcast *shared; /* NULL once dropped */
     uint64_t next;                       /* the next message's position */
 };
 

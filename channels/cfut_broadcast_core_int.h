@@ -37,7 +37,7 @@ struct cfut__broadcast_slot {
  * the last one releases it. An overwrite releases a message still counted:
  * its receivers have lagged, and will skip it.
  */
-struct cfut__broadcast_core {
+struct cfut__broadcast {
     /* immutable */
     size_t msg_size;
     size_t cap; /* slots in the ring */
@@ -89,12 +89,12 @@ cfut__broadcast_alloc(size_t hdr_size, size_t msg_size, size_t cap,
  * 0) and an empty ring.
  */
 static inline void
-cfut__broadcast_core_init(struct cfut__broadcast_core *c, void *block,
+cfut__broadcast_core_init(struct cfut__broadcast *c, void *block,
                           size_t hdr_size, size_t msg_size, size_t cap,
                           const struct cfut_channel_value_ops *ops)
 {
     unsigned char *ring = (unsigned char *)block + hdr_size;
-    *c = (struct cfut__broadcast_core){
+    *c = (struct cfut__broadcast){
         .msg_size = msg_size,
         .cap = cap,
         .slots = (struct cfut__broadcast_slot *)(void *)ring,
@@ -111,7 +111,7 @@ cfut__broadcast_core_init(struct cfut__broadcast_core *c, void *block,
 
 /* The message in slot 'i'. */
 static inline unsigned char *
-cfut__broadcast_msg(const struct cfut__broadcast_core *c, size_t i)
+cfut__broadcast_msg(const struct cfut__broadcast *c, size_t i)
 {
     return c->msgs + i * c->msg_size;
 }
@@ -119,7 +119,7 @@ cfut__broadcast_msg(const struct cfut__broadcast_core *c, size_t i)
 /* Takes one receiver off the count of the message in slot 'i' and
  * releases the message when it was the last. */
 static inline void
-cfut__broadcast_seen(struct cfut__broadcast_core *c, size_t i)
+cfut__broadcast_seen(struct cfut__broadcast *c, size_t i)
 {
     CFUT_DEBUG_ASSERT(c->slots[i].rem != 0, "broadcast: a message seen twice");
     if (--c->slots[i].rem == 0 && c->drop != NULL)
@@ -128,7 +128,7 @@ cfut__broadcast_seen(struct cfut__broadcast_core *c, size_t i)
 
 /* The position of the oldest message still in the ring. */
 static inline uint64_t
-cfut__broadcast_oldest(const struct cfut__broadcast_core *c)
+cfut__broadcast_oldest(const struct cfut__broadcast *c)
 {
     return c->tail > c->cap ? c->tail - c->cap : 0;
 }
@@ -138,7 +138,7 @@ cfut__broadcast_oldest(const struct cfut__broadcast_core *c)
 /* Counts one more sender. Returns false when the count is full (the
  * caller aborts). */
 static inline bool
-cfut__broadcast_sender_added(struct cfut__broadcast_core *c)
+cfut__broadcast_sender_added(struct cfut__broadcast *c)
 {
     if (c->n_senders == UINT32_MAX)
         return false;
@@ -151,7 +151,7 @@ cfut__broadcast_sender_added(struct cfut__broadcast_core *c)
  * end). Returns whether the state is now unreferenced.
  */
 static inline bool
-cfut__broadcast_sender_gone(struct cfut__broadcast_core *c,
+cfut__broadcast_sender_gone(struct cfut__broadcast *c,
                             struct cfut_list *batch)
 {
     if (--c->n_senders != 0)
@@ -167,7 +167,7 @@ cfut__broadcast_sender_gone(struct cfut__broadcast_core *c,
  * Returns: 0; CFUT_ECLOSED when there is no receiver (nothing stored).
  */
 static inline int
-cfut__broadcast_send(struct cfut__broadcast_core *c, const void *msg,
+cfut__broadcast_send(struct cfut__broadcast *c, const void *msg,
                      struct cfut_list *batch)
 {
     if (c->n_receivers == 0)
@@ -189,7 +189,7 @@ cfut__broadcast_send(struct cfut__broadcast_core *c, const void *msg,
 /* Counts one more receiver, at the tail. Returns false when the count is
  * full (the caller aborts). */
 static inline bool
-cfut__broadcast_subscribe(struct cfut__broadcast_core *c, uint64_t *next)
+cfut__broadcast_subscribe(struct cfut__broadcast *c, uint64_t *next)
 {
     if (c->n_receivers == UINT32_MAX)
         return false;
@@ -207,7 +207,7 @@ cfut__broadcast_subscribe(struct cfut__broadcast_core *c, uint64_t *next)
  *   new, every sender gone).
  */
 static inline int
-cfut__broadcast_try_recv(struct cfut__broadcast_core *c, uint64_t *next,
+cfut__broadcast_try_recv(struct cfut__broadcast *c, uint64_t *next,
                          void *out, uint64_t *n_skipped)
 {
     if (*next == c->tail)
@@ -239,7 +239,7 @@ cfut__broadcast_try_recv(struct cfut__broadcast_core *c, uint64_t *next,
  * batch and wakes it.
  */
 static inline enum cfut_poll
-cfut__broadcast_poll_recv(struct cfut__broadcast_core *c,
+cfut__broadcast_poll_recv(struct cfut__broadcast *c,
                           struct cfut__waiter *w, uint64_t *next,
                           struct cfut_context *cx, void *out)
 {
@@ -266,7 +266,7 @@ cfut__broadcast_poll_recv(struct cfut__broadcast_core *c,
  * whether the state is now unreferenced.
  */
 static inline bool
-cfut__broadcast_receiver_gone(struct cfut__broadcast_core *c, uint64_t next)
+cfut__broadcast_receiver_gone(struct cfut__broadcast *c, uint64_t next)
 {
     uint64_t p =
         next > cfut__broadcast_oldest(c) ? next : cfut__broadcast_oldest(c);

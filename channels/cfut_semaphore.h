@@ -37,9 +37,8 @@ extern "C" {
  * assigned), and the most one acquire may ask for. */
 #define CFUT_SEMAPHORE_MAX_PERMITS (SIZE_MAX >> 3)
 
-/* The shared state (opaque). */
+/* The shared state (opaque; the same type in both kinds). */
 struct cfut__semaphore;
-struct cfut__semaphore_sync;
 
 /* An acquire future's place in the FIFO of waiters (the same in both
  * kinds; private: do not touch). */
@@ -63,7 +62,7 @@ struct cfut_semaphore {
 /* A thread-safe semaphore: a handle that may move to any thread. */
 struct cfut_semaphore_sync {
     /* private: do not touch */
-    struct cfut__semaphore_sync *shared; /* NULL once dropped */
+    struct cfut__semaphore *shared; /* NULL once dropped */
 };
 
 /*
@@ -83,7 +82,7 @@ struct cfut_semaphore_sync_permit {
     /* read-only */
     size_t n; /* permits held */
     /* private: do not touch */
-    struct cfut__semaphore_sync *shared; /* NULL once dropped or forgotten */
+    struct cfut__semaphore *shared; /* NULL once dropped or forgotten */
 };
 
 /*
@@ -127,7 +126,7 @@ struct cfut_semaphore_acquire {
 struct cfut_semaphore_sync_acquire {
     /* private: do not touch */
     struct cfut_future base;
-    struct cfut__semaphore_sync *shared;
+    struct cfut__semaphore *shared;
     struct cfut__semaphore_waiter waiter; /* guarded by the lock */
 };
 

@@ -41,7 +41,7 @@ enum {
  * anyone waits, 'available' is 0 (every permit given back goes to the
  * waiters first).
  */
-struct cfut__semaphore_core {
+struct cfut__semaphore {
     size_t available; /* permits nobody holds or is assigned */
     size_t total;     /* available + held by permits + assigned to waiters */
     size_t refs;      /* handles, permits, acquire futures */
@@ -52,11 +52,11 @@ struct cfut__semaphore_core {
 /* Initialises 'c' with 'permits' available and one reference (a handle).
  * Returns false when 'permits' is more than the maximum. */
 static inline bool
-cfut__semaphore_core_init(struct cfut__semaphore_core *c, size_t permits)
+cfut__semaphore_core_init(struct cfut__semaphore *c, size_t permits)
 {
     if (permits > CFUT_SEMAPHORE_MAX_PERMITS)
         return false;
-    *c = (struct cfut__semaphore_core){
+    *c = (struct cfut__semaphore){
         .available = permits, .total = permits, .refs = 1};
     cfut_list_init(&c->waiters);
     return true;
@@ -74,7 +74,7 @@ cfut__semaphore_waiter_init(struct cfut__semaphore_waiter *w, size_t n)
 
 /* The first waiter of 'c', or NULL. */
 static inline struct cfut__semaphore_waiter *
-cfut__semaphore_first(const struct cfut__semaphore_core *c)
+cfut__semaphore_first(const struct cfut__semaphore *c)
 {
     struct cfut__waiter *w = cfut__waitq_first(&c->waiters);
     return w != NULL ? cfut_container_of(w, struct cfut__semaphore_waiter, w)
@@ -87,7 +87,7 @@ cfut__semaphore_first(const struct cfut__semaphore_core *c)
  * 'available'.
  */
 static inline void
-cfut__semaphore_give(struct cfut__semaphore_core *c, size_t n,
+cfut__semaphore_give(struct cfut__semaphore *c, size_t n,
                      struct cfut_list *batch)
 {
     struct cfut__semaphore_waiter *w;
@@ -107,7 +107,7 @@ cfut__semaphore_give(struct cfut__semaphore_core *c, size_t n,
 /* Tells whether 'n' permits may be taken at once: enough are available
  * and nobody waits ahead (0 permits always may). */
 static inline bool
-cfut__semaphore_has_room(const struct cfut__semaphore_core *c, size_t n)
+cfut__semaphore_has_room(const struct cfut__semaphore *c, size_t n)
 {
     return n == 0 || (c->available >= n && cfut_list_is_empty(&c->waiters));
 }
@@ -115,7 +115,7 @@ cfut__semaphore_has_room(const struct cfut__semaphore_core *c, size_t n)
 /* A reference goes (a handle, a permit, a future's). Returns whether the
  * state is now unreferenced. */
 static inline bool
-cfut__semaphore_unref(struct cfut__semaphore_core *c)
+cfut__semaphore_unref(struct cfut__semaphore *c)
 {
     return --c->refs == 0;
 }
@@ -127,7 +127,7 @@ cfut__semaphore_unref(struct cfut__semaphore_core *c)
  *   CFUT_EAGAIN (too few available, or others wait).
  */
 static inline int
-cfut__semaphore_try_acquire(struct cfut__semaphore_core *c, size_t n)
+cfut__semaphore_try_acquire(struct cfut__semaphore *c, size_t n)
 {
     if (n > CFUT_SEMAPHORE_MAX_PERMITS)
         return CFUT_EINVAL;
@@ -151,7 +151,7 @@ cfut__semaphore_try_acquire(struct cfut__semaphore_core *c, size_t n)
  * permit (DONE).
  */
 static inline enum cfut_poll
-cfut__semaphore_acquire_poll(struct cfut__semaphore_core *c,
+cfut__semaphore_acquire_poll(struct cfut__semaphore *c,
                              struct cfut__semaphore_waiter *w,
                              struct cfut_context *cx, int *status)
 {
@@ -205,7 +205,7 @@ cfut__semaphore_acquire_poll(struct cfut__semaphore_core *c,
  * is now unreferenced.
  */
 static inline bool
-cfut__semaphore_acquire_gone(struct cfut__semaphore_core *c,
+cfut__semaphore_acquire_gone(struct cfut__semaphore *c,
                              struct cfut__semaphore_waiter *w,
                              struct cfut_list *batch,
                              struct cfut__wake_list *wl)
@@ -221,7 +221,7 @@ cfut__semaphore_acquire_gone(struct cfut__semaphore_core *c,
 /* A permit of 'n' goes: they are given back. Returns whether the state is
  * now unreferenced. */
 static inline bool
-cfut__semaphore_permit_gone(struct cfut__semaphore_core *c, size_t n,
+cfut__semaphore_permit_gone(struct cfut__semaphore *c, size_t n,
                             struct cfut_list *batch)
 {
     cfut__semaphore_give(c, n, batch);
@@ -231,7 +231,7 @@ cfut__semaphore_permit_gone(struct cfut__semaphore_core *c, size_t n,
 /* A permit of 'n' is forgotten: the semaphore has 'n' fewer. Returns
  * whether the state is now unreferenced. */
 static inline bool
-cfut__semaphore_permit_forgotten(struct cfut__semaphore_core *c, size_t n)
+cfut__semaphore_permit_forgotten(struct cfut__semaphore *c, size_t n)
 {
     c->total -= n;
     return cfut__semaphore_unref(c);
@@ -242,7 +242,7 @@ cfut__semaphore_permit_forgotten(struct cfut__semaphore_core *c, size_t n)
  * Returns: 0; CFUT_EINVAL when the total would pass the maximum.
  */
 static inline int
-cfut__semaphore_add(struct cfut__semaphore_core *c, size_t n,
+cfut__semaphore_add(struct cfut__semaphore *c, size_t n,
                     struct cfut_list *batch)
 {
     if (n > CFUT_SEMAPHORE_MAX_PERMITS - c->total)
@@ -257,7 +257,7 @@ cfut__semaphore_add(struct cfut__semaphore_core *c, size_t n,
  * (it holds nothing now) and moves to 'batch', to wake and see the close.
  */
 static inline void
-cfut__semaphore_close(struct cfut__semaphore_core *c, struct cfut_list *batch)
+cfut__semaphore_close(struct cfut__semaphore *c, struct cfut_list *batch)
 {
     c->closed = true;
     struct cfut__semaphore_waiter *w;

@@ -30,9 +30,8 @@
 extern "C" {
 #endif
 
-/* The shared state (opaque). */
+/* The shared state (opaque; the same type in both kinds). */
 struct cfut__token;
-struct cfut__token_sync;
 
 /* ---------------------------------------------------------------------- */
 /* Handles and futures                                                     */
@@ -47,7 +46,7 @@ struct cfut_token {
 /* A thread-safe cancellation token: a handle that may move to any thread. */
 struct cfut_token_sync {
     /* private: do not touch */
-    struct cfut__token_sync *shared; /* NULL once dropped */
+    struct cfut__token *shared; /* NULL once dropped */
 };
 
 /*
@@ -71,7 +70,7 @@ struct cfut_token_cancelled {
 struct cfut_token_sync_cancelled {
     /* private: do not touch */
     struct cfut_future base;
-    struct cfut__token_sync *shared;
+    struct cfut__token *shared;
     struct cfut__waiter waiter; /* guarded by the tree's lock */
 };
 

@@ -22,10 +22,10 @@
  * cancelled (a cancel walks the whole subtree, and a child of a cancelled
  * parent starts cancelled), so a walk may stop at a cancelled state.
  */
-struct cfut__token_core {
+struct cfut__token {
     uint32_t refs;                   /* handles, futures, child states */
     bool is_cancelled;               /* set once, never cleared */
-    struct cfut__token_core *parent; /* holds a reference; NULL: a root */
+    struct cfut__token *parent; /* holds a reference; NULL: a root */
     struct cfut_list children;       /* child states, on 'child_link' */
     struct cfut_list child_link;     /* on the parent's 'children' (then
                                         on a list of dead states) */
@@ -35,7 +35,7 @@ struct cfut__token_core {
 /* Takes one more reference. Returns false when the count is full (the
  * caller aborts). */
 static inline bool
-cfut__token_retain(struct cfut__token_core *c)
+cfut__token_retain(struct cfut__token *c)
 {
     if (c->refs == UINT32_MAX)
         return false;
@@ -50,8 +50,8 @@ cfut__token_retain(struct cfut__token_core *c)
  * nothing changed, when the parent's count is full.
  */
 static inline bool
-cfut__token_core_init(struct cfut__token_core *c,
-                      struct cfut__token_core *parent)
+cfut__token_core_init(struct cfut__token *c,
+                      struct cfut__token *parent)
 {
     if (parent != NULL && !cfut__token_retain(parent))
         return false;
@@ -70,12 +70,12 @@ cfut__token_core_init(struct cfut__token_core *c,
  * Returns the first child of 'c' not cancelled yet, from the child link
  * 'from' on (the list head itself to start), or NULL.
  */
-static inline struct cfut__token_core *
-cfut__token_next_live_child(struct cfut__token_core *c, struct cfut_list *from)
+static inline struct cfut__token *
+cfut__token_next_live_child(struct cfut__token *c, struct cfut_list *from)
 {
     for (struct cfut_list *it = from; it != &c->children; it = it->next) {
-        struct cfut__token_core *k =
-            cfut_container_of(it, struct cfut__token_core, child_link);
+        struct cfut__token *k =
+            cfut_container_of(it, struct cfut__token, child_link);
         if (!k->is_cancelled)
             return k;
     }
@@ -84,7 +84,7 @@ cfut__token_next_live_child(struct cfut__token_core *c, struct cfut_list *from)
 
 /* Marks 'c' cancelled and moves its waiters to 'batch'. */
 static inline void
-cfut__token_mark(struct cfut__token_core *c, struct cfut_list *batch)
+cfut__token_mark(struct cfut__token *c, struct cfut_list *batch)
 {
     c->is_cancelled = true;
     cfut__waitq_take_all(&c->waiters, batch);
@@ -97,15 +97,15 @@ cfut__token_mark(struct cfut__token_core *c, struct cfut_list *batch)
  * it stops at states cancelled already (their subtrees are, too).
  */
 static inline void
-cfut__token_cancel(struct cfut__token_core *c, struct cfut_list *batch)
+cfut__token_cancel(struct cfut__token *c, struct cfut_list *batch)
 {
     if (c->is_cancelled)
         return;
     cfut__token_mark(c, batch);
-    struct cfut__token_core *n = c;
+    struct cfut__token *n = c;
     struct cfut_list *from = c->children.next;
     for (;;) {
-        struct cfut__token_core *k = cfut__token_next_live_child(n, from);
+        struct cfut__token *k = cfut__token_next_live_child(n, from);
         if (k != NULL) {
             cfut__token_mark(k, batch);
             n = k;
@@ -127,13 +127,13 @@ cfut__token_cancel(struct cfut__token_core *c, struct cfut_list *batch)
  * can reach it: after unlocking.
  */
 static inline void
-cfut__token_release(struct cfut__token_core *c, struct cfut_list *dead)
+cfut__token_release(struct cfut__token *c, struct cfut_list *dead)
 {
     while (c != NULL && --c->refs == 0) {
         CFUT_DEBUG_ASSERT(cfut_list_is_empty(&c->children) &&
                               cfut_list_is_empty(&c->waiters),
                           "token: a state freed with references to it");
-        struct cfut__token_core *parent = c->parent;
+        struct cfut__token *parent = c->parent;
         cfut_list_remove(&c->child_link);
         cfut_list_push_back(dead, &c->child_link);
         c = parent;
@@ -141,11 +141,11 @@ cfut__token_release(struct cfut__token_core *c, struct cfut_list *dead)
 }
 
 /* Takes the next state off a list of dead states, or returns NULL. */
-static inline struct cfut__token_core *
+static inline struct cfut__token *
 cfut__token_next_dead(struct cfut_list *dead)
 {
     struct cfut_list *n = cfut_list_pop_front(dead);
-    return n != NULL ? cfut_container_of(n, struct cfut__token_core, child_link)
+    return n != NULL ? cfut_container_of(n, struct cfut__token, child_link)
                      : NULL;
 }
 
@@ -155,7 +155,7 @@ cfut__token_next_dead(struct cfut_list *dead)
  * with the waker of 'cx' until a cancel moves it to a batch and wakes it.
  */
 static inline enum cfut_poll
-cfut__token_poll(struct cfut__token_core *c, struct cfut__waiter *w,
+cfut__token_poll(struct cfut__token *c, struct cfut__waiter *w,
                  struct cfut_context *cx)
 {
     if (c->is_cancelled) {

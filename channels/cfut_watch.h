@@ -37,9 +37,8 @@
 extern "C" {
 #endif
 
-/* The shared state (opaque). */
+/* The shared state (opaque; the same type in both kinds). */
 struct cfut__watch;
-struct cfut__watch_sync;
 
 /* ---------------------------------------------------------------------- */
 /* Handles and futures                                                     */
@@ -54,7 +53,7 @@ struct cfut_watch_sender {
 /* The thread-safe sending handle: used on any thread, one at a time. */
 struct cfut_watch_sync_sender {
     /* private: do not touch */
-    struct cfut__watch_sync *shared; /* NULL once dropped */
+    struct cfut__watch *shared; /* NULL once dropped */
 };
 
 /* A receiving handle; clone it for more receivers. */
@@ -67,7 +66,7 @@ struct cfut_watch_receiver {
 /* A thread-safe receiving handle: used on any thread, one at a time. */
 struct cfut_watch_sync_receiver {
     /* private: do not touch */
-    struct cfut__watch_sync *shared; /* NULL once dropped */
+    struct cfut__watch *shared; /* NULL once dropped */
     uint64_t seen;                   /* the version this receiver saw last */
 };
 

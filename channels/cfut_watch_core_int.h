@@ -26,7 +26,7 @@
  * alone: only a send writes it, and only the sender releases what it held,
  * so both happen without the lock (one sender, one call at a time).
  */
-struct cfut__watch_core {
+struct cfut__watch {
     /* immutable */
     size_t value_size;
     size_t stride; /* bytes from one slot to the next */
@@ -59,7 +59,7 @@ cfut__watch_alloc(size_t hdr_size, size_t value_size, bool has_handles, int *rc)
 
 /* The value in slot 'i'. */
 static inline unsigned char *
-cfut__watch_slot(const struct cfut__watch_core *c, unsigned i)
+cfut__watch_slot(const struct cfut__watch *c, unsigned i)
 {
     return c->slots + i * c->stride;
 }
@@ -70,11 +70,11 @@ cfut__watch_slot(const struct cfut__watch_core *c, unsigned i)
  * version 0, with the sender and one receiver.
  */
 static inline void
-cfut__watch_core_init(struct cfut__watch_core *c, void *block, size_t hdr_size,
+cfut__watch_core_init(struct cfut__watch *c, void *block, size_t hdr_size,
                       size_t value_size, const void *initial,
                       const struct cfut_channel_value_ops *ops)
 {
-    *c = (struct cfut__watch_core){.value_size = value_size,
+    *c = (struct cfut__watch){.value_size = value_size,
                                    .stride = CFUT__ALIGN_MAX(value_size),
                                    .slots = (unsigned char *)block + hdr_size,
                                    .copy = ops != NULL ? ops->copy : NULL,
@@ -90,7 +90,7 @@ cfut__watch_core_init(struct cfut__watch_core *c, void *block, size_t hdr_size,
 
 /* Releases the current value, once nothing refers to the state. */
 static inline void
-cfut__watch_core_deinit(struct cfut__watch_core *c)
+cfut__watch_core_deinit(struct cfut__watch *c)
 {
     if (c->drop != NULL)
         c->drop(cfut__watch_slot(c, c->cur));
@@ -103,7 +103,7 @@ cfut__watch_core_deinit(struct cfut__watch_core *c)
  * into the idle slot.
  */
 static inline void
-cfut__watch_stage(struct cfut__watch_core *c, const void *value)
+cfut__watch_stage(struct cfut__watch *c, const void *value)
 {
     if (c->value_size != 0) /* a bare signal may come with NULL */
         memcpy(cfut__watch_slot(c, c->cur ^ 1u), value, c->value_size);
@@ -116,7 +116,7 @@ cfut__watch_stage(struct cfut__watch_core *c, const void *value)
  *   staged bytes still belong to the caller).
  */
 static inline int
-cfut__watch_publish(struct cfut__watch_core *c, struct cfut_list *batch)
+cfut__watch_publish(struct cfut__watch *c, struct cfut_list *batch)
 {
     if (c->n_receivers == 0)
         return CFUT_ECLOSED;
@@ -131,7 +131,7 @@ cfut__watch_publish(struct cfut__watch_core *c, struct cfut_list *batch)
  * the value the send replaced, in the now idle slot.
  */
 static inline void
-cfut__watch_drop_replaced(struct cfut__watch_core *c)
+cfut__watch_drop_replaced(struct cfut__watch *c)
 {
     if (c->drop != NULL)
         c->drop(cfut__watch_slot(c, c->cur ^ 1u));
@@ -142,7 +142,7 @@ cfut__watch_drop_replaced(struct cfut__watch_core *c)
  * whether the state is now unreferenced.
  */
 static inline bool
-cfut__watch_sender_gone(struct cfut__watch_core *c, struct cfut_list *batch)
+cfut__watch_sender_gone(struct cfut__watch *c, struct cfut_list *batch)
 {
     c->tx_alive = false;
     cfut__waitq_take_all(&c->waiters, batch);
@@ -154,7 +154,7 @@ cfut__watch_sender_gone(struct cfut__watch_core *c, struct cfut_list *batch)
 /* Counts one more receiver. Returns false when the count is full (the
  * caller aborts). */
 static inline bool
-cfut__watch_receiver_added(struct cfut__watch_core *c)
+cfut__watch_receiver_added(struct cfut__watch *c)
 {
     if (c->n_receivers == UINT32_MAX)
         return false;
@@ -164,7 +164,7 @@ cfut__watch_receiver_added(struct cfut__watch_core *c)
 
 /* A receiver goes. Returns whether the state is now unreferenced. */
 static inline bool
-cfut__watch_receiver_gone(struct cfut__watch_core *c)
+cfut__watch_receiver_gone(struct cfut__watch *c)
 {
     return --c->n_receivers == 0 && !c->tx_alive;
 }
@@ -172,7 +172,7 @@ cfut__watch_receiver_gone(struct cfut__watch_core *c)
 /* Copies the current value to 'out' (the 'copy' hook, if any), marks it
  * seen in '*seen' and returns its version. */
 static inline uint64_t
-cfut__watch_get(const struct cfut__watch_core *c, void *out, uint64_t *seen)
+cfut__watch_get(const struct cfut__watch *c, void *out, uint64_t *seen)
 {
     const unsigned char *v = cfut__watch_slot(c, c->cur);
     if (c->copy != NULL)
@@ -191,7 +191,7 @@ cfut__watch_get(const struct cfut__watch_core *c, void *out, uint64_t *seen)
  * drop moves it to a batch and wakes it.
  */
 static inline enum cfut_poll
-cfut__watch_changed_poll(struct cfut__watch_core *c, struct cfut__waiter *w,
+cfut__watch_changed_poll(struct cfut__watch *c, struct cfut__waiter *w,
                          uint64_t *seen, struct cfut_context *cx, int *status)
 {
     if (c->version != *seen) {

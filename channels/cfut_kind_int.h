@@ -1,0 +1,125 @@
+/*
+ * cfut_kind_int.h: the two kinds, for the one-to-many primitives, whose
+ * calls are written once for both: a call takes its kind's lock (NULL in
+ * the local kind), runs the core with a wake list of its kind, and ends by
+ * waking what the core released: at once in the local kind, after
+ * unlocking in the thread-safe kind. Each kind's public functions pass the
+ * lock as a constant NULL or as the state's mutex, so once inlined the
+ * local kind's code has no lock and no deferral. Internal; never included
+ * by a public header. Nothing here allocates: a batch of waiters is woken
+ * a round at a time, its wakers cloned under the lock.
+ */
+#ifndef CFUT_KIND_INT_H
+#define CFUT_KIND_INT_H
+
+#include <pthread.h>
+#include <stddef.h>
+
+#include "cfut_waitq_int.h"
+
+/* Wakers cloned under the lock per round while a batch is woken. */
+#define CFUT__KIND_WAKE_ROUND 16
+
+/* A wake list for a call of the kind whose lock is 'm': deferred when 'm'
+ * is a lock, immediate when it is NULL (the local kind). */
+#define CFUT__WAKE_LIST_OF(m)                                                  \
+    ((struct cfut__wake_list){(m) != NULL, CFUT_WAKER_EMPTY, CFUT_WAKER_EMPTY, \
+                              NULL, CFUT_WAKER_EMPTY})
+
+/* Takes the lock 'm' (none in the local kind). */
+static inline void
+cfut__kind_lock(pthread_mutex_t *m)
+{
+    if (m != NULL)
+        pthread_mutex_lock(m);
+}
+
+/* Releases the lock 'm' (none in the local kind). */
+static inline void
+cfut__kind_unlock(pthread_mutex_t *m)
+{
+    if (m != NULL)
+        pthread_mutex_unlock(m);
+}
+
+/*
+ * Ends a call that took 'm' and ran the core with 'wl' (of the same kind):
+ * wakes every waiter of 'batch' (may be NULL). The local kind's 'wl' has
+ * woken and dropped its wakers already; the batch is woken at once. The
+ * thread-safe kind detaches 'wl', then up to CFUT__KIND_WAKE_ROUND
+ * waiters leave the batch with a clone of their waker each, and after
+ * unlocking 'wl' runs and the clones are woken; then the next round, under
+ * the lock again, until the batch is empty. A waiter polled or dropped
+ * meanwhile has left the batch by itself.
+ * Context: with 'm' held; returns with it released.
+ */
+static inline void
+cfut__kind_finish(pthread_mutex_t *m, struct cfut__wake_list *wl,
+                  struct cfut_list *batch)
+{
+    if (m == NULL) {
+        if (batch != NULL)
+            cfut__waitq_wake_all_now(batch);
+        return;
+    }
+    cfut__wake_list_detach(wl);
+    for (;;) {
+        struct cfut_waker w[CFUT__KIND_WAKE_ROUND];
+        size_t n = 0;
+        struct cfut__waiter *x;
+        while (batch != NULL && n < CFUT__KIND_WAKE_ROUND &&
+               (x = cfut__waitq_first(batch)) != NULL) {
+            cfut__waiter_unlink(x);
+            w[n++] = cfut_waker_clone(&x->waker);
+        }
+        bool more = n == CFUT__KIND_WAKE_ROUND && !cfut_list_is_empty(batch);
+        pthread_mutex_unlock(m);
+        cfut__wake_list_run(wl);
+        for (size_t i = 0; i < n; i++)
+            cfut_waker_wake(&w[i]);
+        if (!more)
+            return;
+        pthread_mutex_lock(m);
+    }
+}
+
+/*
+ * One call on a state, from its lock to its wakes: the kind's lock 'm'
+ * (NULL: the local kind), a wake list of the kind and a batch of waiters
+ * for the core to fill.
+ */
+struct cfut__call {
+    pthread_mutex_t *m;
+    struct cfut__wake_list wl;
+    struct cfut_list batch; /* waiters to wake at the end */
+};
+
+/* Begins a call on the state whose lock is 'm': takes the lock. */
+static inline void
+cfut__call_begin(struct cfut__call *k, pthread_mutex_t *m)
+{
+    k->m = m;
+    k->wl = CFUT__WAKE_LIST_OF(m);
+    cfut_list_init(&k->batch);
+    cfut__kind_lock(m);
+}
+
+/* Ends the call 'k': wakes what the core released (cfut__kind_finish()).
+ * Context: returns with the lock released. */
+static inline void
+cfut__call_end(struct cfut__call *k)
+{
+    cfut__kind_finish(k->m, &k->wl, &k->batch);
+}
+
+/* Frees a state's 'block' whose lock is 'm' (NULL: the local kind), once
+ * nothing can reach it. */
+static inline void
+cfut__kind_free(pthread_mutex_t *m, void *block)
+{
+    if (m != NULL)
+        pthread_mutex_destroy(m);
+    cfut_free(block);
+}
+
+#endif /* CFUT_KIND_INT_H */
