@@ -148,15 +148,6 @@ recv_poll(pthread_mutex_t *m, struct cfut__broadcast *c, struct cfut__waiter *w,
     return r;
 }
 
-static inline void
-recv_drop(pthread_mutex_t *m, struct cfut__waiter *w)
-{
-    struct cfut__call k;
-    cfut__call_begin(&k, m);
-    cfut__waiter_gone(w, &k.wl);
-    cfut__call_end(&k);
-}
-
 /* The output size of a recv future of 'c' (an immutable field). */
 static inline size_t
 output_size(const struct cfut__broadcast *c)
@@ -242,7 +233,7 @@ local_drop(struct cfut_future *fut)
 {
     struct cfut_broadcast_recv *f =
         cfut_container_of(fut, struct cfut_broadcast_recv, base);
-    recv_drop(NULL, &f->waiter);
+    cfut__call_waiter_gone(NULL, &f->waiter);
 }
 
 static size_t
@@ -360,7 +351,7 @@ sync_drop(struct cfut_future *fut)
 {
     struct cfut_broadcast_sync_recv *f =
         cfut_container_of(fut, struct cfut_broadcast_sync_recv, base);
-    recv_drop(lock_of(f->rx->shared), &f->waiter);
+    cfut__call_waiter_gone(lock_of(f->rx->shared), &f->waiter);
 }
 
 static size_t

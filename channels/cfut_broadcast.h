@@ -93,7 +93,7 @@ struct cfut_broadcast_receiver {
 struct cfut_broadcast_sync_receiver {
     /* private: do not touch */
     struct cfut__broadcast *shared; /* NULL once dropped */
-    uint64_t next;                       /* the next message's position */
+    uint64_t next;                  /* the next message's position */
 };
 
 /*

@@ -151,8 +151,7 @@ cfut__broadcast_sender_added(struct cfut__broadcast *c)
  * end). Returns whether the state is now unreferenced.
  */
 static inline bool
-cfut__broadcast_sender_gone(struct cfut__broadcast *c,
-                            struct cfut_list *batch)
+cfut__broadcast_sender_gone(struct cfut__broadcast *c, struct cfut_list *batch)
 {
     if (--c->n_senders != 0)
         return false;
@@ -207,8 +206,8 @@ cfut__broadcast_subscribe(struct cfut__broadcast *c, uint64_t *next)
  *   new, every sender gone).
  */
 static inline int
-cfut__broadcast_try_recv(struct cfut__broadcast *c, uint64_t *next,
-                         void *out, uint64_t *n_skipped)
+cfut__broadcast_try_recv(struct cfut__broadcast *c, uint64_t *next, void *out,
+                         uint64_t *n_skipped)
 {
     if (*next == c->tail)
         return c->n_senders == 0 ? CFUT_ECLOSED : CFUT_EAGAIN;
@@ -239,9 +238,8 @@ cfut__broadcast_try_recv(struct cfut__broadcast *c, uint64_t *next,
  * batch and wakes it.
  */
 static inline enum cfut_poll
-cfut__broadcast_poll_recv(struct cfut__broadcast *c,
-                          struct cfut__waiter *w, uint64_t *next,
-                          struct cfut_context *cx, void *out)
+cfut__broadcast_poll_recv(struct cfut__broadcast *c, struct cfut__waiter *w,
+                          uint64_t *next, struct cfut_context *cx, void *out)
 {
     if (*next != c->tail) {
         if (!cfut_context_consume_budget(cx))

@@ -112,6 +112,17 @@ cfut__call_end(struct cfut__call *k)
     cfut__kind_finish(k->m, &k->wl, &k->batch);
 }
 
+/* A waiting future goes: it leaves its wait list (or batch), and its
+ * waker is released (after unlocking, in the thread-safe kind). */
+static inline void
+cfut__call_waiter_gone(pthread_mutex_t *m, struct cfut__waiter *w)
+{
+    struct cfut__call k;
+    cfut__call_begin(&k, m);
+    cfut__waiter_gone(w, &k.wl);
+    cfut__call_end(&k);
+}
+
 /* Frees a state's 'block' whose lock is 'm' (NULL: the local kind), once
  * nothing can reach it. */
 static inline void

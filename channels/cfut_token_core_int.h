@@ -23,13 +23,13 @@
  * parent starts cancelled), so a walk may stop at a cancelled state.
  */
 struct cfut__token {
-    uint32_t refs;                   /* handles, futures, child states */
-    bool is_cancelled;               /* set once, never cleared */
-    struct cfut__token *parent; /* holds a reference; NULL: a root */
-    struct cfut_list children;       /* child states, on 'child_link' */
-    struct cfut_list child_link;     /* on the parent's 'children' (then
-                                        on a list of dead states) */
-    struct cfut_list waiters;        /* cancelled futures, FIFO */
+    uint32_t refs;               /* handles, futures, child states */
+    bool is_cancelled;           /* set once, never cleared */
+    struct cfut__token *parent;  /* holds a reference; NULL: a root */
+    struct cfut_list children;   /* child states, on 'child_link' */
+    struct cfut_list child_link; /* on the parent's 'children' (then
+                                    on a list of dead states) */
+    struct cfut_list waiters;    /* cancelled futures, FIFO */
 };
 
 /* Takes one more reference. Returns false when the count is full (the
@@ -50,8 +50,7 @@ cfut__token_retain(struct cfut__token *c)
  * nothing changed, when the parent's count is full.
  */
 static inline bool
-cfut__token_core_init(struct cfut__token *c,
-                      struct cfut__token *parent)
+cfut__token_core_init(struct cfut__token *c, struct cfut__token *parent)
 {
     if (parent != NULL && !cfut__token_retain(parent))
         return false;

@@ -146,15 +146,6 @@ changed_poll(pthread_mutex_t *m, struct cfut__watch *c, struct cfut__waiter *w,
     return r;
 }
 
-static inline void
-changed_drop(pthread_mutex_t *m, struct cfut__waiter *w)
-{
-    struct cfut__call k;
-    cfut__call_begin(&k, m);
-    cfut__waiter_gone(w, &k.wl);
-    cfut__call_end(&k);
-}
-
 /* ---- the local kind ---- */
 
 int
@@ -249,7 +240,7 @@ local_changed_poll(struct cfut_future *fut, struct cfut_context *cx, void *out)
 static void
 local_changed_drop(struct cfut_future *fut)
 {
-    changed_drop(
+    cfut__call_waiter_gone(
         NULL, &cfut_container_of(fut, struct cfut_watch_changed, base)->waiter);
 }
 
@@ -358,7 +349,7 @@ sync_changed_drop(struct cfut_future *fut)
 {
     struct cfut_watch_sync_changed *f =
         cfut_container_of(fut, struct cfut_watch_sync_changed, base);
-    changed_drop(lock_of(f->rx->shared), &f->waiter);
+    cfut__call_waiter_gone(lock_of(f->rx->shared), &f->waiter);
 }
 
 static const struct cfut_future_vtable sync_changed_vtable = {

@@ -67,7 +67,7 @@ struct cfut_watch_receiver {
 struct cfut_watch_sync_receiver {
     /* private: do not touch */
     struct cfut__watch *shared; /* NULL once dropped */
-    uint64_t seen;                   /* the version this receiver saw last */
+    uint64_t seen;              /* the version this receiver saw last */
 };
 
 /*

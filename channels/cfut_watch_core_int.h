@@ -75,12 +75,12 @@ cfut__watch_core_init(struct cfut__watch *c, void *block, size_t hdr_size,
                       const struct cfut_channel_value_ops *ops)
 {
     *c = (struct cfut__watch){.value_size = value_size,
-                                   .stride = CFUT__ALIGN_MAX(value_size),
-                                   .slots = (unsigned char *)block + hdr_size,
-                                   .copy = ops != NULL ? ops->copy : NULL,
-                                   .drop = ops != NULL ? ops->drop : NULL,
-                                   .n_receivers = 1,
-                                   .tx_alive = true};
+                              .stride = CFUT__ALIGN_MAX(value_size),
+                              .slots = (unsigned char *)block + hdr_size,
+                              .copy = ops != NULL ? ops->copy : NULL,
+                              .drop = ops != NULL ? ops->drop : NULL,
+                              .n_receivers = 1,
+                              .tx_alive = true};
     cfut_list_init(&c->waiters);
     if (initial != NULL)
         memcpy(c->slots, initial, value_size);
