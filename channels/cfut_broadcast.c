@@ -138,21 +138,53 @@ receiver_drop(pthread_mutex_t *m, struct cfut__broadcast *c, uint64_t next)
     end(&k, c, cfut__broadcast_receiver_gone(c, next));
 }
 
-static inline enum cfut_poll
-recv_poll(pthread_mutex_t *m, struct cfut__broadcast *c, struct cfut__waiter *w,
-          uint64_t *next, struct cfut_context *cx, void *out)
+/* ---- the recv future, of either kind ---- */
+
+static enum cfut_poll
+recv_poll(struct cfut_future *fut, struct cfut_context *cx, void *out)
 {
-    cfut__kind_lock(m);
-    enum cfut_poll r = cfut__broadcast_poll_recv(c, w, next, cx, out);
-    cfut__kind_unlock(m);
+    struct cfut_broadcast_recv *f =
+        cfut_container_of(fut, struct cfut_broadcast_recv, base);
+    cfut__kind_lock(f->lock);
+    enum cfut_poll r =
+        cfut__broadcast_poll_recv(f->shared, &f->waiter, f->next, cx, out);
+    cfut__kind_unlock(f->lock);
     return r;
 }
 
-/* The output size of a recv future of 'c' (an immutable field). */
-static inline size_t
-output_size(const struct cfut__broadcast *c)
+static void
+recv_drop(struct cfut_future *fut)
 {
-    return CFUT_BROADCAST_VALUE_OFFSET + c->msg_size;
+    struct cfut_broadcast_recv *f =
+        cfut_container_of(fut, struct cfut_broadcast_recv, base);
+    cfut__call_waiter_gone(f->lock, &f->waiter);
+}
+
+/* The output size: the message's, after the head (an immutable field). */
+static size_t
+recv_output_size(const struct cfut_future *fut)
+{
+    return CFUT_BROADCAST_VALUE_OFFSET +
+           cfut_container_of(fut, struct cfut_broadcast_recv, base)
+               ->shared->msg_size;
+}
+
+static const struct cfut_future_vtable recv_vtable = {
+    recv_poll, recv_drop, CFUT_OUTPUT_DYNAMIC, "broadcast_recv",
+    recv_output_size};
+
+/* Initialises 'f' for the receiver of 'c' at '*next', of the kind of
+ * 'm'. */
+static void
+recv_init(struct cfut_broadcast_recv *f, pthread_mutex_t *m,
+          struct cfut__broadcast *c, uint64_t *next)
+{
+    CFUT_ASSERT(c != NULL, "broadcast: recv on an empty receiver");
+    cfut_future_init(&f->base, &recv_vtable);
+    f->shared = c;
+    f->lock = m;
+    f->next = next;
+    cfut__waiter_init(&f->waiter);
 }
 
 /* ---- the local kind ---- */
@@ -220,41 +252,11 @@ cfut_broadcast_receiver_drop(struct cfut_broadcast_receiver *rx)
     rx->shared = NULL;
 }
 
-static enum cfut_poll
-local_poll(struct cfut_future *fut, struct cfut_context *cx, void *out)
-{
-    struct cfut_broadcast_recv *f =
-        cfut_container_of(fut, struct cfut_broadcast_recv, base);
-    return recv_poll(NULL, f->rx->shared, &f->waiter, &f->rx->next, cx, out);
-}
-
-static void
-local_drop(struct cfut_future *fut)
-{
-    struct cfut_broadcast_recv *f =
-        cfut_container_of(fut, struct cfut_broadcast_recv, base);
-    cfut__call_waiter_gone(NULL, &f->waiter);
-}
-
-static size_t
-local_output_size(const struct cfut_future *fut)
-{
-    return output_size(
-        cfut_container_of(fut, struct cfut_broadcast_recv, base)->rx->shared);
-}
-
-static const struct cfut_future_vtable local_vtable = {
-    local_poll, local_drop, CFUT_OUTPUT_DYNAMIC, "broadcast_recv",
-    local_output_size};
-
 void
 cfut_broadcast_recv_init(struct cfut_broadcast_recv *f,
                          struct cfut_broadcast_receiver *rx)
 {
-    CFUT_ASSERT(rx->shared != NULL, "broadcast: recv on an empty receiver");
-    cfut_future_init(&f->base, &local_vtable);
-    f->rx = rx;
-    cfut__waiter_init(&f->waiter);
+    recv_init(f, NULL, rx->shared, &rx->next);
 }
 
 /* ---- the thread-safe kind ---- */
@@ -337,41 +339,10 @@ cfut_broadcast_sync_receiver_drop(struct cfut_broadcast_sync_receiver *rx)
         receiver_drop(lock_of(c), c, rx->next);
 }
 
-static enum cfut_poll
-sync_poll(struct cfut_future *fut, struct cfut_context *cx, void *out)
-{
-    struct cfut_broadcast_sync_recv *f =
-        cfut_container_of(fut, struct cfut_broadcast_sync_recv, base);
-    struct cfut__broadcast *c = f->rx->shared;
-    return recv_poll(lock_of(c), c, &f->waiter, &f->rx->next, cx, out);
-}
-
-static void
-sync_drop(struct cfut_future *fut)
-{
-    struct cfut_broadcast_sync_recv *f =
-        cfut_container_of(fut, struct cfut_broadcast_sync_recv, base);
-    cfut__call_waiter_gone(lock_of(f->rx->shared), &f->waiter);
-}
-
-static size_t
-sync_output_size(const struct cfut_future *fut)
-{
-    const struct cfut_broadcast_sync_recv *f =
-        cfut_container_of(fut, struct cfut_broadcast_sync_recv, base);
-    return output_size(f->rx->shared);
-}
-
-static const struct cfut_future_vtable sync_vtable = {
-    sync_poll, sync_drop, CFUT_OUTPUT_DYNAMIC, "broadcast_sync_recv",
-    sync_output_size};
-
 void
-cfut_broadcast_sync_recv_init(struct cfut_broadcast_sync_recv *f,
+cfut_broadcast_sync_recv_init(struct cfut_broadcast_recv *f,
                               struct cfut_broadcast_sync_receiver *rx)
 {
-    CFUT_ASSERT(rx->shared != NULL, "broadcast: recv on an empty receiver");
-    f->rx = rx;
-    cfut__waiter_init(&f->waiter);
-    cfut_future_init(&f->base, &sync_vtable);
+    struct cfut__broadcast *c = rx->shared;
+    recv_init(f, c != NULL ? lock_of(c) : NULL, c, &rx->next);
 }

@@ -97,27 +97,21 @@ struct cfut_broadcast_sync_receiver {
 };
 
 /*
- * A recv future: READY with CFUT_BROADCAST_OUTPUT(T). Cancel-safe: a
- * message is taken only by the poll that returns READY, so dropping it
- * loses none; dropping it takes it off the wait list and releases its
- * waker. Ready messages spend the task's budget.
+ * A recv future: READY with CFUT_BROADCAST_OUTPUT(T). One type for both
+ * kinds (the kind is its receiver's). Cancel-safe: a message is taken
+ * only by the poll that returns READY, so dropping it loses none; dropping
+ * it takes it off the wait list and releases its waker. Ready messages
+ * spend the task's budget.
  * Context: polled and dropped on its receiver's thread.
  * Pinned: from its first poll until drop (the wait list points to it).
  */
 struct cfut_broadcast_recv {
     /* private: do not touch */
     struct cfut_future base;
-    struct cfut_broadcast_receiver *rx;
+    struct cfut__broadcast *shared;
+    void *lock;     /* the channel's lock; NULL for a local channel */
+    uint64_t *next; /* its receiver's position */
     struct cfut__waiter waiter;
-};
-
-/* A thread-safe recv future, as cfut_broadcast_recv (same outcomes and
- * cancel-safety). */
-struct cfut_broadcast_sync_recv {
-    /* private: do not touch */
-    struct cfut_future base;
-    struct cfut_broadcast_sync_receiver *rx;
-    struct cfut__waiter waiter; /* guarded by the channel's lock */
 };
 
 /* ---------------------------------------------------------------------- */
@@ -258,7 +252,7 @@ CFUT_API void cfut_broadcast_recv_init(struct cfut_broadcast_recv *f,
  * Context: the receiver's thread. Pinned: from its first poll until drop.
  */
 CFUT_API void
-cfut_broadcast_sync_recv_init(struct cfut_broadcast_sync_recv *f,
+cfut_broadcast_sync_recv_init(struct cfut_broadcast_recv *f,
                               struct cfut_broadcast_sync_receiver *rx);
 
 /*

@@ -3,8 +3,9 @@
  * around the core of cfut_semaphore_core_int.h, for a lock 'm' (see
  * cfut_kind_int.h): NULL in the local kind (Rust's Rc<RefCell>: no lock,
  * no atomics, wakes the waiters it serves at once), the state's mutex in
- * the thread-safe kind (Arc<Mutex>: lock, core, unlock, wake). Each kind's
- * public functions bind the calls.
+ * the thread-safe kind (Arc<Mutex>: lock, core, unlock, wake). Permits and
+ * acquire futures are one type in both kinds: they keep the lock (NULL in
+ * the local kind). Each kind's public functions bind the calls.
  */
 #include "cfut_semaphore.h"
 
@@ -70,45 +71,31 @@ handle_drop(pthread_mutex_t *m, struct cfut__semaphore *c)
     end(&k, c, cfut__semaphore_unref(c));
 }
 
-/* try_acquire: 0 (then a permit of 'n' holds a reference), or the error. */
+/* try_acquire: 0 with 'n' permits in '*permit' (which holds a reference),
+ * or the error with '*permit' untouched. */
 static inline int
-try_acquire(pthread_mutex_t *m, struct cfut__semaphore *c, size_t n)
+try_acquire(pthread_mutex_t *m, struct cfut__semaphore *c, size_t n,
+            struct cfut_semaphore_permit *permit)
 {
     CFUT_ASSERT(c != NULL, "semaphore: acquire on an empty handle");
     cfut__kind_lock(m);
     int rc = cfut__semaphore_try_acquire(c, n);
     cfut__kind_unlock(m);
+    if (rc == CFUT_OK)
+        *permit = (struct cfut_semaphore_permit){n, c, m};
     return rc;
 }
 
-/* The acquire future's poll; READY writes the status and the permit's 'n'
- * (0 unless CFUT_OK) to the output 'o'. */
-static inline enum cfut_poll
-acquire_poll(pthread_mutex_t *m, struct cfut__semaphore *c,
-             struct cfut__semaphore_waiter *w, struct cfut_context *cx,
-             struct cfut_semaphore_acquired *o)
+/* A permit goes: its permits given back, or with 'forget', gone for good. */
+static void
+permit_end(struct cfut_semaphore_permit *permit, bool forget)
 {
-    cfut__kind_lock(m);
-    enum cfut_poll r = cfut__semaphore_acquire_poll(c, w, cx, &o->status);
-    cfut__kind_unlock(m);
-    if (r == CFUT_READY)
-        o->permit.n = o->status == CFUT_OK ? w->n : 0;
-    return r;
-}
-
-static inline void
-acquire_drop(pthread_mutex_t *m, struct cfut__semaphore *c,
-             struct cfut__semaphore_waiter *w)
-{
-    struct cfut__call k;
-    cfut__call_begin(&k, m);
-    end(&k, c, cfut__semaphore_acquire_gone(c, w, &k.batch, &k.wl));
-}
-
-/* A permit of 'n' goes: given back, or with 'forget', gone for good. */
-static inline void
-permit_end(pthread_mutex_t *m, struct cfut__semaphore *c, size_t n, bool forget)
-{
+    struct cfut__semaphore *c = permit->shared;
+    size_t n = permit->n;
+    pthread_mutex_t *m = permit->lock;
+    *permit = (struct cfut_semaphore_permit){0, NULL, NULL};
+    if (c == NULL)
+        return;
     struct cfut__call k;
     cfut__call_begin(&k, m);
     end(&k, c,
@@ -148,6 +135,68 @@ peek(pthread_mutex_t *m, const struct cfut__semaphore *c, bool closed)
     return v;
 }
 
+/* ---- permits and the acquire future, of either kind ---- */
+
+void
+cfut_semaphore_permit_drop(struct cfut_semaphore_permit *permit)
+{
+    permit_end(permit, false);
+}
+
+void
+cfut_semaphore_permit_forget(struct cfut_semaphore_permit *permit)
+{
+    permit_end(permit, true);
+}
+
+static enum cfut_poll
+acquire_poll(struct cfut_future *fut, struct cfut_context *cx, void *out)
+{
+    struct cfut_semaphore_acquire *f =
+        cfut_container_of(fut, struct cfut_semaphore_acquire, base);
+    struct cfut_semaphore_acquired *o = out;
+    int status = CFUT_OK;
+    cfut__kind_lock(f->lock);
+    enum cfut_poll r =
+        cfut__semaphore_acquire_poll(f->shared, &f->waiter, cx, &status);
+    cfut__kind_unlock(f->lock);
+    if (r == CFUT_READY) {
+        o->status = status;
+        o->permit = (struct cfut_semaphore_permit){0, NULL, NULL};
+        if (status == CFUT_OK) /* the future's reference goes with it */
+            o->permit =
+                (struct cfut_semaphore_permit){f->waiter.n, f->shared, f->lock};
+    }
+    return r;
+}
+
+static void
+acquire_drop(struct cfut_future *fut)
+{
+    struct cfut_semaphore_acquire *f =
+        cfut_container_of(fut, struct cfut_semaphore_acquire, base);
+    struct cfut__call k;
+    cfut__call_begin(&k, f->lock);
+    end(&k, f->shared,
+        cfut__semaphore_acquire_gone(f->shared, &f->waiter, &k.batch, &k.wl));
+}
+
+static const struct cfut_future_vtable acquire_vtable = {
+    acquire_poll, acquire_drop, sizeof(struct cfut_semaphore_acquired),
+    "semaphore_acquire", NULL};
+
+/* Initialises 'f' to acquire 'n' of 'c' (a reference of its own), of the
+ * kind of 'm'. */
+static void
+acquire_init(struct cfut_semaphore_acquire *f, pthread_mutex_t *m,
+             struct cfut__semaphore *c, size_t n)
+{
+    cfut_future_init(&f->base, &acquire_vtable);
+    f->shared = retain(m, c);
+    f->lock = m;
+    cfut__semaphore_waiter_init(&f->waiter, n);
+}
+
 /* ---- the local kind ---- */
 
 int
@@ -179,59 +228,14 @@ int
 cfut_semaphore_try_acquire(const struct cfut_semaphore *sem, size_t n,
                            struct cfut_semaphore_permit *permit)
 {
-    int rc = try_acquire(NULL, sem->shared, n);
-    if (rc == CFUT_OK)
-        *permit = (struct cfut_semaphore_permit){n, sem->shared};
-    return rc;
+    return try_acquire(NULL, sem->shared, n, permit);
 }
-
-static enum cfut_poll
-local_poll(struct cfut_future *fut, struct cfut_context *cx, void *out)
-{
-    struct cfut_semaphore_acquire *f =
-        cfut_container_of(fut, struct cfut_semaphore_acquire, base);
-    struct cfut_semaphore_acquired *o = out;
-    enum cfut_poll r = acquire_poll(NULL, f->shared, &f->waiter, cx, o);
-    if (r == CFUT_READY)
-        o->permit.shared = o->status == CFUT_OK ? f->shared : NULL;
-    return r;
-}
-
-static void
-local_drop(struct cfut_future *fut)
-{
-    struct cfut_semaphore_acquire *f =
-        cfut_container_of(fut, struct cfut_semaphore_acquire, base);
-    acquire_drop(NULL, f->shared, &f->waiter);
-}
-
-static const struct cfut_future_vtable local_vtable = {
-    local_poll, local_drop, sizeof(struct cfut_semaphore_acquired),
-    "semaphore_acquire", NULL};
 
 void
 cfut_semaphore_acquire_init(struct cfut_semaphore_acquire *f,
                             const struct cfut_semaphore *sem, size_t n)
 {
-    f->shared = retain(NULL, sem->shared);
-    cfut__semaphore_waiter_init(&f->waiter, n);
-    cfut_future_init(&f->base, &local_vtable);
-}
-
-void
-cfut_semaphore_permit_drop(struct cfut_semaphore_permit *permit)
-{
-    if (permit->shared != NULL)
-        permit_end(NULL, permit->shared, permit->n, false);
-    *permit = (struct cfut_semaphore_permit){0, NULL};
-}
-
-void
-cfut_semaphore_permit_forget(struct cfut_semaphore_permit *permit)
-{
-    if (permit->shared != NULL)
-        permit_end(NULL, permit->shared, permit->n, true);
-    *permit = (struct cfut_semaphore_permit){0, NULL};
+    acquire_init(f, NULL, sem->shared, n);
 }
 
 int
@@ -293,77 +297,20 @@ cfut_semaphore_sync_drop(struct cfut_semaphore_sync *sem)
 
 int
 cfut_semaphore_sync_try_acquire(const struct cfut_semaphore_sync *sem, size_t n,
-                                struct cfut_semaphore_sync_permit *permit)
+                                struct cfut_semaphore_permit *permit)
 {
     struct cfut__semaphore *c = sem->shared;
     CFUT_ASSERT(c != NULL, "semaphore: acquire on an empty handle");
-    int rc = try_acquire(lock_of(c), c, n);
-    if (rc != CFUT_OK)
-        return rc;
-    permit->n = n;
-    permit->shared = c;
-    return CFUT_OK;
+    return try_acquire(lock_of(c), c, n, permit);
 }
-
-static enum cfut_poll
-sync_poll(struct cfut_future *fut, struct cfut_context *cx, void *out)
-{
-    struct cfut_semaphore_sync_acquire *f =
-        cfut_container_of(fut, struct cfut_semaphore_sync_acquire, base);
-    struct cfut_semaphore_sync_acquired *o = out;
-    struct cfut_semaphore_acquired a;
-    if (acquire_poll(lock_of(f->shared), f->shared, &f->waiter, cx, &a) ==
-        CFUT_PENDING)
-        return CFUT_PENDING;
-    o->status = a.status;
-    o->permit.n = a.permit.n;
-    o->permit.shared = a.status == CFUT_OK ? f->shared : NULL;
-    return CFUT_READY;
-}
-
-static void
-sync_drop(struct cfut_future *fut)
-{
-    struct cfut_semaphore_sync_acquire *f =
-        cfut_container_of(fut, struct cfut_semaphore_sync_acquire, base);
-    struct cfut__semaphore *c = f->shared;
-    acquire_drop(lock_of(c), c, &f->waiter);
-}
-
-static const struct cfut_future_vtable sync_vtable = {
-    sync_poll, sync_drop, sizeof(struct cfut_semaphore_sync_acquired),
-    "semaphore_sync_acquire", NULL};
 
 void
-cfut_semaphore_sync_acquire_init(struct cfut_semaphore_sync_acquire *f,
+cfut_semaphore_sync_acquire_init(struct cfut_semaphore_acquire *f,
                                  const struct cfut_semaphore_sync *sem,
                                  size_t n)
 {
-    struct cfut_semaphore_sync ref = cfut_semaphore_sync_clone(sem);
-    cfut_future_init(&f->base, &sync_vtable);
-    f->shared = ref.shared;
-    cfut__semaphore_waiter_init(&f->waiter, n);
-}
-
-void
-cfut_semaphore_sync_permit_drop(struct cfut_semaphore_sync_permit *permit)
-{
-    struct cfut__semaphore *c = permit->shared;
-    size_t n = permit->n;
-    permit->shared = NULL;
-    permit->n = 0;
-    if (c != NULL)
-        permit_end(lock_of(c), c, n, false);
-}
-
-void
-cfut_semaphore_sync_permit_forget(struct cfut_semaphore_sync_permit *permit)
-{
-    struct cfut__semaphore *c = permit->shared;
-    if (c != NULL)
-        permit_end(lock_of(c), c, permit->n, true);
-    permit->shared = NULL;
-    permit->n = 0;
+    CFUT_ASSERT(sem->shared != NULL, "semaphore: acquire on an empty handle");
+    acquire_init(f, lock_of(sem->shared), sem->shared, n);
 }
 
 int

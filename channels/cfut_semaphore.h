@@ -67,22 +67,17 @@ struct cfut_semaphore_sync {
 
 /*
  * Permits held: a guard that gives them back when dropped
- * (cfut_semaphore_permit_drop()). It keeps the semaphore's state alive, so
- * the semaphore's handles may go first.
+ * (cfut_semaphore_permit_drop()). One type for both kinds (the kind is its
+ * semaphore's): a thread-safe semaphore's permit may move to and be
+ * dropped on any thread. It keeps the semaphore's state alive, so the
+ * semaphore's handles may go first.
  */
 struct cfut_semaphore_permit {
     /* read-only */
     size_t n; /* permits held */
     /* private: do not touch */
     struct cfut__semaphore *shared; /* NULL once dropped or forgotten */
-};
-
-/* Thread-safe permits held: may move to and be dropped on any thread. */
-struct cfut_semaphore_sync_permit {
-    /* read-only */
-    size_t n; /* permits held */
-    /* private: do not touch */
-    struct cfut__semaphore *shared; /* NULL once dropped or forgotten */
+    void *lock; /* the semaphore's lock; NULL for a local semaphore */
 };
 
 /*
@@ -96,38 +91,25 @@ struct cfut_semaphore_acquired {
     struct cfut_semaphore_permit permit;
 };
 
-/* The output of a thread-safe acquire future, as above. */
-struct cfut_semaphore_sync_acquired {
-    int status;
-    struct cfut_semaphore_sync_permit permit;
-};
-
 /*
  * An acquire future: READY with struct cfut_semaphore_acquired once its
  * permits are all assigned to it, or the semaphore is closed first. At its
  * first poll it takes them at once when nobody waits ahead and enough are
  * available (spending the task's budget); otherwise it queues, taking what
- * is available if it is first. Cancel-safe: dropping it before READY takes
- * it off the FIFO and gives back every permit assigned to it (to the next
- * waiters), and releases its waker.
- * Context: polled and dropped on the semaphore's thread.
+ * is available if it is first. One type for both kinds (the kind is its
+ * semaphore's). Cancel-safe: dropping it before READY takes it off the
+ * FIFO and gives back every permit assigned to it (to the next waiters),
+ * and releases its waker.
+ * Context: polled and dropped on one thread at a time (for a local
+ *   semaphore, the semaphore's thread).
  * Pinned: from its first poll until drop (the FIFO points to it).
  */
 struct cfut_semaphore_acquire {
     /* private: do not touch */
     struct cfut_future base;
     struct cfut__semaphore *shared;
+    void *lock; /* the semaphore's lock; NULL for a local semaphore */
     struct cfut__semaphore_waiter waiter;
-};
-
-/* A thread-safe acquire future, as cfut_semaphore_acquire (same outcomes
- * and cancel-safety). Context: polled and dropped on one thread at a
- * time. */
-struct cfut_semaphore_sync_acquire {
-    /* private: do not touch */
-    struct cfut_future base;
-    struct cfut__semaphore *shared;
-    struct cfut__semaphore_waiter waiter; /* guarded by the lock */
 };
 
 /* ---------------------------------------------------------------------- */
@@ -181,8 +163,9 @@ CFUT_API void cfut_semaphore_sync_drop(struct cfut_semaphore_sync *sem);
  * Takes 'n' permits without waiting.
  * Ownership: 'sem' is borrowed; '*permit' receives them on success
  *   (untouched on failure) and must be dropped.
- * Returns: 0; CFUT_EAGAIN when fewer than 'n' are available or others
- *   wait (they go first); CFUT_ECLOSED when the semaphore is closed;
+ * Returns: 0 (always for 0 permits on an open semaphore); CFUT_EAGAIN
+ *   when fewer than 'n' are available or others wait (they go first);
+ *   CFUT_ECLOSED when the semaphore is closed;
  *   CFUT_EINVAL if 'n' is more than CFUT_SEMAPHORE_MAX_PERMITS.
  * Context: the semaphore's thread, inside or outside a task.
  */
@@ -196,7 +179,7 @@ CFUT_API int cfut_semaphore_try_acquire(const struct cfut_semaphore *sem,
  */
 CFUT_API int
 cfut_semaphore_sync_try_acquire(const struct cfut_semaphore_sync *sem, size_t n,
-                                struct cfut_semaphore_sync_permit *permit);
+                                struct cfut_semaphore_permit *permit);
 
 /*
  * Initialises 'f' to acquire 'n' permits (see struct
@@ -217,7 +200,7 @@ CFUT_API void cfut_semaphore_acquire_init(struct cfut_semaphore_acquire *f,
  * Pinned: from its first poll until drop.
  */
 CFUT_API void
-cfut_semaphore_sync_acquire_init(struct cfut_semaphore_sync_acquire *f,
+cfut_semaphore_sync_acquire_init(struct cfut_semaphore_acquire *f,
                                  const struct cfut_semaphore_sync *sem,
                                  size_t n);
 
@@ -226,31 +209,22 @@ cfut_semaphore_sync_acquire_init(struct cfut_semaphore_sync_acquire *f,
 /* ---------------------------------------------------------------------- */
 
 /*
- * Gives the permits of 'permit' back to the semaphore (to the first
- * waiters, FIFO, which are woken when they have all they asked for). An
- * empty permit is a no-op.
+ * Gives the permits of 'permit' back to its semaphore (to the first
+ * waiters, FIFO, which are woken when they have all they asked for), of
+ * either kind. An empty permit is a no-op.
  * Ownership: 'permit' is taken (emptied).
- * Context: the semaphore's thread.
+ * Context: a local semaphore's thread; any thread for a thread-safe one.
  */
 CFUT_API void cfut_semaphore_permit_drop(struct cfut_semaphore_permit *permit);
-
-/* Gives permits back, as cfut_semaphore_permit_drop(). Context: any
- * thread. */
-CFUT_API void
-cfut_semaphore_sync_permit_drop(struct cfut_semaphore_sync_permit *permit);
 
 /*
  * Ends 'permit' without giving its permits back: the semaphore has that
  * many fewer for good (cfut_semaphore_add_permits() can add them again).
  * Ownership: 'permit' is taken (emptied).
- * Context: the semaphore's thread.
+ * Context: as cfut_semaphore_permit_drop().
  */
 CFUT_API void
 cfut_semaphore_permit_forget(struct cfut_semaphore_permit *permit);
-
-/* Ends permits without giving them back, as above. Context: any thread. */
-CFUT_API void
-cfut_semaphore_sync_permit_forget(struct cfut_semaphore_sync_permit *permit);
 
 /* ---------------------------------------------------------------------- */
 /* The count                                                               */

@@ -96,26 +96,45 @@ is_cancelled(pthread_mutex_t *m, const struct cfut__token *c)
     return cancelled;
 }
 
-static inline enum cfut_poll
-cancelled_poll(pthread_mutex_t *m, struct cfut__token *c,
-               struct cfut__waiter *w, struct cfut_context *cx)
+/* ---- the cancelled future, of either kind ---- */
+
+static enum cfut_poll
+cancelled_poll(struct cfut_future *fut, struct cfut_context *cx, void *out)
 {
-    cfut__kind_lock(m);
-    enum cfut_poll r = cfut__token_poll(c, w, cx);
-    cfut__kind_unlock(m);
+    (void)out;
+    struct cfut_token_cancelled *f =
+        cfut_container_of(fut, struct cfut_token_cancelled, base);
+    cfut__kind_lock(f->lock);
+    enum cfut_poll r = cfut__token_poll(f->shared, &f->waiter, cx);
+    cfut__kind_unlock(f->lock);
     return r;
 }
 
-/* A cancelled future goes: off the wait list, its waker released, then
- * its reference. */
-static inline void
-cancelled_drop(pthread_mutex_t *m, struct cfut__token *c,
-               struct cfut__waiter *w)
+/* The future goes: off the wait list, its waker released, then its
+ * reference. */
+static void
+cancelled_drop(struct cfut_future *fut)
 {
+    struct cfut_token_cancelled *f =
+        cfut_container_of(fut, struct cfut_token_cancelled, base);
     struct cfut__call k;
-    cfut__call_begin(&k, m);
-    cfut__waiter_gone(w, &k.wl);
-    release_end(&k, c);
+    cfut__call_begin(&k, f->lock);
+    cfut__waiter_gone(&f->waiter, &k.wl);
+    release_end(&k, f->shared);
+}
+
+static const struct cfut_future_vtable cancelled_vtable = {
+    cancelled_poll, cancelled_drop, 0, "token_cancelled", NULL};
+
+/* Initialises 'f' on 'c' (a reference of its own), of the kind of 'm'. */
+static void
+cancelled_init(struct cfut_token_cancelled *f, pthread_mutex_t *m,
+               struct cfut__token *c)
+{
+    cfut_future_init(&f->base, &cancelled_vtable);
+    f->shared = c;
+    f->lock = m;
+    cfut__waiter_init(&f->waiter);
 }
 
 /* ---- the local kind ---- */
@@ -173,33 +192,11 @@ cfut_token_is_cancelled(const struct cfut_token *tok)
     return is_cancelled(NULL, tok->shared);
 }
 
-static enum cfut_poll
-local_poll(struct cfut_future *fut, struct cfut_context *cx, void *out)
-{
-    (void)out;
-    struct cfut_token_cancelled *f =
-        cfut_container_of(fut, struct cfut_token_cancelled, base);
-    return cancelled_poll(NULL, f->shared, &f->waiter, cx);
-}
-
-static void
-local_drop(struct cfut_future *fut)
-{
-    struct cfut_token_cancelled *f =
-        cfut_container_of(fut, struct cfut_token_cancelled, base);
-    cancelled_drop(NULL, f->shared, &f->waiter);
-}
-
-static const struct cfut_future_vtable local_vtable = {
-    local_poll, local_drop, 0, "token_cancelled", NULL};
-
 void
 cfut_token_cancelled_init(struct cfut_token_cancelled *f,
                           const struct cfut_token *tok)
 {
-    f->shared = retain(NULL, tok->shared);
-    cfut__waiter_init(&f->waiter);
-    cfut_future_init(&f->base, &local_vtable);
+    cancelled_init(f, NULL, retain(NULL, tok->shared));
 }
 
 /* ---- the thread-safe kind ---- */
@@ -275,33 +272,10 @@ cfut_token_sync_is_cancelled(const struct cfut_token_sync *tok)
     return is_cancelled(lock_of(c), c);
 }
 
-static enum cfut_poll
-sync_poll(struct cfut_future *fut, struct cfut_context *cx, void *out)
-{
-    (void)out;
-    struct cfut_token_sync_cancelled *f =
-        cfut_container_of(fut, struct cfut_token_sync_cancelled, base);
-    struct cfut__token *c = f->shared;
-    return cancelled_poll(lock_of(c), c, &f->waiter, cx);
-}
-
-static void
-sync_drop(struct cfut_future *fut)
-{
-    struct cfut_token_sync_cancelled *f =
-        cfut_container_of(fut, struct cfut_token_sync_cancelled, base);
-    cancelled_drop(lock_of(f->shared), f->shared, &f->waiter);
-}
-
-static const struct cfut_future_vtable sync_vtable = {
-    sync_poll, sync_drop, 0, "token_sync_cancelled", NULL};
-
 void
-cfut_token_sync_cancelled_init(struct cfut_token_sync_cancelled *f,
+cfut_token_sync_cancelled_init(struct cfut_token_cancelled *f,
                                const struct cfut_token_sync *tok)
 {
     struct cfut_token_sync ref = cfut_token_sync_clone(tok);
-    cfut_future_init(&f->base, &sync_vtable);
-    f->shared = ref.shared;
-    cfut__waiter_init(&f->waiter);
+    cancelled_init(f, lock_of(ref.shared), ref.shared);
 }

@@ -52,26 +52,20 @@ struct cfut_token_sync {
 /*
  * A future that is READY (no output) once its token is cancelled: at its
  * first poll if the token is cancelled already, else when cfut_token_cancel()
- * runs on the token or one of its ancestors. It holds its own reference to
- * the token's state. Cancel-safe: dropping it before READY takes it off the
- * token's wait list and releases its waker.
- * Context: polled and dropped on the token's thread.
+ * runs on the token or one of its ancestors. One type for both kinds (the
+ * kind is its token's): it holds its own reference to the token's state.
+ * Cancel-safe: dropping it before READY takes it off the token's wait list
+ * and releases its waker.
+ * Context: polled and dropped on one thread at a time (for a local token,
+ *   the token's thread).
  * Pinned: from its first poll until drop (the wait list points to it).
  */
 struct cfut_token_cancelled {
     /* private: do not touch */
     struct cfut_future base;
     struct cfut__token *shared;
+    void *lock; /* the tree's lock; NULL for a local token */
     struct cfut__waiter waiter;
-};
-
-/* A thread-safe cancelled future, as cfut_token_cancelled (same
- * cancel-safety). Context: polled and dropped on one thread at a time. */
-struct cfut_token_sync_cancelled {
-    /* private: do not touch */
-    struct cfut_future base;
-    struct cfut__token *shared;
-    struct cfut__waiter waiter; /* guarded by the tree's lock */
 };
 
 /* ---------------------------------------------------------------------- */
@@ -189,9 +183,8 @@ CFUT_API void cfut_token_cancelled_init(struct cfut_token_cancelled *f,
  * Context: any thread (the future is then polled on one thread at a time).
  * Pinned: from its first poll until drop.
  */
-CFUT_API void
-cfut_token_sync_cancelled_init(struct cfut_token_sync_cancelled *f,
-                               const struct cfut_token_sync *tok);
+CFUT_API void cfut_token_sync_cancelled_init(struct cfut_token_cancelled *f,
+                                             const struct cfut_token_sync *tok);
 
 #ifdef __cplusplus
 }

@@ -136,14 +136,43 @@ is_closed(pthread_mutex_t *m, struct cfut__watch *c)
     return closed;
 }
 
-static inline enum cfut_poll
-changed_poll(pthread_mutex_t *m, struct cfut__watch *c, struct cfut__waiter *w,
-             uint64_t *seen, struct cfut_context *cx, void *out)
+/* ---- the changed future, of either kind ---- */
+
+static enum cfut_poll
+changed_poll(struct cfut_future *fut, struct cfut_context *cx, void *out)
 {
-    cfut__kind_lock(m);
-    enum cfut_poll r = cfut__watch_changed_poll(c, w, seen, cx, out);
-    cfut__kind_unlock(m);
+    struct cfut_watch_changed *f =
+        cfut_container_of(fut, struct cfut_watch_changed, base);
+    cfut__kind_lock(f->lock);
+    enum cfut_poll r =
+        cfut__watch_changed_poll(f->shared, &f->waiter, f->seen, cx, out);
+    cfut__kind_unlock(f->lock);
     return r;
+}
+
+static void
+changed_drop(struct cfut_future *fut)
+{
+    struct cfut_watch_changed *f =
+        cfut_container_of(fut, struct cfut_watch_changed, base);
+    cfut__call_waiter_gone(f->lock, &f->waiter);
+}
+
+static const struct cfut_future_vtable changed_vtable = {
+    changed_poll, changed_drop, sizeof(int), "watch_changed", NULL};
+
+/* Initialises 'f' for the receiver of 'c' whose version seen is '*seen',
+ * of the kind of 'm'. */
+static void
+changed_init(struct cfut_watch_changed *f, pthread_mutex_t *m,
+             struct cfut__watch *c, uint64_t *seen)
+{
+    CFUT_ASSERT(c != NULL, "watch: changed on an empty receiver");
+    cfut_future_init(&f->base, &changed_vtable);
+    f->shared = c;
+    f->lock = m;
+    f->seen = seen;
+    cfut__waiter_init(&f->waiter);
 }
 
 /* ---- the local kind ---- */
@@ -229,32 +258,11 @@ cfut_watch_borrow(struct cfut_watch_receiver *rx, uint64_t *version)
     return cfut__watch_slot(c, c->cur);
 }
 
-static enum cfut_poll
-local_changed_poll(struct cfut_future *fut, struct cfut_context *cx, void *out)
-{
-    struct cfut_watch_changed *f =
-        cfut_container_of(fut, struct cfut_watch_changed, base);
-    return changed_poll(NULL, f->rx->shared, &f->waiter, &f->rx->seen, cx, out);
-}
-
-static void
-local_changed_drop(struct cfut_future *fut)
-{
-    cfut__call_waiter_gone(
-        NULL, &cfut_container_of(fut, struct cfut_watch_changed, base)->waiter);
-}
-
-static const struct cfut_future_vtable local_changed_vtable = {
-    local_changed_poll, local_changed_drop, sizeof(int), "watch_changed", NULL};
-
 void
 cfut_watch_changed_init(struct cfut_watch_changed *f,
                         struct cfut_watch_receiver *rx)
 {
-    CFUT_ASSERT(rx->shared != NULL, "watch: changed on an empty receiver");
-    cfut_future_init(&f->base, &local_changed_vtable);
-    f->rx = rx;
-    cfut__waiter_init(&f->waiter);
+    changed_init(f, NULL, rx->shared, &rx->seen);
 }
 
 /* ---- the thread-safe kind ---- */
@@ -335,33 +343,10 @@ cfut_watch_sync_has_changed(const struct cfut_watch_sync_receiver *rx)
     return is_newer(lock_of(rx->shared), c, rx->seen);
 }
 
-static enum cfut_poll
-sync_changed_poll(struct cfut_future *fut, struct cfut_context *cx, void *out)
-{
-    struct cfut_watch_sync_changed *f =
-        cfut_container_of(fut, struct cfut_watch_sync_changed, base);
-    struct cfut__watch *c = f->rx->shared;
-    return changed_poll(lock_of(c), c, &f->waiter, &f->rx->seen, cx, out);
-}
-
-static void
-sync_changed_drop(struct cfut_future *fut)
-{
-    struct cfut_watch_sync_changed *f =
-        cfut_container_of(fut, struct cfut_watch_sync_changed, base);
-    cfut__call_waiter_gone(lock_of(f->rx->shared), &f->waiter);
-}
-
-static const struct cfut_future_vtable sync_changed_vtable = {
-    sync_changed_poll, sync_changed_drop, sizeof(int), "watch_sync_changed",
-    NULL};
-
 void
-cfut_watch_sync_changed_init(struct cfut_watch_sync_changed *f,
+cfut_watch_sync_changed_init(struct cfut_watch_changed *f,
                              struct cfut_watch_sync_receiver *rx)
 {
-    CFUT_ASSERT(rx->shared != NULL, "watch: changed on an empty receiver");
-    f->rx = rx;
-    cfut__waiter_init(&f->waiter);
-    cfut_future_init(&f->base, &sync_changed_vtable);
+    struct cfut__watch *c = rx->shared;
+    changed_init(f, c != NULL ? lock_of(c) : NULL, c, &rx->seen);
 }

@@ -74,7 +74,8 @@ struct cfut_watch_sync_receiver {
  * A changed future: READY with an int status: CFUT_OK once the channel
  * holds a version newer than the one its receiver saw last (that version
  * then counts as seen: read it with cfut_watch_get()), or CFUT_ECLOSED
- * when the sender is gone and the receiver has seen the last value.
+ * when the sender is gone and the receiver has seen the last value. One
+ * type for both kinds (the kind is its receiver's).
  * Cancel-safe: dropping it before READY marks nothing seen, takes it off
  * the wait list and releases its waker.
  * Context: polled and dropped on its receiver's thread.
@@ -83,17 +84,10 @@ struct cfut_watch_sync_receiver {
 struct cfut_watch_changed {
     /* private: do not touch */
     struct cfut_future base;
-    struct cfut_watch_receiver *rx;
+    struct cfut__watch *shared;
+    void *lock;     /* the channel's lock; NULL for a local channel */
+    uint64_t *seen; /* its receiver's */
     struct cfut__waiter waiter;
-};
-
-/* A thread-safe changed future, as cfut_watch_changed (same outcomes and
- * cancel-safety). */
-struct cfut_watch_sync_changed {
-    /* private: do not touch */
-    struct cfut_future base;
-    struct cfut_watch_sync_receiver *rx;
-    struct cfut__waiter waiter; /* guarded by the channel's lock */
 };
 
 /* ---------------------------------------------------------------------- */
@@ -272,7 +266,7 @@ CFUT_API void cfut_watch_changed_init(struct cfut_watch_changed *f,
  * Initialises a thread-safe changed future, as cfut_watch_changed_init().
  * Context: the receiver's thread. Pinned: from its first poll until drop.
  */
-CFUT_API void cfut_watch_sync_changed_init(struct cfut_watch_sync_changed *f,
+CFUT_API void cfut_watch_sync_changed_init(struct cfut_watch_changed *f,
                                            struct cfut_watch_sync_receiver *rx);
 
 #ifdef __cplusplus

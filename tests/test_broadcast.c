@@ -26,10 +26,10 @@ union brx {
     struct cfut_broadcast_receiver l;
     struct cfut_broadcast_sync_receiver s;
 };
+/* The recv future is one type in both kinds. */
 union brecv {
     struct cfut_future base;
-    struct cfut_broadcast_recv l;
-    struct cfut_broadcast_sync_recv s;
+    struct cfut_broadcast_recv f;
 };
 
 struct bkind {
@@ -83,7 +83,7 @@ l_try_recv(union brx *r, void *m, uint64_t *n)
 static void
 l_recv_init(union brecv *f, union brx *r)
 {
-    cfut_broadcast_recv_init(&f->l, &r->l);
+    cfut_broadcast_recv_init(&f->f, &r->l);
 }
 static uint64_t
 l_len(union brx *r)
@@ -134,7 +134,7 @@ s_try_recv(union brx *r, void *m, uint64_t *n)
 static void
 s_recv_init(union brecv *f, union brx *r)
 {
-    cfut_broadcast_sync_recv_init(&f->s, &r->s);
+    cfut_broadcast_sync_recv_init(&f->f, &r->s);
 }
 static uint64_t
 s_len(union brx *r)
@@ -748,7 +748,7 @@ receive_all(void *arg)
         abort();
     uint64_t next[N_SENDERS] = {0};
     for (;;) {
-        struct cfut_broadcast_sync_recv f;
+        struct cfut_broadcast_recv f;
         cfut_broadcast_sync_recv_init(&f, &tr->rx);
         out_u64 out;
         if (cfut_block_on(ex, &f.base, &out) != CFUT_OK)

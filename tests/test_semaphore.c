@@ -21,24 +21,20 @@ union sem {
     struct cfut_semaphore l;
     struct cfut_semaphore_sync s;
 };
+/* Permits, acquire futures and their output are one type in both kinds. */
 union permit {
     struct cfut_semaphore_permit l;
-    struct cfut_semaphore_sync_permit s;
 };
 union acquire {
     struct cfut_future base;
     struct cfut_semaphore_acquire l;
-    struct cfut_semaphore_sync_acquire s;
 };
-/* Both kinds' outputs have this layout (checked below). */
 struct acquired {
     int status;
     union permit permit;
 };
 _Static_assert(sizeof(struct acquired) ==
-                       sizeof(struct cfut_semaphore_acquired) &&
-                   sizeof(struct acquired) ==
-                       sizeof(struct cfut_semaphore_sync_acquired),
+                   sizeof(struct cfut_semaphore_acquired),
                "the test's output type does not match");
 
 struct skind {
@@ -133,22 +129,22 @@ s_drop(union sem *s)
 static int
 s_try_acquire(union sem *s, size_t n, union permit *p)
 {
-    return cfut_semaphore_sync_try_acquire(&s->s, n, &p->s);
+    return cfut_semaphore_sync_try_acquire(&s->s, n, &p->l);
 }
 static void
 s_acquire_init(union acquire *f, union sem *s, size_t n)
 {
-    cfut_semaphore_sync_acquire_init(&f->s, &s->s, n);
+    cfut_semaphore_sync_acquire_init(&f->l, &s->s, n);
 }
 static void
 s_permit_drop(union permit *p)
 {
-    cfut_semaphore_sync_permit_drop(&p->s);
+    cfut_semaphore_permit_drop(&p->l);
 }
 static void
 s_permit_forget(union permit *p)
 {
-    cfut_semaphore_sync_permit_forget(&p->s);
+    cfut_semaphore_permit_forget(&p->l);
 }
 static int
 s_add(union sem *s, size_t n)
@@ -237,7 +233,7 @@ START_TEST(test_semaphore_acquire_is_ready_at_once_with_room)
     ck_assert_int_eq(k->make(2, &s), CFUT_OK);
     union acquire f;
     k->acquire_init(&f, &s, 2);
-    struct acquired out = {99, {{0, NULL}}};
+    struct acquired out = {99, {{0, NULL, NULL}}};
 
     enum cfut_poll p = testkit_poll(&f.base, testkit_waker_aborting(), &out);
 
@@ -732,12 +728,12 @@ race(void *arg)
         abort();
     for (int i = 0; i < N_ROUNDS; i++) {
         int n = 1 + i % 2;
-        struct cfut_semaphore_sync_permit p;
+        struct cfut_semaphore_permit p;
         if (i % 3 != 0 ||
             cfut_semaphore_sync_try_acquire(&r->s, (size_t)n, &p) != CFUT_OK) {
-            struct cfut_semaphore_sync_acquire f;
+            struct cfut_semaphore_acquire f;
             cfut_semaphore_sync_acquire_init(&f, &r->s, (size_t)n);
-            struct cfut_semaphore_sync_acquired out;
+            struct cfut_semaphore_acquired out;
             if (cfut_block_on(ex, &f.base, &out) != CFUT_OK ||
                 out.status != CFUT_OK)
                 abort();
@@ -749,7 +745,7 @@ race(void *arg)
                !atomic_compare_exchange_weak(r->max_in_use, &max, now))
             ;
         atomic_fetch_sub(r->in_use, n);
-        cfut_semaphore_sync_permit_drop(&p);
+        cfut_semaphore_permit_drop(&p);
     }
     cfut_semaphore_sync_drop(&r->s);
     cfut_executor_free(ex);

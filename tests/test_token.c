@@ -20,10 +20,10 @@ union tok {
     struct cfut_token l;
     struct cfut_token_sync s;
 };
+/* The cancelled future is one type in both kinds. */
 union tcancelled {
     struct cfut_future base;
-    struct cfut_token_cancelled l;
-    struct cfut_token_sync_cancelled s;
+    struct cfut_token_cancelled f;
 };
 
 struct tkind {
@@ -71,7 +71,7 @@ l_is_cancelled(union tok *t)
 static void
 l_cancelled_init(union tcancelled *f, union tok *t)
 {
-    cfut_token_cancelled_init(&f->l, &t->l);
+    cfut_token_cancelled_init(&f->f, &t->l);
 }
 
 static int
@@ -109,7 +109,7 @@ s_is_cancelled(union tok *t)
 static void
 s_cancelled_init(union tcancelled *f, union tok *t)
 {
-    cfut_token_sync_cancelled_init(&f->s, &t->s);
+    cfut_token_sync_cancelled_init(&f->f, &t->s);
 }
 
 static const struct tkind kinds[2] = {
@@ -553,7 +553,7 @@ race_wait(void *arg)
     struct cfut_token_sync mine;
     if (cfut_token_sync_child(&r->root, &mine) != CFUT_OK)
         abort();
-    struct cfut_token_sync_cancelled f;
+    struct cfut_token_cancelled f;
     cfut_token_sync_cancelled_init(&f, &mine);
     if (cfut_block_on(ex, &f.base, NULL) != CFUT_OK) /* it drops 'f' */
         abort();

@@ -25,10 +25,10 @@ union wrx {
     struct cfut_watch_receiver l;
     struct cfut_watch_sync_receiver s;
 };
+/* The changed future is one type in both kinds. */
 union wchanged {
     struct cfut_future base;
-    struct cfut_watch_changed l;
-    struct cfut_watch_sync_changed s;
+    struct cfut_watch_changed f;
 };
 
 struct wkind {
@@ -98,7 +98,7 @@ l_has_changed(union wrx *r)
 static void
 l_changed_init(union wchanged *f, union wrx *r)
 {
-    cfut_watch_changed_init(&f->l, &r->l);
+    cfut_watch_changed_init(&f->f, &r->l);
 }
 
 static int
@@ -154,7 +154,7 @@ s_has_changed(union wrx *r)
 static void
 s_changed_init(union wchanged *f, union wrx *r)
 {
-    cfut_watch_sync_changed_init(&f->s, &r->s);
+    cfut_watch_sync_changed_init(&f->f, &r->s);
 }
 
 static const struct wkind kinds[2] = {
@@ -728,7 +728,7 @@ read_changes(void *arg)
         abort();
     uint64_t seen = 0;
     for (;;) {
-        struct cfut_watch_sync_changed f;
+        struct cfut_watch_changed f;
         cfut_watch_sync_changed_init(&f, &r->rx);
         int st = 99;
         if (cfut_block_on(ex, &f.base, &st) != CFUT_OK)
