@@ -53,7 +53,7 @@ create(size_t hdr, size_t msg_size, size_t cap,
     return c;
 }
 
-static inline struct cfut__broadcast *
+CFUT__KIND_INLINE struct cfut__broadcast *
 add_sender(pthread_mutex_t *m, struct cfut__broadcast *c)
 {
     CFUT_ASSERT(c != NULL, "broadcast: clone of an empty sender");
@@ -66,7 +66,7 @@ add_sender(pthread_mutex_t *m, struct cfut__broadcast *c)
 
 /* Ends the call 'k', freeing the state if its transition found it
  * 'unreferenced'. */
-static inline void
+CFUT__KIND_INLINE void
 end(struct cfut__call *k, struct cfut__broadcast *c, bool unreferenced)
 {
     cfut__call_end(k);
@@ -74,7 +74,7 @@ end(struct cfut__call *k, struct cfut__broadcast *c, bool unreferenced)
         cfut__kind_free(k->m, c);
 }
 
-static inline void
+CFUT__KIND_INLINE void
 sender_drop(pthread_mutex_t *m, struct cfut__broadcast *c)
 {
     struct cfut__call k;
@@ -82,7 +82,7 @@ sender_drop(pthread_mutex_t *m, struct cfut__broadcast *c)
     end(&k, c, cfut__broadcast_sender_gone(c, &k.batch));
 }
 
-static inline int
+CFUT__KIND_INLINE int
 send(pthread_mutex_t *m, struct cfut__broadcast *c, const void *msg)
 {
     CFUT_ASSERT(c != NULL, "broadcast: send on an empty sender");
@@ -94,7 +94,7 @@ send(pthread_mutex_t *m, struct cfut__broadcast *c, const void *msg)
 }
 
 /* A receiver more; returns its position (the tail). */
-static inline uint64_t
+CFUT__KIND_INLINE uint64_t
 subscribe(pthread_mutex_t *m, struct cfut__broadcast *c)
 {
     CFUT_ASSERT(c != NULL, "broadcast: subscribe on an empty sender");
@@ -106,7 +106,7 @@ subscribe(pthread_mutex_t *m, struct cfut__broadcast *c)
     return next;
 }
 
-static inline int
+CFUT__KIND_INLINE int
 try_recv(pthread_mutex_t *m, struct cfut__broadcast *c, uint64_t *next,
          void *msg, uint64_t *n_skipped)
 {
@@ -120,7 +120,7 @@ try_recv(pthread_mutex_t *m, struct cfut__broadcast *c, uint64_t *next,
     return rc;
 }
 
-static inline uint64_t
+CFUT__KIND_INLINE uint64_t
 len(pthread_mutex_t *m, struct cfut__broadcast *c, uint64_t next)
 {
     CFUT_ASSERT(c != NULL, "broadcast: len of an empty receiver");
@@ -130,7 +130,7 @@ len(pthread_mutex_t *m, struct cfut__broadcast *c, uint64_t next)
     return n;
 }
 
-static inline void
+CFUT__KIND_INLINE void
 receiver_drop(pthread_mutex_t *m, struct cfut__broadcast *c, uint64_t next)
 {
     struct cfut__call k;
@@ -140,16 +140,31 @@ receiver_drop(pthread_mutex_t *m, struct cfut__broadcast *c, uint64_t next)
 
 /* ---- the recv future, of either kind ---- */
 
+/* recv_poll() for the lock 'm' of the future's kind. */
+CFUT__KIND_INLINE enum cfut_poll
+recv_poll_in(pthread_mutex_t *m, struct cfut_broadcast_recv *f,
+             struct cfut_context *cx, void *out)
+{
+    cfut__kind_lock(m);
+    enum cfut_poll r =
+        cfut__broadcast_poll_recv(f->shared, &f->waiter, f->next, cx, out);
+    cfut__kind_unlock(m);
+    return r;
+}
+
 static enum cfut_poll
 recv_poll(struct cfut_future *fut, struct cfut_context *cx, void *out)
 {
     struct cfut_broadcast_recv *f =
         cfut_container_of(fut, struct cfut_broadcast_recv, base);
-    cfut__kind_lock(f->lock);
-    enum cfut_poll r =
-        cfut__broadcast_poll_recv(f->shared, &f->waiter, f->next, cx, out);
-    cfut__kind_unlock(f->lock);
-    return r;
+    return CFUT__KIND_DISPATCH(recv_poll_in, f->lock, f, cx, out);
+}
+
+/* recv_drop() for the lock 'm' of the future's kind. */
+CFUT__KIND_INLINE void
+recv_drop_in(pthread_mutex_t *m, struct cfut_broadcast_recv *f)
+{
+    cfut__call_waiter_gone(m, &f->waiter);
 }
 
 static void
@@ -157,7 +172,7 @@ recv_drop(struct cfut_future *fut)
 {
     struct cfut_broadcast_recv *f =
         cfut_container_of(fut, struct cfut_broadcast_recv, base);
-    cfut__call_waiter_gone(f->lock, &f->waiter);
+    CFUT__KIND_DISPATCH(recv_drop_in, f->lock, f);
 }
 
 /* The output size: the message's, after the head (an immutable field). */

@@ -20,6 +20,23 @@
 /* Wakers cloned under the lock per round while a batch is woken. */
 #define CFUT__KIND_WAKE_ROUND 16
 
+/*
+ * Marks a call written for either kind: it is inlined into each binding,
+ * so the local kind's copy is compiled for its constant NULL lock (no lock,
+ * no deferral). A value that only knows its lock at run time (a future, a
+ * permit) picks a copy with CFUT__KIND_DISPATCH.
+ */
+#if defined(__GNUC__)
+#define CFUT__KIND_INLINE static inline __attribute__((always_inline))
+#else
+#define CFUT__KIND_INLINE static inline
+#endif
+
+/* Calls 'call'(m, args...) with a constant NULL when 'm' is NULL (the
+ * local kind's copy), else with 'm'. */
+#define CFUT__KIND_DISPATCH(call, m, ...)                                      \
+    ((m) == NULL ? call(NULL, __VA_ARGS__) : call((m), __VA_ARGS__))
+
 /* A wake list for a call of the kind whose lock is 'm': deferred when 'm'
  * is a lock, immediate when it is NULL (the local kind). */
 #define CFUT__WAKE_LIST_OF(m)                                                  \
@@ -43,45 +60,41 @@ cfut__kind_unlock(pthread_mutex_t *m)
 }
 
 /*
+ * The thread-safe kind's end of a call (cfut__kind_finish()), out of line:
+ * detaches 'wl', then up to CFUT__KIND_WAKE_ROUND waiters leave 'batch'
+ * (may be NULL) with a clone of their waker each, and after unlocking 'wl'
+ * runs and the clones are woken; then the next round, under the lock
+ * again, until the batch is empty. A waiter polled or dropped meanwhile
+ * has left the batch by itself.
+ * Context: with 'm' held; returns with it released.
+ */
+void cfut__kind_finish_sync(pthread_mutex_t *m, struct cfut__wake_list *wl,
+                            struct cfut_list *batch);
+
+/*
  * Ends a call that took 'm' and ran the core with 'wl' (of the same kind):
  * wakes every waiter of 'batch' (may be NULL). The local kind's 'wl' has
  * woken and dropped its wakers already; the batch is woken at once. The
- * thread-safe kind detaches 'wl', then up to CFUT__KIND_WAKE_ROUND
- * waiters leave the batch with a clone of their waker each, and after
- * unlocking 'wl' runs and the clones are woken; then the next round, under
- * the lock again, until the batch is empty. A waiter polled or dropped
- * meanwhile has left the batch by itself.
+ * thread-safe kind wakes after unlocking (cfut__kind_finish_sync()).
  * Context: with 'm' held; returns with it released.
  */
 static inline void
 cfut__kind_finish(pthread_mutex_t *m, struct cfut__wake_list *wl,
                   struct cfut_list *batch)
 {
-    if (m == NULL) {
-        if (batch != NULL)
-            cfut__waitq_wake_all_now(batch);
-        return;
-    }
-    cfut__wake_list_detach(wl);
-    for (;;) {
-        struct cfut_waker w[CFUT__KIND_WAKE_ROUND];
-        size_t n = 0;
-        struct cfut__waiter *x;
-        while (batch != NULL && n < CFUT__KIND_WAKE_ROUND &&
-               (x = cfut__waitq_first(batch)) != NULL) {
-            cfut__waiter_unlink(x);
-            w[n++] = cfut_waker_clone(&x->waker);
-        }
-        bool more = n == CFUT__KIND_WAKE_ROUND && !cfut_list_is_empty(batch);
-        pthread_mutex_unlock(m);
-        cfut__wake_list_run(wl);
-        for (size_t i = 0; i < n; i++)
-            cfut_waker_wake(&w[i]);
-        if (!more)
-            return;
-        pthread_mutex_lock(m);
-    }
+    if (m != NULL)
+        cfut__kind_finish_sync(m, wl, batch);
+    else if (batch != NULL)
+        cfut__waitq_wake_all_now(batch);
 }
+
+/*
+ * The local kind's wake list for calls that keep one in memory: an
+ * immediate list holds nothing and is never written (cfut_wake_list_int.h),
+ * so one constant serves every call on every thread.
+ */
+static const struct cfut__wake_list cfut__kind_wake_now = {
+    false, {NULL, NULL}, {NULL, NULL}, NULL, {NULL, NULL}};
 
 /*
  * One call on a state, from its lock to its wakes: the kind's lock 'm'
@@ -90,8 +103,9 @@ cfut__kind_finish(pthread_mutex_t *m, struct cfut__wake_list *wl,
  */
 struct cfut__call {
     pthread_mutex_t *m;
-    struct cfut__wake_list wl;
-    struct cfut_list batch; /* waiters to wake at the end */
+    struct cfut__wake_list *wl;      /* 'deferred', or the immediate list */
+    struct cfut__wake_list deferred; /* the thread-safe kind's only */
+    struct cfut_list batch;          /* waiters to wake at the end */
 };
 
 /* Begins a call on the state whose lock is 'm': takes the lock. */
@@ -99,7 +113,13 @@ static inline void
 cfut__call_begin(struct cfut__call *k, pthread_mutex_t *m)
 {
     k->m = m;
-    k->wl = CFUT__WAKE_LIST_OF(m);
+    if (m != NULL) {
+        k->deferred = CFUT__WAKE_LIST_DEFERRED;
+        k->wl = &k->deferred;
+    } else {
+        /* Never written: see cfut__kind_wake_now. */
+        k->wl = (struct cfut__wake_list *)&cfut__kind_wake_now;
+    }
     cfut_list_init(&k->batch);
     cfut__kind_lock(m);
 }
@@ -109,7 +129,7 @@ cfut__call_begin(struct cfut__call *k, pthread_mutex_t *m)
 static inline void
 cfut__call_end(struct cfut__call *k)
 {
-    cfut__kind_finish(k->m, &k->wl, &k->batch);
+    cfut__kind_finish(k->m, k->wl, &k->batch);
 }
 
 /* A waiting future goes: it leaves its wait list (or batch), and its
@@ -119,7 +139,7 @@ cfut__call_waiter_gone(pthread_mutex_t *m, struct cfut__waiter *w)
 {
     struct cfut__call k;
     cfut__call_begin(&k, m);
-    cfut__waiter_gone(w, &k.wl);
+    cfut__waiter_gone(w, k.wl);
     cfut__call_end(&k);
 }
 

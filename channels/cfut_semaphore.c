@@ -45,7 +45,7 @@ create(size_t size, size_t permits, bool has_handle, int *rc)
 
 /* Ends the call 'k', freeing the state if its transition found it
  * 'unreferenced'. */
-static inline void
+CFUT__KIND_INLINE void
 end(struct cfut__call *k, struct cfut__semaphore *c, bool unreferenced)
 {
     cfut__call_end(k);
@@ -53,7 +53,7 @@ end(struct cfut__call *k, struct cfut__semaphore *c, bool unreferenced)
         cfut__kind_free(k->m, c);
 }
 
-static inline struct cfut__semaphore *
+CFUT__KIND_INLINE struct cfut__semaphore *
 retain(pthread_mutex_t *m, struct cfut__semaphore *c)
 {
     CFUT_ASSERT(c != NULL, "semaphore: clone of an empty handle");
@@ -63,7 +63,7 @@ retain(pthread_mutex_t *m, struct cfut__semaphore *c)
     return c;
 }
 
-static inline void
+CFUT__KIND_INLINE void
 handle_drop(pthread_mutex_t *m, struct cfut__semaphore *c)
 {
     struct cfut__call k;
@@ -73,7 +73,7 @@ handle_drop(pthread_mutex_t *m, struct cfut__semaphore *c)
 
 /* try_acquire: 0 with 'n' permits in '*permit' (which holds a reference),
  * or the error with '*permit' untouched. */
-static inline int
+CFUT__KIND_INLINE int
 try_acquire(pthread_mutex_t *m, struct cfut__semaphore *c, size_t n,
             struct cfut_semaphore_permit *permit)
 {
@@ -86,13 +86,14 @@ try_acquire(pthread_mutex_t *m, struct cfut__semaphore *c, size_t n,
     return rc;
 }
 
-/* A permit goes: its permits given back, or with 'forget', gone for good. */
-static void
-permit_end(struct cfut_semaphore_permit *permit, bool forget)
+/* A permit of the kind of 'm' goes: its permits given back, or with
+ * 'forget', gone for good. */
+CFUT__KIND_INLINE void
+permit_end(pthread_mutex_t *m, struct cfut_semaphore_permit *permit,
+           bool forget)
 {
     struct cfut__semaphore *c = permit->shared;
     size_t n = permit->n;
-    pthread_mutex_t *m = permit->lock;
     *permit = (struct cfut_semaphore_permit){0, NULL, NULL};
     if (c == NULL)
         return;
@@ -103,7 +104,7 @@ permit_end(struct cfut_semaphore_permit *permit, bool forget)
                : cfut__semaphore_permit_gone(c, n, &k.batch));
 }
 
-static inline int
+CFUT__KIND_INLINE int
 add(pthread_mutex_t *m, struct cfut__semaphore *c, size_t n)
 {
     CFUT_ASSERT(c != NULL, "semaphore: add to an empty handle");
@@ -114,7 +115,7 @@ add(pthread_mutex_t *m, struct cfut__semaphore *c, size_t n)
     return rc;
 }
 
-static inline void
+CFUT__KIND_INLINE void
 close_sem(pthread_mutex_t *m, struct cfut__semaphore *c)
 {
     CFUT_ASSERT(c != NULL, "semaphore: close of an empty handle");
@@ -125,7 +126,7 @@ close_sem(pthread_mutex_t *m, struct cfut__semaphore *c)
 }
 
 /* Reads the closed flag ('closed') or the count available. */
-static inline size_t
+CFUT__KIND_INLINE size_t
 peek(pthread_mutex_t *m, const struct cfut__semaphore *c, bool closed)
 {
     CFUT_ASSERT(c != NULL, "semaphore: a look at an empty handle");
@@ -140,13 +141,34 @@ peek(pthread_mutex_t *m, const struct cfut__semaphore *c, bool closed)
 void
 cfut_semaphore_permit_drop(struct cfut_semaphore_permit *permit)
 {
-    permit_end(permit, false);
+    CFUT__KIND_DISPATCH(permit_end, permit->lock, permit, false);
 }
 
 void
 cfut_semaphore_permit_forget(struct cfut_semaphore_permit *permit)
 {
-    permit_end(permit, true);
+    CFUT__KIND_DISPATCH(permit_end, permit->lock, permit, true);
+}
+
+/* acquire_poll() for the lock 'm' of the future's kind. */
+CFUT__KIND_INLINE enum cfut_poll
+acquire_poll_in(pthread_mutex_t *m, struct cfut_semaphore_acquire *f,
+                struct cfut_context *cx, void *out)
+{
+    struct cfut_semaphore_acquired *o = out;
+    int status = CFUT_OK;
+    cfut__kind_lock(m);
+    enum cfut_poll r =
+        cfut__semaphore_acquire_poll(f->shared, &f->waiter, cx, &status);
+    cfut__kind_unlock(m);
+    if (r == CFUT_READY) {
+        o->status = status;
+        o->permit = (struct cfut_semaphore_permit){0, NULL, NULL};
+        if (status == CFUT_OK) /* the future's reference goes with it */
+            o->permit =
+                (struct cfut_semaphore_permit){f->waiter.n, f->shared, m};
+    }
+    return r;
 }
 
 static enum cfut_poll
@@ -154,20 +176,17 @@ acquire_poll(struct cfut_future *fut, struct cfut_context *cx, void *out)
 {
     struct cfut_semaphore_acquire *f =
         cfut_container_of(fut, struct cfut_semaphore_acquire, base);
-    struct cfut_semaphore_acquired *o = out;
-    int status = CFUT_OK;
-    cfut__kind_lock(f->lock);
-    enum cfut_poll r =
-        cfut__semaphore_acquire_poll(f->shared, &f->waiter, cx, &status);
-    cfut__kind_unlock(f->lock);
-    if (r == CFUT_READY) {
-        o->status = status;
-        o->permit = (struct cfut_semaphore_permit){0, NULL, NULL};
-        if (status == CFUT_OK) /* the future's reference goes with it */
-            o->permit =
-                (struct cfut_semaphore_permit){f->waiter.n, f->shared, f->lock};
-    }
-    return r;
+    return CFUT__KIND_DISPATCH(acquire_poll_in, f->lock, f, cx, out);
+}
+
+/* acquire_drop() for the lock 'm' of the future's kind. */
+CFUT__KIND_INLINE void
+acquire_drop_in(pthread_mutex_t *m, struct cfut_semaphore_acquire *f)
+{
+    struct cfut__call k;
+    cfut__call_begin(&k, m);
+    end(&k, f->shared,
+        cfut__semaphore_acquire_gone(f->shared, &f->waiter, &k.batch, k.wl));
 }
 
 static void
@@ -175,10 +194,7 @@ acquire_drop(struct cfut_future *fut)
 {
     struct cfut_semaphore_acquire *f =
         cfut_container_of(fut, struct cfut_semaphore_acquire, base);
-    struct cfut__call k;
-    cfut__call_begin(&k, f->lock);
-    end(&k, f->shared,
-        cfut__semaphore_acquire_gone(f->shared, &f->waiter, &k.batch, &k.wl));
+    CFUT__KIND_DISPATCH(acquire_drop_in, f->lock, f);
 }
 
 static const struct cfut_future_vtable acquire_vtable = {

@@ -34,7 +34,7 @@ lock_of(const struct cfut__token *c)
  * frees the states that was the last one of, after unlocking (nothing
  * else can reach them; a root last, with the tree's mutex).
  */
-static void
+CFUT__KIND_INLINE void
 release_end(struct cfut__call *k, struct cfut__token *c)
 {
     struct cfut_list dead;
@@ -46,7 +46,7 @@ release_end(struct cfut__call *k, struct cfut__token *c)
 }
 
 /* Drops a handle's reference to 'c'. */
-static void
+CFUT__KIND_INLINE void
 release(pthread_mutex_t *m, struct cfut__token *c)
 {
     struct cfut__call k;
@@ -55,7 +55,7 @@ release(pthread_mutex_t *m, struct cfut__token *c)
 }
 
 /* Links a new state 'c' under 'parent' (NULL: a root) with one reference. */
-static void
+CFUT__KIND_INLINE void
 link_state(pthread_mutex_t *m, struct cfut__token *c,
            struct cfut__token *parent)
 {
@@ -65,7 +65,7 @@ link_state(pthread_mutex_t *m, struct cfut__token *c,
     CFUT_ASSERT(ok, "token: too many references");
 }
 
-static struct cfut__token *
+CFUT__KIND_INLINE struct cfut__token *
 retain(pthread_mutex_t *m, struct cfut__token *c)
 {
     CFUT_ASSERT(c != NULL, "token: clone of an empty token");
@@ -76,7 +76,7 @@ retain(pthread_mutex_t *m, struct cfut__token *c)
     return c;
 }
 
-static void
+CFUT__KIND_INLINE void
 cancel(pthread_mutex_t *m, struct cfut__token *c)
 {
     CFUT_ASSERT(c != NULL, "token: cancel of an empty token");
@@ -86,7 +86,7 @@ cancel(pthread_mutex_t *m, struct cfut__token *c)
     cfut__call_end(&k);
 }
 
-static bool
+CFUT__KIND_INLINE bool
 is_cancelled(pthread_mutex_t *m, const struct cfut__token *c)
 {
     CFUT_ASSERT(c != NULL, "token: is_cancelled on an empty token");
@@ -98,29 +98,44 @@ is_cancelled(pthread_mutex_t *m, const struct cfut__token *c)
 
 /* ---- the cancelled future, of either kind ---- */
 
+/* cancelled_poll() for the lock 'm' of the future's kind. */
+CFUT__KIND_INLINE enum cfut_poll
+cancelled_poll_in(pthread_mutex_t *m, struct cfut_token_cancelled *f,
+                  struct cfut_context *cx, void *out)
+{
+    (void)out;
+    cfut__kind_lock(m);
+    enum cfut_poll r = cfut__token_poll(f->shared, &f->waiter, cx);
+    cfut__kind_unlock(m);
+    return r;
+}
+
 static enum cfut_poll
 cancelled_poll(struct cfut_future *fut, struct cfut_context *cx, void *out)
 {
-    (void)out;
     struct cfut_token_cancelled *f =
         cfut_container_of(fut, struct cfut_token_cancelled, base);
-    cfut__kind_lock(f->lock);
-    enum cfut_poll r = cfut__token_poll(f->shared, &f->waiter, cx);
-    cfut__kind_unlock(f->lock);
-    return r;
+    return CFUT__KIND_DISPATCH(cancelled_poll_in, f->lock, f, cx, out);
 }
 
 /* The future goes: off the wait list, its waker released, then its
  * reference. */
+/* cancelled_drop() for the lock 'm' of the future's kind. */
+CFUT__KIND_INLINE void
+cancelled_drop_in(pthread_mutex_t *m, struct cfut_token_cancelled *f)
+{
+    struct cfut__call k;
+    cfut__call_begin(&k, m);
+    cfut__waiter_gone(&f->waiter, k.wl);
+    release_end(&k, f->shared);
+}
+
 static void
 cancelled_drop(struct cfut_future *fut)
 {
     struct cfut_token_cancelled *f =
         cfut_container_of(fut, struct cfut_token_cancelled, base);
-    struct cfut__call k;
-    cfut__call_begin(&k, f->lock);
-    cfut__waiter_gone(&f->waiter, &k.wl);
-    release_end(&k, f->shared);
+    CFUT__KIND_DISPATCH(cancelled_drop_in, f->lock, f);
 }
 
 static const struct cfut_future_vtable cancelled_vtable = {

@@ -47,7 +47,7 @@ create(size_t hdr, size_t value_size, const void *initial,
 }
 
 /* Frees 'c' if 'unreferenced' (no lock held: nothing else can reach it). */
-static inline void
+CFUT__KIND_INLINE void
 free_if(pthread_mutex_t *m, struct cfut__watch *c, bool unreferenced)
 {
     if (unreferenced) {
@@ -56,7 +56,7 @@ free_if(pthread_mutex_t *m, struct cfut__watch *c, bool unreferenced)
     }
 }
 
-static inline int
+CFUT__KIND_INLINE int
 send(pthread_mutex_t *m, struct cfut__watch *c, const void *value)
 {
     CFUT_ASSERT(c != NULL, "watch: send on an empty sender");
@@ -70,7 +70,7 @@ send(pthread_mutex_t *m, struct cfut__watch *c, const void *value)
     return rc;
 }
 
-static inline void
+CFUT__KIND_INLINE void
 sender_drop(pthread_mutex_t *m, struct cfut__watch *c)
 {
     struct cfut__call k;
@@ -82,7 +82,7 @@ sender_drop(pthread_mutex_t *m, struct cfut__watch *c)
 
 /* A receiver of 'c' more, that has seen version '*seen' (the current one
  * when 'seen' is NULL); returns the version it has seen. */
-static inline uint64_t
+CFUT__KIND_INLINE uint64_t
 add_receiver(pthread_mutex_t *m, struct cfut__watch *c, const uint64_t *seen)
 {
     CFUT_ASSERT(c != NULL, "watch: a receiver of an empty handle");
@@ -94,7 +94,7 @@ add_receiver(pthread_mutex_t *m, struct cfut__watch *c, const uint64_t *seen)
     return v;
 }
 
-static inline void
+CFUT__KIND_INLINE void
 receiver_drop(pthread_mutex_t *m, struct cfut__watch *c)
 {
     cfut__kind_lock(m);
@@ -105,7 +105,7 @@ receiver_drop(pthread_mutex_t *m, struct cfut__watch *c)
 
 /* Copies the current value to 'out' and marks it seen in '*seen';
  * returns its version. */
-static inline uint64_t
+CFUT__KIND_INLINE uint64_t
 get(pthread_mutex_t *m, struct cfut__watch *c, void *out, uint64_t *seen)
 {
     CFUT_ASSERT(c != NULL, "watch: get on an empty receiver");
@@ -116,7 +116,7 @@ get(pthread_mutex_t *m, struct cfut__watch *c, void *out, uint64_t *seen)
 }
 
 /* Tells whether a version newer than 'seen' is there. */
-static inline bool
+CFUT__KIND_INLINE bool
 is_newer(pthread_mutex_t *m, const struct cfut__watch *c, uint64_t seen)
 {
     CFUT_ASSERT(c != NULL, "watch: has_changed on an empty receiver");
@@ -126,7 +126,7 @@ is_newer(pthread_mutex_t *m, const struct cfut__watch *c, uint64_t seen)
     return newer;
 }
 
-static inline bool
+CFUT__KIND_INLINE bool
 is_closed(pthread_mutex_t *m, struct cfut__watch *c)
 {
     CFUT_ASSERT(c != NULL, "watch: is_closed on an empty sender");
@@ -138,16 +138,31 @@ is_closed(pthread_mutex_t *m, struct cfut__watch *c)
 
 /* ---- the changed future, of either kind ---- */
 
+/* changed_poll() for the lock 'm' of the future's kind. */
+CFUT__KIND_INLINE enum cfut_poll
+changed_poll_in(pthread_mutex_t *m, struct cfut_watch_changed *f,
+                struct cfut_context *cx, void *out)
+{
+    cfut__kind_lock(m);
+    enum cfut_poll r =
+        cfut__watch_changed_poll(f->shared, &f->waiter, f->seen, cx, out);
+    cfut__kind_unlock(m);
+    return r;
+}
+
 static enum cfut_poll
 changed_poll(struct cfut_future *fut, struct cfut_context *cx, void *out)
 {
     struct cfut_watch_changed *f =
         cfut_container_of(fut, struct cfut_watch_changed, base);
-    cfut__kind_lock(f->lock);
-    enum cfut_poll r =
-        cfut__watch_changed_poll(f->shared, &f->waiter, f->seen, cx, out);
-    cfut__kind_unlock(f->lock);
-    return r;
+    return CFUT__KIND_DISPATCH(changed_poll_in, f->lock, f, cx, out);
+}
+
+/* changed_drop() for the lock 'm' of the future's kind. */
+CFUT__KIND_INLINE void
+changed_drop_in(pthread_mutex_t *m, struct cfut_watch_changed *f)
+{
+    cfut__call_waiter_gone(m, &f->waiter);
 }
 
 static void
@@ -155,7 +170,7 @@ changed_drop(struct cfut_future *fut)
 {
     struct cfut_watch_changed *f =
         cfut_container_of(fut, struct cfut_watch_changed, base);
-    cfut__call_waiter_gone(f->lock, &f->waiter);
+    CFUT__KIND_DISPATCH(changed_drop_in, f->lock, f);
 }
 
 static const struct cfut_future_vtable changed_vtable = {
