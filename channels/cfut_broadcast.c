@@ -160,19 +160,12 @@ recv_poll(struct cfut_future *fut, struct cfut_context *cx, void *out)
     return CFUT__KIND_DISPATCH(recv_poll_in, f->lock, f, cx, out);
 }
 
-/* recv_drop() for the lock 'm' of the future's kind. */
-CFUT__KIND_INLINE void
-recv_drop_in(pthread_mutex_t *m, struct cfut_broadcast_recv *f)
-{
-    cfut__call_waiter_gone(m, &f->waiter);
-}
-
 static void
 recv_drop(struct cfut_future *fut)
 {
     struct cfut_broadcast_recv *f =
         cfut_container_of(fut, struct cfut_broadcast_recv, base);
-    CFUT__KIND_DISPATCH(recv_drop_in, f->lock, f);
+    cfut__call_waiter_gone(f->lock, &f->waiter);
 }
 
 /* The output size: the message's, after the head (an immutable field). */

@@ -132,15 +132,24 @@ cfut__call_end(struct cfut__call *k)
     cfut__kind_finish(k->m, k->wl, &k->batch);
 }
 
-/* A waiting future goes: it leaves its wait list (or batch), and its
- * waker is released (after unlocking, in the thread-safe kind). */
-static inline void
-cfut__call_waiter_gone(pthread_mutex_t *m, struct cfut__waiter *w)
+/* A waiting future goes, of the kind of 'm': it leaves its wait list (or
+ * batch), and its waker is released (after unlocking, in the thread-safe
+ * kind). */
+CFUT__KIND_INLINE void
+cfut__call_waiter_gone_in(pthread_mutex_t *m, struct cfut__waiter *w)
 {
     struct cfut__call k;
     cfut__call_begin(&k, m);
     cfut__waiter_gone(w, k.wl);
     cfut__call_end(&k);
+}
+
+/* A waiting future whose kind's lock is 'lock' (NULL: the local kind)
+ * goes (see cfut__call_waiter_gone_in()). */
+static inline void
+cfut__call_waiter_gone(void *lock, struct cfut__waiter *w)
+{
+    CFUT__KIND_DISPATCH(cfut__call_waiter_gone_in, lock, w);
 }
 
 /* Frees a state's 'block' whose lock is 'm' (NULL: the local kind), once

@@ -158,19 +158,12 @@ changed_poll(struct cfut_future *fut, struct cfut_context *cx, void *out)
     return CFUT__KIND_DISPATCH(changed_poll_in, f->lock, f, cx, out);
 }
 
-/* changed_drop() for the lock 'm' of the future's kind. */
-CFUT__KIND_INLINE void
-changed_drop_in(pthread_mutex_t *m, struct cfut_watch_changed *f)
-{
-    cfut__call_waiter_gone(m, &f->waiter);
-}
-
 static void
 changed_drop(struct cfut_future *fut)
 {
     struct cfut_watch_changed *f =
         cfut_container_of(fut, struct cfut_watch_changed, base);
-    CFUT__KIND_DISPATCH(changed_drop_in, f->lock, f);
+    cfut__call_waiter_gone(f->lock, &f->waiter);
 }
 
 static const struct cfut_future_vtable changed_vtable = {
