@@ -194,6 +194,12 @@ exkit_waker_init(struct exkit_waker *w)
     return (struct cfut_waker){&counting_waker_vtable, w};
 }
 
+struct cfut_waker
+exkit_waker_of(struct exkit_waker *w)
+{
+    return (struct cfut_waker){&counting_waker_vtable, w};
+}
+
 int
 exkit_waker_n_woken(struct exkit_waker *w)
 {
@@ -367,25 +373,39 @@ run_check(const struct exkit_check *c)
 #endif
 }
 
-/* Prints 'text' wrapped to 78 columns, each line indented by 'indent'. */
+/*
+ * Prints 'text' wrapped to 78 columns, each line indented by 'indent'; an
+ * indented line that is continued keeps its own indentation, plus two.
+ */
 static void
 print_wrapped(const char *text, int indent)
 {
-    const int width = 78 - indent;
     while (*text != '\0') {
         const char *nl = strchr(text, '\n');
         int len = nl != NULL ? (int)(nl - text) : (int)strlen(text);
-        if (len > width) { /* break at the last space that fits */
-            int cut = width;
-            while (cut > 0 && text[cut] != ' ')
-                cut--;
-            if (cut > 0)
-                len = cut;
+        int lead = 0;
+        while (lead < len && text[lead] == ' ')
+            lead++;
+        int at = indent; /* the column this piece starts at */
+        for (bool first = true; len > 0 || first; first = false) {
+            int width = 78 - at;
+            int piece = len;
+            if (piece > width) { /* break at the last space that fits */
+                int cut = width;
+                while (cut > 0 && text[cut] != ' ')
+                    cut--;
+                piece = cut > lead ? cut : width;
+            }
+            printf("%*s%.*s\n", at, "", piece, text);
+            text += piece;
+            len -= piece;
+            while (len > 0 && *text == ' ') {
+                text++;
+                len--;
+            }
+            at = indent + (lead > 0 ? lead + 2 : 0);
+            lead = 0;
         }
-        printf("%*s%.*s\n", indent, "", len, text);
-        text += len;
-        while (*text == ' ')
-            text++;
         if (*text == '\n')
             text++;
     }

@@ -106,6 +106,8 @@ struct exkit_waker {
 
 /* Initialises 'w' and returns its waker (not a clone: refs stays 0). */
 struct cfut_waker exkit_waker_init(struct exkit_waker *w);
+/* Returns the waker of 'w' again (as exkit_waker_init() did, counts kept). */
+struct cfut_waker exkit_waker_of(struct exkit_waker *w);
 /* Returns the wakes of either kind 'w' has seen. */
 int exkit_waker_n_woken(struct exkit_waker *w);
 /* Waits up to 'ms' milliseconds until 'w' has seen 'n' wakes in all. */
