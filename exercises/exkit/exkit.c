@@ -236,7 +236,13 @@ exkit_waker_deinit(struct exkit_waker *w)
 /* Trace capture                                                           */
 /* ---------------------------------------------------------------------- */
 
-static FILE *trace_file;
+/*
+ * The file stderr goes to while a trace is captured. In a forked check the
+ * parent makes it before the fork, so that when the child dies during a
+ * capture (a sanitizer's report went there too) the parent can print what
+ * it holds. A capture that ends normally leaves it empty.
+ */
+static FILE *capture_file;
 static int saved_stderr = -1;
 static char *trace_text;
 
@@ -245,34 +251,57 @@ exkit_trace_begin(void)
 {
     if (cfut_trace_is_on()) /* CFUT_TRACE was set: we take it over */
         cfut_trace_stop();
-    trace_file = tmpfile();
-    if (trace_file == NULL)
+    if (capture_file == NULL)
+        capture_file = tmpfile();
+    if (capture_file == NULL)
         exkit_fail("(the check could not create a temporary file)");
     fflush(stderr);
+    if (ftruncate(fileno(capture_file), 0) != 0)
+        exkit_fail("(the check could not empty its temporary file)");
+    rewind(capture_file);
     saved_stderr = dup(2);
-    dup2(fileno(trace_file), 2);
+    dup2(fileno(capture_file), 2);
     if (cfut_trace_start("-") != CFUT_OK)
         exkit_fail("(the check could not start the trace)");
 }
 
-const char *
-exkit_trace_end(void)
+/* Gives stderr back (after a capture, or when a check failed in one). */
+static void
+restore_stderr(void)
 {
     cfut_trace_stop();
     fflush(stderr);
     dup2(saved_stderr, 2);
     close(saved_stderr);
     saved_stderr = -1;
+}
+
+/* Returns what the capture file holds (malloc'd) and empties it. */
+static char *
+take_capture(void)
+{
+    fflush(capture_file);
+    off_t size = lseek(fileno(capture_file), 0, SEEK_END);
+    char *text = malloc(size > 0 ? (size_t)size + 1 : 1);
+    if (text == NULL)
+        return NULL;
+    ssize_t n =
+        size > 0 ? pread(fileno(capture_file), text, (size_t)size, 0) : 0;
+    text[n > 0 ? n : 0] = '\0';
+    if (ftruncate(fileno(capture_file), 0) != 0)
+        text[0] = '\0';
+    rewind(capture_file);
+    return text;
+}
+
+const char *
+exkit_trace_end(void)
+{
+    restore_stderr();
     free(trace_text);
-    long size = ftell(trace_file);
-    trace_text = malloc(size > 0 ? (size_t)size + 1 : 1);
+    trace_text = take_capture();
     if (trace_text == NULL)
         exkit_fail("(the check ran out of memory)");
-    rewind(trace_file);
-    size_t n = size > 0 ? fread(trace_text, 1, (size_t)size, trace_file) : 0;
-    trace_text[n] = '\0';
-    fclose(trace_file);
-    trace_file = NULL;
     return trace_text;
 }
 
@@ -340,11 +369,8 @@ run_check(const struct exkit_check *c)
     atomic_store(&wakers_released, 0);
     if (setjmp(check_exit) != 0) {
         if (saved_stderr >= 0) { /* failed while capturing a trace */
-            cfut_trace_stop();
-            fflush(stderr);
-            dup2(saved_stderr, 2);
-            close(saved_stderr);
-            saved_stderr = -1;
+            restore_stderr();
+            free(take_capture());
         }
         return;
     }
@@ -444,6 +470,7 @@ run_forked(const struct exkit_check *c)
         perror("exkit: pipe");
         exit(2);
     }
+    capture_file = tmpfile(); /* shared with the child (see above) */
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0) {
@@ -487,6 +514,8 @@ run_forked(const struct exkit_check *c)
     if (got > 0 && buf[0] == 'P' && WIFEXITED(status) &&
         WEXITSTATUS(status) == 0) {
         message[0] = '\0';
+        fclose(capture_file);
+        capture_file = NULL;
         return true;
     }
     if (got > 0 && buf[0] == 'F') {
@@ -497,7 +526,18 @@ run_forked(const struct exkit_check *c)
     } else {
         describe_death(status, message, sizeof message);
         notes[0] = '\0';
+        char *left = capture_file != NULL ? take_capture() : NULL;
+        if (left != NULL && left[0] != '\0')
+            fprintf(stderr,
+                    "---- what was written to stderr while the check "
+                    "captured the trace ----\n%s"
+                    "---- (end) ----\n",
+                    left);
+        free(left);
     }
+    if (capture_file != NULL)
+        fclose(capture_file);
+    capture_file = NULL;
     return false;
 }
 
