@@ -233,7 +233,9 @@ check_drop_while_waiting(void)
     struct cfut_join_handle h;
     EXKIT_REQUIRE(cfut_spawn(b.ex, &r.base, sizeof r, &h) == CFUT_OK,
                   "(the check could not spawn your future)");
-    cfut_executor_run_ready(b.ex); /* its first poll: EAGAIN, it waits */
+    struct cfut_yield turn; /* one turn of the executor: the first poll */
+    cfut_yield_now_init(&turn);
+    cfut_block_on(b.ex, &turn.base, NULL);
     size_t waiting = cfut_reactor_n_waiters(b.ex);
 
     cfut_join_handle_cancel(&h); /* drops it, pending */
