@@ -1,29 +1,30 @@
 /*
- * naps.c: exercise 08, the reference solution (spoilers: try the exercise
- * first). Three sleeps awaited in a loop whose counter lives in the
- * struct; the drop cancels the sleep being awaited.
+ * naps.c: exercise 08, a coroutine that awaits three sleeps.
+ * This is your file: fill in the functions below, then run
+ *     ./run exercise 8
+ * The README beside this file says what to build and gives hints.
  */
 #include "naps.h"
 
 static enum cfut_poll
 naps_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
 {
-    struct naps *n = cfut_container_of(f, struct naps, base);
-    CFUT_ASYNC_BEGIN(&n->co);
-    for (int i = 0; i < 3; i++) {
-        cfut_sleep_init(&n->nap, CFUT_MSEC(n->ms[i]));
-        CFUT_AWAIT(&n->co, cx, &n->nap.base, &n->status);
-        n->total += n->ms[i];
-    }
-    CFUT_ASYNC_RETURN(&n->co, out, uint64_t, n->total);
-    CFUT_ASYNC_END(&n->co);
+    /* Exercise: the body of the coroutine, between CFUT_ASYNC_BEGIN and
+     * CFUT_ASYNC_END: for each nap, initialise the sleep
+     * (cfut_sleep_init(), CFUT_MSEC()) and CFUT_AWAIT it; add it to the
+     * total; finish with CFUT_ASYNC_RETURN (a uint64_t). */
+    (void)f;
+    (void)cx;
+    (void)out;
+    return CFUT_PENDING;
 }
 
 static void
 naps_drop(struct cfut_future *f)
 {
-    /* Dropped mid-nap: drop the sleep, which disarms its timer. */
-    cfut_coro_drop(&cfut_container_of(f, struct naps, base)->co);
+    /* Exercise: dropped in the middle of a nap, the coroutine must drop
+     * the sleep it awaits (cfut_coro_drop()). */
+    (void)f;
 }
 
 static const struct cfut_future_vtable naps_vtable = {
