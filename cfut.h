@@ -26,5 +26,6 @@
 #include "cfut_oneshot.h"
 #include "cfut_mpsc.h"
 #include "cfut_transport.h"
+#include "cfut_ws.h"
 
 #endif /* CFUT_H */

@@ -1,5 +1,5 @@
 /*
- * bench_core.c: the executor and coroutine workloads of ../shared/BENCH.md:
+ * bench_core.c: the executor and coroutine workloads of bench/README.md:
  * spawn_complete and coro_await_ready (hand-written and as an async
  * function), each beside its floor (the same work as a hand-written state
  * machine called directly). Prints JSON lines.

@@ -6,7 +6,7 @@ bench/results.svg and the headline block of bench/README.md.
     report.py --callgrind PREFIX     (used by run_bench --count)
 
 RUN.jsonl is a run saved by bench/run_bench (bench/runs/<date>.jsonl): a
-{"meta": ...} line, then the JSON lines of ../shared/BENCH.md. COUNT.jsonl is
+{"meta": ...} line, then the JSON lines of bench/README.md. COUNT.jsonl is
 the matching instruction-count run ({"name", "impl", "instr_per_op"}).
 
 --callgrind PREFIX reads the callgrind dumps PREFIX.1, PREFIX.2, ... that
@@ -26,7 +26,7 @@ import subprocess
 import sys
 import tempfile
 
-# The workloads of ../shared/BENCH.md (and the issues), in report order.
+# The workloads of bench/README.md (and the issues), in report order.
 ORDER = [
     "spawn_complete",
     "coro_await_ready",

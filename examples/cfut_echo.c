@@ -1,19 +1,26 @@
 /*
  * cfut_echo.c: the cfut-echo program: an echo server and a load-generating
- * client for the cfut transport over TCP (wire format: docs/wire-format.md).
+ * client for the cfut transport over TCP or WebSocket (wire format:
+ * docs/wire-format.md).
  *
  * HOST is an IPv4 address, an IPv6 address in brackets ("[::1]:7000") or
  * localhost; host names are not resolved (the error says so).
  *
- *   cfut-echo serve --listen HOST:PORT [--shuffle]
- *       answers each request with its own payload; with --shuffle, replies
- *       leave out of order. Prints "listening on HOST:PORT" (the real port
- *       when PORT is 0) and serves until killed.
- *   cfut-echo client --connect HOST:PORT --requests N --inflight K [--size B]
+ *   cfut-echo serve [--listen HOST:PORT] [--ws-listen HOST:PORT]
+ *                   [--shuffle] [--delay-ms MAX]
+ *       answers each request with its own payload, over raw TCP
+ *       (--listen), WebSocket (--ws-listen: one binary message per frame)
+ *       or both; with --shuffle, replies leave out of order; with
+ *       --delay-ms, each reply waits a random 0..MAX ms first. Prints
+ *       "listening on HOST:PORT" and "listening on ws://HOST:PORT/" (the
+ *       real port when PORT is 0) and serves until SIGTERM or SIGINT, then
+ *       closes every connection, frees everything and exits 0.
+ *   cfut-echo client --connect HOST:PORT|ws://HOST:PORT/PATH --requests N
+ *                    --inflight K [--size B]
  *       sends N requests of B bytes (default 16), K in flight, checks every
  *       echo and prints: completed, errors, out-of-order, requests/s, p50
  *       and p99 latency.
- *   cfut-echo demo [--requests N] [--inflight K]
+ *   cfut-echo demo [--requests N] [--inflight K] [--ws]
  *       both in one process on one executor: a shuffled server on
  *       127.0.0.1 (a free port) and a client, then the summary.
  *
@@ -21,12 +28,15 @@
  * one transport; "out of order" counts responses that arrived after the
  * response to a request sent later.
  */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE
 #include <cfut.h>
+#include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -87,6 +97,9 @@ format_addr(char *buf, size_t cap, const char *host, uint16_t port)
 
 struct client {
     struct cfut_transport *t;
+    bool ws;               /* over WebSocket */
+    const char *host_port; /* the Host header ("HOST:PORT") */
+    const char *path;      /* the request target */
     uint64_t n_total, next_seq, completed, errors, out_of_order, max_done;
     size_t size;
     uint64_t *lat; /* per request, ns */
@@ -168,10 +181,34 @@ static const struct cfut_future_vtable worker_vtable = {
 struct client_main {
     struct cfut_future base;
     struct client *cl;
-    int state; /* 0 connecting, 1 running */
+    int state; /* 0 connecting, 1 WebSocket handshake, 2 running */
     int k;
+    struct cfut_stream *ws; /* state 1: the stream shaking hands */
     struct cfut_connect conn;
+    struct cfut_ws_handshake hs;
 };
+
+/* Starts the transport over 's' and the workers. */
+static int
+start_workers(struct client_main *m, struct cfut_stream *s)
+{
+    struct client *cl = m->cl;
+    int rc = cfut_transport_new(cfut_executor_current(), s, NULL, &cl->t);
+    if (rc < 0) {
+        cfut_stream_close(s);
+        return rc;
+    }
+    cl->workers_left = m->k;
+    for (int i = 0; i < m->k; i++) {
+        struct worker w;
+        memset(&w, 0, sizeof w);
+        cfut_future_init(&w.base, &worker_vtable);
+        w.cl = cl;
+        if (cfut_spawn(cfut_executor_current(), &w.base, sizeof w, NULL) < 0)
+            return CFUT_ENOMEM;
+    }
+    return 0;
+}
 
 static enum cfut_poll
 client_main_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
@@ -179,35 +216,50 @@ client_main_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
     struct client_main *m = cfut_container_of(f, struct client_main, base);
     struct client *cl = m->cl;
     int *status = out;
+    int rc = 0;
     if (m->state == 0) {
         struct cfut_connect_result r;
         if (cfut_future_poll(&m->conn.base, cx, &r) == CFUT_PENDING)
             return CFUT_PENDING;
         cfut_future_drop(&m->conn.base);
-        m->state = 1;
+        m->state = 2;
         struct cfut_stream *s;
-        int rc = r.status;
+        rc = r.status;
         if (rc == 0 && (rc = cfut_fd_stream_from_io(r.io, &s)) < 0)
             cfut_io_free(r.io);
-        if (rc == 0 && (rc = cfut_transport_new(cfut_executor_current(), s,
-                                                NULL, &cl->t)) < 0)
-            cfut_stream_close(s);
-        if (rc < 0) {
-            *status = rc;
-            return CFUT_READY;
-        }
-        cl->workers_left = m->k;
-        for (int i = 0; i < m->k; i++) {
-            struct worker w;
-            memset(&w, 0, sizeof w);
-            cfut_future_init(&w.base, &worker_vtable);
-            w.cl = cl;
-            if (cfut_spawn(cfut_executor_current(), &w.base, sizeof w, NULL) <
-                0) {
-                *status = CFUT_ENOMEM;
-                return CFUT_READY;
+        if (rc == 0 && cl->ws) {
+            /* Over WebSocket: shake hands first, for a clear error. */
+            struct cfut_ws_config wc = {.frame_messages = true,
+                                        .host = cl->host_port,
+                                        .path = cl->path};
+            if ((rc = cfut_ws_stream_new(s, CFUT_WS_CLIENT, &wc, &m->ws)) < 0)
+                cfut_stream_close(s);
+            if (rc == 0) {
+                cfut_ws_handshake_init(&m->hs, m->ws);
+                m->state = 1;
             }
+        } else if (rc == 0) {
+            rc = start_workers(m, s);
         }
+    }
+    if (rc == 0 && m->state == 1) {
+        if (cfut_future_poll(&m->hs.base, cx, &rc) == CFUT_PENDING)
+            return CFUT_PENDING;
+        cfut_future_drop(&m->hs.base);
+        m->state = 2;
+        if (rc < 0) {
+            struct cfut_ws_stats st;
+            cfut_ws_get_stats(m->ws, &st);
+            fprintf(stderr, "cfut-echo: WebSocket handshake failed (HTTP %d)\n",
+                    st.http_status);
+            cfut_stream_close(m->ws);
+        } else {
+            rc = start_workers(m, m->ws);
+        }
+    }
+    if (rc < 0) {
+        *status = rc;
+        return CFUT_READY;
     }
     if (cl->workers_left > 0) {
         cfut_waker_register(&cl->main_waker, cx->waker);
@@ -217,8 +269,20 @@ client_main_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
     return CFUT_READY;
 }
 
+static void
+client_main_drop(struct cfut_future *f)
+{
+    struct client_main *m = cfut_container_of(f, struct client_main, base);
+    if (m->state == 0) {
+        cfut_future_drop(&m->conn.base);
+    } else if (m->state == 1) {
+        cfut_future_drop(&m->hs.base);
+        cfut_stream_close(m->ws);
+    }
+}
+
 static const struct cfut_future_vtable client_main_vtable = {
-    client_main_poll, NULL, sizeof(int), "echo_client", NULL,
+    client_main_poll, client_main_drop, sizeof(int), "echo_client", NULL,
 };
 
 static int
@@ -230,10 +294,15 @@ cmp_u64(const void *a, const void *b)
 
 static int
 run_client(struct cfut_executor *ex, const char *host, uint16_t port,
-           uint64_t n, int k, size_t size)
+           const char *path, uint64_t n, int k, size_t size)
 {
     struct client cl;
     memset(&cl, 0, sizeof cl);
+    char host_port[300];
+    format_addr(host_port, sizeof host_port, host, port);
+    cl.ws = path != NULL;
+    cl.host_port = host_port;
+    cl.path = path;
     cl.n_total = n;
     cl.size = size;
     cl.lat = malloc((n != 0 ? n : 1) * sizeof *cl.lat);
@@ -287,6 +356,182 @@ run_client(struct cfut_executor *ex, const char *host, uint16_t port,
     return cl.errors != 0 || cl.completed != n;
 }
 
+/* ---- the server: delayed replies, listeners, a clean stop ---- */
+
+/* The handler's settings: the echo's, and the longest delay. */
+struct serve_config {
+    struct cfut_echo_config echo;
+    uint64_t max_delay_ns; /* 0: no delay */
+    uint64_t state;        /* xorshift state for the delays */
+};
+
+/* An echo that waits first: a sleep, then the echo future. */
+struct delayed {
+    struct cfut_future base;
+    bool slept;
+    struct cfut_sleep sleep;
+    struct cfut_future *echo; /* boxed */
+};
+
+static enum cfut_poll
+delayed_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
+{
+    struct delayed *d = cfut_container_of(f, struct delayed, base);
+    if (!d->slept) {
+        int st;
+        if (cfut_future_poll(&d->sleep.base, cx, &st) == CFUT_PENDING)
+            return CFUT_PENDING;
+        d->slept = true;
+    }
+    return cfut_future_poll(d->echo, cx, out);
+}
+
+static void
+delayed_drop(struct cfut_future *f)
+{
+    struct delayed *d = cfut_container_of(f, struct delayed, base);
+    cfut_future_drop(&d->sleep.base);
+    cfut_future_drop(d->echo);
+}
+
+static const struct cfut_future_vtable delayed_vtable = {
+    delayed_poll, delayed_drop, sizeof(struct cfut_reply), "delayed_echo", NULL,
+};
+
+/* The server's handler: cfut_echo_handler(), after a random delay. */
+static int
+serve_handler(void *ctx, const unsigned char *payload, size_t len,
+              struct cfut_future **out)
+{
+    struct serve_config *sc = ctx;
+    struct cfut_future *echo;
+    int rc = cfut_echo_handler(&sc->echo, payload, len, &echo);
+    if (rc < 0 || sc->max_delay_ns == 0) {
+        if (rc == 0)
+            *out = echo;
+        return rc;
+    }
+    uint64_t x = sc->state;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    sc->state = x;
+    struct delayed d;
+    cfut_future_init(&d.base, &delayed_vtable);
+    d.slept = false;
+    cfut_sleep_init(&d.sleep, x % (sc->max_delay_ns + 1));
+    d.echo = echo;
+    rc = cfut_future_box(&d.base, sizeof d, out);
+    if (rc < 0)
+        cfut_future_drop(echo);
+    return rc;
+}
+
+/* A task that frees the server at SIGTERM or SIGINT (via a signalfd). */
+struct stopper {
+    struct cfut_future base;
+    struct cfut_io *io;
+    struct cfut_server **srv;
+    struct cfut_readiness rd;
+};
+
+static enum cfut_poll
+stopper_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
+{
+    (void)out;
+    struct stopper *s = cfut_container_of(f, struct stopper, base);
+    int st;
+    if (cfut_future_poll(&s->rd.base, cx, &st) == CFUT_PENDING)
+        return CFUT_PENDING;
+    /* Every connection ends, then every task: the executor's run returns. */
+    cfut_server_free(*s->srv);
+    *s->srv = NULL;
+    return CFUT_READY;
+}
+
+static void
+stopper_drop(struct cfut_future *f)
+{
+    struct stopper *s = cfut_container_of(f, struct stopper, base);
+    cfut_future_drop(&s->rd.base);
+    cfut_io_free(s->io);
+}
+
+static const struct cfut_future_vtable stopper_vtable = {
+    stopper_poll, stopper_drop, 0, "stopper", NULL,
+};
+
+static int
+stop_on_signals(struct cfut_executor *ex, struct cfut_server **srv)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+        return -errno;
+    int fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    struct stopper s;
+    cfut_future_init(&s.base, &stopper_vtable);
+    s.srv = srv;
+    int rc = cfut_io_new(ex, fd, &s.io);
+    if (rc < 0) {
+        close(fd);
+        return rc;
+    }
+    cfut_readable_init(&s.rd, s.io);
+    rc = cfut_spawn(ex, &s.base, sizeof s, NULL);
+    if (rc < 0) {
+        cfut_future_drop(&s.rd.base);
+        cfut_io_free(s.io);
+    }
+    return rc;
+}
+
+/*
+ * Serves on the listening socket 'fd' (taken, even on failure), over
+ * WebSocket when 'ws'; '*port' gets its port.
+ */
+static int
+serve_on(struct cfut_server *srv, int fd, bool ws, uint16_t *port)
+{
+    int rc = cfut_socket_local_port(fd, port);
+    if (rc == 0)
+        rc = ws ? cfut_server_listen_ws(srv, fd, NULL)
+                : cfut_server_listen(srv, fd);
+    if (rc < 0 && rc != CFUT_ENOMEM)
+        close(fd); /* (after CFUT_ENOMEM the server has closed it) */
+    return rc;
+}
+
+/*
+ * Listens on "HOST:PORT" ('addr', parsed already), over WebSocket when
+ * 'ws'; prints where, then 'suffix'. Returns 0 or the failure (said).
+ */
+static int
+listen_at(struct cfut_server *srv, const char *addr, bool ws,
+          const char *suffix)
+{
+    char host[256], a[300];
+    uint16_t port;
+    int fd = -1, rc;
+    (void)parse_addr(addr, host, sizeof host, &port);
+    rc = cfut_tcp_listen(host, port, 128, &fd);
+    if (rc == 0)
+        rc = serve_on(srv, fd, ws, &port);
+    if (rc < 0) {
+        fprintf(stderr, "cfut-echo: cannot listen on %s%s: %s (%s)\n",
+                ws ? "ws://" : "", format_addr(a, sizeof a, host, port),
+                cfut_strerror(rc), cfut_status_name(rc));
+        return rc;
+    }
+    printf("listening on %s%s%s%s\n", ws ? "ws://" : "",
+           format_addr(a, sizeof a, host, port), ws ? "/" : "", suffix);
+    return 0;
+}
+
 /* ---- main ---- */
 
 static const char *
@@ -310,10 +555,12 @@ flag(int argc, char **argv, const char *name)
 static int
 usage(void)
 {
-    fprintf(stderr, "usage: cfut-echo serve --listen HOST:PORT [--shuffle]\n"
-                    "       cfut-echo client --connect HOST:PORT --requests N "
-                    "--inflight K [--size B]\n"
-                    "       cfut-echo demo [--requests N] [--inflight K]\n");
+    fprintf(stderr,
+            "usage: cfut-echo serve [--listen HOST:PORT] "
+            "[--ws-listen HOST:PORT] [--shuffle] [--delay-ms MAX]\n"
+            "       cfut-echo client --connect HOST:PORT|ws://HOST:PORT/PATH "
+            "--requests N --inflight K [--size B]\n"
+            "       cfut-echo demo [--requests N] [--inflight K] [--ws]\n");
     return 2;
 }
 
@@ -330,59 +577,109 @@ main(int argc, char **argv)
         return usage();
     char host[256] = "127.0.0.1";
     uint16_t port = 0;
-    const char *addr = opt(argc, argv,
-                           demo    ? "--unused"
-                           : serve ? "--listen"
-                                   : "--connect");
-    if (!demo && parse_addr(addr, host, sizeof host, &port) < 0)
+    const char *path = NULL; /* a WebSocket client's request target */
+    const char *listen = opt(argc, argv, "--listen");
+    const char *ws_listen = opt(argc, argv, "--ws-listen");
+    if (!demo && serve && listen == NULL && ws_listen == NULL)
         return usage();
+    if (!demo && serve) {
+        /* Addresses that do not parse are a usage error (exit 2). */
+        char h[256];
+        uint16_t p;
+        if ((listen != NULL && parse_addr(listen, h, sizeof h, &p) < 0) ||
+            (ws_listen != NULL && parse_addr(ws_listen, h, sizeof h, &p) < 0))
+            return usage();
+    }
+    if (!demo && client) {
+        const char *addr = opt(argc, argv, "--connect");
+        char hp[300];
+        if (addr != NULL && strncmp(addr, "ws://", 5) == 0) {
+            /* ws://HOST:PORT/PATH */
+            const char *slash = strchr(addr + 5, '/');
+            path = slash != NULL ? slash : "/";
+            size_t n =
+                slash != NULL ? (size_t)(slash - addr - 5) : strlen(addr + 5);
+            if (n >= sizeof hp)
+                return usage();
+            memcpy(hp, addr + 5, n);
+            hp[n] = '\0';
+            addr = hp;
+        }
+        if (parse_addr(addr, host, sizeof host, &port) < 0)
+            return usage();
+    }
     const char *nreq = opt(argc, argv, "--requests");
     const char *kin = opt(argc, argv, "--inflight");
     const char *sz = opt(argc, argv, "--size");
+    const char *delay = opt(argc, argv, "--delay-ms");
     uint64_t n = nreq ? strtoull(nreq, NULL, 10) : demo ? 100000 : 0;
     int k = kin ? atoi(kin) : demo ? 64 : 0;
     size_t size = sz ? (size_t)atoi(sz) : 16;
     if (client && (n == 0 || k <= 0 || size > 256))
         return usage();
+    bool demo_ws = demo && flag(argc, argv, "--ws");
 
     struct cfut_executor *ex;
     if (cfut_executor_new(&ex) < 0)
         return 1;
-    struct cfut_echo_config echo = {demo || flag(argc, argv, "--shuffle"),
-                                    (uint64_t)now_ns()};
+    struct serve_config sc = {
+        {demo || flag(argc, argv, "--shuffle"), (uint64_t)now_ns()},
+        delay != NULL ? CFUT_MSEC(strtoull(delay, NULL, 10)) : 0,
+        (uint64_t)now_ns() | 1u,
+    };
     struct cfut_server *srv = NULL;
     int rc = 0;
+    char a[300], replies[64] = "";
+    if (sc.echo.shuffle && sc.max_delay_ns != 0)
+        snprintf(replies, sizeof replies,
+                 " (replies shuffled, delayed up to %s ms)", delay);
+    else if (sc.max_delay_ns != 0)
+        snprintf(replies, sizeof replies, " (replies delayed up to %s ms)",
+                 delay);
+    else if (sc.echo.shuffle)
+        snprintf(replies, sizeof replies, " (replies shuffled)");
     if (serve) {
-        int fd = -1;
-        rc = cfut_tcp_listen(host, port, 128, &fd);
-        if (rc == 0)
-            rc = cfut_socket_local_port(fd, &port);
-        if (rc == 0)
-            rc = cfut_server_new(ex, cfut_echo_handler, &echo, NULL, &srv);
-        if (rc == 0)
-            rc = cfut_server_listen(srv, fd);
-        char a[300];
+        rc = cfut_server_new(ex, serve_handler, &sc, NULL, &srv);
+        if (rc < 0)
+            fprintf(stderr, "cfut-echo: cannot make the server: %s\n",
+                    cfut_strerror(rc));
+        if (rc == 0 && demo) {
+            /* A free port on 127.0.0.1, over TCP or WebSocket. */
+            int fd;
+            rc = cfut_tcp_listen(host, 0, 128, &fd);
+            if (rc == 0)
+                rc = serve_on(srv, fd, demo_ws, &port);
+            if (demo_ws)
+                path = "/";
+            if (rc == 0)
+                printf("listening on %s%s%s%s\n", demo_ws ? "ws://" : "",
+                       format_addr(a, sizeof a, host, port), demo_ws ? "/" : "",
+                       replies);
+            else
+                fprintf(stderr, "cfut-echo: cannot serve: %s (%s)\n",
+                        cfut_strerror(rc), cfut_status_name(rc));
+        }
+        if (rc == 0 && listen != NULL)
+            rc = listen_at(srv, listen, false, replies);
+        if (rc == 0 && ws_listen != NULL)
+            rc = listen_at(srv, ws_listen, true, replies);
+        if (rc == 0 && !demo && (rc = stop_on_signals(ex, &srv)) < 0)
+            fprintf(stderr, "cfut-echo: cannot watch for SIGTERM: %s (%s)\n",
+                    cfut_strerror(rc), cfut_status_name(rc));
         if (rc < 0) {
-            fprintf(stderr, "cfut-echo: cannot listen on %s: %s (%s)\n",
-                    format_addr(a, sizeof a, host, port), cfut_strerror(rc),
-                    cfut_status_name(rc));
-            if (srv == NULL && fd >= 0)
-                close(fd); /* not handed to the server yet */
             cfut_server_free(srv);
             (void)cfut_executor_run_ready(ex);
             cfut_executor_free(ex);
             return 1;
         }
-        printf("listening on %s%s\n", format_addr(a, sizeof a, host, port),
-               echo.shuffle ? " (replies shuffled)" : "");
         fflush(stdout);
     }
     if (demo)
         printf("client: %" PRIu64 " requests of %zu bytes, %d in flight, "
-               "over TCP\n",
-               n, size, k);
+               "over %s\n",
+               n, size, k, demo_ws ? "WebSocket" : "TCP");
     if (client)
-        rc = run_client(ex, host, port, n, k, size);
+        rc = run_client(ex, host, port, path, n, k, size);
     else
         rc = cfut_executor_run(ex) == 0 ? 0 : 1;
     if (srv != NULL) {

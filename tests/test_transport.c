@@ -784,48 +784,6 @@ END_TEST
 
 /* ---- the server ---- */
 
-/* A future that is READY when every request in an array is. */
-struct all_of {
-    struct cfut_future base;
-    struct cfut_request *r;
-    struct cfut_response *out;
-    bool *done;
-    int n, left;
-};
-
-static enum cfut_poll
-all_of_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
-{
-    (void)out;
-    struct all_of *a = cfut_container_of(f, struct all_of, base);
-    for (int i = 0; i < a->n; i++) {
-        if (a->done[i])
-            continue;
-        if (cfut_future_poll(&a->r[i].base, cx, &a->out[i]) == CFUT_READY) {
-            a->done[i] = true;
-            a->left--;
-        }
-    }
-    return a->left == 0 ? CFUT_READY : CFUT_PENDING;
-}
-
-static const struct cfut_future_vtable all_of_vtable = {
-    all_of_poll, NULL, 0, "all_of", NULL,
-};
-
-/* Runs 'n' requests to completion on 'ex', outputs in 'out'. */
-static void
-await_all(struct cfut_request *r, struct cfut_response *out, int n)
-{
-    bool *done = calloc((size_t)n, sizeof *done);
-    struct all_of a = {{0}, r, out, done, n, n};
-    cfut_future_init(&a.base, &all_of_vtable);
-    ck_assert_int_eq(cfut_block_on(ex, &a.base, NULL), 0);
-    for (int i = 0; i < n; i++)
-        cfut_future_drop(&r[i].base);
-    free(done);
-}
-
 /* Replaces the hand-played server by a cfut_server on the other end. */
 static struct cfut_server *
 start_server(cfut_handler_new_fn *fn, void *ctx, size_t max_in_flight)
@@ -852,7 +810,7 @@ START_TEST(test_transport_server_echoes_shuffled_replies_to_their_requests)
                          0);
     }
 
-    await_all(r, out, N);
+    testkit_await_requests(ex, r, out, N);
 
     for (int i = 0; i < N; i++) {
         ck_assert_int_eq(out[i].status, 0);
@@ -900,7 +858,7 @@ START_TEST(test_transport_dispatch_table_runs_named_operations)
     ck_assert_int_eq(cfut_request_init(&r[2], tr, "nope\0", 5), 0);
     ck_assert_int_eq(cfut_request_init(&r[3], tr, "no-nul", 6), 0);
 
-    await_all(r, out, 4);
+    testkit_await_requests(ex, r, out, 4);
 
     uint32_t sum;
     ck_assert_int_eq(out[0].status, 0);
@@ -945,7 +903,7 @@ START_TEST(test_transport_error_statuses_travel_with_their_errno)
         ck_assert_int_eq(cfut_request_init(&r[i], tr, req, sizeof req), 0);
     }
 
-    await_all(r, out, 3);
+    testkit_await_requests(ex, r, out, 3);
 
     for (int i = 0; i < 3; i++) {
         ck_assert(out[i].remote_error);
@@ -987,7 +945,7 @@ START_TEST(test_transport_protocol_error_closes_only_that_connection)
     struct cfut_request r[1];
     struct cfut_response out[1];
     ck_assert_int_eq(cfut_request_init(&r[0], tr, "still", 5), 0);
-    await_all(r, out, 1);
+    testkit_await_requests(ex, r, out, 1);
     ck_assert_int_eq(out[0].status, 0);
     ck_assert_mem_eq(cfut_response_data(&out[0]), "still", 5);
     cfut_server_free(srv);
@@ -1054,7 +1012,7 @@ START_TEST(test_transport_server_limits_requests_in_flight)
     gate_open = true;
     for (int i = 0; i < 8; i++)
         cfut_waker_wake(&gate_wakers[i]);
-    await_all(r, out, N);
+    testkit_await_requests(ex, r, out, N);
     ck_assert_int_eq(gate_started, N);
     for (int i = 0; i < N; i++)
         ck_assert_int_eq(out[i].status, 0);
@@ -1085,7 +1043,7 @@ START_TEST(test_transport_works_over_a_socketpair)
         ck_assert_int_eq(cfut_request_init(&r[i], tr, big[i], 1 + i % 300), 0);
     }
 
-    await_all(r, out, N);
+    testkit_await_requests(ex, r, out, N);
 
     for (int i = 0; i < N; i++) {
         ck_assert_int_eq(out[i].status, 0);
@@ -1128,7 +1086,7 @@ START_TEST(test_transport_server_path_reports_enomem_at_every_allocation)
                 n++;
         }
         if (n > 0)
-            await_all(r, out, n);
+            testkit_await_requests(ex, r, out, n);
         bool failed = testkit_alloc_failed();
         testkit_alloc_fail_at(0);
 

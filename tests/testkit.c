@@ -3,11 +3,14 @@
  * It wraps malloc with atomic counters so that tests running threads can
  * use it too.
  */
+#define _GNU_SOURCE
 #include "testkit.h"
 
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* ---- counting allocator ---- */
@@ -345,6 +348,44 @@ testkit_add_abort_test(TCase *tc, const TTest *t)
 #endif
 }
 
+void
+testkit_add_assert_test(TCase *tc, const TTest *t)
+{
+    if (testkit_forking())
+        tcase_add_test_raise_signal(tc, t, SIGABRT);
+}
+
+bool
+testkit_aborts(void (*fn)(void *), void *arg, char *msg, size_t n)
+{
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        close(fds[0]);
+        dup2(fds[1], 2);
+        fn(arg);
+        _exit(0);
+    }
+    close(fds[1]);
+    size_t len = 0;
+    for (;;) {
+        char buf[256];
+        ssize_t got = read(fds[0], buf, sizeof buf);
+        if (got <= 0)
+            break;
+        for (ssize_t i = 0; i < got && len + 1 < n; i++)
+            msg[len++] = buf[i];
+    }
+    msg[len] = '\0';
+    close(fds[0]);
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    return WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT;
+}
+
 int
 testkit_run(Suite *s)
 {
@@ -385,4 +426,48 @@ testkit_read_exact(int fd, void *data, size_t n)
         p += r;
         n -= (size_t)r;
     }
+}
+
+/* ---- requests ---- */
+
+/* A future that is READY when every request in an array is. */
+struct all_of {
+    struct cfut_future base;
+    struct cfut_request *r;
+    struct cfut_response *out;
+    bool *done;
+    int n, left;
+};
+
+static enum cfut_poll
+all_of_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
+{
+    (void)out;
+    struct all_of *a = cfut_container_of(f, struct all_of, base);
+    for (int i = 0; i < a->n; i++) {
+        if (a->done[i])
+            continue;
+        if (cfut_future_poll(&a->r[i].base, cx, &a->out[i]) == CFUT_READY) {
+            a->done[i] = true;
+            a->left--;
+        }
+    }
+    return a->left == 0 ? CFUT_READY : CFUT_PENDING;
+}
+
+static const struct cfut_future_vtable all_of_vtable = {
+    all_of_poll, NULL, 0, "all_of", NULL,
+};
+
+void
+testkit_await_requests(struct cfut_executor *ex, struct cfut_request *r,
+                       struct cfut_response *out, int n)
+{
+    bool *done = calloc((size_t)n, sizeof *done);
+    struct all_of a = {{0}, r, out, done, n, n};
+    cfut_future_init(&a.base, &all_of_vtable);
+    ck_assert_int_eq(cfut_block_on(ex, &a.base, NULL), 0);
+    for (int i = 0; i < n; i++)
+        cfut_future_drop(&r[i].base);
+    free(done);
 }

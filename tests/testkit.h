@@ -111,9 +111,28 @@ bool testkit_forking(void);
  * forking runs (a no-op otherwise).
  */
 void testkit_add_abort_test(TCase *tc, const TTest *t);
+/*
+ * Adds a test that must abort on an always-on check (CFUT_ASSERT): added
+ * in every forking run, release builds included.
+ */
+void testkit_add_assert_test(TCase *tc, const TTest *t);
+/*
+ * Runs 'fn(arg)' in a forked child whose stderr is captured: returns true
+ * when the child died of SIGABRT, and copies what it wrote to stderr
+ * (NUL-terminated, at most 'n' - 1 bytes) to 'msg'. Works whether or not
+ * Check itself forks.
+ */
+bool testkit_aborts(void (*fn)(void *), void *arg, char *msg, size_t n);
 /* Runs 's' with CK_NORMAL output; returns the exit status for main(). */
 int testkit_run(Suite *s);
 
+/*
+ * Runs the 'n' request futures at 'r' to completion on 'ex' (one
+ * cfut_block_on() over all of them; the test fails unless it returns 0),
+ * writes their outputs into 'out' and drops them.
+ */
+void testkit_await_requests(struct cfut_executor *ex, struct cfut_request *r,
+                            struct cfut_response *out, int n);
 /* Writes all 'n' bytes at 'data' to the blocking fd 'fd' (fails the test). */
 void testkit_write_all(int fd, const void *data, size_t n);
 /* Reads exactly 'n' bytes from the blocking fd 'fd' (fails the test). */

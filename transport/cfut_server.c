@@ -15,6 +15,7 @@
 #include "cfut_io.h"
 #include "cfut_list_int.h"
 #include "cfut_transport_int.h"
+#include "cfut_ws.h"
 
 struct cfut_server {
     int refs; /* the owner + each connection */
@@ -27,7 +28,21 @@ struct cfut_server {
     size_t read_buf_size;
     struct cfut_list conns; /* struct conn, by conn_link */
     struct cfut_server_stats st;
-    struct cfut_waker accept_waker; /* the accept task's, if listening */
+    struct cfut_list acceptors; /* struct acceptor, by acceptor_link */
+};
+
+/* An accept task: one per listening socket. */
+struct acceptor {
+    struct cfut_future base;
+    struct cfut_server *s;
+    struct cfut_io *io;
+    struct cfut_list acceptor_link; /* on s->acceptors; 'next' NULL until
+                                       the first poll (the task may move) */
+    struct cfut_waker waker;        /* the accept task's */
+    bool accepting; /* 'acc' was initialised and not yet dropped */
+    bool is_ws;     /* each connection is a WebSocket, with 'ws' */
+    struct cfut_ws_config ws;
+    struct cfut_accept acc;
 };
 
 /*
@@ -393,6 +408,7 @@ cfut_server_new(struct cfut_executor *ex, cfut_handler_new_fn *handler,
     s->max_in_flight = c.max_in_flight != 0 ? c.max_in_flight : 1024;
     s->read_buf_size = c.read_buf_size != 0 ? c.read_buf_size : 65536;
     cfut_list_init(&s->conns);
+    cfut_list_init(&s->acceptors);
     *out = s;
     return 0;
 }
@@ -451,7 +467,12 @@ cfut_server_free(struct cfut_server *s)
     if (s == NULL)
         return;
     s->freed = true;
-    cfut_waker_wake_by_ref(&s->accept_waker);
+    cfut_list_for_each(it, &s->acceptors)
+    {
+        struct acceptor *a =
+            cfut_container_of(it, struct acceptor, acceptor_link);
+        cfut_waker_wake_by_ref(&a->waker);
+    }
     cfut_list_for_each(it, &s->conns)
     {
         struct conn *c = cfut_container_of(it, struct conn, conn_link);
@@ -685,20 +706,16 @@ cfut_echo_handler(void *ctx, const unsigned char *payload, size_t len,
 
 /* ---- the accept loop ---- */
 
-struct acceptor {
-    struct cfut_future base;
-    struct cfut_server *s;
-    struct cfut_io *io;
-    bool accepting; /* 'acc' was initialised and not yet dropped */
-    struct cfut_accept acc;
-};
-
 static enum cfut_poll
 acceptor_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
 {
     (void)out;
     struct acceptor *a = cfut_container_of(f, struct acceptor, base);
-    cfut_waker_register(&a->s->accept_waker, cx->waker);
+    cfut_waker_register(&a->waker, cx->waker);
+    if (a->acceptor_link.next == NULL) {
+        cfut_list_init(&a->acceptor_link);
+        cfut_list_push_back(&a->s->acceptors, &a->acceptor_link);
+    }
     while (!a->s->freed) {
         if (!a->accepting) {
             cfut_accept_init(&a->acc, a->io);
@@ -716,6 +733,15 @@ acceptor_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
             close(r.fd);
             continue;
         }
+        struct cfut_stream *ws;
+        if (a->is_ws) {
+            /* The handshake runs in the connection's first read. */
+            if (cfut_ws_stream_new(st, CFUT_WS_SERVER, &a->ws, &ws) < 0) {
+                cfut_stream_close(st);
+                continue;
+            }
+            st = ws;
+        }
         if (cfut_server_add_stream(a->s, st) < 0)
             cfut_stream_close(st);
     }
@@ -729,7 +755,9 @@ acceptor_drop(struct cfut_future *f)
     if (a->accepting)
         cfut_future_drop(&a->acc.base);
     cfut_io_free(a->io);
-    cfut_waker_drop(&a->s->accept_waker);
+    if (a->acceptor_link.next != NULL)
+        cfut_list_remove(&a->acceptor_link);
+    cfut_waker_drop(&a->waker);
     server_release(a->s);
 }
 
@@ -737,17 +765,27 @@ static const struct cfut_future_vtable acceptor_vtable = {
     acceptor_poll, acceptor_drop, 0, "cfut_server_accept", NULL,
 };
 
-int
-cfut_server_listen(struct cfut_server *s, int listen_fd)
+static int
+listen_on(struct cfut_server *s, int listen_fd, const struct cfut_ws_config *ws)
 {
     if (s == NULL || listen_fd < 0)
         return CFUT_EINVAL;
-    if (s->freed || s->accept_waker.vtable != NULL)
+    if (s->freed)
         return CFUT_ESTATE;
     struct acceptor a;
     memset(&a, 0, sizeof a);
     cfut_future_init(&a.base, &acceptor_vtable);
     a.s = s;
+    a.acceptor_link.next = NULL;
+    a.waker = CFUT_WAKER_EMPTY;
+    if (ws != NULL) {
+        a.is_ws = true;
+        a.ws = *ws;
+        a.ws.host = a.ws.path = NULL; /* client settings: not kept */
+        a.ws.frame_messages = true;   /* one reply frame per message */
+        if (a.ws.max_frame == 0)      /* the largest frame the server accepts */
+            a.ws.max_frame = (uint64_t)s->max_frame_len + 4;
+    }
     int rc = cfut_io_new(s->ex, listen_fd, &a.io);
     if (rc < 0)
         return rc;
@@ -758,4 +796,21 @@ cfut_server_listen(struct cfut_server *s, int listen_fd)
     }
     s->refs++;
     return 0;
+}
+
+int
+cfut_server_listen(struct cfut_server *s, int listen_fd)
+{
+    return listen_on(s, listen_fd, NULL);
+}
+
+int
+cfut_server_listen_ws(struct cfut_server *s, int listen_fd,
+                      const struct cfut_ws_config *cfg)
+{
+    struct cfut_ws_config defaults;
+    memset(&defaults, 0, sizeof defaults);
+    if (cfg != NULL && cfg->write_buffer != 0 && cfg->write_buffer < 1024)
+        return CFUT_EINVAL;
+    return listen_on(s, listen_fd, cfg != NULL ? cfg : &defaults);
 }

@@ -272,16 +272,37 @@ CFUT_API int cfut_server_add_stream(struct cfut_server *s,
 
 /*
  * Accepts connections on the listening socket 'listen_fd' (a task of its
- * own) and serves each over an fd stream, until the server is freed.
+ * own) and serves each over an fd stream, until the server is freed. A
+ * server may listen on several sockets.
  * Ownership: 'listen_fd' is taken on success (closed when the server
  *   ends); on failure it is left to the caller, except after CFUT_ENOMEM
  *   from spawning, when it has been closed already (it was registered).
- * Returns: 0; CFUT_EINVAL; CFUT_ESTATE if 's' already listens or was
- *   freed; CFUT_ENOMEM; the system's error as -errno when the reactor
- *   refuses the fd (see cfut_io_new()).
+ * Returns: 0; CFUT_EINVAL; CFUT_ESTATE if 's' was freed; CFUT_ENOMEM;
+ *   the system's error as -errno when the reactor refuses the fd (see
+ *   cfut_io_new()).
  * Context: the executor's thread.
  */
 CFUT_API int cfut_server_listen(struct cfut_server *s, int listen_fd);
+
+struct cfut_ws_config;
+
+/*
+ * As cfut_server_listen(), but each connection is a WebSocket (cfut_ws.h):
+ * a server-side WebSocket stream around the accepted socket, whose opening
+ * handshake runs in the connection's first read. Requests arrive in binary
+ * messages (split anyhow); each reply frame leaves as one binary message
+ * ('frame_messages' is set). A refused handshake (400, 426, 431) or a
+ * protocol violation closes only that connection; all but 431 (a read
+ * status of CFUT_EMSGSIZE) count in 'n_protocol_errors'.
+ * Ownership: as cfut_server_listen(); 'cfg' is borrowed (NULL: defaults;
+ *   its 'host' and 'path' are not used; a zero 'max_frame' becomes the
+ *   server's largest frame).
+ * Returns: as cfut_server_listen(); CFUT_EINVAL also for a 'write_buffer'
+ *   under 1024.
+ * Context: the executor's thread.
+ */
+CFUT_API int cfut_server_listen_ws(struct cfut_server *s, int listen_fd,
+                                   const struct cfut_ws_config *cfg);
 
 /* Copies the counters of 's' into '*out'. */
 CFUT_API void cfut_server_get_stats(const struct cfut_server *s,
