@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """check_without_check.py SRCDIR SANITIZE: `meson setup` works on a machine
 without the Check library: configured with pkg-config and cmake unable to
-find it, cfut configures, says that the Check suites are skipped, and
+find it (every other .pc file stays visible: only check.pc is hidden),
+cfut configures, says that the Check suites are skipped, and
 registers its other tests (lessons, build checks) but no Check suite."""
 import json, os, subprocess, sys, tempfile
 
@@ -9,7 +10,23 @@ srcdir, sanitize = os.path.realpath(sys.argv[1]), sys.argv[2]
 failures = []
 with tempfile.TemporaryDirectory() as tmp:
     build = os.path.join(tmp, "build")
-    env = dict(os.environ, PKG_CONFIG_LIBDIR=os.path.join(tmp, "none"))
+    # A pkg-config search path with every .pc file of this machine but
+    # Check's, so that the other dependencies (nettle) are still found.
+    pcdir = os.path.join(tmp, "pc")
+    os.mkdir(pcdir)
+    pc_path = subprocess.run(["pkg-config", "--variable", "pc_path",
+                              "pkg-config"], capture_output=True, text=True,
+                             check=True).stdout.strip()
+    for d in pc_path.split(":") + os.environ.get("PKG_CONFIG_PATH",
+                                                 "").split(":"):
+        if not os.path.isdir(d):
+            continue
+        for name in os.listdir(d):
+            dst = os.path.join(pcdir, name)
+            if name.endswith(".pc") and name != "check.pc" and \
+                    not os.path.exists(dst):
+                os.symlink(os.path.join(d, name), dst)
+    env = dict(os.environ, PKG_CONFIG_LIBDIR=pcdir, PKG_CONFIG_PATH="")
     opts = []
     if sanitize != "none":
         opts = [f"-Db_sanitize={sanitize}", "-Db_lundef=false"]
