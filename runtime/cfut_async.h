@@ -35,9 +35,10 @@
  *      is re-entered later with a fresh stack frame. What must live across
  *      an await is a field of the state (self->i, not int i): declare it in
  *      CFUT_ASYNC_FN's state list. A local's scope must end before the next
- *      await (GCC warns when an await jumps over a local's initialisation:
- *      the macros turn -Wjump-misses-init on inside the body; clang's
- *      -Wuninitialized reports a local read after an await).
+ *      await. Inside the body the macros turn on GCC's -Wjump-misses-init
+ *      (switch variant: an await jumps over a local's initialisation) and
+ *      clang's -Wconditional-uninitialized (a local read after an await),
+ *      as warnings (a pragma's warning stays one under -Werror).
  *   2. A child future you await lives in the state too, initialised just
  *      before the await (debug builds abort when a child is a local).
  *   3. One await per line; in the switch variant (the default) no await
@@ -209,8 +210,10 @@ CFUT_API void cfut__async_no_return(const struct cfut_future *self,
  *       arguments in their fields. The future is fresh (it may be moved
  *       until its first poll) and must be dropped (cfut_future_drop()),
  *       which runs the drop hook even if it was never polled.
- *       Ownership: 'f' is kept by the caller's storage; the arguments are
- *       copied into 'f' (what they own belongs to the future from now on).
+ *       Ownership: 'f' is borrowed (the future lives in it); the arguments
+ *       are copied into 'f': a pointer argument is kept (what it points to
+ *       must outlive the future), and what an argument owns belongs to the
+ *       future from now on (release it in CFUT_ASYNC_DROP).
  *       Context: anywhere.
  *   int name_spawn(struct cfut_executor *ex, struct cfut_join_handle *h,
  *                  args...)
@@ -227,8 +230,9 @@ CFUT_API void cfut__async_no_return(const struct cfut_future *self,
  *
  * In the body: 'self' (struct name *) reaches the arguments and state,
  * 'cx' is the poll's context, 'out' (T *) the output storage (written by
- * CFUT_RETURN). The generated code also enables -Wjump-misses-init (GCC)
- * between CFUT_BEGIN() and CFUT_END() (ground rule 1).
+ * CFUT_RETURN); the warnings of ground rule 1 are on between CFUT_BEGIN()
+ * and CFUT_END(). Malformed parameters (C-style '(int n)', more than 12)
+ * stop the compilation with a message naming the function.
  * Pinned: a future of type 'name' is pinned from its first poll until drop.
  */
 #define CFUT_ASYNC_FN(...)                                                     \
@@ -309,6 +313,8 @@ CFUT_API void cfut__async_no_return(const struct cfut_future *self,
     _Static_assert(CFUT__ASYNC_PARAMS_OK(params),                              \
                    "CFUT_ASYNC_FN(" #name "): write the parameters as "        \
                    "((type, name), ...), or () or (void) for none");           \
+    _Static_assert(CFUT__PP_NARG(CFUT__PP_EXPAND params) <= 12,                \
+                   "CFUT_ASYNC_FN(" #name "): at most 12 parameters");         \
     struct name {                                                              \
         /* public */                                                           \
         struct cfut_future base;                                               \
@@ -450,11 +456,19 @@ CFUT_API void cfut__async_no_return(const struct cfut_future *self,
  * the output size of 'fut', else it aborts naming the async function, the
  * child, file:line and both sizes (a wrong 'dst' cannot corrupt memory);
  * the comparison folds away when the compiler sees the child's vtable.
- * Debug builds also abort when 'fut' is a local of the body (rule 2).
- * A discarded output is never read: one that owns memory leaks (give it a
- * destination and release it). 'fut' and 'dst' are evaluated more than
- * once. Ownership: 'fut' is owned by the async function from the await on
- * (it must live in the state); 'dst' is written on READY.
+ * For a child whose output size is dynamic (a join handle, a join), which
+ * counts the bytes it writes, *dst may be larger by the trailing padding
+ * of its type: less than _Alignof(max_align_t), up to the next multiple
+ * (CFUT_JOIN_OUTPUT(T) for a join handle). Debug builds also abort when
+ * 'fut' is a local of the body (rule 2).
+ * A discarded output goes to the await path's own storage (at most
+ * CFUT_AWAIT_DISCARD_MAX bytes: a larger one aborts, naming the child) and
+ * is never read: one that owns memory leaks (give it a destination and
+ * release it). 'fut' and 'dst' are evaluated more than once.
+ * Ownership: 'fut' is taken at the await: it is dropped once READY, or
+ * when the async function is dropped while waiting on it, and must live
+ * in the state until then; 'dst' is kept until the await finishes and is
+ * written on READY.
  * Context: inside a CFUT_ASYNC_FN body, one await per line.
  */
 #define CFUT__AWAIT_1(fut_) CFUT__ASYNC_AWAIT(&(fut_)->base, NULL)
