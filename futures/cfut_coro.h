@@ -5,7 +5,8 @@
  *
  * Single-threaded: a coroutine is a future, polled on one thread at a time.
  * Lifetime: its state lives in the future's struct, pinned from the first
- * poll until drop.
+ * poll until drop. (cfut_async.h declares such a future in three lines and
+ * generates its struct, poll, drop, vtable, init and spawn helper.)
  *
  * GROUND RULES
  *   1. Locals do not survive an await: the function returns at each
