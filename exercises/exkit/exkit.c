@@ -616,5 +616,10 @@ exkit_main(int argc, char **argv, const char *folder, const char *title,
                n_passed, n_run);
     }
     cfut_set_allocator(NULL);
+    free(trace_text); /* nothing of ours is left at exit (valgrind) */
+    trace_text = NULL;
+    if (capture_file != NULL)
+        fclose(capture_file);
+    capture_file = NULL;
     return n_passed == n_run ? 0 : 1;
 }
