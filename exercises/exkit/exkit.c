@@ -581,7 +581,9 @@ exkit_main(int argc, char **argv, const char *folder, const char *title,
 
     cfut_set_allocator(&counting);
     setvbuf(stdout, NULL, _IOLBF, 0);
-    printf("Exercise %s: %s\n", folder, title);
+    char heading[256];
+    snprintf(heading, sizeof heading, "Exercise %s: %s", folder, title);
+    print_wrapped(heading, 0);
     size_t n_run = 0, n_passed = 0;
     for (size_t k = 0; k < n_checks; k++) {
         const struct exkit_check *c = &checks[k];
