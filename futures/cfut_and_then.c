@@ -8,6 +8,8 @@
 
 #include <string.h>
 
+#include "cfut_alloc_int.h"
+
 enum step_kind { STEP_AND_THEN, STEP_THEN, STEP_MAP_ERR };
 
 static struct cfut__chain_step *
@@ -27,14 +29,6 @@ static void *
 chain_storage(struct cfut_chain *c)
 {
     return c->heap_future != NULL ? c->heap_future : c->inline_future;
-}
-
-/* Rounds a capacity up to a multiple of the max alignment. */
-static size_t
-round_cap(size_t n)
-{
-    size_t a = _Alignof(max_align_t);
-    return (n + a - 1) / a * a;
 }
 
 /* Writes the chain's status header. */
@@ -195,14 +189,14 @@ append_slow(struct cfut_chain *c, const struct cfut__chain_step *st,
             goto fail;
     }
     if (next_size > future_cap) {
-        future_cap = round_cap(next_size);
+        future_cap = CFUT__ALIGN_UP(next_size, CFUT__MAX_ALIGN);
         fut = cfut_alloc(future_cap);
         if (fut == NULL)
             goto fail;
     }
     size_t need = c->out_size > st->out_size ? c->out_size : st->out_size;
     if (need > value_cap) {
-        value_cap = round_cap(need);
+        value_cap = CFUT__ALIGN_UP(need, CFUT__MAX_ALIGN);
         vals = cfut_alloc(2 * value_cap);
         if (vals == NULL)
             goto fail;

@@ -1,13 +1,14 @@
 /*
- * cfut_select.c: select over N children with per-child sub-wakers (the wake
- * block of cfut_subwake_int.h). It knows nothing about executors.
+ * cfut_select.c: select over N children, each polled under its own
+ * sub-waker from the wake set (cfut_wakeset_int.h), in the biased or fair
+ * order. It knows nothing about executors.
  */
 #include "cfut_select.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "cfut_subwake_int.h"
+#include "cfut_wakeset_int.h"
 
 /* Per-child data in the block's extra area. */
 struct select_child {
@@ -93,7 +94,7 @@ sel_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
     struct select_child *c = sel_children(s);
     uint32_t *order = sel_scratch(s);
     size_t k = 0;
-    for (uint32_t i = cfut__wakeset_take(ws); i != CFUT__WS_EMPTY;
+    for (uint32_t i = cfut__wakeset_take(ws); i != CFUT__WAKESET_EMPTY;
          i = cfut__wakeset_peek(ws, i))
         order[k++] = i;
     if (k > 1)
