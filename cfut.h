@@ -23,6 +23,7 @@
 #include "cfut_reactor.h"
 #include "cfut_time.h"
 #include "cfut_io.h"
+#include "cfut_async.h"
 #include "cfut_oneshot.h"
 #include "cfut_mpsc.h"
 #include "cfut_transport.h"

@@ -113,6 +113,8 @@ tw_wake(void *data)
     atomic_fetch_add(&tw->wakes, 1);
     atomic_fetch_sub(&tw->refs, 1);
     atomic_fetch_sub(&wakers_live, 1);
+    if (tw->on_wake != NULL)
+        tw->on_wake(tw->on_wake_arg);
 }
 
 static void
@@ -120,6 +122,8 @@ tw_wake_by_ref(void *data)
 {
     struct testkit_waker *tw = data;
     atomic_fetch_add(&tw->wakes_by_ref, 1);
+    if (tw->on_wake != NULL)
+        tw->on_wake(tw->on_wake_arg);
 }
 
 static void
@@ -142,7 +146,19 @@ testkit_waker_init(struct testkit_waker *tw)
     atomic_init(&tw->wakes_by_ref, 0);
     atomic_init(&tw->drops, 0);
     atomic_init(&tw->refs, 0);
+    tw->on_wake = NULL;
+    tw->on_wake_arg = NULL;
     return (struct cfut_waker){&tw_vtable, tw};
+}
+
+struct cfut_waker
+testkit_waker_init_calling(struct testkit_waker *tw, void (*on_wake)(void *arg),
+                           void *arg)
+{
+    struct cfut_waker w = testkit_waker_init(tw);
+    tw->on_wake = on_wake;
+    tw->on_wake_arg = arg;
+    return w;
 }
 
 long
