@@ -46,13 +46,9 @@ of(struct cfut__driver *d)
     return cfut_container_of(d, struct test_driver, base);
 }
 
-/*
- * Blocking: takes in an unpark if there is one; else a timeout of 0 just
- * looks, a finite one "sleeps" by moving the fake clock, and FOREVER
- * waits for an unpark.
- */
-static int
-blocking_turn(struct cfut__driver *d, int64_t timeout_ns)
+/* Locks the driver and records a turn; the caller unlocks it. */
+static struct test_driver *
+begin_turn(struct cfut__driver *d, int64_t timeout_ns)
 {
     struct test_driver *td = of(d);
     pthread_mutex_lock(&td->lock);
@@ -61,6 +57,18 @@ blocking_turn(struct cfut__driver *d, int64_t timeout_ns)
         td->s.n_waiting++;
         td->s.last_wait = timeout_ns;
     }
+    return td;
+}
+
+/*
+ * Blocking: takes in an unpark if there is one; else a timeout of 0 just
+ * looks, a finite one "sleeps" by moving the fake clock, and FOREVER
+ * waits for an unpark.
+ */
+static int
+blocking_turn(struct cfut__driver *d, int64_t timeout_ns)
+{
+    struct test_driver *td = begin_turn(d, timeout_ns);
     int n = 0;
     if (!td->s.unparked && timeout_ns > 0) {
         td->s.now += (uint64_t)timeout_ns;
@@ -86,12 +94,8 @@ blocking_turn(struct cfut__driver *d, int64_t timeout_ns)
 static int
 hosted_turn(struct cfut__driver *d, int64_t timeout_ns)
 {
-    struct test_driver *td = of(d);
-    pthread_mutex_lock(&td->lock);
-    td->s.n_turns++;
+    struct test_driver *td = begin_turn(d, timeout_ns);
     if (timeout_ns != 0) {
-        td->s.n_waiting++;
-        td->s.last_wait = timeout_ns;
         td->s.host_timer = timeout_ns > 0;
         td->s.host_timer_at =
             td->s.now + (uint64_t)(timeout_ns > 0 ? timeout_ns : 0);
@@ -258,17 +262,13 @@ gate_drop(struct cfut_future *f)
 static const struct cfut_future_vtable gate_vtable = {gate_poll, gate_drop, 0,
                                                       "gate", NULL};
 
+/* Initialises the closed gate 'g' and 'f', a future that waits on it. */
 static void
-gate_init(struct gate *g)
+gate_init(struct gate *g, struct gate_future *f)
 {
     pthread_mutex_init(&g->lock, NULL);
     g->open = false;
     g->waker = CFUT_WAKER_EMPTY;
-}
-
-static void
-gate_future_init(struct gate_future *f, struct gate *g)
-{
     cfut_future_init(&f->base, &gate_vtable);
     f->g = g;
 }
@@ -316,6 +316,22 @@ open_now(void *arg)
     return NULL;
 }
 
+/*
+ * Runs a sleep of 'ns' on 'tex' with cfut_block_on() and returns how far
+ * the executor's clock moved meanwhile.
+ */
+static uint64_t
+block_on_sleep(uint64_t ns)
+{
+    uint64_t start = cfut_time_now(tex);
+    struct cfut_sleep s;
+    cfut_sleep_init(&s, ns);
+    int status = -1;
+    ck_assert_int_eq(cfut_block_on(tex, &s.base, &status), CFUT_OK);
+    ck_assert_int_eq(status, CFUT_OK);
+    return cfut_time_now(tex) - start;
+}
+
 /* ---- a blocking driver ---- */
 
 START_TEST(test_driver_runs_tasks_on_a_driver_of_its_own)
@@ -350,18 +366,12 @@ END_TEST
 START_TEST(test_driver_sleep_waits_in_one_turn_until_its_deadline)
 {
     make_executor(false);
-    uint64_t start = cfut_time_now(tex);
-    struct cfut_sleep s;
-    cfut_sleep_init(&s, CFUT_SEC(5));
-    int status = -1;
 
-    int rc = cfut_block_on(tex, &s.base, &status);
+    uint64_t slept = block_on_sleep(CFUT_SEC(5));
 
-    ck_assert_int_eq(rc, CFUT_OK);
-    ck_assert_int_eq(status, CFUT_OK);
+    ck_assert_uint_eq(slept, CFUT_SEC(5));
     ck_assert_int_eq(st().n_waiting, 1);                    /* one wait ... */
     ck_assert_int_eq(st().last_wait, (int64_t)CFUT_SEC(5)); /* ... of 5 s */
-    ck_assert_uint_eq(cfut_time_now(tex) - start, CFUT_SEC(5));
     ck_assert_uint_eq(cfut_reactor_n_timers(tex), 0);
     free_executor();
 }
@@ -371,9 +381,8 @@ START_TEST(test_driver_timeout_fires_on_the_fake_clock)
 {
     make_executor(false);
     struct gate g;
-    gate_init(&g);
     struct gate_future never;
-    gate_future_init(&never, &g);
+    gate_init(&g, &never);
     struct cfut_timeout t;
     cfut_timeout_init(&t, &never.base, CFUT_MSEC(1500));
     int status = -1;
@@ -392,16 +401,10 @@ START_TEST(test_driver_paused_clock_never_waits_in_the_driver)
 {
     make_executor(false);
     cfut_time_pause(tex);
-    uint64_t start = cfut_time_now(tex);
-    struct cfut_sleep s;
-    cfut_sleep_init(&s, CFUT_SEC(60));
-    int status = -1;
 
-    int rc = cfut_block_on(tex, &s.base, &status);
+    uint64_t slept = block_on_sleep(CFUT_SEC(60));
 
-    ck_assert_int_eq(rc, CFUT_OK);
-    ck_assert_int_eq(status, CFUT_OK);
-    ck_assert_uint_eq(cfut_time_now(tex) - start, CFUT_SEC(60));
+    ck_assert_uint_eq(slept, CFUT_SEC(60));
     ck_assert_int_eq(st().n_waiting, 0);         /* the park only looked */
     ck_assert_uint_eq(st().now, CFUT_SEC(1000)); /* the driver never slept */
     free_executor();
@@ -412,9 +415,8 @@ START_TEST(test_driver_wake_from_another_thread_ends_a_blocked_turn)
 {
     make_executor(false);
     struct gate g;
-    gate_init(&g);
     struct gate_future f;
-    gate_future_init(&f, &g);
+    gate_init(&g, &f);
     pthread_t th;
     ck_assert_int_eq(pthread_create(&th, NULL, open_when_blocked, &g), 0);
 
@@ -486,6 +488,43 @@ START_TEST(test_driver_hosted_timer_becomes_one_host_timeout)
 }
 END_TEST
 
+/*
+ * With the task of 'h' pending and the hosted executor waiting for its
+ * host, calls 'wake'('arg') and checks that this asked the host for one
+ * run, which finishes the task. Detaches 'h'.
+ */
+static void
+check_wake_asks_for_a_run(struct cfut_join_handle *h, void (*wake)(void *),
+                          void *arg)
+{
+    host_loop();
+    ck_assert(!cfut_join_handle_is_finished(h));
+    int before = st().n_unparks;
+
+    wake(arg);
+
+    ck_assert_int_eq(st().n_unparks, before + 1);
+    ck_assert_int_eq(host_loop(), 1);
+    ck_assert(cfut_join_handle_is_finished(h));
+    cfut_join_handle_detach(h);
+}
+
+/* Wakes the countdown 'arg' on this thread. */
+static void
+wake_here(void *arg)
+{
+    testkit_countdown_wake(arg);
+}
+
+/* Opens the gate 'arg' from another thread. */
+static void
+open_elsewhere(void *arg)
+{
+    pthread_t th;
+    ck_assert_int_eq(pthread_create(&th, NULL, open_now, arg), 0);
+    pthread_join(th, NULL);
+}
+
 START_TEST(test_driver_hosted_wake_outside_a_run_asks_for_a_run)
 {
     make_executor(true);
@@ -493,18 +532,11 @@ START_TEST(test_driver_hosted_wake_outside_a_run_asks_for_a_run)
     testkit_countdown_init(&c, 1, false, 3); /* keeps its waker */
     struct cfut_join_handle h;
     ck_assert_int_eq(cfut_spawn(tex, &c.base, sizeof c, &h), CFUT_OK);
-    host_loop();
-    ck_assert(!cfut_join_handle_is_finished(&h));
-    int before = st().n_unparks;
     struct testkit_countdown *in_task =
         cfut_container_of(h.task->fut, struct testkit_countdown, base);
 
-    testkit_countdown_wake(in_task); /* on this thread, outside any run */
+    check_wake_asks_for_a_run(&h, wake_here, in_task);
 
-    ck_assert_int_eq(st().n_unparks, before + 1);
-    ck_assert_int_eq(host_loop(), 1);
-    ck_assert(cfut_join_handle_is_finished(&h));
-    cfut_join_handle_detach(&h);
     free_executor();
 }
 END_TEST
@@ -513,23 +545,13 @@ START_TEST(test_driver_hosted_wake_from_another_thread_asks_for_a_run)
 {
     make_executor(true);
     struct gate g;
-    gate_init(&g);
     struct gate_future f;
-    gate_future_init(&f, &g);
+    gate_init(&g, &f);
     struct cfut_join_handle h;
     ck_assert_int_eq(cfut_spawn(tex, &f.base, sizeof f, &h), CFUT_OK);
-    host_loop();
-    ck_assert(gate_has_waiter(&g));
-    int before = st().n_unparks;
-    pthread_t th;
 
-    ck_assert_int_eq(pthread_create(&th, NULL, open_now, &g), 0);
-    pthread_join(th, NULL);
+    check_wake_asks_for_a_run(&h, open_elsewhere, &g);
 
-    ck_assert_int_eq(st().n_unparks, before + 1);
-    ck_assert_int_eq(host_loop(), 1);
-    ck_assert(cfut_join_handle_is_finished(&h));
-    cfut_join_handle_detach(&h);
     free_executor();
 }
 END_TEST
@@ -538,9 +560,8 @@ START_TEST(test_driver_hosted_block_on_that_must_wait_is_eagain)
 {
     make_executor(true);
     struct gate g;
-    gate_init(&g);
     struct gate_future f;
-    gate_future_init(&f, &g);
+    gate_init(&g, &f);
 
     int rc = cfut_block_on(tex, &f.base, NULL);
 
