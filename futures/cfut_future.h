@@ -1,7 +1,9 @@
 /*
  * cfut_future.h: the future contract: poll results, the future base and its
- * vtable, wakers, the context a poll receives, pinned (boxed) storage and
- * the assertion macros. Where memory comes from is cfut_alloc.h's.
+ * vtable, wakers, the context a poll receives, pinned (boxed) storage, and
+ * what every future's code uses with it: the assertion macros,
+ * cfut_container_of() and the list link a future embeds. Where memory
+ * comes from is cfut_alloc.h's.
  *
  * Threading: a future is polled and dropped on one thread at a time. Wakers
  * are the exception: a waker may be cloned, woken and dropped from any thread
