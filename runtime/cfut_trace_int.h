@@ -29,7 +29,8 @@ extern CFUT__HIDDEN int cfut__trace_on;
 
 /*
  * Calls the hook cfut__trace_<call> when tracing is on, e.g.
- * CFUT__TRACE(spawn(ex, t)). Arguments are evaluated only when it is on.
+ * CFUT__TRACE(spawn(ex, t->id, name, false)). Arguments are evaluated only
+ * when it is on.
  */
 #define CFUT__TRACE(call)                                                      \
     do {                                                                       \
