@@ -52,14 +52,16 @@ struct cfut__remote {
  *     task, and after a poll during which it was woken. Left only when the
  *     queue hands it to poll_task(), or when the executor is freed.
  *   CFUT__TASK_RUNNING: its future is being polled. Set only by
- *     poll_task() right before the poll (and before a cancellation finish,
- *     which drops the future as a poll would). A wake now queues nothing:
+ *     poll_task() right before the poll, and right before a finish outside
+ *     a poll (cfut_executor_free() cancelling, cfut_block_on() giving up),
+ *     which drops the future as a poll would. A wake now queues nothing:
  *     it moves the task to RUNNING_WOKEN.
  *   CFUT__TASK_RUNNING_WOKEN: woken during its own poll. Set only from
  *     RUNNING; after the poll the task is pushed once (SCHEDULED), unless
  *     the poll finished it or it was cancelled.
  *   CFUT__TASK_IDLE: pending, on no queue. Set only after a PENDING poll
- *     with no wake during it. Left only by a wake or a cancel (SCHEDULED).
+ *     with no wake during it. Left by a wake or a cancel (SCHEDULED), or
+ *     by a finish outside a poll (RUNNING, then DONE).
  *   CFUT__TASK_DONE: the future was dropped and 'status' is final. Set only
  *     by finish(); never left. Wakes of a DONE task do nothing; its block
  *     lives on while references (handle, wakers) remain.
