@@ -8,6 +8,7 @@
 
 #include "cfut_config.h"
 #include "cfut_errors.h"
+#include "cfut_alloc.h"
 #include "cfut_future.h"
 #include "cfut_leaf.h"
 #include "cfut_coro.h"
@@ -22,6 +23,7 @@
 #include "cfut_reactor.h"
 #include "cfut_time.h"
 #include "cfut_io.h"
+#include "cfut_async.h"
 #include "cfut_oneshot.h"
 #include "cfut_mpsc.h"
 #include "cfut_token.h"

@@ -26,8 +26,9 @@ struct broadcast_sync {
     pthread_mutex_t lock;
 };
 
-#define HDR_LOCAL CFUT__ALIGN_MAX(sizeof(struct cfut__broadcast))
-#define HDR_SYNC CFUT__ALIGN_MAX(sizeof(struct broadcast_sync))
+#define HDR_LOCAL                                                              \
+    CFUT__ALIGN_UP(sizeof(struct cfut__broadcast), CFUT__MAX_ALIGN)
+#define HDR_SYNC CFUT__ALIGN_UP(sizeof(struct broadcast_sync), CFUT__MAX_ALIGN)
 
 /* The lock of a thread-safe state. */
 static inline pthread_mutex_t *

@@ -61,7 +61,8 @@ cfut__broadcast_ring_size(size_t msg_size, size_t cap)
     if (msg_size == 0 || cap == 0 ||
         cap > limit / (sizeof(struct cfut__broadcast_slot) + msg_size))
         return 0;
-    return CFUT__ALIGN_MAX(cap * sizeof(struct cfut__broadcast_slot)) +
+    return CFUT__ALIGN_UP(cap * sizeof(struct cfut__broadcast_slot),
+                          CFUT__MAX_ALIGN) +
            cap * msg_size;
 }
 
@@ -98,8 +99,8 @@ cfut__broadcast_core_init(struct cfut__broadcast *c, void *block,
         .msg_size = msg_size,
         .cap = cap,
         .slots = (struct cfut__broadcast_slot *)(void *)ring,
-        .msgs =
-            ring + CFUT__ALIGN_MAX(cap * sizeof(struct cfut__broadcast_slot)),
+        .msgs = ring + CFUT__ALIGN_UP(cap * sizeof(struct cfut__broadcast_slot),
+                                      CFUT__MAX_ALIGN),
         .copy = ops != NULL ? ops->copy : NULL,
         .drop = ops != NULL ? ops->drop : NULL,
         .n_senders = 1,

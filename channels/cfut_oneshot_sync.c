@@ -21,7 +21,8 @@ struct cfut__oneshot_sync {
     atomic_uint refs;               /* sender + receiver + closed future */
 };
 
-#define HDR_SIZE CFUT__ALIGN_MAX(sizeof(struct cfut__oneshot_sync))
+#define HDR_SIZE                                                               \
+    CFUT__ALIGN_UP(sizeof(struct cfut__oneshot_sync), CFUT__MAX_ALIGN)
 
 static inline unsigned char *
 slot(struct cfut__oneshot_sync *s)

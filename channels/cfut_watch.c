@@ -20,8 +20,8 @@ struct watch_sync {
     pthread_mutex_t lock;
 };
 
-#define HDR_LOCAL CFUT__ALIGN_MAX(sizeof(struct cfut__watch))
-#define HDR_SYNC CFUT__ALIGN_MAX(sizeof(struct watch_sync))
+#define HDR_LOCAL CFUT__ALIGN_UP(sizeof(struct cfut__watch), CFUT__MAX_ALIGN)
+#define HDR_SYNC CFUT__ALIGN_UP(sizeof(struct watch_sync), CFUT__MAX_ALIGN)
 
 /* The lock of a thread-safe state. */
 static inline pthread_mutex_t *

@@ -54,7 +54,8 @@ cfut__watch_alloc(size_t hdr_size, size_t value_size, bool has_handles, int *rc)
     if (!has_handles || value_size > SIZE_MAX / 8)
         return NULL;
     *rc = CFUT_ENOMEM;
-    return cfut_alloc(hdr_size + 2 * CFUT__ALIGN_MAX(value_size));
+    return cfut_alloc(hdr_size +
+                      2 * CFUT__ALIGN_UP(value_size, CFUT__MAX_ALIGN));
 }
 
 /* The value in slot 'i'. */
@@ -75,7 +76,8 @@ cfut__watch_core_init(struct cfut__watch *c, void *block, size_t hdr_size,
                       const struct cfut_channel_value_ops *ops)
 {
     *c = (struct cfut__watch){.value_size = value_size,
-                              .stride = CFUT__ALIGN_MAX(value_size),
+                              .stride =
+                                  CFUT__ALIGN_UP(value_size, CFUT__MAX_ALIGN),
                               .slots = (unsigned char *)block + hdr_size,
                               .copy = ops != NULL ? ops->copy : NULL,
                               .drop = ops != NULL ? ops->drop : NULL,

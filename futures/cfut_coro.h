@@ -5,7 +5,8 @@
  *
  * Single-threaded: a coroutine is a future, polled on one thread at a time.
  * Lifetime: its state lives in the future's struct, pinned from the first
- * poll until drop.
+ * poll until drop. (cfut_async.h declares such a future in three lines and
+ * generates its struct, poll, drop, vtable, init and spawn helper.)
  *
  * GROUND RULES
  *   1. Locals do not survive an await: the function returns at each
@@ -188,12 +189,12 @@ CFUT_API void cfut__coro_note(const struct cfut_coro *co);
     case 0:
 
 /*
- * Awaits 'child_': polls it, returns PENDING from the poll function while
- * it is pending, and resumes here when woken; on READY the child's output is
- * in 'out_' (or discarded when 'out_' is NULL: rule 5) and the child has
- * been dropped.
+ * CFUT_AWAIT(co_, cx_, child_, out_) awaits 'child_': polls it, returns
+ * PENDING from the poll function while it is pending, and resumes here
+ * when woken; on READY the child's output is in 'out_' (or discarded when
+ * 'out_' is NULL: rule 5) and the child has been dropped.
  */
-#define CFUT_AWAIT(co_, cx_, child_, out_)                                     \
+#define CFUT__AWAIT_4(co_, cx_, child_, out_)                                  \
     do {                                                                       \
         (co_)->line = __LINE__;                                                \
         (co_)->file = __FILE__;                                                \
@@ -203,10 +204,10 @@ CFUT_API void cfut__coro_note(const struct cfut_coro *co);
     } while (0)
 
 /*
- * Suspends until the next poll: wakes the task at once and returns
- * PENDING, so that other tasks run first.
+ * CFUT_YIELD(co_, cx_) suspends until the next poll: wakes the task at
+ * once and returns PENDING, so that other tasks run first.
  */
-#define CFUT_YIELD(co_, cx_)                                                   \
+#define CFUT__YIELD_2(co_, cx_)                                                \
     do {                                                                       \
         (co_)->line = __LINE__;                                                \
         (co_)->file = __FILE__;                                                \
@@ -246,7 +247,7 @@ CFUT_API void cfut__coro_note(const struct cfut_coro *co);
     CFUT__CORO_PEDANTIC_ON                                                     \
     cfut__coro_start: {
 
-#define CFUT_AWAIT(co_, cx_, child_, out_)                                     \
+#define CFUT__AWAIT_4(co_, cx_, child_, out_)                                  \
     do {                                                                       \
         CFUT__CORO_PEDANTIC_OFF                                                \
         (co_)->label = &&CFUT__CORO_LABEL;                                     \
@@ -257,7 +258,7 @@ CFUT_API void cfut__coro_note(const struct cfut_coro *co);
         CFUT__CORO_POLL_CHILD(co_, cx_, child_, out_);                         \
     } while (0)
 
-#define CFUT_YIELD(co_, cx_)                                                   \
+#define CFUT__YIELD_2(co_, cx_)                                                \
     do {                                                                       \
         CFUT__CORO_PEDANTIC_OFF                                                \
         (co_)->label = &&CFUT__CORO_LABEL;                                     \
@@ -277,6 +278,19 @@ CFUT_API void cfut__coro_note(const struct cfut_coro *co);
     }
 
 #endif /* CFUT_CORO_GOTO */
+
+/*
+ * CFUT_AWAIT and CFUT_YIELD pick their form by their number of arguments:
+ * CFUT_AWAIT(co, cx, child, out) and CFUT_YIELD(co, cx) above; inside an
+ * async function (cfut_async.h) the short forms CFUT_AWAIT(fut),
+ * CFUT_AWAIT(fut, dst) and CFUT_YIELD() need no coroutine or context.
+ */
+#define CFUT_AWAIT(...)                                                        \
+    CFUT__CORO_CAT(CFUT__AWAIT_, CFUT__CORO_NARG(__VA_ARGS__))(__VA_ARGS__)
+#define CFUT_YIELD(...)                                                        \
+    CFUT__CORO_CAT(CFUT__YIELD_, CFUT__CORO_NARG(__VA_ARGS__))(__VA_ARGS__)
+#define CFUT__CORO_NARG(...) CFUT__CORO_NARG_(__VA_ARGS__, 5, 4, 3, 2, 1, ~)
+#define CFUT__CORO_NARG_(a_, b_, c_, d_, e_, n_, ...) n_
 
 /*
  * Finishes the coroutine with output 'value_' of type 'type_' written to
