@@ -384,86 +384,43 @@ END_TEST
 
 /* ---- messages that own memory ---- */
 
-struct box {
-    atomic_int refs;
-    uint64_t n;
-};
-
-static atomic_int n_boxes;
-
-static struct box *
-box_new(uint64_t n)
-{
-    struct box *b = malloc(sizeof *b);
-    atomic_init(&b->refs, 1);
-    b->n = n;
-    atomic_fetch_add(&n_boxes, 1);
-    return b;
-}
-
-static void
-box_release(struct box *b)
-{
-    if (atomic_fetch_sub(&b->refs, 1) == 1) {
-        free(b);
-        atomic_fetch_sub(&n_boxes, 1);
-    }
-}
-
-static void
-box_copy(void *dst, const void *src, size_t size)
-{
-    ck_assert_uint_eq(size, sizeof(struct box *));
-    struct box *b = *(struct box *const *)src;
-    atomic_fetch_add(&b->refs, 1);
-    memcpy(dst, &b, sizeof b);
-}
-
-static void
-box_drop(void *m)
-{
-    box_release(*(struct box **)m);
-}
-
-static const struct cfut_channel_value_ops box_ops = {box_copy, box_drop};
-
 START_TEST(test_broadcast_a_message_is_released_once_seen_or_skipped_by_all)
 {
     const struct bkind *k = &kinds[_i];
-    atomic_store(&n_boxes, 0);
     union btx tx;
     union brx reader;
-    ck_assert_int_eq(k->make(sizeof(struct box *), 2, &box_ops, &tx, &reader),
+    ck_assert_int_eq(k->make(sizeof(struct testkit_box *), 2, &testkit_box_ops,
+                             &tx, &reader),
                      CFUT_OK);
     union brx laggard = k->subscribe(&tx), leaver = k->subscribe(&tx);
-    struct box *b[3];
+    struct testkit_box *b[3];
     for (int j = 0; j < 3; j++) {
-        b[j] = box_new((uint64_t)j);
+        b[j] = testkit_box_new((uint64_t)j);
         ck_assert_int_eq(k->send(&tx, &b[j]), CFUT_OK);
         if (j < 2) { /* the reader keeps up: its copies are its own */
-            struct box *mine = NULL;
+            struct testkit_box *mine = NULL;
             ck_assert_int_eq(k->try_recv(&reader, &mine, NULL), CFUT_OK);
             ck_assert_ptr_eq(mine, b[j]);
-            box_release(mine);
+            testkit_box_release(mine);
         }
     }
     /* b[0] was overwritten unseen by two receivers: released. */
-    ck_assert_int_eq(atomic_load(&n_boxes), 2);
+    ck_assert_int_eq(testkit_boxes_live(), 2);
 
     k->receiver_drop(&leaver); /* b[1] and b[2] wait for two now */
-    ck_assert_int_eq(atomic_load(&n_boxes), 2);
+    ck_assert_int_eq(testkit_boxes_live(), 2);
     uint64_t skipped = 0;
-    struct box *mine = NULL;
+    struct testkit_box *mine = NULL;
     ck_assert_int_eq(k->try_recv(&laggard, &mine, &skipped), CFUT_ELAGGED);
     ck_assert_uint_eq(skipped, 1);
     ck_assert_int_eq(k->try_recv(&laggard, &mine, NULL), CFUT_OK);
-    box_release(mine); /* b[1]: seen by all, released */
+    testkit_box_release(mine); /* b[1]: seen by all, released */
 
-    ck_assert_int_eq(atomic_load(&n_boxes), 1);
+    ck_assert_int_eq(testkit_boxes_live(), 1);
     k->receiver_drop(&laggard); /* b[2] waits for the reader only */
-    ck_assert_int_eq(atomic_load(&n_boxes), 1);
+    ck_assert_int_eq(testkit_boxes_live(), 1);
     k->receiver_drop(&reader); /* and is released with it */
-    ck_assert_int_eq(atomic_load(&n_boxes), 0);
+    ck_assert_int_eq(testkit_boxes_live(), 0);
     k->sender_drop(&tx);
 }
 END_TEST
@@ -642,22 +599,22 @@ START_TEST(test_broadcast_dropping_waiting_receiver_tasks_cancels_their_waits)
     const struct bkind *k = &kinds[_i];
     union btx tx;
     union brx rx;
-    atomic_store(&n_boxes, 0);
-    ck_assert_int_eq(k->make(sizeof(struct box *), 4, &box_ops, &tx, &rx),
-                     CFUT_OK);
+    ck_assert_int_eq(
+        k->make(sizeof(struct testkit_box *), 4, &testkit_box_ops, &tx, &rx),
+        CFUT_OK);
     for (int j = 0; j < 3; j++)
         spawn_summer(k, &tx, NULL);
     ck_assert_int_eq(cfut_executor_run_ready(testkit_ex), CFUT_OK);
-    struct box *b = box_new(1);
+    struct testkit_box *b = testkit_box_new(1);
     ck_assert_int_eq(k->send(&tx, &b), CFUT_OK); /* woken, not yet run */
 
     cfut_executor_free(testkit_ex); /* drops them: cancellation */
     testkit_ex = NULL;
 
     ck_assert_int_eq(testkit_wakers_live(), 0);
-    ck_assert_int_eq(atomic_load(&n_boxes), 1); /* 'rx' has yet to see it */
+    ck_assert_int_eq(testkit_boxes_live(), 1); /* 'rx' has yet to see it */
     k->receiver_drop(&rx);
-    ck_assert_int_eq(atomic_load(&n_boxes), 0);
+    ck_assert_int_eq(testkit_boxes_live(), 0);
     k->sender_drop(&tx);
 }
 END_TEST

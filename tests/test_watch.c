@@ -386,79 +386,34 @@ END_TEST
 
 /* ---- values that own memory ---- */
 
-/* A value: a pointer to a counted box. */
-struct box {
-    atomic_int refs;
-    uint64_t n;
-};
-
-static atomic_int n_boxes; /* boxes alive */
-
-static struct box *
-box_new(uint64_t n)
-{
-    struct box *b = malloc(sizeof *b);
-    atomic_init(&b->refs, 1);
-    b->n = n;
-    atomic_fetch_add(&n_boxes, 1);
-    return b;
-}
-
-static void
-box_release(struct box *b)
-{
-    if (atomic_fetch_sub(&b->refs, 1) == 1) {
-        free(b);
-        atomic_fetch_sub(&n_boxes, 1);
-    }
-}
-
-static void
-box_copy(void *dst, const void *src, size_t size)
-{
-    ck_assert_uint_eq(size, sizeof(struct box *));
-    struct box *b = *(struct box *const *)src;
-    atomic_fetch_add(&b->refs, 1);
-    memcpy(dst, &b, sizeof b);
-}
-
-static void
-box_drop(void *v)
-{
-    box_release(*(struct box **)v);
-}
-
-static const struct cfut_channel_value_ops box_ops = {box_copy, box_drop};
-
 START_TEST(test_watch_hooks_copy_for_each_reader_and_drop_what_is_replaced)
 {
     const struct wkind *k = &kinds[_i];
-    atomic_store(&n_boxes, 0);
     union wtx tx;
     union wrx rx;
-    struct box *first = box_new(1);
-    ck_assert_int_eq(k->make(sizeof first, &first, &box_ops, &tx, &rx),
+    struct testkit_box *first = testkit_box_new(1);
+    ck_assert_int_eq(k->make(sizeof first, &first, &testkit_box_ops, &tx, &rx),
                      CFUT_OK);
-    struct box *mine = NULL;
+    struct testkit_box *mine = NULL;
     k->get(&rx, &mine); /* a reference of its own */
     ck_assert_ptr_eq(mine, first);
     ck_assert_int_eq(atomic_load(&first->refs), 2);
 
-    struct box *second = box_new(2);
+    struct testkit_box *second = testkit_box_new(2);
     ck_assert_int_eq(k->send(&tx, &second), CFUT_OK);
 
     /* The channel let go of the first box; the reader's copy holds it. */
     ck_assert_int_eq(atomic_load(&first->refs), 1);
     ck_assert_uint_eq(first->n, 1);
-    box_release(mine);
-    ck_assert_int_eq(atomic_load(&n_boxes), 1);
+    testkit_box_release(mine);
+    ck_assert_int_eq(testkit_boxes_live(), 1);
     /* A failed send leaves the value with the caller. */
     k->receiver_drop(&rx);
-    struct box *third = box_new(3);
+    struct testkit_box *third = testkit_box_new(3);
     ck_assert_int_eq(k->send(&tx, &third), CFUT_ECLOSED);
-    box_release(third);
+    testkit_box_release(third);
     k->sender_drop(&tx); /* the last: the second box goes with the state */
-    ck_assert_int_eq(atomic_load(&n_boxes), 0);
+    ck_assert_int_eq(testkit_boxes_live(), 0);
 }
 END_TEST
 

@@ -93,6 +93,7 @@ testkit_alloc_failed(void)
 /* ---- counting waker ---- */
 
 static atomic_long wakers_live;
+static atomic_int n_boxes; /* testkit boxes alive */
 
 static const struct cfut_waker_vtable tw_vtable;
 
@@ -303,6 +304,7 @@ void
 testkit_setup(void)
 {
     atomic_store(&wakers_live, 0);
+    atomic_store(&n_boxes, 0);
     testkit_alloc_install();
 }
 
@@ -487,6 +489,51 @@ testkit_await_requests(struct cfut_executor *ex, struct cfut_request *r,
         cfut_future_drop(&r[i].base);
     free(done);
 }
+
+/* ---- values that own memory ---- */
+
+struct testkit_box *
+testkit_box_new(uint64_t n)
+{
+    struct testkit_box *b = malloc(sizeof *b);
+    ck_assert_ptr_nonnull(b);
+    atomic_init(&b->refs, 1);
+    b->n = n;
+    atomic_fetch_add(&n_boxes, 1);
+    return b;
+}
+
+void
+testkit_box_release(struct testkit_box *b)
+{
+    if (atomic_fetch_sub(&b->refs, 1) == 1) {
+        free(b);
+        atomic_fetch_sub(&n_boxes, 1);
+    }
+}
+
+int
+testkit_boxes_live(void)
+{
+    return atomic_load(&n_boxes);
+}
+
+static void
+box_copy(void *dst, const void *src, size_t size)
+{
+    ck_assert_uint_eq(size, sizeof(struct testkit_box *));
+    struct testkit_box *b = *(struct testkit_box *const *)src;
+    atomic_fetch_add(&b->refs, 1);
+    memcpy(dst, &b, sizeof b);
+}
+
+static void
+box_drop(void *v)
+{
+    testkit_box_release(*(struct testkit_box **)v);
+}
+
+const struct cfut_channel_value_ops testkit_box_ops = {box_copy, box_drop};
 
 /* ---- a task that awaits one future ---- */
 

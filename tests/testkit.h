@@ -151,6 +151,26 @@ void testkit_read_exact(int fd, void *data, size_t n);
 enum cfut_poll testkit_poll(struct cfut_future *f, const struct cfut_waker *w,
                             void *out);
 
+/* ---- values that own memory ---- */
+
+/*
+ * A counted box: a channel value that owns memory is a pointer to one.
+ * testkit_box_ops are the channel hooks for such values: 'copy' takes a
+ * reference for the receiver, 'drop' releases the channel's.
+ */
+struct testkit_box {
+    atomic_int refs;
+    uint64_t n;
+};
+/* A new box holding 'n', with one reference. */
+struct testkit_box *testkit_box_new(uint64_t n);
+/* Drops a reference; the last one frees the box. */
+void testkit_box_release(struct testkit_box *b);
+/* The number of boxes alive (testkit_setup() zeroes it). */
+int testkit_boxes_live(void);
+/* The channel hooks for values that are a 'struct testkit_box *'. */
+extern const struct cfut_channel_value_ops testkit_box_ops;
+
 /* ---- a task that awaits one future ---- */
 
 /* The largest future, and output, a testkit_await holds. */
