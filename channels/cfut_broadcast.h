@@ -13,6 +13,7 @@
  * no atomics, no lock; every handle and future of one channel stays on one
  * thread), then for the thread-safe kind (cfut_broadcast_sync_*: senders
  * may live on any thread; each receiver is used on one thread at a time).
+ * The recv future is one type for both kinds: the kind is its receiver's.
  * Values that own memory: give hooks at creation (struct
  * cfut_channel_value_ops): 'copy' makes each receiver's own copy, 'drop'
  * releases the channel's message once every receiver has seen or skipped

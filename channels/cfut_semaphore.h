@@ -13,7 +13,9 @@
  * no atomics, no lock; every handle, permit and future of one semaphore
  * stays on one thread), then for the thread-safe kind
  * (cfut_semaphore_sync_*: handles and permits may be used and dropped on
- * any thread; an acquire future is polled on its task's thread).
+ * any thread; an acquire future is polled on its task's thread). Permits
+ * and acquire futures are one type for both kinds: the kind is the
+ * semaphore's they came from.
  * Lifetime: the semaphore is a handle to a shared state (clone it for each
  * owner); the state lives while a handle, a permit or an acquire future
  * does. Closing fails the waiting acquires and every later one with

@@ -10,7 +10,8 @@
  * thread), then for the thread-safe kind (cfut_token_sync_*: handles may be
  * used, cloned, cancelled and dropped on any thread; a cancelled future is
  * polled on its task's thread). One mutex, in the root's state, guards a
- * whole thread-safe tree.
+ * whole thread-safe tree. The cancelled future is one type for both kinds:
+ * the kind is its token's.
  * Lifetime: a token is a handle (one pointer) to a shared state; clones
  * share it (a count, no allocation). A state lives while a handle, a
  * cancelled future or a child state refers to it: a child keeps its

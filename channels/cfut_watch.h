@@ -11,6 +11,8 @@
  * atomics, no lock; every handle and future of one channel stays on one
  * thread), then for the thread-safe kind (cfut_watch_sync_*: the sender and
  * each receiver may be used on any thread, one thread at a time each).
+ * The changed future is one type for both kinds: the kind is its
+ * receiver's.
  * Reading: a receiver copies the value out (cfut_watch_get()); the
  * thread-safe kind copies under the lock, so a copy is never torn. The
  * local kind can also lend the value in place (cfut_watch_borrow()), valid
