@@ -22,6 +22,8 @@
 #include "cfut_time.h"
 #include "cfut_io.h"
 #include "cfut_stream.h"
+#include "cfut_bufio.h"
+#include "cfut_codec.h"
 #include "cfut_oneshot.h"
 #include "cfut_mpsc.h"
 #include "cfut_transport.h"
