@@ -24,6 +24,7 @@
 #include "cfut_stream.h"
 #include "cfut_bufio.h"
 #include "cfut_codec.h"
+#include "cfut_blocking.h"
 #include "cfut_oneshot.h"
 #include "cfut_mpsc.h"
 #include "cfut_transport.h"
