@@ -4,7 +4,8 @@
  * docs/wire-format.md).
  *
  * HOST is an IPv4 address, an IPv6 address in brackets ("[::1]:7000") or
- * localhost; host names are not resolved (the error says so).
+ * localhost; the client also takes a host name (resolved, each address
+ * tried in turn), the server listens on numeric addresses only.
  *
  *   cfut-echo serve [--listen HOST:PORT] [--ws-listen HOST:PORT]
  *                   [--shuffle] [--delay-ms MAX]
@@ -48,40 +49,11 @@ now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/*
- * Splits "HOST:PORT" into 'host' and '*port': "127.0.0.1:7000",
- * "localhost:7000", "[::1]:7000" (an IPv6 address goes in brackets).
- */
+/* Splits "HOST:PORT" ("[::1]:7000" for IPv6); -1 if it does not parse. */
 static int
 parse_addr(const char *s, char *host, size_t cap, uint16_t *port)
 {
-    if (s == NULL)
-        return -1;
-    const char *h = s, *colon;
-    size_t n;
-    if (s[0] == '[') {
-        const char *close = strchr(s, ']');
-        if (close == NULL || close[1] != ':')
-            return -1;
-        h = s + 1;
-        n = (size_t)(close - h);
-        colon = close + 1;
-    } else {
-        colon = strrchr(s, ':');
-        if (colon == NULL || memchr(s, ':', (size_t)(colon - s)) != NULL)
-            return -1; /* no port, or an IPv6 address without brackets */
-        n = (size_t)(colon - s);
-    }
-    if (n >= cap)
-        return -1;
-    memcpy(host, h, n);
-    host[n] = '\0';
-    char *end;
-    long p = strtol(colon + 1, &end, 10);
-    if (colon[1] == '\0' || *end != '\0' || p < 0 || p > 65535)
-        return -1;
-    *port = (uint16_t)p;
-    return 0;
+    return s != NULL && cfut_hostport_split(s, host, cap, port) == 0 ? 0 : -1;
 }
 
 /* Writes 'host' and 'port' as "HOST:PORT" (brackets for IPv6). */
@@ -184,7 +156,7 @@ struct client_main {
     int state; /* 0 connecting, 1 WebSocket handshake, 2 running */
     int k;
     struct cfut_stream *ws; /* state 1: the stream shaking hands */
-    struct cfut_connect conn;
+    struct cfut_tcp_connect conn;
     struct cfut_ws_handshake hs;
 };
 
@@ -218,15 +190,13 @@ client_main_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
     int *status = out;
     int rc = 0;
     if (m->state == 0) {
-        struct cfut_connect_result r;
+        struct cfut_accepted r;
         if (cfut_future_poll(&m->conn.base, cx, &r) == CFUT_PENDING)
             return CFUT_PENDING;
         cfut_future_drop(&m->conn.base);
         m->state = 2;
-        struct cfut_stream *s;
+        struct cfut_stream *s = r.stream;
         rc = r.status;
-        if (rc == 0 && (rc = cfut_fd_stream_from_io(r.io, &s)) < 0)
-            cfut_io_free(r.io);
         if (rc == 0 && cl->ws) {
             /* Over WebSocket: shake hands first, for a clear error. */
             struct cfut_ws_config wc = {.frame_messages = true,
@@ -313,7 +283,7 @@ run_client(struct cfut_executor *ex, const char *host, uint16_t port,
     cfut_future_init(&m.base, &client_main_vtable);
     m.cl = &cl;
     m.k = k;
-    int rc = cfut_tcp_connect_init(&m.conn, host, port);
+    int rc = cfut_tcp_connect_host_init(&m.conn, host, port, NULL);
     if (rc < 0) {
         char a[300];
         fprintf(stderr, "cfut-echo: cannot connect to %s: %s (%s)\n",
@@ -491,18 +461,21 @@ stop_on_signals(struct cfut_executor *ex, struct cfut_server **srv)
 }
 
 /*
- * Serves on the listening socket 'fd' (taken, even on failure), over
- * WebSocket when 'ws'; '*port' gets its port.
+ * Listens on 'host' and 'port' and serves there, over WebSocket when
+ * 'ws'; '*port' gets the real port. Returns 0 or the failure.
  */
 static int
-serve_on(struct cfut_server *srv, int fd, bool ws, uint16_t *port)
+serve_on(struct cfut_executor *ex, struct cfut_server *srv, const char *host,
+         bool ws, uint16_t *port)
 {
-    int rc = cfut_socket_local_port(fd, port);
-    if (rc == 0)
-        rc = ws ? cfut_server_listen_ws(srv, fd, NULL)
-                : cfut_server_listen(srv, fd);
-    if (rc < 0 && rc != CFUT_ENOMEM)
-        close(fd); /* (after CFUT_ENOMEM the server has closed it) */
+    struct cfut_listener *l;
+    int rc = cfut_tcp_listen_host(ex, host, *port, NULL, &l);
+    if (rc < 0)
+        return rc;
+    *port = cfut_listener_port(l);
+    rc = ws ? cfut_server_listen_ws(srv, l, NULL) : cfut_server_listen(srv, l);
+    if (rc < 0)
+        cfut_listener_free(l);
     return rc;
 }
 
@@ -511,16 +484,13 @@ serve_on(struct cfut_server *srv, int fd, bool ws, uint16_t *port)
  * 'ws'; prints where, then 'suffix'. Returns 0 or the failure (said).
  */
 static int
-listen_at(struct cfut_server *srv, const char *addr, bool ws,
-          const char *suffix)
+listen_at(struct cfut_executor *ex, struct cfut_server *srv, const char *addr,
+          bool ws, const char *suffix)
 {
     char host[256], a[300];
     uint16_t port;
-    int fd = -1, rc;
     (void)parse_addr(addr, host, sizeof host, &port);
-    rc = cfut_tcp_listen(host, port, 128, &fd);
-    if (rc == 0)
-        rc = serve_on(srv, fd, ws, &port);
+    int rc = serve_on(ex, srv, host, ws, &port);
     if (rc < 0) {
         fprintf(stderr, "cfut-echo: cannot listen on %s%s: %s (%s)\n",
                 ws ? "ws://" : "", format_addr(a, sizeof a, host, port),
@@ -645,10 +615,7 @@ main(int argc, char **argv)
                     cfut_strerror(rc));
         if (rc == 0 && demo) {
             /* A free port on 127.0.0.1, over TCP or WebSocket. */
-            int fd;
-            rc = cfut_tcp_listen(host, 0, 128, &fd);
-            if (rc == 0)
-                rc = serve_on(srv, fd, demo_ws, &port);
+            rc = serve_on(ex, srv, host, demo_ws, &port);
             if (demo_ws)
                 path = "/";
             if (rc == 0)
@@ -660,9 +627,9 @@ main(int argc, char **argv)
                         cfut_strerror(rc), cfut_status_name(rc));
         }
         if (rc == 0 && listen != NULL)
-            rc = listen_at(srv, listen, false, replies);
+            rc = listen_at(ex, srv, listen, false, replies);
         if (rc == 0 && ws_listen != NULL)
-            rc = listen_at(srv, ws_listen, true, replies);
+            rc = listen_at(ex, srv, ws_listen, true, replies);
         if (rc == 0 && !demo && (rc = stop_on_signals(ex, &srv)) < 0)
             fprintf(stderr, "cfut-echo: cannot watch for SIGTERM: %s (%s)\n",
                     cfut_strerror(rc), cfut_status_name(rc));

@@ -41,7 +41,7 @@ conn_pair(int kind, int out[2])
         return;
     }
     int lfd;
-    ck_assert_int_eq(cfut_tcp_listen("127.0.0.1", 0, 4, &lfd), CFUT_OK);
+    ck_assert_int_eq(cfut_tcp_listen_fd("127.0.0.1", 0, 4, &lfd), CFUT_OK);
     uint16_t port;
     ck_assert_int_eq(cfut_socket_local_port(lfd, &port), CFUT_OK);
     int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);

@@ -192,11 +192,10 @@ START_TEST(test_server_free_ends_accepted_connections_and_the_listener)
 {
     struct cfut_server *srv;
     ck_assert_int_eq(cfut_server_new(ex, never_new, NULL, NULL, &srv), CFUT_OK);
-    int lfd;
-    ck_assert_int_eq(cfut_tcp_listen("127.0.0.1", 0, 4, &lfd), CFUT_OK);
-    uint16_t port;
-    ck_assert_int_eq(cfut_socket_local_port(lfd, &port), CFUT_OK);
-    ck_assert_int_eq(cfut_server_listen(srv, lfd), CFUT_OK);
+    struct cfut_listener *l;
+    ck_assert_int_eq(cfut_tcp_listen(ex, "127.0.0.1:0", NULL, &l), CFUT_OK);
+    uint16_t port = cfut_listener_port(l);
+    ck_assert_int_eq(cfut_server_listen(srv, l), CFUT_OK);
     int client = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     struct sockaddr_in sa;
     memset(&sa, 0, sizeof sa);
