@@ -21,6 +21,7 @@
 #include "cfut_reactor.h"
 #include "cfut_time.h"
 #include "cfut_io.h"
+#include "cfut_async.h"
 #include "cfut_stream.h"
 #include "cfut_bufio.h"
 #include "cfut_codec.h"

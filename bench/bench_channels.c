@@ -1,5 +1,5 @@
 /*
- * bench_channels.c: the channel workloads of ../shared/BENCH.md:
+ * bench_channels.c: the channel workloads of bench/README.md:
  * oneshot_create_send_recv, oneshot_pingpong and mpsc_throughput, for the
  * local kind (cfut), the thread-safe kind on one executor (cfut-sync) and
  * the floor (the same work as hand-written state machines called directly,

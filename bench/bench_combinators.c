@@ -1,5 +1,5 @@
 /*
- * bench_combinators.c: the combinator workloads of ../shared/BENCH.md:
+ * bench_combinators.c: the combinator workloads of bench/README.md:
  * join_ready_{2,8,64}, join_pending_{8,64,1024}, select_2 and
  * and_then_chain_{1,10,100}, each for cfut beside its floor (the same work
  * as a hand-written state machine with direct calls). Prints JSON lines.

@@ -1,7 +1,8 @@
 /*
- * bench_core.c: the executor and coroutine workloads of ../shared/BENCH.md:
- * spawn_complete and coro_await_ready, each beside its floor (the same work
- * as a hand-written state machine called directly). Prints JSON lines.
+ * bench_core.c: the executor and coroutine workloads of bench/README.md:
+ * spawn_complete and coro_await_ready (hand-written and as an async
+ * function), each beside its floor (the same work as a hand-written state
+ * machine called directly). Prints JSON lines.
  */
 #include "benchkit.h"
 
@@ -64,6 +65,94 @@ spawn_complete_cfut(uint64_t ops)
         }
     }
     return sum;
+}
+
+/* The same trivial task as a coroutine written by hand (struct, poll, drop,
+ * vtable, init, spawn), then as an async function: what the macro layer
+ * costs per spawned task over the hand-written coroutine. */
+struct trivial_coro {
+    struct cfut_future base;
+    struct cfut_coro co;
+    uint64_t value;
+};
+
+static enum cfut_poll
+trivial_coro_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
+{
+    struct trivial_coro *self = cfut_container_of(f, struct trivial_coro, base);
+    (void)cx;
+    CFUT_ASYNC_BEGIN(&self->co);
+    CFUT_ASYNC_RETURN(&self->co, out, uint64_t, self->value + 1);
+    CFUT_ASYNC_END(&self->co);
+}
+
+static void
+trivial_coro_drop(struct cfut_future *f)
+{
+    cfut_coro_drop(&cfut_container_of(f, struct trivial_coro, base)->co);
+}
+
+static const struct cfut_future_vtable trivial_coro_vtable = {
+    trivial_coro_poll, trivial_coro_drop, sizeof(uint64_t), "trivial_coro",
+    NULL};
+
+static int
+trivial_coro_spawn(struct cfut_join_handle *h, uint64_t value)
+{
+    struct trivial_coro t;
+    cfut_future_init(&t.base, &trivial_coro_vtable);
+    cfut_coro_init(&t.co);
+    t.value = value;
+    return cfut_spawn(ex, &t.base, sizeof t, h);
+}
+
+CFUT_ASYNC_FN(trivial_async, uint64_t, ((uint64_t, value)))
+{
+    CFUT_BEGIN();
+    CFUT_RETURN(self->value + 1);
+    CFUT_END();
+}
+
+static int
+trivial_async_spawn_ex(struct cfut_join_handle *h, uint64_t value)
+{
+    return trivial_async_spawn(ex, h, value);
+}
+
+/* spawn_complete with 'spawn' making each task. */
+static uint64_t
+spawn_complete_with(uint64_t ops,
+                    int (*spawn)(struct cfut_join_handle *h, uint64_t value))
+{
+    uint64_t sum = 0;
+    for (uint64_t done = 0; done < ops; done += N_SPAWN) {
+        for (uint32_t i = 0; i < N_SPAWN; i++)
+            if (spawn(&handles[i], i) != CFUT_OK)
+                abort();
+        cfut_executor_run_ready(ex);
+        for (uint32_t i = 0; i < N_SPAWN; i++) {
+            CFUT_JOIN_OUTPUT(uint64_t) r;
+            struct cfut_context cx;
+            cfut_context_init(&cx, cfut_waker_noop());
+            if (cfut_future_poll(&handles[i].base, &cx, &r) != CFUT_READY)
+                abort();
+            cfut_future_drop(&handles[i].base);
+            sum += r.value;
+        }
+    }
+    return sum;
+}
+
+static uint64_t
+spawn_complete_coro(uint64_t ops)
+{
+    return spawn_complete_with(ops, trivial_coro_spawn);
+}
+
+static uint64_t
+spawn_complete_async(uint64_t ops)
+{
+    return spawn_complete_with(ops, trivial_async_spawn_ex);
 }
 
 /* The floor: the same tasks as structs in an array, polled directly. */
@@ -153,6 +242,19 @@ expect_await(uint64_t ops)
     return ops * (ops - 1) / 2;
 }
 
+/* Polls 'f' by hand until it is READY, drops it and returns its output. */
+static uint64_t
+run_to_ready(struct cfut_future *f)
+{
+    uint64_t out = 0;
+    struct cfut_context cx;
+    cfut_context_init(&cx, cfut_waker_noop());
+    while (cfut_future_poll(f, &cx, &out) == CFUT_PENDING)
+        ;
+    cfut_future_drop(f);
+    return out;
+}
+
 static uint64_t
 coro_await_ready_cfut(uint64_t ops)
 {
@@ -161,13 +263,31 @@ coro_await_ready_cfut(uint64_t ops)
     cfut_coro_init(&a.co);
     a.n = ops;
     a.sum = 0;
-    uint64_t out = 0;
-    struct cfut_context cx;
-    cfut_context_init(&cx, cfut_waker_noop());
-    while (cfut_future_poll(&a.base, &cx, &out) == CFUT_PENDING)
-        ;
-    cfut_future_drop(&a.base);
-    return out;
+    return run_to_ready(&a.base);
+}
+
+/* The same coroutine as an async function (cfut_async.h): what the macro
+ * layer costs over the hand-written coroutine above (nothing, it should). */
+CFUT_ASYNC_FN(async_awaiter, uint64_t, ((uint64_t, n)), uint64_t i, sum, v;
+              struct ready_u64 child;)
+{
+    CFUT_BEGIN();
+    for (self->i = 0; self->i < self->n; self->i++) {
+        cfut_future_init(&self->child.base, &ready_u64_vtable);
+        self->child.value = self->i;
+        CFUT_AWAIT(&self->child, &self->v);
+        self->sum += self->v;
+    }
+    CFUT_RETURN(self->sum);
+    CFUT_END();
+}
+
+static uint64_t
+coro_await_ready_async(uint64_t ops)
+{
+    struct async_awaiter a;
+    async_awaiter_init(&a, ops);
+    return run_to_ready(&a.base);
 }
 
 /* The floor: the same loop as an explicit state machine, child called
@@ -242,9 +362,15 @@ main(int argc, char **argv)
 
     benchkit_run(&b, "spawn_complete", "cfut", spawn_complete_cfut, N_SPAWN, 1,
                  expect_spawn);
+    benchkit_run(&b, "spawn_complete", "cfut-coro", spawn_complete_coro,
+                 N_SPAWN, 1, expect_spawn);
+    benchkit_run(&b, "spawn_complete", "cfut-async", spawn_complete_async,
+                 N_SPAWN, 1, expect_spawn);
     benchkit_run(&b, "spawn_complete", "floor", spawn_complete_floor, N_SPAWN,
                  1, expect_spawn);
     benchkit_run(&b, "coro_await_ready", "cfut-coro", coro_await_ready_cfut,
+                 1000000, 1, expect_await);
+    benchkit_run(&b, "coro_await_ready", "cfut-async", coro_await_ready_async,
                  1000000, 1, expect_await);
     benchkit_run(&b, "coro_await_ready", "floor", coro_await_ready_floor,
                  1000000, 1, expect_await);

@@ -1,6 +1,6 @@
 /*
  * bench_transport.c: reqresp_socketpair_inflight_K (K = 1, 64) of
- * ../shared/BENCH.md: a cfut transport client and a cfut server on the two
+ * bench/README.md: a cfut transport client and a cfut server on the two
  * ends of a Unix socketpair, on one executor, 16-byte payloads echoed, K
  * requests in flight (K worker tasks sending back to back); ns per
  * completed request. The floor is a synchronous single-thread loop over

@@ -2,7 +2,7 @@
  * benchkit.h: the benchmark harness shared by every bench program: runs a
  * workload in repetitions of at least 50 ms (at least 7 of them), takes the
  * median, min and max ns per op, and prints one JSON line per result, as
- * ../shared/BENCH.md specifies. Header-only; timing lives here, never in
+ * bench/README.md specifies. Header-only; timing lives here, never in
  * tests.
  *
  * --count is the instruction-count mode (see README.md): each workload is

@@ -6,7 +6,7 @@ bench/results.svg and the headline block of bench/README.md.
     report.py --callgrind PREFIX     (used by run_bench --count)
 
 RUN.jsonl is a run saved by bench/run_bench (bench/runs/<date>.jsonl): a
-{"meta": ...} line, then the JSON lines of ../shared/BENCH.md. COUNT.jsonl is
+{"meta": ...} line, then the JSON lines of bench/README.md. COUNT.jsonl is
 the matching instruction-count run ({"name", "impl", "instr_per_op"}).
 
 --callgrind PREFIX reads the callgrind dumps PREFIX.1, PREFIX.2, ... that
@@ -26,7 +26,7 @@ import subprocess
 import sys
 import tempfile
 
-# The workloads of ../shared/BENCH.md (and the issues), in report order.
+# The workloads of bench/README.md (and the issues), in report order.
 ORDER = [
     "spawn_complete",
     "coro_await_ready",
@@ -231,9 +231,12 @@ class Results:
 
     def cfut(self, name):
         """(impl, ns) of the primary cfut figure: impl "cfut" when the
-        workload has it, else its fastest cfut-* variant (cfut-coro)."""
-        if self.ns(name, "cfut") is not None:
-            return "cfut", self.ns(name, "cfut")
+        workload has it, else "cfut-coro" (coro_await_ready: the
+        hand-written coroutine; "cfut-async" is its async-function
+        variant), else the fastest cfut-* variant."""
+        for impl in ("cfut", "cfut-coro"):
+            if self.ns(name, impl) is not None:
+                return impl, self.ns(name, impl)
         return self.best(name, is_cfut)
 
     def instr(self, name, impl):

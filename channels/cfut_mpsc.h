@@ -4,13 +4,11 @@
  * same allocation as the state; the send future waits for capacity: this is
  * backpressure) or unbounded (a ring that doubles when full).
  *
- * Two kinds, with the same shape:
- *   - cfut_mpsc_*: the local kind: no atomics, no locks; every handle and
- *     future of one channel stays on one thread.
- *   - cfut_mpsc_sync_*: the thread-safe kind: senders (and their send
- *     futures) may live on any threads; the receiver stays on one. The
- *     state is guarded by a mutex, and tasks are woken through their task
- *     wakers, which handle cross-thread wakes.
+ * Two kinds, with the same operations (cfut_channel.h says what differs):
+ * each operation below is declared for the local kind (cfut_mpsc_*: no
+ * atomics, no lock; every handle and future of one channel stays on one
+ * thread), then for the thread-safe kind (cfut_mpsc_sync_*: senders and
+ * their send futures may live on any threads; the receiver stays on one).
  * Lifetime: senders and the receiver are handles (one pointer). The state
  * lives while a sender, a send future or the receiver does. When the last
  * sender goes, the receiver drains what is queued, then sees CFUT_ECLOSED.
@@ -23,6 +21,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "cfut_channel.h"
 #include "cfut_future.h"
 
 #ifdef __cplusplus
@@ -36,24 +35,30 @@ extern "C" {
 typedef void cfut_mpsc_drop_msg_fn(void *msg);
 
 /* Offset of the message inside a recv future's output. */
-#define CFUT_MPSC_VALUE_OFFSET (_Alignof(max_align_t))
+#define CFUT_MPSC_VALUE_OFFSET CFUT_CHANNEL_VALUE_OFFSET
 
 /*
  * The output of a recv future for messages of type 'T': 'status' is
  * CFUT_OK ('value' holds the message) or CFUT_ECLOSED (every sender is gone
  * and the queue is drained).
  */
-#define CFUT_MPSC_OUTPUT(T)                                                    \
-    struct {                                                                   \
-        int status;                                                            \
-        _Alignas(max_align_t) T value;                                         \
-    }
+#define CFUT_MPSC_OUTPUT(T) CFUT_CHANNEL_OUTPUT(T)
 
+/* The shared state (opaque). */
 struct cfut__mpsc;
 struct cfut__mpsc_sync;
 
+/* A send future's place among the senders that wait for capacity (the
+ * same in both kinds; private: do not touch). */
+struct cfut__mpsc_waiter {
+    struct cfut_waker waker;      /* while on the wait list */
+    struct cfut_list waiter_link; /* on the channel's 'waiters' */
+    bool is_waiting;              /* 'waiter_link' is linked */
+    bool has_permit;              /* a slot is reserved for it */
+};
+
 /* ---------------------------------------------------------------------- */
-/* Local kind: one thread                                                  */
+/* Handles and futures                                                     */
 /* ---------------------------------------------------------------------- */
 
 /* A sending handle. Clone it for more producers; drop each one. */
@@ -62,10 +67,22 @@ struct cfut_mpsc_sender {
     struct cfut__mpsc *shared; /* NULL once dropped */
 };
 
+/* A thread-safe sending handle: may move to and be used on any thread. */
+struct cfut_mpsc_sync_sender {
+    /* private: do not touch */
+    struct cfut__mpsc_sync *shared; /* NULL once dropped */
+};
+
 /* The receiving handle. */
 struct cfut_mpsc_receiver {
     /* private: do not touch */
     struct cfut__mpsc *shared; /* NULL once dropped */
+};
+
+/* The thread-safe receiving handle: stays on one thread. */
+struct cfut_mpsc_sync_receiver {
+    /* private: do not touch */
+    struct cfut__mpsc_sync *shared; /* NULL once dropped */
 };
 
 /*
@@ -82,11 +99,17 @@ struct cfut_mpsc_send {
     /* private: do not touch */
     struct cfut_future base;
     struct cfut__mpsc *shared;
-    const void *msg;              /* kept until READY or drop */
-    struct cfut_waker waker;      /* when on the wait list */
-    struct cfut_list waiter_link; /* on shared->waiters */
-    bool is_waiting;              /* 'waiter_link' is linked */
-    bool has_permit;              /* a slot is reserved for it */
+    const void *msg; /* kept until READY or drop */
+    struct cfut__mpsc_waiter waiter;
+};
+
+/* A thread-safe send future, as cfut_mpsc_send (same cancel-safety). */
+struct cfut_mpsc_sync_send {
+    /* private: do not touch */
+    struct cfut_future base;
+    struct cfut__mpsc_sync *shared;
+    const void *msg;
+    struct cfut__mpsc_waiter waiter; /* guarded by the channel's lock */
 };
 
 /*
@@ -101,6 +124,17 @@ struct cfut_mpsc_recv {
     struct cfut_future base;
     struct cfut__mpsc *shared;
 };
+
+/* A thread-safe recv future, as cfut_mpsc_recv (same cancel-safety). */
+struct cfut_mpsc_sync_recv {
+    /* private: do not touch */
+    struct cfut_future base;
+    struct cfut__mpsc_sync *shared;
+};
+
+/* ---------------------------------------------------------------------- */
+/* Creating a channel                                                      */
+/* ---------------------------------------------------------------------- */
 
 /*
  * Creates a local channel for messages of 'msg_size' bytes (at least 1),
@@ -118,6 +152,19 @@ CFUT_API int cfut_mpsc_new(size_t msg_size, size_t capacity,
                            struct cfut_mpsc_receiver *rx);
 
 /*
+ * Creates a thread-safe channel, as cfut_mpsc_new().
+ * Returns: 0; CFUT_EINVAL; CFUT_ENOMEM. Context: any thread.
+ */
+CFUT_API int cfut_mpsc_sync_new(size_t msg_size, size_t capacity,
+                                cfut_mpsc_drop_msg_fn *drop_msg,
+                                struct cfut_mpsc_sync_sender *tx,
+                                struct cfut_mpsc_sync_receiver *rx);
+
+/* ---------------------------------------------------------------------- */
+/* Senders                                                                 */
+/* ---------------------------------------------------------------------- */
+
+/*
  * Returns a new sender for the channel of 'tx'.
  * Ownership: 'tx' is borrowed and must not be dropped; the result must be
  *   dropped with cfut_mpsc_sender_drop().
@@ -125,6 +172,10 @@ CFUT_API int cfut_mpsc_new(size_t msg_size, size_t capacity,
  */
 CFUT_API struct cfut_mpsc_sender
 cfut_mpsc_sender_clone(const struct cfut_mpsc_sender *tx);
+
+/* Returns a new sender, as cfut_mpsc_sender_clone(). Context: any thread. */
+CFUT_API struct cfut_mpsc_sync_sender
+cfut_mpsc_sync_sender_clone(const struct cfut_mpsc_sync_sender *tx);
 
 /*
  * Drops 'tx'; when it was the last sender (send futures count) the
@@ -134,6 +185,9 @@ cfut_mpsc_sender_clone(const struct cfut_mpsc_sender *tx);
  * Context: the channel's thread.
  */
 CFUT_API void cfut_mpsc_sender_drop(struct cfut_mpsc_sender *tx);
+
+/* Drops a sender, as cfut_mpsc_sender_drop(). Context: any thread. */
+CFUT_API void cfut_mpsc_sync_sender_drop(struct cfut_mpsc_sync_sender *tx);
 
 /*
  * Queues a copy of the message at 'msg' without waiting. A bounded channel
@@ -149,9 +203,18 @@ CFUT_API int cfut_mpsc_try_send(const struct cfut_mpsc_sender *tx,
                                 const void *msg);
 
 /*
+ * Queues a message without waiting, as cfut_mpsc_try_send().
+ * Returns: 0; CFUT_EFULL; CFUT_ECLOSED; CFUT_ENOMEM. Context: any thread.
+ */
+CFUT_API int cfut_mpsc_sync_try_send(const struct cfut_mpsc_sync_sender *tx,
+                                     const void *msg);
+
+/*
  * Initialises 'f' to send the message at 'msg', waiting for capacity.
  * On an unbounded channel it is READY at its first poll (CFUT_ENOMEM in
- * its status when the ring cannot grow).
+ * its status when the ring cannot grow). Each slot a receive frees goes to
+ * the sender that has waited longest, reserved for it before it is woken,
+ * so senders queue in the order they began to wait.
  * Ownership: 'tx' is borrowed (the future holds its own count); 'msg' is
  *   kept until the future is READY or dropped; 'f' is caller storage.
  * Context: the channel's thread.
@@ -161,8 +224,25 @@ CFUT_API void cfut_mpsc_send_init(struct cfut_mpsc_send *f,
                                   const struct cfut_mpsc_sender *tx,
                                   const void *msg);
 
+/*
+ * Initialises a send future, as cfut_mpsc_send_init().
+ * Context: the thread that polls it (any thread; one at a time).
+ * Pinned: from its first poll until drop.
+ */
+CFUT_API void cfut_mpsc_sync_send_init(struct cfut_mpsc_sync_send *f,
+                                       const struct cfut_mpsc_sync_sender *tx,
+                                       const void *msg);
+
 /* Tells whether the receiver is gone (sends fail). Context: as above. */
 CFUT_API bool cfut_mpsc_sender_is_closed(const struct cfut_mpsc_sender *tx);
+
+/* Tells whether the receiver is gone. Context: any thread. */
+CFUT_API bool
+cfut_mpsc_sync_sender_is_closed(const struct cfut_mpsc_sync_sender *tx);
+
+/* ---------------------------------------------------------------------- */
+/* The receiver                                                            */
+/* ---------------------------------------------------------------------- */
 
 /*
  * Takes the oldest message without waiting, writing it to 'msg'.
@@ -172,6 +252,13 @@ CFUT_API bool cfut_mpsc_sender_is_closed(const struct cfut_mpsc_sender *tx);
  * Context: the channel's thread. Cancel-safe.
  */
 CFUT_API int cfut_mpsc_try_recv(struct cfut_mpsc_receiver *rx, void *msg);
+
+/*
+ * Takes a message without waiting, as cfut_mpsc_try_recv().
+ * Returns: 0; CFUT_EAGAIN; CFUT_ECLOSED. Context: the receiver's thread.
+ */
+CFUT_API int cfut_mpsc_sync_try_recv(struct cfut_mpsc_sync_receiver *rx,
+                                     void *msg);
 
 /*
  * Initialises 'f' to receive the next message. At most one recv future per
@@ -185,11 +272,19 @@ CFUT_API void cfut_mpsc_recv_init(struct cfut_mpsc_recv *f,
                                   struct cfut_mpsc_receiver *rx);
 
 /*
+ * Initialises a recv future, as cfut_mpsc_recv_init().
+ * Context: the receiver's thread. Pinned: from its first poll until drop.
+ */
+CFUT_API void cfut_mpsc_sync_recv_init(struct cfut_mpsc_sync_recv *f,
+                                       struct cfut_mpsc_sync_receiver *rx);
+
+/*
  * Polls the receiver itself for the next message, as a stream: the same
  * outcomes as a recv future's poll, with no future to create or drop (what
  * a parent future's poll calls in a receive loop). PENDING registers the
- * waker of 'cx' (replacing a recv future's). Cancel-safe: a message is
- * taken only when it returns READY.
+ * waker of 'cx' (replacing a recv future's); it stays registered across
+ * wakes until the receiver or its recv future is dropped. Cancel-safe: a
+ * message is taken only when it returns READY.
  * Ownership: 'rx' and 'cx' are borrowed; 'out' receives
  *   CFUT_MPSC_OUTPUT(T) on READY.
  * Returns: CFUT_READY (status CFUT_OK with a message, or CFUT_ECLOSED when
@@ -198,104 +293,6 @@ CFUT_API void cfut_mpsc_recv_init(struct cfut_mpsc_recv *f,
  */
 CFUT_API enum cfut_poll cfut_mpsc_poll_recv(struct cfut_mpsc_receiver *rx,
                                             struct cfut_context *cx, void *out);
-
-/* Returns the number of queued messages. Context: the channel's thread. */
-CFUT_API size_t cfut_mpsc_len(const struct cfut_mpsc_receiver *rx);
-
-/*
- * Drops the receiver: releases every queued message with 'drop_msg', and
- * wakes the pending send futures, which resolve to CFUT_ECLOSED. An empty
- * handle is a no-op.
- * Ownership: 'rx' is taken (emptied). Its recv future must be gone.
- * Context: the channel's thread.
- */
-CFUT_API void cfut_mpsc_receiver_drop(struct cfut_mpsc_receiver *rx);
-
-/* ---------------------------------------------------------------------- */
-/* Thread-safe kind                                                        */
-/* ---------------------------------------------------------------------- */
-
-/* A thread-safe sending handle: may move to and be used on any thread. */
-struct cfut_mpsc_sync_sender {
-    /* private: do not touch */
-    struct cfut__mpsc_sync *shared;
-};
-
-/* The thread-safe receiving handle: stays on one thread. */
-struct cfut_mpsc_sync_receiver {
-    /* private: do not touch */
-    struct cfut__mpsc_sync *shared;
-};
-
-/* A thread-safe send future, as cfut_mpsc_send (same cancel-safety). */
-struct cfut_mpsc_sync_send {
-    /* private: do not touch */
-    struct cfut_future base;
-    struct cfut__mpsc_sync *shared;
-    const void *msg;
-    /* guarded by the channel's lock once polled */
-    struct cfut_waker waker;
-    struct cfut_list waiter_link;
-    bool is_waiting;
-    bool has_permit;
-};
-
-/* A thread-safe recv future, as cfut_mpsc_recv (same cancel-safety). */
-struct cfut_mpsc_sync_recv {
-    /* private: do not touch */
-    struct cfut_future base;
-    struct cfut__mpsc_sync *shared;
-};
-
-/*
- * Creates a thread-safe channel, as cfut_mpsc_new().
- * Returns: 0; CFUT_EINVAL; CFUT_ENOMEM. Context: any thread.
- */
-CFUT_API int cfut_mpsc_sync_new(size_t msg_size, size_t capacity,
-                                cfut_mpsc_drop_msg_fn *drop_msg,
-                                struct cfut_mpsc_sync_sender *tx,
-                                struct cfut_mpsc_sync_receiver *rx);
-
-/* Returns a new sender, as cfut_mpsc_sender_clone(). Context: any thread. */
-CFUT_API struct cfut_mpsc_sync_sender
-cfut_mpsc_sync_sender_clone(const struct cfut_mpsc_sync_sender *tx);
-
-/* Drops a sender, as cfut_mpsc_sender_drop(). Context: any thread. */
-CFUT_API void cfut_mpsc_sync_sender_drop(struct cfut_mpsc_sync_sender *tx);
-
-/*
- * Queues a message without waiting, as cfut_mpsc_try_send().
- * Returns: 0; CFUT_EFULL; CFUT_ECLOSED; CFUT_ENOMEM. Context: any thread.
- */
-CFUT_API int cfut_mpsc_sync_try_send(const struct cfut_mpsc_sync_sender *tx,
-                                     const void *msg);
-
-/*
- * Initialises a send future, as cfut_mpsc_send_init().
- * Context: the thread that polls it (any thread; one at a time).
- * Pinned: from its first poll until drop.
- */
-CFUT_API void cfut_mpsc_sync_send_init(struct cfut_mpsc_sync_send *f,
-                                       const struct cfut_mpsc_sync_sender *tx,
-                                       const void *msg);
-
-/* Tells whether the receiver is gone. Context: any thread. */
-CFUT_API bool
-cfut_mpsc_sync_sender_is_closed(const struct cfut_mpsc_sync_sender *tx);
-
-/*
- * Takes a message without waiting, as cfut_mpsc_try_recv().
- * Returns: 0; CFUT_EAGAIN; CFUT_ECLOSED. Context: the receiver's thread.
- */
-CFUT_API int cfut_mpsc_sync_try_recv(struct cfut_mpsc_sync_receiver *rx,
-                                     void *msg);
-
-/*
- * Initialises a recv future, as cfut_mpsc_recv_init().
- * Context: the receiver's thread. Pinned: from its first poll until drop.
- */
-CFUT_API void cfut_mpsc_sync_recv_init(struct cfut_mpsc_sync_recv *f,
-                                       struct cfut_mpsc_sync_receiver *rx);
 
 /*
  * Polls the receiver for the next message, as cfut_mpsc_poll_recv().
@@ -306,8 +303,21 @@ CFUT_API enum cfut_poll
 cfut_mpsc_sync_poll_recv(struct cfut_mpsc_sync_receiver *rx,
                          struct cfut_context *cx, void *out);
 
+/* Returns the number of queued messages. Context: the channel's thread. */
+CFUT_API size_t cfut_mpsc_len(const struct cfut_mpsc_receiver *rx);
+
 /* Returns the number of queued messages. Context: any thread. */
 CFUT_API size_t cfut_mpsc_sync_len(const struct cfut_mpsc_sync_receiver *rx);
+
+/*
+ * Drops the receiver: releases every queued message with 'drop_msg' (which
+ * may drop senders of the same channel), and wakes the pending send
+ * futures, which resolve to CFUT_ECLOSED; capacity a send future gives
+ * back from then on goes to nobody. An empty handle is a no-op.
+ * Ownership: 'rx' is taken (emptied). Its recv future must be gone.
+ * Context: the channel's thread.
+ */
+CFUT_API void cfut_mpsc_receiver_drop(struct cfut_mpsc_receiver *rx);
 
 /* Drops the receiver, as cfut_mpsc_receiver_drop(). Context: its thread. */
 CFUT_API void cfut_mpsc_sync_receiver_drop(struct cfut_mpsc_sync_receiver *rx);

@@ -3,13 +3,11 @@
  * handle to a receiver future. The shared state (a count, flags, two waker
  * slots and the value inline) is one allocation owned by the two halves.
  *
- * Two kinds, with the same shape:
- *   - cfut_oneshot_*: the local kind (Rust's Rc<RefCell>): no atomics, no
- *     locks. Both halves, and everything they touch, stay on one thread.
- *   - cfut_oneshot_sync_*: the thread-safe kind (Arc<Mutex>): the sender may
- *     send, drop and ask is_closed from any thread; the receiver is polled
- *     on its task's thread and woken through the task waker, which handles
- *     cross-thread wakes. Its state is guarded by a mutex.
+ * Two kinds, with the same operations (cfut_channel.h says what differs):
+ * each operation below is declared for the local kind (cfut_oneshot_*: no
+ * atomics, no lock, one thread), then for the thread-safe kind
+ * (cfut_oneshot_sync_*: the sender may send, drop and ask is_closed from any
+ * thread; the receiver is polled on its task's thread).
  * Lifetime: the sender is a handle (one pointer) that may be copied into a
  * map and moved freely; the receiver is a future (embed it by value, move it
  * until its first poll). The shared state lives until both halves, and any
@@ -22,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "cfut_channel.h"
 #include "cfut_future.h"
 
 #ifdef __cplusplus
@@ -32,18 +31,14 @@ extern "C" {
 typedef void cfut_oneshot_drop_value_fn(void *value);
 
 /* Offset of the value inside a receiver's output. */
-#define CFUT_ONESHOT_VALUE_OFFSET (_Alignof(max_align_t))
+#define CFUT_ONESHOT_VALUE_OFFSET CFUT_CHANNEL_VALUE_OFFSET
 
 /*
  * The output of a receiver whose value type is 'T': 'status' is CFUT_OK
  * ('value' holds the value) or CFUT_ECANCELED (the sender was dropped
  * without sending, or the receiver was closed before a value came).
  */
-#define CFUT_ONESHOT_OUTPUT(T)                                                 \
-    struct {                                                                   \
-        int status;                                                            \
-        _Alignas(max_align_t) T value;                                         \
-    }
+#define CFUT_ONESHOT_OUTPUT(T) CFUT_CHANNEL_OUTPUT(T)
 
 /* Bytes before the value in a local oneshot's state (checked in the .c). */
 #define CFUT_ONESHOT_HEADER_SIZE 64
@@ -63,13 +58,19 @@ struct cfut__oneshot;
 struct cfut__oneshot_sync;
 
 /* ---------------------------------------------------------------------- */
-/* Local kind: one thread                                                  */
+/* The halves                                                              */
 /* ---------------------------------------------------------------------- */
 
 /* The sending half: a handle; copy or move it freely, use it once. */
 struct cfut_oneshot_sender {
     /* private: do not touch */
     struct cfut__oneshot *shared; /* NULL once sent or dropped */
+};
+
+/* The thread-safe sending half: a handle that may move to any thread. */
+struct cfut_oneshot_sync_sender {
+    /* private: do not touch */
+    struct cfut__oneshot_sync *shared; /* NULL once sent or dropped */
 };
 
 /*
@@ -88,12 +89,35 @@ struct cfut_oneshot_receiver {
     struct cfut__oneshot *shared;
 };
 
+/*
+ * The thread-safe receiving half: a future, as cfut_oneshot_receiver
+ * (same output, same cancel-safety).
+ * Context: polled and dropped on one thread at a time (its task's); the
+ *   sender may be on any thread. Pinned: from its first poll until drop.
+ */
+struct cfut_oneshot_sync_receiver {
+    /* private: do not touch */
+    struct cfut_future base;
+    struct cfut__oneshot_sync *shared;
+};
+
 /* A future that is READY (no output) once the receiver is closed or gone. */
 struct cfut_oneshot_closed {
     /* private: do not touch */
     struct cfut_future base;
     struct cfut__oneshot *shared;
 };
+
+/* The thread-safe closed future, as cfut_oneshot_closed. */
+struct cfut_oneshot_sync_closed {
+    /* private: do not touch */
+    struct cfut_future base;
+    struct cfut__oneshot_sync *shared;
+};
+
+/* ---------------------------------------------------------------------- */
+/* Creating a channel                                                      */
+/* ---------------------------------------------------------------------- */
 
 /*
  * Creates a local oneshot channel for values of 'value_size' bytes (0 is
@@ -111,11 +135,24 @@ CFUT_API int cfut_oneshot_new(size_t value_size,
                               struct cfut_oneshot_receiver *rx);
 
 /*
+ * Creates a thread-safe oneshot channel; as cfut_oneshot_new() (one
+ * allocation, which also holds the mutex).
+ * Returns: 0; CFUT_EINVAL; CFUT_ENOMEM.
+ * Context: any thread.
+ */
+CFUT_API int cfut_oneshot_sync_new(size_t value_size,
+                                   cfut_oneshot_drop_value_fn *drop_value,
+                                   struct cfut_oneshot_sync_sender *tx,
+                                   struct cfut_oneshot_sync_receiver *rx);
+
+/*
  * Creates a local oneshot channel whose state lives in caller storage
  * instead of the heap (no allocation): declare the storage with
  * CFUT_ONESHOT_STORAGE(T), or give any block aligned for max_align_t of at
  * least CFUT_ONESHOT_HEADER_SIZE + 'value_size' bytes. A task that creates
- * and awaits oneshots one after another can reuse one storage block.
+ * and awaits oneshots one after another can reuse one storage block. The
+ * local kind only: the thread-safe kind's state outlives whichever half
+ * goes last, on whichever thread, so it lives on the heap.
  * Ownership: 'storage' is kept: it must stay valid and unmoved until both
  *   halves and any closed future are dropped (a receiver that returned
  *   READY implies the sender is done, so dropping it frees the storage when
@@ -130,6 +167,10 @@ CFUT_API int cfut_oneshot_init(void *storage, size_t storage_size,
                                struct cfut_oneshot_sender *tx,
                                struct cfut_oneshot_receiver *rx);
 
+/* ---------------------------------------------------------------------- */
+/* The sender                                                              */
+/* ---------------------------------------------------------------------- */
+
 /*
  * Sends the 'value_size' bytes at 'value' and consumes the sender, whatever
  * the result. Wakes the receiver's task.
@@ -143,12 +184,26 @@ CFUT_API int cfut_oneshot_send(struct cfut_oneshot_sender *tx,
                                const void *value);
 
 /*
+ * Sends, as cfut_oneshot_send(). A send racing a close or a receiver drop
+ * either delivers the value (it is then received or released once with
+ * 'drop_value') or fails with CFUT_ECLOSED leaving it to the caller.
+ * Returns: 0; CFUT_ECLOSED.
+ * Context: any thread, one at a time per sender.
+ */
+CFUT_API int cfut_oneshot_sync_send(struct cfut_oneshot_sync_sender *tx,
+                                    const void *value);
+
+/*
  * Drops the sender without sending: the receiver resolves to
  * CFUT_ECANCELED. An empty (sent or dropped) sender is a no-op.
  * Ownership: 'tx' is taken (it is emptied).
  * Context: the channel's thread.
  */
 CFUT_API void cfut_oneshot_sender_drop(struct cfut_oneshot_sender *tx);
+
+/* Drops the sender without sending, as above. Context: any thread. */
+CFUT_API void
+cfut_oneshot_sync_sender_drop(struct cfut_oneshot_sync_sender *tx);
 
 /*
  * Tells whether the receiver was closed or dropped (a send would fail), so
@@ -158,6 +213,10 @@ CFUT_API void cfut_oneshot_sender_drop(struct cfut_oneshot_sender *tx);
  */
 CFUT_API bool
 cfut_oneshot_sender_is_closed(const struct cfut_oneshot_sender *tx);
+
+/* Tells whether the receiver is closed or gone. Context: any thread. */
+CFUT_API bool
+cfut_oneshot_sync_sender_is_closed(const struct cfut_oneshot_sync_sender *tx);
 
 /*
  * Initialises 'f', a future that is READY once the receiver is closed or
@@ -173,6 +232,19 @@ CFUT_API void cfut_oneshot_closed_init(struct cfut_oneshot_closed *f,
                                        const struct cfut_oneshot_sender *tx);
 
 /*
+ * Initialises a closed future, as cfut_oneshot_closed_init().
+ * Context: the thread that will poll it (any thread). Cancel-safe.
+ * Pinned: from its first poll until drop.
+ */
+CFUT_API void
+cfut_oneshot_sync_closed_init(struct cfut_oneshot_sync_closed *f,
+                              const struct cfut_oneshot_sync_sender *tx);
+
+/* ---------------------------------------------------------------------- */
+/* The receiver                                                            */
+/* ---------------------------------------------------------------------- */
+
+/*
  * Closes the receiver early: later sends fail with CFUT_ECLOSED and the
  * sender's closed future wakes. A value sent before the close can still be
  * received; otherwise the receiver resolves to CFUT_ECANCELED.
@@ -180,6 +252,10 @@ CFUT_API void cfut_oneshot_closed_init(struct cfut_oneshot_closed *f,
  * Context: the channel's thread.
  */
 CFUT_API void cfut_oneshot_receiver_close(struct cfut_oneshot_receiver *rx);
+
+/* Closes the receiver early, as above. Context: the receiver's thread. */
+CFUT_API void
+cfut_oneshot_sync_receiver_close(struct cfut_oneshot_sync_receiver *rx);
 
 /*
  * Takes the value without waiting, writing 'value_size' bytes to 'value'.
@@ -191,77 +267,6 @@ CFUT_API void cfut_oneshot_receiver_close(struct cfut_oneshot_receiver *rx);
  */
 CFUT_API int cfut_oneshot_try_recv(struct cfut_oneshot_receiver *rx,
                                    void *value);
-
-/* ---------------------------------------------------------------------- */
-/* Thread-safe kind                                                        */
-/* ---------------------------------------------------------------------- */
-
-/* The thread-safe sending half: a handle that may move to any thread. */
-struct cfut_oneshot_sync_sender {
-    /* private: do not touch */
-    struct cfut__oneshot_sync *shared; /* NULL once sent or dropped */
-};
-
-/*
- * The thread-safe receiving half: a future, as cfut_oneshot_receiver
- * (same output, same cancel-safety).
- * Context: polled and dropped on one thread at a time (its task's); the
- *   sender may be on any thread. Pinned: from its first poll until drop.
- */
-struct cfut_oneshot_sync_receiver {
-    /* private: do not touch */
-    struct cfut_future base;
-    struct cfut__oneshot_sync *shared;
-};
-
-/* The thread-safe closed future, as cfut_oneshot_closed. */
-struct cfut_oneshot_sync_closed {
-    /* private: do not touch */
-    struct cfut_future base;
-    struct cfut__oneshot_sync *shared;
-};
-
-/*
- * Creates a thread-safe oneshot channel; as cfut_oneshot_new() (one
- * allocation, which also holds the mutex).
- * Returns: 0; CFUT_EINVAL; CFUT_ENOMEM.
- * Context: any thread.
- */
-CFUT_API int cfut_oneshot_sync_new(size_t value_size,
-                                   cfut_oneshot_drop_value_fn *drop_value,
-                                   struct cfut_oneshot_sync_sender *tx,
-                                   struct cfut_oneshot_sync_receiver *rx);
-
-/*
- * Sends, as cfut_oneshot_send(). A send racing a close or a receiver drop
- * either delivers the value (it is then received or released once with
- * 'drop_value') or fails with CFUT_ECLOSED leaving it to the caller.
- * Returns: 0; CFUT_ECLOSED.
- * Context: any thread, one at a time per sender.
- */
-CFUT_API int cfut_oneshot_sync_send(struct cfut_oneshot_sync_sender *tx,
-                                    const void *value);
-
-/* Drops the sender without sending. Context: any thread. */
-CFUT_API void
-cfut_oneshot_sync_sender_drop(struct cfut_oneshot_sync_sender *tx);
-
-/* Tells whether the receiver is closed or gone. Context: any thread. */
-CFUT_API bool
-cfut_oneshot_sync_sender_is_closed(const struct cfut_oneshot_sync_sender *tx);
-
-/*
- * Initialises a closed future, as cfut_oneshot_closed_init().
- * Context: the thread that will poll it (any thread). Cancel-safe.
- * Pinned: from its first poll until drop.
- */
-CFUT_API void
-cfut_oneshot_sync_closed_init(struct cfut_oneshot_sync_closed *f,
-                              const struct cfut_oneshot_sync_sender *tx);
-
-/* Closes the receiver early. Context: the receiver's thread. */
-CFUT_API void
-cfut_oneshot_sync_receiver_close(struct cfut_oneshot_sync_receiver *rx);
 
 /*
  * Takes the value without waiting, as cfut_oneshot_try_recv().

@@ -1,31 +1,24 @@
 /*
- * cfut_oneshot_sync.c: the thread-safe oneshot channel. Every field of the
- * shared state is guarded by its mutex; wakers are taken out under the lock
- * and woken after it is released (a wake may run executor code). It does
- * not spin and does not allocate after creation.
+ * cfut_oneshot_sync.c: the thread-safe oneshot channel (Rust's
+ * Arc<Mutex>): the core of cfut_oneshot_core_int.h guarded by a mutex, and
+ * an atomic count of its halves, so the last one frees the state without
+ * the lock. Each call locks, runs the core, unlocks, then wakes what the
+ * core released (a wake may run executor code). It does not spin and does
+ * not allocate after creation.
  */
 #include "cfut_oneshot.h"
-#include "cfut_alloc_int.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
-#include <string.h>
 
-#define F_SENT 0x1u       /* a value is in the slot and was not taken */
-#define F_TX_DONE 0x2u    /* the sender sent or was dropped */
-#define F_RX_CLOSED 0x4u  /* the receiver closed or was dropped */
-#define F_CLOSED_FUT 0x8u /* a closed future is alive */
+#include "cfut_oneshot_core_int.h"
+#include "cfut_oneshot_int.h"
 
 struct cfut__oneshot_sync {
-    pthread_mutex_t lock;
-    /* guarded by 'lock' */
-    uint32_t refs;  /* sender + receiver + closed future */
-    uint32_t flags; /* F_* */
-    struct cfut_waker rx_waker;
-    struct cfut_waker closed_waker;
-    /* immutable */
-    size_t value_size;
-    cfut_oneshot_drop_value_fn *drop_value;
+    pthread_mutex_t lock;           /* first: its address is the block's */
+    struct cfut__oneshot_core core; /* guarded by 'lock' */
+    atomic_uint refs;               /* sender + receiver + closed future */
 };
 
 #define HDR_SIZE                                                               \
@@ -38,42 +31,56 @@ slot(struct cfut__oneshot_sync *s)
     return (unsigned char *)s + HDR_SIZE;
 }
 
-/* Drops one reference with the lock held, and unlocks; frees on the last. */
-static void
-unlock_release(struct cfut__oneshot_sync *s)
+/* Locks 's' and returns its core. */
+static inline struct cfut__oneshot_core *
+lock(struct cfut__oneshot_sync *s)
 {
-    bool last = --s->refs == 0;
+    pthread_mutex_lock(&s->lock);
+    return &s->core;
+}
+
+static inline void
+unlock(struct cfut__oneshot_sync *s)
+{
     pthread_mutex_unlock(&s->lock);
-    if (last) {
-        pthread_mutex_destroy(&s->lock);
-        cfut__free_small(s, HDR_SIZE + s->value_size);
-    }
+}
+
+/* Unlocks 's' and wakes what 'wl' holds, keeping the reference. */
+static inline void
+unlock_wake(struct cfut__oneshot_sync *s, struct cfut__wake_list *wl)
+{
+    cfut__wake_list_detach(wl);
+    unlock(s);
+    cfut__wake_list_run(wl);
+}
+
+/* Drops one reference (no lock held); the last one frees the state. */
+static void
+release(struct cfut__oneshot_sync *s)
+{
+    if (atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    pthread_mutex_destroy(&s->lock);
+    cfut__free_small(s, HDR_SIZE + s->core.value_size);
+}
+
+/* The end of a call that let go of a half: unlock, wake, release. */
+static inline void
+unlock_wake_release(struct cfut__oneshot_sync *s, struct cfut__wake_list *wl)
+{
+    unlock_wake(s, wl);
+    release(s);
 }
 
 /* ---- receiver future ---- */
 
-/* As the local kind: READY with the value, READY canceled, or PENDING with
- * 'rx_waker' registered under the lock. */
 static enum cfut_poll
 receiver_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
 {
     struct cfut__oneshot_sync *s =
         cfut_container_of(f, struct cfut_oneshot_sync_receiver, base)->shared;
-    enum cfut_poll r = CFUT_READY;
-    pthread_mutex_lock(&s->lock);
-    uint32_t fl = s->flags;
-    if (fl & F_SENT) {
-        s->flags = fl & ~F_SENT;
-        *(int *)out = CFUT_OK;
-        cfut__copy((unsigned char *)out + CFUT_ONESHOT_VALUE_OFFSET, slot(s),
-                   s->value_size);
-    } else if (fl & (F_TX_DONE | F_RX_CLOSED)) {
-        *(int *)out = CFUT_ECANCELED;
-    } else {
-        cfut_waker_register(&s->rx_waker, cx->waker);
-        r = CFUT_PENDING;
-    }
-    pthread_mutex_unlock(&s->lock);
+    enum cfut_poll r = cfut__oneshot_poll(lock(s), slot(s), cx, out);
+    unlock(s);
     return r;
 }
 
@@ -82,25 +89,13 @@ receiver_drop(struct cfut_future *f)
 {
     struct cfut__oneshot_sync *s =
         cfut_container_of(f, struct cfut_oneshot_sync_receiver, base)->shared;
-    struct cfut_waker closed = CFUT_WAKER_EMPTY;
-    pthread_mutex_lock(&s->lock);
-    uint32_t fl = s->flags;
-    s->flags = (fl & ~F_SENT) | F_RX_CLOSED;
-    struct cfut_waker mine = s->rx_waker;
-    s->rx_waker = CFUT_WAKER_EMPTY;
-    if (!(fl & F_RX_CLOSED)) {
-        closed = s->closed_waker;
-        s->closed_waker = CFUT_WAKER_EMPTY;
-    }
-    /* The value is ours alone now: no send can write the slot any more. */
-    if ((fl & F_SENT) && s->drop_value != NULL) {
-        pthread_mutex_unlock(&s->lock);
-        s->drop_value(slot(s));
-        pthread_mutex_lock(&s->lock);
-    }
-    unlock_release(s);
-    cfut_waker_drop(&mine);
-    cfut_waker_wake(&closed);
+    struct cfut__wake_list wl = CFUT__WAKE_LIST_DEFERRED;
+    bool had_value = cfut__oneshot_receiver_gone(lock(s), &wl);
+    unlock_wake(s, &wl);
+    /* The slot is ours alone now: no send can write it any more. */
+    if (had_value)
+        s->core.drop_value(slot(s));
+    release(s);
 }
 
 static size_t
@@ -108,7 +103,7 @@ receiver_output_size(const struct cfut_future *f)
 {
     const struct cfut_oneshot_sync_receiver *rx =
         cfut_container_of(f, struct cfut_oneshot_sync_receiver, base);
-    return CFUT_ONESHOT_VALUE_OFFSET + rx->shared->value_size;
+    return cfut__oneshot_output_size(&rx->shared->core);
 }
 
 static const struct cfut_future_vtable receiver_vtable = {
@@ -122,18 +117,14 @@ cfut_oneshot_sync_new(size_t value_size, cfut_oneshot_drop_value_fn *drop_value,
                       struct cfut_oneshot_sync_sender *tx,
                       struct cfut_oneshot_sync_receiver *rx)
 {
-    if (tx == NULL || rx == NULL || value_size > SIZE_MAX / 4)
-        return CFUT_EINVAL;
-    struct cfut__oneshot_sync *s = cfut__alloc_small(HDR_SIZE + value_size);
+    int rc;
+    struct cfut__oneshot_sync *s = cfut__oneshot_alloc(
+        HDR_SIZE, value_size, tx != NULL && rx != NULL, &rc);
     if (s == NULL)
-        return CFUT_ENOMEM;
+        return rc;
     pthread_mutex_init(&s->lock, NULL);
-    s->refs = 2;
-    s->flags = 0;
-    s->rx_waker = CFUT_WAKER_EMPTY;
-    s->closed_waker = CFUT_WAKER_EMPTY;
-    s->value_size = value_size;
-    s->drop_value = drop_value;
+    cfut__oneshot_core_init(&s->core, true, value_size, drop_value);
+    atomic_init(&s->refs, 2);
     tx->shared = s;
     cfut_future_init(&rx->base, &receiver_vtable);
     rx->shared = s;
@@ -142,52 +133,60 @@ cfut_oneshot_sync_new(size_t value_size, cfut_oneshot_drop_value_fn *drop_value,
 
 /* ---- sender ---- */
 
+/* The send and the sender's drop on the core of a thread-safe state (what
+ * the sender of either kind calls, see cfut_oneshot_int.h). */
+int
+cfut__oneshot_sync_core_send(struct cfut__oneshot_core *c, const void *value)
+{
+    struct cfut__oneshot_sync *s =
+        cfut_container_of(c, struct cfut__oneshot_sync, core);
+    struct cfut__wake_list wl = CFUT__WAKE_LIST_DEFERRED;
+    int rc = cfut__oneshot_send(lock(s), slot(s), value, &wl);
+    unlock_wake_release(s, &wl);
+    return rc;
+}
+
+void
+cfut__oneshot_sync_core_sender_drop(struct cfut__oneshot_core *c)
+{
+    struct cfut__oneshot_sync *s =
+        cfut_container_of(c, struct cfut__oneshot_sync, core);
+    struct cfut__wake_list wl = CFUT__WAKE_LIST_DEFERRED;
+    cfut__oneshot_sender_gone(lock(s), &wl);
+    unlock_wake_release(s, &wl);
+}
+
+struct cfut__oneshot_any_sender
+cfut__oneshot_sync_sender_any(struct cfut_oneshot_sync_sender *tx)
+{
+    CFUT_ASSERT(tx->shared != NULL, "oneshot: an empty sender");
+    struct cfut__oneshot_any_sender any = {&tx->shared->core};
+    tx->shared = NULL;
+    return any;
+}
+
 int
 cfut_oneshot_sync_send(struct cfut_oneshot_sync_sender *tx, const void *value)
 {
-    struct cfut__oneshot_sync *s = tx->shared;
-    CFUT_ASSERT(s != NULL, "oneshot: send on an empty sender");
-    tx->shared = NULL;
-    int rc = CFUT_OK;
-    struct cfut_waker w = CFUT_WAKER_EMPTY;
-    pthread_mutex_lock(&s->lock);
-    if (s->flags & F_RX_CLOSED) {
-        s->flags |= F_TX_DONE;
-        rc = CFUT_ECLOSED;
-    } else {
-        cfut__copy(slot(s), value, s->value_size);
-        s->flags |= F_SENT | F_TX_DONE;
-        w = s->rx_waker;
-        s->rx_waker = CFUT_WAKER_EMPTY;
-    }
-    unlock_release(s);
-    cfut_waker_wake(&w);
-    return rc;
+    CFUT_ASSERT(tx->shared != NULL, "oneshot: send on an empty sender");
+    return cfut__oneshot_sync_core_send(cfut__oneshot_sync_sender_any(tx).core,
+                                        value);
 }
 
 void
 cfut_oneshot_sync_sender_drop(struct cfut_oneshot_sync_sender *tx)
 {
-    struct cfut__oneshot_sync *s = tx->shared;
-    if (s == NULL)
-        return;
-    tx->shared = NULL;
-    pthread_mutex_lock(&s->lock);
-    s->flags |= F_TX_DONE;
-    struct cfut_waker w = s->rx_waker;
-    s->rx_waker = CFUT_WAKER_EMPTY;
-    unlock_release(s);
-    cfut_waker_wake(&w);
+    if (tx->shared != NULL)
+        cfut__oneshot_sync_core_sender_drop(
+            cfut__oneshot_sync_sender_any(tx).core);
 }
 
 bool
 cfut_oneshot_sync_sender_is_closed(const struct cfut_oneshot_sync_sender *tx)
 {
-    struct cfut__oneshot_sync *s = tx->shared;
-    CFUT_ASSERT(s != NULL, "oneshot: is_closed on an empty sender");
-    pthread_mutex_lock(&s->lock);
-    bool closed = (s->flags & F_RX_CLOSED) != 0;
-    pthread_mutex_unlock(&s->lock);
+    CFUT_ASSERT(tx->shared != NULL, "oneshot: is_closed on an empty sender");
+    bool closed = cfut__oneshot_is_closed(lock(tx->shared));
+    unlock(tx->shared);
     return closed;
 }
 
@@ -197,29 +196,21 @@ static enum cfut_poll
 closed_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
 {
     (void)out;
-    struct cfut__oneshot_sync *s =
-        cfut_container_of(f, struct cfut_oneshot_sync_closed, base)->shared;
-    enum cfut_poll r = CFUT_READY;
-    pthread_mutex_lock(&s->lock);
-    if (!(s->flags & F_RX_CLOSED)) {
-        cfut_waker_register(&s->closed_waker, cx->waker);
-        r = CFUT_PENDING;
-    }
-    pthread_mutex_unlock(&s->lock);
+    struct cfut_oneshot_sync_closed *cl =
+        cfut_container_of(f, struct cfut_oneshot_sync_closed, base);
+    enum cfut_poll r = cfut__oneshot_closed_poll(lock(cl->shared), cx);
+    unlock(cl->shared);
     return r;
 }
 
 static void
 closed_drop(struct cfut_future *f)
 {
-    struct cfut__oneshot_sync *s =
-        cfut_container_of(f, struct cfut_oneshot_sync_closed, base)->shared;
-    pthread_mutex_lock(&s->lock);
-    struct cfut_waker w = s->closed_waker;
-    s->closed_waker = CFUT_WAKER_EMPTY;
-    s->flags &= ~F_CLOSED_FUT;
-    unlock_release(s);
-    cfut_waker_drop(&w);
+    struct cfut_oneshot_sync_closed *cl =
+        cfut_container_of(f, struct cfut_oneshot_sync_closed, base);
+    struct cfut__wake_list wl = CFUT__WAKE_LIST_DEFERRED;
+    cfut__oneshot_closed_gone(lock(cl->shared), &wl);
+    unlock_wake_release(cl->shared, &wl);
 }
 
 static const struct cfut_future_vtable closed_vtable = {
@@ -229,16 +220,15 @@ void
 cfut_oneshot_sync_closed_init(struct cfut_oneshot_sync_closed *f,
                               const struct cfut_oneshot_sync_sender *tx)
 {
-    struct cfut__oneshot_sync *s = tx->shared;
-    CFUT_ASSERT(s != NULL, "oneshot: closed future from an empty sender");
-    pthread_mutex_lock(&s->lock);
-    bool dup = (s->flags & F_CLOSED_FUT) != 0;
-    s->flags |= F_CLOSED_FUT;
-    s->refs++;
-    pthread_mutex_unlock(&s->lock);
-    CFUT_ASSERT(!dup, "oneshot: a closed future is already alive");
+    CFUT_ASSERT(tx->shared != NULL,
+                "oneshot: closed future from an empty sender");
+    bool first = cfut__oneshot_closed_begin(lock(tx->shared));
+    unlock(tx->shared);
+    CFUT_ASSERT(first, "oneshot: a closed future is already alive");
+    /* The sender's reference keeps the state alive meanwhile. */
+    atomic_fetch_add_explicit(&tx->shared->refs, 1, memory_order_relaxed);
     cfut_future_init(&f->base, &closed_vtable);
-    f->shared = s;
+    f->shared = tx->shared;
 }
 
 /* ---- receiver calls ---- */
@@ -246,31 +236,15 @@ cfut_oneshot_sync_closed_init(struct cfut_oneshot_sync_closed *f,
 void
 cfut_oneshot_sync_receiver_close(struct cfut_oneshot_sync_receiver *rx)
 {
-    struct cfut__oneshot_sync *s = rx->shared;
-    struct cfut_waker w = CFUT_WAKER_EMPTY;
-    pthread_mutex_lock(&s->lock);
-    if (!(s->flags & F_RX_CLOSED)) {
-        s->flags |= F_RX_CLOSED;
-        w = s->closed_waker;
-        s->closed_waker = CFUT_WAKER_EMPTY;
-    }
-    pthread_mutex_unlock(&s->lock);
-    cfut_waker_wake(&w);
+    struct cfut__wake_list wl = CFUT__WAKE_LIST_DEFERRED;
+    (void)cfut__oneshot_close(lock(rx->shared), &wl);
+    unlock_wake(rx->shared, &wl);
 }
 
 int
 cfut_oneshot_sync_try_recv(struct cfut_oneshot_sync_receiver *rx, void *value)
 {
-    struct cfut__oneshot_sync *s = rx->shared;
-    int rc = CFUT_EAGAIN;
-    pthread_mutex_lock(&s->lock);
-    if (s->flags & F_SENT) {
-        s->flags &= ~F_SENT;
-        cfut__copy(value, slot(s), s->value_size);
-        rc = CFUT_OK;
-    } else if (s->flags & (F_TX_DONE | F_RX_CLOSED)) {
-        rc = CFUT_ECANCELED;
-    }
-    pthread_mutex_unlock(&s->lock);
+    int rc = cfut__oneshot_take(lock(rx->shared), slot(rx->shared), value);
+    unlock(rx->shared);
     return rc;
 }

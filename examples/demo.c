@@ -1,8 +1,9 @@
 /*
- * demo.c: the program behind './run demo': an executor running several
- * tasks written with the async/await macros, a timer completed by a helper
- * thread that wakes the executor while it is parked, and a join handle
- * awaited. It narrates what happens, in order.
+ * demo.c: cfut-demo, the executor demo (run it as build/plain/examples/
+ * cfut-demo; './run demo' runs the transport demo, cfut-echo demo): an
+ * executor running several tasks written with the async/await macros, a
+ * timer completed by a helper thread that wakes the executor while it is
+ * parked, and a join handle awaited. It narrates what happens, in order.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <cfut.h>

@@ -27,7 +27,15 @@ void *cfut__alloc_small(size_t size);
  */
 void cfut__free_small(void *ptr, size_t size);
 
-/* The out-of-line part of cfut__copy() (cfut_future.c). */
+/*
+ * Returns the number of blocks this thread's cache keeps (for tests).
+ * The cache is flushed by cfut_thread_cleanup(), when the thread's last
+ * executor is freed, at thread exit, and (for the thread calling exit())
+ * at exit.
+ */
+size_t cfut__small_n_cached(void);
+
+/* The out-of-line part of cfut__copy() (cfut_alloc.c). */
 void cfut__copy_slow(void *dst, const void *src, size_t n);
 
 /*

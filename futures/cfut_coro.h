@@ -5,7 +5,8 @@
  *
  * Single-threaded: a coroutine is a future, polled on one thread at a time.
  * Lifetime: its state lives in the future's struct, pinned from the first
- * poll until drop.
+ * poll until drop. (cfut_async.h declares such a future in three lines and
+ * generates its struct, poll, drop, vtable, init and spawn helper.)
  *
  * GROUND RULES
  *   1. Locals do not survive an await: the function returns at each
@@ -20,8 +21,18 @@
  *      struct (or boxed and pointed to from it), initialised just before the
  *      await. CFUT_AWAIT drops the child when it is READY; if the coroutine
  *      is dropped while suspended, cfut_coro_drop() drops the child.
- *   5. End the body with CFUT_ASYNC_RETURN (a value) or CFUT_ASYNC_END (no
+ *   5. The child's output goes to the await's 'out', which has room for
+ *      the child's output size; out = NULL means "discard the output": the
+ *      await path then gives the child storage of its own (up to
+ *      CFUT_AWAIT_DISCARD_MAX bytes; a larger output aborts with the
+ *      child's name and both sizes, in every build). A discarded output is
+ *      never read, so one that owns memory (a response buffer) leaks: give
+ *      it storage and release it instead.
+ *   6. End the body with CFUT_ASYNC_RETURN (a value) or CFUT_ASYNC_END (no
  *      output); the coroutine is then finished and must not be polled again.
+ *      CFUT_ASYNC_RETURN writes sizeof(type) bytes: that must be the output
+ *      size of the future's vtable (debug builds abort at the return with
+ *      the future's name and both sizes when it is not).
  *
  * USE
  *     struct sum { struct cfut_future base; struct cfut_coro co;
@@ -63,15 +74,17 @@ extern "C" {
 /* The resume state of a coroutine: embed one in the future's struct. */
 struct cfut_coro {
     /* read-only */
-    const char *file;           /* where it is suspended (for task dumps) */
-    int line;                   /* 0: not started; -1: finished */
+    const char *file; /* where it is suspended (for task dumps) */
+    int line;         /* 0: not started; -1: finished */
     /* private: do not touch */
-    void *label;                /* resume label (computed-goto variant) */
-    struct cfut_future *child;  /* the child being awaited, if any */
+    void *label;               /* resume label (computed-goto variant) */
+    struct cfut_future *child; /* the child being awaited, if any */
 };
 
 /* A coroutine state that has not started. */
+/* clang-format off */
 #define CFUT_CORO_INIT {NULL, 0, NULL, NULL}
+/* clang-format on */
 
 /* Resets 'co' to the not-started state (in the future's init function). */
 static inline void
@@ -101,6 +114,25 @@ cfut_coro_drop(struct cfut_coro *co)
 CFUT_API void cfut__coro_bad_state(const struct cfut_coro *co);
 
 /*
+ * The most output bytes an await with out = NULL can discard (rule 5).
+ */
+#define CFUT_AWAIT_DISCARD_MAX 256u
+
+/*
+ * Returns this thread's discard storage for the output of 'child', awaited
+ * with out = NULL; aborts with the child's name and sizes when its output
+ * is larger than CFUT_AWAIT_DISCARD_MAX. Context: inside a poll.
+ */
+CFUT_API void *cfut__await_discard(const struct cfut_future *child);
+
+/* The 'out' an await passes to its child: 'out', or discard storage. */
+static inline void *
+cfut__await_out(const struct cfut_future *child, void *out)
+{
+    return out != NULL ? out : cfut__await_discard(child);
+}
+
+/*
  * The suspension hook. Nonzero while someone wants to know where
  * coroutines suspend: always in debug builds (the executor's task dump
  * shows it), and while a trace runs (cfut_trace.h). The hook lets the
@@ -117,6 +149,13 @@ CFUT_API extern int cfut__coro_watch;
  */
 CFUT_API void cfut__coro_note(const struct cfut_coro *co);
 
+/*
+ * The macro tables below are laid out by hand (one statement per line,
+ * continuation backslashes aligned): clang-format would fold the _Pragma
+ * lines into the statements around them.
+ */
+/* clang-format off */
+
 /* Calls cfut__coro_note() when the hook is on (one branch when it is off). */
 #define CFUT__CORO_NOTE(co_)                                                   \
     (cfut__coro_watch ? cfut__coro_note(co_) : (void)0)
@@ -128,7 +167,9 @@ CFUT_API void cfut__coro_note(const struct cfut_coro *co);
 #define CFUT__CORO_POLL_CHILD(co_, cx_, child_, out_)                          \
     do {                                                                       \
         struct cfut_future *cfut__c = (child_);                                \
-        if (cfut_future_poll(cfut__c, (cx_), (out_)) == CFUT_PENDING) {        \
+        if (cfut_future_poll(cfut__c, (cx_),                                   \
+                             cfut__await_out(cfut__c, (out_))) ==              \
+            CFUT_PENDING) {                                                    \
             (co_)->child = cfut__c;                                            \
             CFUT__CORO_NOTE(co_);                                              \
             return CFUT_PENDING;                                               \
@@ -148,11 +189,12 @@ CFUT_API void cfut__coro_note(const struct cfut_coro *co);
     case 0:
 
 /*
- * Awaits 'child_': polls it, returns PENDING from the poll function while
- * it is pending, and resumes here when woken; on READY the child's output is
- * in 'out_' and the child has been dropped.
+ * CFUT_AWAIT(co_, cx_, child_, out_) awaits 'child_': polls it, returns
+ * PENDING from the poll function while it is pending, and resumes here
+ * when woken; on READY the child's output is in 'out_' (or discarded when
+ * 'out_' is NULL: rule 5) and the child has been dropped.
  */
-#define CFUT_AWAIT(co_, cx_, child_, out_)                                     \
+#define CFUT__AWAIT_4(co_, cx_, child_, out_)                                  \
     do {                                                                       \
         (co_)->line = __LINE__;                                                \
         (co_)->file = __FILE__;                                                \
@@ -162,10 +204,10 @@ CFUT_API void cfut__coro_note(const struct cfut_coro *co);
     } while (0)
 
 /*
- * Suspends until the next poll: wakes the task at once and returns
- * PENDING, so that other tasks run first.
+ * CFUT_YIELD(co_, cx_) suspends until the next poll: wakes the task at
+ * once and returns PENDING, so that other tasks run first.
  */
-#define CFUT_YIELD(co_, cx_)                                                   \
+#define CFUT__YIELD_2(co_, cx_)                                                \
     do {                                                                       \
         (co_)->line = __LINE__;                                                \
         (co_)->file = __FILE__;                                                \
@@ -183,41 +225,50 @@ CFUT_API void cfut__coro_note(const struct cfut_coro *co);
 
 #else /* CFUT_CORO_GOTO */
 
+/* Pedantic C has no computed goto: these spots silence that warning. */
+#define CFUT__CORO_PEDANTIC_OFF                                                \
+    _Pragma("GCC diagnostic push")                                             \
+    _Pragma("GCC diagnostic ignored \"-Wpedantic\"")
+#define CFUT__CORO_PEDANTIC_ON _Pragma("GCC diagnostic pop")
+
 #define CFUT__CORO_LABEL CFUT__CORO_CAT(cfut__resume_, __LINE__)
 
+/* (The label taken at the start lets a body without awaits compile:
+ * clang refuses an indirect goto in a function that takes no label.) */
 #define CFUT_ASYNC_BEGIN(co_)                                                  \
-    _Pragma("GCC diagnostic push")                                             \
-        _Pragma("GCC diagnostic ignored \"-Wpedantic\"") if ((co_)->line < 0)  \
-    {                                                                          \
+    CFUT__CORO_PEDANTIC_OFF                                                    \
+    if ((co_)->line < 0) {                                                     \
         cfut__coro_bad_state(co_);                                             \
         return CFUT_PENDING;                                                   \
     }                                                                          \
     if ((co_)->label != NULL)                                                  \
         goto *(co_)->label;                                                    \
-    _Pragma("GCC diagnostic pop") {
+    (void)&&cfut__coro_start;                                                  \
+    CFUT__CORO_PEDANTIC_ON                                                     \
+    cfut__coro_start: {
 
-#define CFUT_AWAIT(co_, cx_, child_, out_)                                     \
+#define CFUT__AWAIT_4(co_, cx_, child_, out_)                                  \
     do {                                                                       \
-        _Pragma("GCC diagnostic push")                                         \
-            _Pragma("GCC diagnostic ignored \"-Wpedantic\"")(co_)              \
-                ->label = &&CFUT__CORO_LABEL;                                  \
-        _Pragma("GCC diagnostic pop")(co_)->line = __LINE__;                   \
+        CFUT__CORO_PEDANTIC_OFF                                                \
+        (co_)->label = &&CFUT__CORO_LABEL;                                     \
+        CFUT__CORO_PEDANTIC_ON                                                 \
+        (co_)->line = __LINE__;                                                \
         (co_)->file = __FILE__;                                                \
-        CFUT__CORO_LABEL:                                                      \
+    CFUT__CORO_LABEL:                                                          \
         CFUT__CORO_POLL_CHILD(co_, cx_, child_, out_);                         \
     } while (0)
 
-#define CFUT_YIELD(co_, cx_)                                                   \
+#define CFUT__YIELD_2(co_, cx_)                                                \
     do {                                                                       \
-        _Pragma("GCC diagnostic push")                                         \
-            _Pragma("GCC diagnostic ignored \"-Wpedantic\"")(co_)              \
-                ->label = &&CFUT__CORO_LABEL;                                  \
-        _Pragma("GCC diagnostic pop")(co_)->line = __LINE__;                   \
+        CFUT__CORO_PEDANTIC_OFF                                                \
+        (co_)->label = &&CFUT__CORO_LABEL;                                     \
+        CFUT__CORO_PEDANTIC_ON                                                 \
+        (co_)->line = __LINE__;                                                \
         (co_)->file = __FILE__;                                                \
         cfut_waker_wake_by_ref((cx_)->waker);                                  \
         CFUT__CORO_NOTE(co_);                                                  \
         return CFUT_PENDING;                                                   \
-        CFUT__CORO_LABEL:;                                                     \
+    CFUT__CORO_LABEL:;                                                         \
     } while (0)
 
 #define CFUT_ASYNC_END(co_)                                                    \
@@ -229,11 +280,27 @@ CFUT_API void cfut__coro_note(const struct cfut_coro *co);
 #endif /* CFUT_CORO_GOTO */
 
 /*
+ * CFUT_AWAIT and CFUT_YIELD pick their form by their number of arguments:
+ * CFUT_AWAIT(co, cx, child, out) and CFUT_YIELD(co, cx) above; inside an
+ * async function (cfut_async.h) the short forms CFUT_AWAIT(fut),
+ * CFUT_AWAIT(fut, dst) and CFUT_YIELD() need no coroutine or context.
+ */
+#define CFUT_AWAIT(...)                                                        \
+    CFUT__CORO_CAT(CFUT__AWAIT_, CFUT__CORO_NARG(__VA_ARGS__))(__VA_ARGS__)
+#define CFUT_YIELD(...)                                                        \
+    CFUT__CORO_CAT(CFUT__YIELD_, CFUT__CORO_NARG(__VA_ARGS__))(__VA_ARGS__)
+#define CFUT__CORO_NARG(...) CFUT__CORO_NARG_(__VA_ARGS__, 5, 4, 3, 2, 1, ~)
+#define CFUT__CORO_NARG_(a_, b_, c_, d_, e_, n_, ...) n_
+
+/*
  * Finishes the coroutine with output 'value_' of type 'type_' written to
- * 'out_' (the poll function's 'out').
+ * 'out_' (the poll function's 'out'). Debug builds first check that
+ * sizeof(type_) is the output size of the future being polled with 'out_'
+ * (rule 6).
  */
 #define CFUT_ASYNC_RETURN(co_, out_, type_, value_)                            \
     do {                                                                       \
+        CFUT__CHECK_OUTPUT((out_), sizeof(type_), "CFUT_ASYNC_RETURN");        \
         *(type_ *)(out_) = (value_);                                           \
         (co_)->line = -1;                                                      \
         return CFUT_READY;                                                     \
@@ -245,6 +312,8 @@ CFUT_API void cfut__coro_note(const struct cfut_coro *co);
         (co_)->line = -1;                                                      \
         return CFUT_READY;                                                     \
     } while (0)
+
+/* clang-format on */
 
 #ifdef __cplusplus
 }

@@ -1,7 +1,8 @@
 /*
  * cfut_future.c: the out-of-line parts of the future contract: the
- * allocator hooks, the no-op waker, the debug checks and boxing.
- * It knows nothing about executors or tasks.
+ * assertion abort, the no-op waker, the debug checks and boxing.
+ * It knows nothing about executors or tasks (nor about allocation, which
+ * is cfut_alloc.c's).
  */
 #include "cfut_future.h"
 
@@ -16,152 +17,6 @@ cfut__assert_fail(const char *file, int line, const char *expr, const char *msg)
             expr, msg);
     fflush(stderr);
     abort();
-}
-
-/* ---- allocator ---- */
-
-static void *
-default_alloc(void *ctx, size_t size)
-{
-    (void)ctx;
-    return malloc(size);
-}
-
-static void
-default_free(void *ctx, void *ptr)
-{
-    (void)ctx;
-    free(ptr);
-}
-
-static const struct cfut_allocator default_allocator = {default_alloc,
-                                                        default_free, NULL};
-static const struct cfut_allocator *allocator = &default_allocator;
-
-void
-cfut_set_allocator(const struct cfut_allocator *a)
-{
-    allocator = a != NULL ? a : &default_allocator;
-}
-
-void *
-cfut_alloc(size_t size)
-{
-    return allocator->alloc(allocator->ctx, size);
-}
-
-void
-cfut_free(void *ptr)
-{
-    if (ptr != NULL)
-        allocator->free(allocator->ctx, ptr);
-}
-
-/* ---- the small-block cache (cfut_alloc_int.h) ---- */
-
-#include <pthread.h>
-
-#include "cfut_alloc_int.h"
-
-#define SMALL_STEP 32u
-#define SMALL_CLASSES 16u /* blocks up to 512 bytes */
-#define SMALL_KEEP 64u    /* blocks kept per class and thread */
-
-struct small_block {
-    struct small_block *next;
-};
-
-struct small_cache {
-    struct small_block *head[SMALL_CLASSES];
-    unsigned n[SMALL_CLASSES];
-    bool registered; /* the thread-exit destructor knows this cache */
-};
-
-#if defined(__GNUC__)
-#define SMALL_TLS __attribute__((tls_model("initial-exec")))
-#else
-#define SMALL_TLS
-#endif
-
-static _Thread_local struct small_cache small_cache SMALL_TLS;
-static pthread_key_t small_key;
-static pthread_once_t small_once = PTHREAD_ONCE_INIT;
-
-/* Frees every block a thread kept, when the thread exits. */
-static void
-small_flush(void *arg)
-{
-    struct small_cache *c = arg;
-    for (unsigned k = 0; k < SMALL_CLASSES; k++) {
-        while (c->head[k] != NULL) {
-            struct small_block *b = c->head[k];
-            c->head[k] = b->next;
-            free(b);
-        }
-        c->n[k] = 0;
-    }
-}
-
-static void
-small_key_create(void)
-{
-    (void)pthread_key_create(&small_key, small_flush);
-}
-
-void *
-cfut__alloc_small(size_t size)
-{
-    if (allocator != &default_allocator || size == 0 ||
-        size > SMALL_STEP * SMALL_CLASSES)
-        return cfut_alloc(size);
-    unsigned k = (unsigned)((size - 1) / SMALL_STEP);
-    struct small_block *b = small_cache.head[k];
-    if (b != NULL) {
-        small_cache.head[k] = b->next;
-        small_cache.n[k]--;
-        return b;
-    }
-    /* A whole class-sized block, so that any size of the class reuses it. */
-    return malloc((size_t)(k + 1) * SMALL_STEP);
-}
-
-void
-cfut__free_small(void *ptr, size_t size)
-{
-    if (ptr == NULL)
-        return;
-    if (allocator != &default_allocator || size == 0 ||
-        size > SMALL_STEP * SMALL_CLASSES) {
-        cfut_free(ptr);
-        return;
-    }
-    unsigned k = (unsigned)((size - 1) / SMALL_STEP);
-    if (small_cache.n[k] >= SMALL_KEEP) {
-        free(ptr);
-        return;
-    }
-    if (!small_cache.registered) {
-        pthread_once(&small_once, small_key_create);
-        (void)pthread_setspecific(small_key, &small_cache);
-        small_cache.registered = true;
-    }
-    struct small_block *b = ptr;
-    b->next = small_cache.head[k];
-    small_cache.head[k] = b;
-    small_cache.n[k]++;
-}
-
-void
-cfut__copy_slow(void *dst, const void *src, size_t n)
-{
-    if (n > 64 || (n & 7) != 0) {
-        memcpy(dst, src, n);
-        return;
-    }
-    char *d = dst;
-    const char *s = src;
-    for (size_t i = 0; i < n; i += 8)
-        __builtin_memcpy(d + i, s + i, 8);
 }
 
 /* ---- the no-op waker ---- */
@@ -201,12 +56,14 @@ misuse(const struct cfut_future *f, const char *what)
     fflush(stderr);
     abort();
 }
-#endif
+
+/* The innermost poll in progress on this thread (cfut_future_poll()). */
+static _Thread_local struct cfut__poll_frame *poll_top;
 
 void
-cfut__future_check_poll(struct cfut_future *f)
+cfut__future_poll_enter(struct cfut__poll_frame *fr, struct cfut_future *f,
+                        void *out)
 {
-#if CFUT_DEBUG_CHECKS
     if (f->dbg_magic == CFUT_MAGIC_DEAD)
         misuse(f, "polled after it was dropped");
     if (f->dbg_magic != CFUT_MAGIC_LIVE)
@@ -229,10 +86,44 @@ cfut__future_check_poll(struct cfut_future *f)
     default:
         misuse(f, "polled in an unknown state");
     }
-#else
-    (void)f;
-#endif
+    if (out == NULL && cfut_future_output_size(f) != 0)
+        misuse(f, "polled with out = NULL, but its output size is not 0 "
+                  "(only CFUT_AWAIT() and cfut_block_on() may discard an "
+                  "output)");
+    fr->f = f;
+    fr->out = out;
+    fr->up = poll_top;
+    poll_top = fr;
 }
+
+void
+cfut__future_poll_leave(struct cfut__poll_frame *fr, enum cfut_poll r)
+{
+    poll_top = fr->up;
+    if (r == CFUT_READY && !(fr->f->flags & CFUT_FUTURE_FUSED))
+        fr->f->dbg_state = CFUT_DBG_DONE;
+}
+
+void
+cfut__future_check_output(const void *out, size_t size, const char *who,
+                          const char *file, int line)
+{
+    const struct cfut__poll_frame *fr = poll_top;
+    /* Polled some other way than cfut_future_poll(): nothing to compare. */
+    if (fr == NULL || fr->out != out)
+        return;
+    size_t want = cfut_future_output_size(fr->f);
+    if (size == want)
+        return;
+    fprintf(stderr,
+            "cfut: misuse of future '%s' at %p: %s at %s:%d writes %zu "
+            "bytes, but the output size of its vtable is %zu\n",
+            cfut_future_name(fr->f), (void *)fr->f, who, file, line, size,
+            want);
+    fflush(stderr);
+    abort();
+}
+#endif
 
 void
 cfut__future_check_drop(struct cfut_future *f)
@@ -274,51 +165,4 @@ cfut_future_box(struct cfut_future *fresh, size_t size,
 #endif
     *out = f;
     return CFUT_OK;
-}
-
-/* ---- coroutines (cfut_coro.h) ---- */
-
-#include "cfut_coro.h"
-#include "cfut_coro_int.h"
-
-void
-cfut__coro_bad_state(const struct cfut_coro *co)
-{
-    if (co->line < 0)
-        cfut__assert_fail(co->file != NULL ? co->file : "?", 0,
-                          "coroutine resumed",
-                          "a finished coroutine was polled again");
-    cfut__assert_fail(co->file != NULL ? co->file : "?", co->line,
-                      "coroutine resumed",
-                      "unknown resume point: is there an await inside a "
-                      "nested switch?");
-}
-
-/* ---- the suspension hook (cfut_coro.h) ---- */
-
-int cfut__coro_watch = CFUT_DEBUG_CHECKS;
-
-/* The innermost suspension point noted on this thread since the last take. */
-static _Thread_local struct {
-    const char *file;
-    int line;
-} coro_note;
-
-void
-cfut__coro_note(const struct cfut_coro *co)
-{
-    if (coro_note.file == NULL) {
-        coro_note.file = co->file;
-        coro_note.line = co->line;
-    }
-}
-
-const char *
-cfut__coro_take_note(int *line)
-{
-    const char *file = coro_note.file;
-    *line = coro_note.line;
-    coro_note.file = NULL;
-    coro_note.line = 0;
-    return file;
 }

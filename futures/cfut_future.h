@@ -13,12 +13,20 @@
  *
  * Poll. 'poll(self, cx, out)' has two outcomes:
  *   - CFUT_READY: the future has finished and has written its output to
- *     '*out' (output_size bytes; 'out' may be NULL only when the size is 0).
+ *     '*out' (exactly its output size in bytes: cfut_future_output_size()).
  *   - CFUT_PENDING: the future cannot finish now and has already arranged for
  *     the waker in 'cx' to be woken when it can make progress.
  * Only the waker passed to the latest poll must be woken: a future that is
  * polled again with a different waker replaces the one it kept. A wake may
  * arrive during the poll itself (the executor then polls again afterwards).
+ *
+ * Output storage. Whoever polls a future gives it 'out' with room for its
+ * output size. 'out' may be NULL only when that size is 0: a direct
+ * cfut_future_poll() with out = NULL on a future whose output size is > 0
+ * is a misuse that debug builds abort on, naming the future. To discard an
+ * output, let the await path or the executor do it: CFUT_AWAIT()
+ * (cfut_coro.h) and cfut_block_on() (cfut_executor.h) accept out = NULL
+ * and then give the future storage of their own, which nobody reads.
  *
  * Once READY, a future is never polled again (debug builds abort with a
  * message; cfut_fuse() makes a future safe to poll after READY). Every
@@ -141,6 +149,18 @@ CFUT_API void *cfut_alloc(size_t size);
  * Context: anywhere, any thread.
  */
 CFUT_API void cfut_free(void *ptr);
+
+/*
+ * Gives back the memory cfut keeps for the calling thread: the cache of
+ * small blocks (oneshot states, combinator wake blocks) that makes their
+ * reuse cheap. The cache is also flushed when the thread's last executor
+ * is freed, when the thread exits and, for the thread that calls exit(),
+ * at exit; call this when the thread freed cfut objects after its last
+ * executor and wants no memory held (a leak checker's "still reachable").
+ * cfut objects may still be alive: the cache simply starts empty again.
+ * Context: any thread, outside any poll.
+ */
+CFUT_API void cfut_thread_cleanup(void);
 
 /* ---------------------------------------------------------------------- */
 /* Poll result and wakers                                                  */
@@ -408,16 +428,50 @@ cfut_future_init(struct cfut_future *f, const struct cfut_future_vtable *vt)
 #endif
 }
 
-/* Debug checks behind cfut_future_poll() and cfut_future_drop(). */
-CFUT_API void cfut__future_check_poll(struct cfut_future *f);
+#if CFUT_DEBUG_CHECKS
+/*
+ * One poll in progress on this thread (debug builds): cfut_future_poll()
+ * pushes it on a per-thread stack for the length of the call, so that a
+ * check inside the poll (CFUT_ASYNC_RETURN's) knows which future owns
+ * 'out'. Private: do not touch.
+ */
+struct cfut__poll_frame {
+    struct cfut_future *f;
+    void *out;
+    struct cfut__poll_frame *up;
+};
+
+/* The debug checks before a poll: they also push 'fr'. */
+CFUT_API void cfut__future_poll_enter(struct cfut__poll_frame *fr,
+                                      struct cfut_future *f, void *out);
+/* After the poll: pops 'fr' and records a READY result. */
+CFUT_API void cfut__future_poll_leave(struct cfut__poll_frame *fr,
+                                      enum cfut_poll r);
+/*
+ * Aborts, naming the future and both sizes, when 'out' is the output
+ * storage of the future being polled on this thread and 'size' (what
+ * 'who' writes there) is not that future's output size.
+ */
+CFUT_API void cfut__future_check_output(const void *out, size_t size,
+                                        const char *who, const char *file,
+                                        int line);
+#define CFUT__CHECK_OUTPUT(out, size, who)                                     \
+    cfut__future_check_output((out), (size), (who), __FILE__, __LINE__)
+#else
+#define CFUT__CHECK_OUTPUT(out, size, who) ((void)0)
+#endif
+
+/* The debug check behind cfut_future_drop(). */
 CFUT_API void cfut__future_check_drop(struct cfut_future *f);
 
 /*
  * Polls 'f' once (see THE CONTRACT). Debug builds abort with a message
  * naming the future's type if 'f' was moved since its first poll, already
- * returned READY, or was dropped.
+ * returned READY, or was dropped, or if 'out' is NULL while its output
+ * size is > 0.
  * Ownership: 'f' is borrowed and pinned from now on; 'cx' is borrowed;
- *   'out' receives the output on READY.
+ *   'out' receives the output on READY: room for cfut_future_output_size()
+ *   bytes, or NULL when that size is 0.
  * Context: the thread that owns 'f'.
  * Pinned: 'f' is pinned from its first poll until drop.
  */
@@ -425,10 +479,10 @@ static inline enum cfut_poll
 cfut_future_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
 {
 #if CFUT_DEBUG_CHECKS
-    cfut__future_check_poll(f);
+    struct cfut__poll_frame fr;
+    cfut__future_poll_enter(&fr, f, out);
     enum cfut_poll r = f->vtable->poll(f, cx, out);
-    if (r == CFUT_READY && !(f->flags & CFUT_FUTURE_FUSED))
-        f->dbg_state = CFUT_DBG_DONE;
+    cfut__future_poll_leave(&fr, r);
     return r;
 #else
     return f->vtable->poll(f, cx, out);

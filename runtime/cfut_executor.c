@@ -62,6 +62,8 @@ struct cfut_executor {
 
 static _Thread_local char tls_token TLS_FAST;
 static _Thread_local struct cfut_executor *tls_current TLS_FAST;
+/* Executors this thread owns: freeing the last flushes its block cache. */
+static _Thread_local unsigned tls_n_executors;
 
 /* Returns a value unique to the calling thread while it lives. */
 static inline const void *
@@ -565,6 +567,7 @@ cfut_executor_new(struct cfut_executor **out)
     ex->next_id = 1;
     cfut_list_init(&ex->all_tasks);
     cfut__trace_executor_new(ex); /* reads CFUT_TRACE once */
+    tls_n_executors++;
     *out = ex;
     return CFUT_OK;
 
@@ -651,6 +654,8 @@ cfut_executor_free(struct cfut_executor *ex)
     remote_release(r);
     CFUT__TRACE(executor_free(ex));
     cfut_free(ex);
+    if (--tls_n_executors == 0)
+        cfut_thread_cleanup(); /* nothing left to reuse the blocks soon */
 }
 
 /* Initialises the header of a freshly allocated task. */
@@ -734,6 +739,7 @@ leave(struct cfut_executor *ex)
 {
     ex->running = false;
     tls_current = NULL;
+    CFUT__TRACE(run_end(ex));
 }
 
 int
@@ -746,7 +752,12 @@ cfut_block_on(struct cfut_executor *ex, struct cfut_future *f, void *out)
         cfut_future_drop(f);
         return rc;
     }
-    struct cfut__task *t = task_alloc(ex, sizeof *t);
+    /* out = NULL discards the output: it then goes into the task block. */
+    size_t out_size = cfut_future_output_size(f);
+    size_t out_off = ALIGN_UP(sizeof(struct cfut__task), MAX_ALIGN);
+    bool discard = out == NULL && out_size != 0;
+    struct cfut__task *t =
+        task_alloc(ex, discard ? out_off + out_size : sizeof *t);
     if (t == NULL) {
         leave(ex);
         cfut_future_drop(f);
@@ -756,8 +767,8 @@ cfut_block_on(struct cfut_executor *ex, struct cfut_future *f, void *out)
     task_init(ex, t, 2);
     t->flags = CFUT__TASK_MAIN;
     t->fut = f;
-    t->out = out;
-    t->output_size = cfut_future_output_size(f);
+    t->out = discard ? (char *)t + out_off : out;
+    t->output_size = out_size;
     push_run(ex, t);
     CFUT__TRACE(spawn(ex, t));
     rc = run_loop(ex, t);
@@ -921,6 +932,8 @@ void
 cfut_join_handle_cancel(struct cfut_join_handle *h)
 {
     struct cfut__task *t = h->task;
+    CFUT_ASSERT(t != NULL, "cfut_join_handle_cancel() on a join handle that "
+                           "was dropped or detached");
     if (t->state == CFUT__TASK_DONE || t->ex == NULL)
         return;
     CFUT_ASSERT(t->owner == thread_token(),
@@ -938,11 +951,15 @@ cfut_join_handle_detach(struct cfut_join_handle *h)
 bool
 cfut_join_handle_is_finished(const struct cfut_join_handle *h)
 {
+    CFUT_ASSERT(h->task != NULL, "cfut_join_handle_is_finished() on a join "
+                                 "handle that was dropped or detached");
     return h->task->state == CFUT__TASK_DONE;
 }
 
 uint64_t
 cfut_join_handle_id(const struct cfut_join_handle *h)
 {
+    CFUT_ASSERT(h->task != NULL, "cfut_join_handle_id() on a join handle "
+                                 "that was dropped or detached");
     return h->task->id;
 }

@@ -102,7 +102,9 @@ struct cfut_join_status {
  * and 'h' resolves to CFUT_ECANCELED. A task that already finished keeps
  * its output and the handle resolves to CFUT_OK.
  * Ownership: 'h' is borrowed; it stays valid and must still be dropped.
- * Context: the executor's thread, inside or outside a task.
+ * Context: the executor's thread, inside or outside a task. Calling it on
+ *   a handle that was dropped or detached is a misuse: it aborts with a
+ *   "cfut:" message naming the call (in every build).
  */
 CFUT_API void cfut_join_handle_cancel(struct cfut_join_handle *h);
 
@@ -113,10 +115,19 @@ CFUT_API void cfut_join_handle_cancel(struct cfut_join_handle *h);
  */
 CFUT_API void cfut_join_handle_detach(struct cfut_join_handle *h);
 
-/* Tells whether the task of 'h' has finished or been cancelled. */
+/*
+ * Tells whether the task of 'h' has finished or been cancelled.
+ * Ownership: 'h' is borrowed.
+ * Context: any time before 'h' is dropped or detached; after, the call
+ *   aborts with a "cfut:" message naming it (in every build).
+ */
 CFUT_API bool cfut_join_handle_is_finished(const struct cfut_join_handle *h);
 
-/* Returns the id of the task of 'h' (unique per executor, from 1). */
+/*
+ * Returns the id of the task of 'h' (unique per executor, from 1).
+ * Ownership: 'h' is borrowed.
+ * Context: as cfut_join_handle_is_finished().
+ */
 CFUT_API uint64_t cfut_join_handle_id(const struct cfut_join_handle *h);
 
 /* ---------------------------------------------------------------------- */
@@ -144,7 +155,9 @@ CFUT_API int cfut_spawn(struct cfut_executor *ex, struct cfut_future *fresh,
  * running spawned tasks meanwhile; parks the thread when nothing is
  * runnable. Tasks still alive when 'f' finishes stay in the executor.
  * Ownership: 'f' is taken whatever the result: block_on drops it before it
- *   returns. 'out' receives the output on success.
+ *   returns. 'out' receives the output on success (room for
+ *   cfut_future_output_size(f) bytes), or is NULL to discard it: block_on
+ *   then gives 'f' storage of its own, which nobody reads.
  * Returns: 0; CFUT_EBUSY if this thread is already inside cfut_block_on()
  *   or cfut_executor_run() (a nested run would deadlock); CFUT_EINVAL if
  *   'f' is NULL; CFUT_ENOMEM; CFUT_EDEADLK when 'f' is pending and no waker

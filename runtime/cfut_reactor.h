@@ -61,14 +61,10 @@ struct cfut__io_waiter {
     struct cfut_waker waker; /* a clone while linked */
 };
 
-/* An unlinked waiter value. */
-#define CFUT__IO_WAITER_INIT                                                   \
-    {                                                                          \
-        {NULL, NULL},                                                          \
-        {                                                                      \
-            NULL, NULL                                                         \
-        }                                                                      \
-    }
+/* An unlinked waiter value (one line: clang-format would split it). */
+/* clang-format off */
+#define CFUT__IO_WAITER_INIT {{NULL, NULL}, {NULL, NULL}}
+/* clang-format on */
 
 /* ---------------------------------------------------------------------- */
 /* Registrations                                                           */

@@ -43,7 +43,10 @@ static unsigned n_execs, next_serial;
 /*
  * Per thread: its number, and the task whose poll (or finish) is running:
  * the task a wake on this thread comes from (0: none). A READY poll keeps
- * it for the finish that follows, which wakes the join handle.
+ * it for the finish that follows, which wakes the join handle; the next
+ * poll, a reactor event, parking and the end of the run clear it, so a
+ * spawn or wake from outside any task (main, after block_on returned) is
+ * attributed to nobody.
  */
 static _Thread_local unsigned tls_thread, tls_generation;
 static _Thread_local uint64_t tls_task;
@@ -211,15 +214,14 @@ text_prefix(unsigned serial)
 /* Start and stop                                                          */
 /* ---------------------------------------------------------------------- */
 
+/*
+ * At exit the trace stops: the JSON file is completed and closed (so a
+ * program ends with nothing allocated: the FILE was the last thing).
+ */
 static void
 at_exit(void)
 {
-    pthread_mutex_lock(&lock);
-    if (out != NULL && !is_text)
-        json_tail(true);
-    else if (out != NULL)
-        fflush(out);
-    pthread_mutex_unlock(&lock);
+    cfut_trace_stop();
 }
 
 int
@@ -508,6 +510,15 @@ cfut__trace_finish(struct cfut_executor *ex, struct cfut__task *t, int status)
         fputs("}}", out);
     }
 unlock:
+    pthread_mutex_unlock(&lock);
+}
+
+void
+cfut__trace_run_end(struct cfut_executor *ex)
+{
+    (void)ex;
+    pthread_mutex_lock(&lock);
+    leave_task();
     pthread_mutex_unlock(&lock);
 }
 

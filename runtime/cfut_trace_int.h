@@ -77,6 +77,13 @@ void cfut__trace_wake(struct cfut__task *t, bool local);
 void cfut__trace_finish(struct cfut_executor *ex, struct cfut__task *t,
                         int status);
 
+/*
+ * A run of 'ex' (block_on, run, run_ready) returns: no task is polled or
+ * finished any more, so spawns and wakes that follow on this thread come
+ * from outside any task (the last task's finish no longer counts).
+ */
+void cfut__trace_run_end(struct cfut_executor *ex);
+
 /* The executor parks ('begin') or wakes up from parking. */
 void cfut__trace_park(struct cfut_executor *ex, bool begin);
 

@@ -7,7 +7,7 @@ begin/end pairs balance and whose ends carry the poll's result, a finish;
 with --remote-wake a wake from another thread, with --suspended a poll end
 naming the await it suspended at, with --reactor a timer event and a wake
 caused by a readable fd. Then runs it with CFUT_TRACE=- and checks
-that the narration names the tasks. Under the valgrind pass,
+that the narration names the tasks. Under the 'valgrindscripts' setup,
 $CFUT_TEST_WRAPPER wraps the lesson."""
 import json, os, shlex, subprocess, sys, tempfile
 

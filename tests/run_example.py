@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """run_example.py EXE EXPECTED: runs a lesson and compares its standard
 output with the expected-output file, so that lessons never rot. Under the
-valgrind pass, $CFUT_TEST_WRAPPER (valgrind) wraps the lesson."""
+'valgrindscripts' test setup, $CFUT_TEST_WRAPPER (valgrind) wraps the lesson."""
 import os, shlex, subprocess, sys
 
 exe, expected = sys.argv[1], sys.argv[2]

@@ -6,6 +6,7 @@
  */
 #include "testkit.h"
 
+#include <stdio.h>
 #include <string.h>
 
 /* Sums the outputs of 'n' countdown children awaited one after another. */
@@ -209,6 +210,159 @@ START_TEST(test_coro_records_where_it_is_suspended)
 }
 END_TEST
 
+/* ---- out = NULL: the await path discards the output ---- */
+
+/*
+ * Awaits 'child' (a countdown with a uint64_t output, or a pending future
+ * of 'big' bytes when 'big' is not 0) with out = NULL, then returns 5.
+ */
+struct discarder {
+    struct cfut_future base;
+    struct cfut_coro co;
+    size_t big;
+    struct testkit_countdown child;
+    struct cfut_pending huge;
+};
+
+static enum cfut_poll
+discarder_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
+{
+    struct discarder *self = cfut_container_of(f, struct discarder, base);
+    CFUT_ASYNC_BEGIN(&self->co);
+    if (self->big != 0) {
+        cfut_pending_init(&self->huge, self->big);
+        CFUT_AWAIT(&self->co, cx, &self->huge.base, NULL);
+    }
+    testkit_countdown_init(&self->child, 1, true, 77);
+    CFUT_AWAIT(&self->co, cx, &self->child.base, NULL);
+    CFUT_ASYNC_RETURN(&self->co, out, uint64_t, 5);
+    CFUT_ASYNC_END(&self->co);
+}
+
+static void
+discarder_drop(struct cfut_future *f)
+{
+    cfut_coro_drop(&cfut_container_of(f, struct discarder, base)->co);
+}
+
+static const struct cfut_future_vtable discarder_vtable = {
+    discarder_poll, discarder_drop, sizeof(uint64_t), "discarder", NULL};
+
+static void
+discarder_init(struct discarder *d, size_t big)
+{
+    cfut_future_init(&d->base, &discarder_vtable);
+    cfut_coro_init(&d->co);
+    d->big = big;
+}
+
+START_TEST(test_coro_await_with_null_out_discards_the_output)
+{
+    struct cfut_executor *ex;
+    ck_assert_int_eq(cfut_executor_new(&ex), CFUT_OK);
+    struct discarder d;
+    discarder_init(&d, 0);
+    uint64_t out = 0;
+
+    int rc = cfut_block_on(ex, &d.base, &out);
+    cfut_executor_free(ex);
+
+    ck_assert_int_eq(rc, CFUT_OK);
+    ck_assert_uint_eq(out, 5);
+}
+END_TEST
+
+static void
+await_huge_with_null_out(void *arg)
+{
+    (void)arg;
+    struct discarder d;
+    discarder_init(&d, CFUT_AWAIT_DISCARD_MAX + 1);
+    uint64_t out;
+    testkit_poll(&d.base, cfut_waker_noop(), &out);
+}
+
+START_TEST(test_coro_discarding_an_oversized_output_aborts_naming_it)
+{
+    char msg[512], want[64];
+    snprintf(want, sizeof want, "output is %u bytes, more than the %u bytes",
+             CFUT_AWAIT_DISCARD_MAX + 1, CFUT_AWAIT_DISCARD_MAX);
+
+    bool aborted =
+        testkit_aborts(await_huge_with_null_out, NULL, msg, sizeof msg);
+
+    ck_assert_msg(aborted, "did not abort; stderr: %s", msg);
+    ck_assert_msg(strstr(msg, "cfut: future 'pending'") != NULL, "%s", msg);
+    ck_assert_msg(strstr(msg, want) != NULL, "%s", msg);
+}
+END_TEST
+
+/* ---- CFUT_ASYNC_RETURN writes what the vtable says ---- */
+
+/* Returns a uint64_t, but its vtable says 4 bytes. */
+struct liar {
+    struct cfut_future base;
+    struct cfut_coro co;
+};
+
+static enum cfut_poll
+liar_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
+{
+    struct liar *self = cfut_container_of(f, struct liar, base);
+    (void)cx;
+    CFUT_ASYNC_BEGIN(&self->co);
+    CFUT_ASYNC_RETURN(&self->co, out, uint64_t, 1);
+    CFUT_ASYNC_END(&self->co);
+}
+
+static const struct cfut_future_vtable liar_vtable = {liar_poll, NULL, 4,
+                                                      "liar", NULL};
+
+static void
+poll_a_liar(void *arg)
+{
+    (void)arg;
+    struct liar l;
+    cfut_future_init(&l.base, &liar_vtable);
+    cfut_coro_init(&l.co);
+    uint64_t room[2];
+    testkit_poll(&l.base, cfut_waker_noop(), room);
+}
+
+START_TEST(test_coro_return_of_another_size_than_the_vtable_aborts)
+{
+    poll_a_liar(NULL);
+}
+END_TEST
+
+START_TEST(test_coro_return_size_message_names_the_future_and_both_sizes)
+{
+    char msg[512];
+
+    bool aborted = testkit_aborts(poll_a_liar, NULL, msg, sizeof msg);
+
+    ck_assert_msg(aborted, "did not abort; stderr: %s", msg);
+    ck_assert_msg(strstr(msg, "misuse of future 'liar'") != NULL, "%s", msg);
+    ck_assert_msg(strstr(msg, "CFUT_ASYNC_RETURN at ") != NULL, "%s", msg);
+    ck_assert_msg(strstr(msg, "writes 8 bytes, but the output size of its "
+                              "vtable is 4") != NULL,
+                  "%s", msg);
+}
+END_TEST
+
+START_TEST(test_coro_return_into_a_task_of_another_size_aborts)
+{
+    struct cfut_executor *ex;
+    ck_assert_int_eq(cfut_executor_new(&ex), CFUT_OK);
+    struct liar l;
+    cfut_future_init(&l.base, &liar_vtable);
+    cfut_coro_init(&l.co);
+    ck_assert_int_eq(cfut_spawn(ex, &l.base, sizeof l, NULL), CFUT_OK);
+
+    cfut_executor_run(ex);
+}
+END_TEST
+
 static Suite *
 coro_suite(void)
 {
@@ -221,6 +375,21 @@ coro_suite(void)
     tcase_add_test(tc, test_coro_boxing_failure_is_reported_through_the_output);
     tcase_add_test(tc, test_coro_yield_wakes_and_resumes);
     tcase_add_test(tc, test_coro_records_where_it_is_suspended);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("outputs");
+    testkit_fixture(tc);
+    tcase_add_test(tc, test_coro_await_with_null_out_discards_the_output);
+    tcase_add_test(tc,
+                   test_coro_discarding_an_oversized_output_aborts_naming_it);
+#if CFUT_DEBUG_CHECKS
+    tcase_add_test(
+        tc, test_coro_return_size_message_names_the_future_and_both_sizes);
+#endif
+    testkit_add_abort_test(
+        tc, test_coro_return_of_another_size_than_the_vtable_aborts);
+    testkit_add_abort_test(tc,
+                           test_coro_return_into_a_task_of_another_size_aborts);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cfut_alloc_int.h"
+
 /* The executor under test: made by the testkit's executor fixture. */
 #define ex testkit_ex
 
@@ -752,6 +754,102 @@ START_TEST(test_executor_spawning_a_polled_future_is_einval)
 }
 END_TEST
 
+START_TEST(test_executor_block_on_with_null_out_discards_the_output)
+{
+    struct testkit_countdown c;
+    testkit_countdown_init(&c, 2, true, 9);
+
+    int rc = cfut_block_on(ex, &c.base, NULL);
+
+    ck_assert_int_eq(rc, CFUT_OK);
+    ck_assert_uint_eq(cfut_executor_n_task_blocks(ex), 0);
+}
+END_TEST
+
+/* ---- the per-thread block cache (default allocator, no fixture) ---- */
+
+START_TEST(test_executor_freeing_the_last_executor_flushes_the_block_cache)
+{
+    struct cfut_executor *a, *b;
+    ck_assert_int_eq(cfut_executor_new(&a), CFUT_OK);
+    ck_assert_int_eq(cfut_executor_new(&b), CFUT_OK);
+    cfut__free_small(cfut__alloc_small(64), 64);
+    ck_assert_uint_ge(cfut__small_n_cached(), 1);
+
+    cfut_executor_free(a);
+    size_t after_first = cfut__small_n_cached();
+    cfut_executor_free(b);
+    size_t after_last = cfut__small_n_cached();
+
+    ck_assert_uint_ge(after_first, 1);
+    ck_assert_uint_eq(after_last, 0);
+}
+END_TEST
+
+/* Spawns a countdown with a handle and ends the handle ('detach': how). */
+static void
+spawn_and_end_handle(struct cfut_join_handle *h, bool detach)
+{
+    struct testkit_countdown c;
+    testkit_countdown_init(&c, 1, false, 1);
+    ck_assert_int_eq(cfut_spawn(ex, &c.base, sizeof c, h), CFUT_OK);
+    if (detach)
+        cfut_join_handle_detach(h);
+    else
+        cfut_future_drop(&h->base);
+}
+
+START_TEST(test_executor_cancel_through_a_dropped_handle_aborts)
+{
+    struct cfut_join_handle h;
+    spawn_and_end_handle(&h, false);
+
+    cfut_join_handle_cancel(&h);
+}
+END_TEST
+
+START_TEST(test_executor_is_finished_on_a_detached_handle_aborts)
+{
+    struct cfut_join_handle h;
+    spawn_and_end_handle(&h, true);
+
+    (void)cfut_join_handle_is_finished(&h);
+}
+END_TEST
+
+START_TEST(test_executor_id_of_a_dropped_handle_aborts)
+{
+    struct cfut_join_handle h;
+    spawn_and_end_handle(&h, false);
+
+    (void)cfut_join_handle_id(&h);
+}
+END_TEST
+
+static void
+cancel_dropped_handle(void *arg)
+{
+    (void)arg;
+    struct cfut_join_handle h;
+    spawn_and_end_handle(&h, false);
+    cfut_join_handle_cancel(&h);
+}
+
+START_TEST(test_executor_handle_misuse_message_names_the_call)
+{
+    char msg[512];
+
+    bool aborted = testkit_aborts(cancel_dropped_handle, NULL, msg, sizeof msg);
+
+    ck_assert_msg(aborted, "did not abort; stderr: %s", msg);
+    ck_assert_msg(strstr(msg, "cfut: ") != NULL &&
+                      strstr(msg,
+                             "cfut_join_handle_cancel() on a join "
+                             "handle that was dropped or detached") != NULL,
+                  "message: %s", msg);
+}
+END_TEST
+
 static Suite *
 executor_suite(void)
 {
@@ -762,6 +860,8 @@ executor_suite(void)
     tcase_add_test(tc, test_executor_run_finishes_detached_tasks);
     tcase_add_test(tc, test_executor_spawn_from_inside_a_task);
     tcase_add_test(tc, test_executor_block_on_polls_in_place);
+    tcase_add_test(tc,
+                   test_executor_block_on_with_null_out_discards_the_output);
     tcase_add_test(tc, test_executor_spawn_rejects_bad_arguments);
     suite_add_tcase(s, tc);
 
@@ -809,6 +909,21 @@ executor_suite(void)
     tcase_add_test(tc, test_executor_block_on_reports_enomem_and_drops_future);
     tcase_add_test(tc, test_executor_pool_reuses_blocks);
     tcase_add_test(tc, test_executor_spawning_a_polled_future_is_einval);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("block cache");
+    tcase_add_test(
+        tc, test_executor_freeing_the_last_executor_flushes_the_block_cache);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("misuse");
+    testkit_executor_fixture(tc);
+    testkit_add_assert_test(
+        tc, test_executor_cancel_through_a_dropped_handle_aborts);
+    testkit_add_assert_test(
+        tc, test_executor_is_finished_on_a_detached_handle_aborts);
+    testkit_add_assert_test(tc, test_executor_id_of_a_dropped_handle_aborts);
+    tcase_add_test(tc, test_executor_handle_misuse_message_names_the_call);
     suite_add_tcase(s, tc);
     return s;
 }

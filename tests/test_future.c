@@ -159,9 +159,10 @@ START_TEST(test_future_pending_never_finishes)
 {
     struct cfut_pending p;
     cfut_pending_init(&p, 8);
+    uint64_t out;
 
-    enum cfut_poll a = testkit_poll(&p.base, cfut_waker_noop(), NULL);
-    enum cfut_poll b = testkit_poll(&p.base, cfut_waker_noop(), NULL);
+    enum cfut_poll a = testkit_poll(&p.base, cfut_waker_noop(), &out);
+    enum cfut_poll b = testkit_poll(&p.base, cfut_waker_noop(), &out);
     cfut_future_drop(&p.base);
 
     ck_assert_int_eq(a, CFUT_PENDING);
@@ -217,8 +218,9 @@ START_TEST(test_future_fuse_drop_drops_unfinished_inner)
     cfut_fuse_init(&fu, &c.base);
     struct testkit_waker tw;
     struct cfut_waker w = testkit_waker_init(&tw);
+    uint64_t out;
 
-    testkit_poll(&fu.base, &w, NULL);
+    testkit_poll(&fu.base, &w, &out);
     cfut_future_drop(&fu.base);
 
     ck_assert(dropped);
@@ -318,6 +320,24 @@ START_TEST(test_future_small_cache_is_per_thread_and_flushed_at_exit)
 }
 END_TEST
 
+START_TEST(test_future_thread_cleanup_empties_the_block_cache)
+{
+    void *a = cfut__alloc_small(64);
+    void *b = cfut__alloc_small(200);
+    cfut__free_small(a, 64);
+    cfut__free_small(b, 200);
+    ck_assert_uint_ge(cfut__small_n_cached(), 2);
+
+    cfut_thread_cleanup();
+
+    ck_assert_uint_eq(cfut__small_n_cached(), 0);
+    void *c = cfut__alloc_small(64); /* the cache still works afterwards */
+    cfut__free_small(c, 64);
+    ck_assert_uint_eq(cfut__small_n_cached(), 1);
+    cfut_thread_cleanup();
+}
+END_TEST
+
 START_TEST(test_future_small_cache_is_bypassed_by_a_test_allocator)
 {
     long before = testkit_alloc_count();
@@ -379,6 +399,48 @@ START_TEST(test_future_poll_after_drop_aborts)
 }
 END_TEST
 
+static void
+poll_with_null_out(void *arg)
+{
+    (void)arg;
+    struct testkit_countdown c;
+    testkit_countdown_init(&c, 0, false, 1);
+    testkit_poll(&c.base, cfut_waker_noop(), NULL);
+}
+
+START_TEST(test_future_poll_with_null_out_for_an_output_aborts)
+{
+    poll_with_null_out(NULL);
+}
+END_TEST
+
+START_TEST(test_future_null_out_message_names_the_future)
+{
+    char msg[512];
+
+    bool aborted = testkit_aborts(poll_with_null_out, NULL, msg, sizeof msg);
+
+    ck_assert_msg(aborted, "did not abort; stderr: %s", msg);
+    ck_assert_msg(strstr(msg, "misuse of future 'countdown'") != NULL &&
+                      strstr(msg, "polled with out = NULL") != NULL,
+                  "%s", msg);
+}
+END_TEST
+
+START_TEST(test_future_null_out_is_fine_for_an_output_of_size_0)
+{
+    struct cfut_yield y;
+    cfut_yield_now_init(&y);
+
+    enum cfut_poll a = testkit_poll(&y.base, cfut_waker_noop(), NULL);
+    enum cfut_poll b = testkit_poll(&y.base, cfut_waker_noop(), NULL);
+    cfut_future_drop(&y.base);
+
+    ck_assert_int_eq(a, CFUT_PENDING);
+    ck_assert_int_eq(b, CFUT_READY);
+}
+END_TEST
+
 static Suite *
 future_suite(void)
 {
@@ -416,6 +478,7 @@ future_suite(void)
                    test_future_small_cache_reuses_a_block_of_the_same_class);
     tcase_add_test(tc,
                    test_future_small_cache_is_per_thread_and_flushed_at_exit);
+    tcase_add_test(tc, test_future_thread_cleanup_empties_the_block_cache);
     suite_add_tcase(s, tc);
     tc = tcase_create("small cache under the test allocator");
     testkit_fixture(tc);
@@ -427,6 +490,12 @@ future_suite(void)
     testkit_add_abort_test(tc, test_future_moved_future_aborts);
     testkit_add_abort_test(tc, test_future_double_drop_aborts);
     testkit_add_abort_test(tc, test_future_poll_after_drop_aborts);
+    testkit_add_abort_test(tc,
+                           test_future_poll_with_null_out_for_an_output_aborts);
+    tcase_add_test(tc, test_future_null_out_is_fine_for_an_output_of_size_0);
+#if CFUT_DEBUG_CHECKS
+    tcase_add_test(tc, test_future_null_out_message_names_the_future);
+#endif
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,8 +1,10 @@
 /*
  * test_mpsc.c: the mpsc channel, both kinds, bounded and unbounded: FIFO
  * order, backpressure, drain then closed, receiver drop, cancelled send and
- * recv futures, budget, tasks on an executor, allocation failure, misuse,
- * and producers on many threads.
+ * recv futures, budget, permits and the receiver's waker, callbacks that
+ * call back in, tasks on an executor, allocation failure, misuse, and
+ * producers on many threads. Every test body that can runs on both kinds
+ * (the kind table), so the kinds cannot drift apart.
  */
 #define _GNU_SOURCE
 #include "testkit.h"
@@ -500,6 +502,239 @@ START_TEST(test_mpsc_poll_recv_waits_takes_in_order_then_sees_closed)
 }
 END_TEST
 
+/* ---- permits, the receiver's waker, callbacks ---- */
+
+/* A channel of u64 messages and a counting waker for its receiver. */
+struct chan {
+    const struct mkind *k;
+    union mtx tx;
+    union mrx rx;
+    struct testkit_waker tw;
+    struct cfut_waker w;
+};
+
+static void
+chan_init(struct chan *c, int kind, size_t cap)
+{
+    c->k = &kinds[kind];
+    ck_assert_int_eq(c->k->make(sizeof(uint64_t), cap, NULL, &c->tx, &c->rx),
+                     CFUT_OK);
+    c->w = testkit_waker_init(&c->tw);
+}
+
+/* Live references to 'tw' and clones made of it. */
+static long
+refs_of(struct testkit_waker *tw)
+{
+    return atomic_load(&tw->refs);
+}
+
+static long
+clones_of(struct testkit_waker *tw)
+{
+    return atomic_load(&tw->clones);
+}
+
+START_TEST(test_mpsc_each_freed_slot_goes_to_the_next_waiting_sender)
+{
+    const struct mkind *k = &kinds[_i];
+    union mtx tx;
+    union mrx rx;
+    ck_assert_int_eq(k->make(sizeof(uint64_t), 2, NULL, &tx, &rx), CFUT_OK);
+    uint64_t m[2] = {100, 101}, v[3] = {0, 1, 2}, got = 0;
+    ck_assert_int_eq(k->try_send(&tx, &m[0]), CFUT_OK);
+    ck_assert_int_eq(k->try_send(&tx, &m[1]), CFUT_OK);
+    union msend f[3];
+    struct testkit_waker tw[3];
+    struct cfut_waker w[3];
+    int st = 99;
+    for (int j = 0; j < 3; j++) {
+        w[j] = testkit_waker_init(&tw[j]);
+        k->send_init(&f[j], &tx, &v[j]);
+        ck_assert_int_eq(testkit_poll(&f[j].base, &w[j], &st), CFUT_PENDING);
+    }
+
+    /* Each receive frees one slot: exactly the first waiter still waiting
+     * is woken, its slot is kept from try_send, and it queues. */
+    uint64_t want[] = {100, 101, 0, 1, 2};
+    for (int j = 0; j < 3; j++) {
+        ck_assert_int_eq(k->try_recv(&rx, &got), CFUT_OK);
+        ck_assert_uint_eq(got, want[j]);
+        for (int q = 0; q < 3; q++)
+            ck_assert_int_eq(testkit_waker_n_wakes(&tw[q]), q <= j ? 1 : 0);
+        ck_assert_int_eq(k->try_send(&tx, &got), CFUT_EFULL);
+        ck_assert_int_eq(testkit_poll(&f[j].base, &w[j], &st), CFUT_READY);
+        ck_assert_int_eq(st, CFUT_OK);
+        cfut_future_drop(&f[j].base);
+    }
+
+    for (int j = 3; j < 5; j++) {
+        ck_assert_int_eq(k->try_recv(&rx, &got), CFUT_OK);
+        ck_assert_uint_eq(got, want[j]);
+    }
+    k->sender_drop(&tx);
+    k->receiver_drop(&rx);
+}
+END_TEST
+
+/* What the drop_msg callback of the next test reaches. */
+static union msend *held_permit;
+static struct testkit_waker *other_waiter;
+static long other_wakes_in_callback;
+
+static void
+drop_msg_dropping_a_send(void *m)
+{
+    (void)m;
+    if (held_permit != NULL) {
+        cfut_future_drop(&held_permit->base);
+        held_permit = NULL;
+        other_wakes_in_callback = testkit_waker_n_wakes(other_waiter);
+    }
+}
+
+START_TEST(
+    test_mpsc_a_permit_given_back_after_the_receiver_goes_is_not_passed_on)
+{
+    const struct mkind *k = &kinds[_i];
+    union mtx tx;
+    union mrx rx;
+    ck_assert_int_eq(
+        k->make(sizeof(uint64_t), 2, drop_msg_dropping_a_send, &tx, &rx),
+        CFUT_OK);
+    uint64_t m = 7, b = 8, c = 9, got = 0;
+    ck_assert_int_eq(k->try_send(&tx, &m), CFUT_OK);
+    ck_assert_int_eq(k->try_send(&tx, &m), CFUT_OK);
+    union msend fb, fc;
+    struct testkit_waker twb, twc;
+    struct cfut_waker wb = testkit_waker_init(&twb);
+    struct cfut_waker wc = testkit_waker_init(&twc);
+    int st = 99;
+    k->send_init(&fb, &tx, &b);
+    k->send_init(&fc, &tx, &c);
+    ck_assert_int_eq(testkit_poll(&fb.base, &wb, &st), CFUT_PENDING);
+    ck_assert_int_eq(testkit_poll(&fc.base, &wc, &st), CFUT_PENDING);
+    ck_assert_int_eq(k->try_recv(&rx, &got), CFUT_OK); /* permit to b */
+    ck_assert_int_eq(testkit_waker_n_wakes(&twb), 1);
+    held_permit = &fb;
+    other_waiter = &twc;
+    other_wakes_in_callback = -1;
+
+    /* The receiver's drop releases the queued message; its callback drops
+     * b, which gives its permit back: with the receiver gone, c must not
+     * get it, only the receiver's own wake. */
+    k->receiver_drop(&rx);
+
+    ck_assert_ptr_null(held_permit);
+    ck_assert_int_eq(other_wakes_in_callback, 0);
+    ck_assert_int_eq(testkit_waker_n_wakes(&twc), 1);
+    ck_assert_int_eq(testkit_poll(&fc.base, &wc, &st), CFUT_READY);
+    ck_assert_int_eq(st, CFUT_ECLOSED);
+    cfut_future_drop(&fc.base);
+    k->sender_drop(&tx);
+}
+END_TEST
+
+START_TEST(test_mpsc_the_parked_receivers_waker_stays_registered_across_wakes)
+{
+    struct chan c;
+    chan_init(&c, _i, 4);
+    out_u64 out = {0, 0};
+    ck_assert_int_eq(poll_recv_any(_i, &c.rx, &c.w, &out), CFUT_PENDING);
+    ck_assert_int_eq(refs_of(&c.tw), 1);
+
+    for (uint64_t i = 0; i < 3; i++) {
+        ck_assert_int_eq(c.k->try_send(&c.tx, &i), CFUT_OK);
+        ck_assert_int_eq(c.k->try_send(&c.tx, &i), CFUT_OK); /* not parked */
+        ck_assert_int_eq(testkit_waker_n_wakes(&c.tw), (long)i + 1);
+        ck_assert_int_eq(refs_of(&c.tw), 1); /* still registered */
+        ck_assert_int_eq(poll_recv_any(_i, &c.rx, &c.w, &out), CFUT_READY);
+        ck_assert_int_eq(poll_recv_any(_i, &c.rx, &c.w, &out), CFUT_READY);
+        ck_assert_int_eq(poll_recv_any(_i, &c.rx, &c.w, &out), CFUT_PENDING);
+        ck_assert_int_eq(refs_of(&c.tw), 1); /* parked again */
+    }
+
+    /* The documented cost difference: the local kind wakes the registered
+     * waker by reference; the thread-safe kind wakes a clone of it taken
+     * under the lock, one per wake. */
+    ck_assert_int_eq(clones_of(&c.tw), _i == 0 ? 1 : 1 + 3);
+    c.k->sender_drop(&c.tx);
+    ck_assert_int_eq(testkit_waker_n_wakes(&c.tw), 4);
+    c.k->receiver_drop(&c.rx);
+    ck_assert_int_eq(refs_of(&c.tw), 0);
+}
+END_TEST
+
+/* What a woken receiver's waker does: it looks at the channel at once
+ * (the state must be whole, and no lock held). */
+struct len_probe {
+    const struct mkind *k;
+    union mrx *rx;
+    size_t len_seen;
+};
+
+static void
+probe_len(void *arg)
+{
+    struct len_probe *p = arg;
+    p->len_seen = p->k->len(p->rx);
+}
+
+START_TEST(test_mpsc_a_woken_receiver_may_call_into_the_channel_at_once)
+{
+    struct chan c;
+    chan_init(&c, _i, 4);
+    struct len_probe probe = {c.k, &c.rx, 0};
+    c.w = testkit_waker_init_calling(&c.tw, probe_len, &probe);
+    out_u64 out = {0, 0};
+    ck_assert_int_eq(poll_recv_any(_i, &c.rx, &c.w, &out), CFUT_PENDING);
+    uint64_t v = 3;
+
+    ck_assert_int_eq(c.k->try_send(&c.tx, &v), CFUT_OK);
+
+    ck_assert_int_eq(testkit_waker_n_wakes(&c.tw), 1);
+    ck_assert_uint_eq(probe.len_seen, 1); /* the message was queued first */
+    c.k->sender_drop(&c.tx);
+    c.k->receiver_drop(&c.rx);
+}
+END_TEST
+
+/* What the drop_msg callback of the next test drops. */
+static const struct mkind *last_sender_kind;
+static union mtx *last_sender;
+
+static void
+drop_msg_dropping_the_last_sender(void *m)
+{
+    (void)m;
+    if (last_sender != NULL) {
+        last_sender_kind->sender_drop(last_sender);
+        last_sender = NULL;
+    }
+}
+
+START_TEST(test_mpsc_drop_msg_may_drop_the_last_sender)
+{
+    const struct mkind *k = &kinds[_i];
+    union mtx tx;
+    union mrx rx;
+    ck_assert_int_eq(k->make(sizeof(uint64_t), 4,
+                             drop_msg_dropping_the_last_sender, &tx, &rx),
+                     CFUT_OK);
+    uint64_t v = 1;
+    ck_assert_int_eq(k->try_send(&tx, &v), CFUT_OK);
+    ck_assert_int_eq(k->try_send(&tx, &v), CFUT_OK);
+    last_sender_kind = k;
+    last_sender = &tx;
+
+    /* The callback runs with no lock held and the state still alive. */
+    k->receiver_drop(&rx);
+
+    ck_assert_ptr_null(last_sender);
+    ck_assert_ptr_null(tx.l.shared);
+}
+END_TEST
+
 /* ---- tasks on an executor ---- */
 
 /* A producer task: sends 0..n-1 with send futures, then drops its sender. */
@@ -828,6 +1063,22 @@ mpsc_suite(void)
         tc, test_mpsc_dropped_send_future_releases_capacity_and_unlinks, 0, 2);
     tcase_add_loop_test(tc, test_mpsc_dropped_recv_future_loses_no_message, 0,
                         2);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("permits, wakes and callbacks");
+    testkit_fixture(tc);
+    tcase_add_loop_test(
+        tc, test_mpsc_each_freed_slot_goes_to_the_next_waiting_sender, 0, 2);
+    tcase_add_loop_test(
+        tc,
+        test_mpsc_a_permit_given_back_after_the_receiver_goes_is_not_passed_on,
+        0, 2);
+    tcase_add_loop_test(
+        tc, test_mpsc_the_parked_receivers_waker_stays_registered_across_wakes,
+        0, 2);
+    tcase_add_loop_test(
+        tc, test_mpsc_a_woken_receiver_may_call_into_the_channel_at_once, 0, 2);
+    tcase_add_loop_test(tc, test_mpsc_drop_msg_may_drop_the_last_sender, 0, 2);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("allocation and misuse");

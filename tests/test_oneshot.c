@@ -7,6 +7,8 @@
 #define _GNU_SOURCE
 #include "testkit.h"
 
+#include "cfut_oneshot_int.h"
+
 #include <pthread.h>
 #include <semaphore.h>
 #include <string.h>
@@ -138,13 +140,52 @@ s_try_recv(union rx_any *r, void *v)
     return cfut_oneshot_sync_try_recv(&r->sync, v);
 }
 
-static const struct kind kinds[3] = {
+/* Either kind's sender as the transport keeps it (cfut_oneshot_int.h):
+ * send and drop through the sender of either kind. */
+static int
+any_send(struct cfut__oneshot_any_sender any, const void *v)
+{
+    return cfut__oneshot_any_send(&any, v);
+}
+static void
+any_drop(struct cfut__oneshot_any_sender any)
+{
+    cfut__oneshot_any_sender_drop(&any);
+}
+static int
+la_send(union tx_any *t, const void *v)
+{
+    return any_send(cfut__oneshot_sender_any(&t->local), v);
+}
+static void
+la_sender_drop(union tx_any *t)
+{
+    any_drop(cfut__oneshot_sender_any(&t->local)); /* empty stays empty */
+}
+static int
+sa_send(union tx_any *t, const void *v)
+{
+    return any_send(cfut__oneshot_sync_sender_any(&t->sync), v);
+}
+static void
+sa_sender_drop(union tx_any *t)
+{
+    if (t->sync.shared != NULL)
+        any_drop(cfut__oneshot_sync_sender_any(&t->sync));
+}
+
+#define N_KINDS 5
+static const struct kind kinds[N_KINDS] = {
     {"local", l_make, l_send, l_sender_drop, l_is_closed, l_closed_init,
      l_close, l_try_recv},
     {"sync", s_make, s_send, s_sender_drop, s_is_closed, s_closed_init, s_close,
      s_try_recv},
     {"local-storage", c_make, l_send, l_sender_drop, l_is_closed, l_closed_init,
      l_close, l_try_recv},
+    {"local-any", l_make, la_send, la_sender_drop, l_is_closed, l_closed_init,
+     l_close, l_try_recv},
+    {"sync-any", s_make, sa_send, sa_sender_drop, s_is_closed, s_closed_init,
+     s_close, s_try_recv},
 };
 
 /* A value that must be released exactly once: the channel's drop_value
@@ -350,6 +391,67 @@ START_TEST(test_oneshot_values_of_any_size_are_copied_whole)
     for (size_t i = 0; i < sizeof big; i++)
         ck_assert_uint_eq(out.value.b[i], (unsigned char)(i * 7));
     cfut_future_drop(&rx.base);
+}
+END_TEST
+
+/* What a woken half's waker does: it calls into the channel at once (the
+ * state must be whole, and no lock held). */
+struct call_back {
+    const struct kind *k;
+    union tx_any *tx; /* asks is_closed() of it, if not NULL */
+    union rx_any *rx; /* closes it, if not NULL */
+    bool saw_closed;
+};
+
+static void
+call_back(void *arg)
+{
+    struct call_back *cb = arg;
+    if (cb->tx != NULL)
+        cb->saw_closed = cb->k->is_closed(cb->tx);
+    if (cb->rx != NULL)
+        cb->k->close(cb->rx);
+}
+
+START_TEST(test_oneshot_a_woken_half_may_call_into_the_channel_at_once)
+{
+    const struct kind *k = &kinds[_i];
+    union tx_any tx, tx2;
+    union rx_any rx, rx2;
+    union closed_any cl, cl2;
+    ck_assert_int_eq(k->make(sizeof(uint64_t), NULL, &tx, &rx), CFUT_OK);
+    ck_assert_int_eq(k->make(sizeof(uint64_t), NULL, &tx2, &rx2), CFUT_OK);
+    k->closed_init(&cl, &tx);
+    k->closed_init(&cl2, &tx2);
+    /* Channel 1: the closed future's waker asks is_closed(). Channel 2:
+     * the receiver's waker closes the receiver. */
+    struct call_back asks = {k, &tx, NULL, false};
+    struct call_back closes = {k, NULL, &rx2, false};
+    struct testkit_waker twa, twc, tw;
+    struct cfut_waker wa = testkit_waker_init_calling(&twa, call_back, &asks);
+    struct cfut_waker wc = testkit_waker_init_calling(&twc, call_back, &closes);
+    struct cfut_waker w = testkit_waker_init(&tw);
+    out_u64 out = {0, 0};
+    ck_assert_int_eq(testkit_poll(&cl.base, &wa, NULL), CFUT_PENDING);
+    ck_assert_int_eq(testkit_poll(&rx2.base, &wc, &out), CFUT_PENDING);
+    ck_assert_int_eq(testkit_poll(&cl2.base, &w, NULL), CFUT_PENDING);
+    uint64_t v = 6;
+
+    k->close(&rx);
+    ck_assert_int_eq(k->send(&tx2, &v), CFUT_OK);
+
+    ck_assert_int_eq(testkit_waker_n_wakes(&twa), 1);
+    ck_assert(asks.saw_closed);
+    ck_assert_int_eq(testkit_waker_n_wakes(&twc), 1);
+    ck_assert_int_eq(testkit_waker_n_wakes(&tw), 1); /* closed in the wake */
+    ck_assert_int_eq(testkit_poll(&rx2.base, &wc, &out), CFUT_READY);
+    ck_assert_int_eq(out.status, CFUT_OK);
+    ck_assert_uint_eq(out.value, 6);
+    k->sender_drop(&tx);
+    cfut_future_drop(&rx.base);
+    cfut_future_drop(&rx2.base);
+    cfut_future_drop(&cl.base);
+    cfut_future_drop(&cl2.base);
 }
 END_TEST
 
@@ -799,31 +901,39 @@ oneshot_suite(void)
     TCase *tc = tcase_create("delivery");
     testkit_fixture(tc);
     tcase_add_loop_test(tc, test_oneshot_send_then_poll_delivers_the_value, 0,
-                        3);
+                        N_KINDS);
     tcase_add_loop_test(tc, test_oneshot_poll_then_send_wakes_the_receiver, 0,
-                        3);
+                        N_KINDS);
     tcase_add_loop_test(tc, test_oneshot_values_of_any_size_are_copied_whole, 0,
-                        3);
+                        N_KINDS);
     tcase_add_loop_test(tc, test_oneshot_try_recv_says_eagain_before_a_value, 0,
-                        3);
+                        N_KINDS);
     tcase_add_test(tc,
                    test_oneshot_receiver_moved_into_a_task_is_woken_by_send);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("cancel and close");
     testkit_fixture(tc);
+    tcase_add_loop_test(tc,
+                        test_oneshot_sender_drop_resolves_the_receiver_canceled,
+                        0, N_KINDS);
+    tcase_add_loop_test(tc,
+                        test_oneshot_send_after_receiver_drop_returns_the_value,
+                        0, N_KINDS);
     tcase_add_loop_test(
-        tc, test_oneshot_sender_drop_resolves_the_receiver_canceled, 0, 3);
-    tcase_add_loop_test(
-        tc, test_oneshot_send_after_receiver_drop_returns_the_value, 0, 3);
-    tcase_add_loop_test(
-        tc, test_oneshot_receiver_drop_releases_an_untaken_value_once, 0, 3);
+        tc, test_oneshot_receiver_drop_releases_an_untaken_value_once, 0,
+        N_KINDS);
     tcase_add_loop_test(
         tc, test_oneshot_close_fails_later_sends_and_keeps_earlier_values, 0,
-        3);
-    tcase_add_loop_test(tc, test_oneshot_closure_wakes_the_sender, 0, 6);
+        N_KINDS);
+    tcase_add_loop_test(tc, test_oneshot_closure_wakes_the_sender, 0,
+                        2 * N_KINDS);
     tcase_add_loop_test(
-        tc, test_oneshot_every_ordering_frees_the_value_once_and_wakes, 0, 3);
+        tc, test_oneshot_a_woken_half_may_call_into_the_channel_at_once, 0,
+        N_KINDS);
+    tcase_add_loop_test(
+        tc, test_oneshot_every_ordering_frees_the_value_once_and_wakes, 0,
+        N_KINDS);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("allocation and misuse");

@@ -278,21 +278,38 @@ START_TEST(test_trace_json_has_every_event)
 }
 END_TEST
 
-START_TEST(test_trace_text_names_tasks_and_awaits)
+/* Starts a text trace whose stderr goes to a temporary file. */
+static FILE *
+text_trace_start(int *saved)
 {
     FILE *tmp = tmpfile();
+    ck_assert_ptr_nonnull(tmp);
     fflush(stderr);
-    int saved = dup(2);
+    *saved = dup(2);
     dup2(fileno(tmp), 2);
-
     ck_assert_int_eq(cfut_trace_start("-"), CFUT_OK);
-    run_program();
+    return tmp;
+}
+
+/* Stops the trace, restores stderr and returns what the trace wrote. */
+static char *
+text_trace_stop(FILE *tmp, int saved)
+{
     cfut_trace_stop();
     fflush(stderr);
     dup2(saved, 2);
     close(saved);
+    return read_file(tmp);
+}
 
-    char *text = read_file(tmp);
+START_TEST(test_trace_text_names_tasks_and_awaits)
+{
+    int saved;
+    FILE *tmp = text_trace_start(&saved);
+
+    run_program();
+
+    char *text = text_trace_stop(tmp, saved);
     ck_assert_ptr_nonnull(strstr(text, "task 1 'fetch' spawned\n"));
     ck_assert_ptr_nonnull(strstr(text, "task 3 'join_handle' entered "
                                        "block_on\n"));
@@ -305,6 +322,32 @@ START_TEST(test_trace_text_names_tasks_and_awaits)
     ck_assert_ptr_nonnull(strstr(text, "task 3 'join_handle' woken by task 1 "
                                        "as it finished\n"));
     ck_assert_ptr_nonnull(strstr(text, "task 2 'countdown' cancelled"));
+    free(text);
+    fclose(tmp);
+}
+END_TEST
+
+START_TEST(test_trace_spawn_from_main_after_block_on_has_no_parent)
+{
+    int saved;
+    FILE *tmp = text_trace_start(&saved);
+    struct cfut_executor *ex;
+    ck_assert_int_eq(cfut_executor_new(&ex), CFUT_OK);
+    struct testkit_countdown first, later;
+    testkit_countdown_init(&first, 1, true, 1);
+    testkit_countdown_init(&later, 0, true, 2);
+    uint64_t out;
+
+    ck_assert_int_eq(cfut_block_on(ex, &first.base, &out), CFUT_OK);
+    ck_assert_int_eq(cfut_spawn(ex, &later.base, sizeof later, NULL), CFUT_OK);
+    ck_assert_int_eq(cfut_executor_run(ex), CFUT_OK);
+    cfut_executor_free(ex);
+
+    char *text = text_trace_stop(tmp, saved);
+    ck_assert_msg(strstr(text, "task 1 'countdown' polled -> Ready\n") != NULL,
+                  "%s", text);
+    ck_assert_msg(strstr(text, "task 2 'countdown' spawned\n") != NULL, "%s",
+                  text);
     free(text);
     fclose(tmp);
 }
@@ -392,6 +435,7 @@ trace_suite(void)
     testkit_fixture(tc);
     tcase_add_test(tc, test_trace_text_names_tasks_and_awaits);
     tcase_add_test(tc, test_trace_start_refuses_bad_specs);
+    tcase_add_test(tc, test_trace_spawn_from_main_after_block_on_has_no_parent);
     suite_add_tcase(s, tc);
     tc = tcase_create("dump");
     testkit_fixture(tc);

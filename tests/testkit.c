@@ -3,11 +3,14 @@
  * It wraps malloc with atomic counters so that tests running threads can
  * use it too.
  */
+#define _GNU_SOURCE
 #include "testkit.h"
 
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* ---- counting allocator ---- */
@@ -110,6 +113,8 @@ tw_wake(void *data)
     atomic_fetch_add(&tw->wakes, 1);
     atomic_fetch_sub(&tw->refs, 1);
     atomic_fetch_sub(&wakers_live, 1);
+    if (tw->on_wake != NULL)
+        tw->on_wake(tw->on_wake_arg);
 }
 
 static void
@@ -117,6 +122,8 @@ tw_wake_by_ref(void *data)
 {
     struct testkit_waker *tw = data;
     atomic_fetch_add(&tw->wakes_by_ref, 1);
+    if (tw->on_wake != NULL)
+        tw->on_wake(tw->on_wake_arg);
 }
 
 static void
@@ -139,7 +146,19 @@ testkit_waker_init(struct testkit_waker *tw)
     atomic_init(&tw->wakes_by_ref, 0);
     atomic_init(&tw->drops, 0);
     atomic_init(&tw->refs, 0);
+    tw->on_wake = NULL;
+    tw->on_wake_arg = NULL;
     return (struct cfut_waker){&tw_vtable, tw};
+}
+
+struct cfut_waker
+testkit_waker_init_calling(struct testkit_waker *tw, void (*on_wake)(void *arg),
+                           void *arg)
+{
+    struct cfut_waker w = testkit_waker_init(tw);
+    tw->on_wake = on_wake;
+    tw->on_wake_arg = arg;
+    return w;
 }
 
 long
@@ -343,6 +362,44 @@ testkit_add_abort_test(TCase *tc, const TTest *t)
     (void)tc;
     (void)t;
 #endif
+}
+
+void
+testkit_add_assert_test(TCase *tc, const TTest *t)
+{
+    if (testkit_forking())
+        tcase_add_test_raise_signal(tc, t, SIGABRT);
+}
+
+bool
+testkit_aborts(void (*fn)(void *), void *arg, char *msg, size_t n)
+{
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        close(fds[0]);
+        dup2(fds[1], 2);
+        fn(arg);
+        _exit(0);
+    }
+    close(fds[1]);
+    size_t len = 0;
+    for (;;) {
+        char buf[256];
+        ssize_t got = read(fds[0], buf, sizeof buf);
+        if (got <= 0)
+            break;
+        for (ssize_t i = 0; i < got && len + 1 < n; i++)
+            msg[len++] = buf[i];
+    }
+    msg[len] = '\0';
+    close(fds[0]);
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    return WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT;
 }
 
 int

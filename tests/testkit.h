@@ -40,10 +40,19 @@ struct testkit_waker {
     atomic_long wakes_by_ref; /* wake_by_ref */
     atomic_long drops;
     atomic_long refs; /* live references handed out (clones - drops - wakes) */
+    void (*on_wake)(void *arg); /* called on every wake, after counting */
+    void *on_wake_arg;
 };
 
 /* Initialises 'tw' and returns a borrowed waker for it (refs stays 0). */
 struct cfut_waker testkit_waker_init(struct testkit_waker *tw);
+/*
+ * As testkit_waker_init(), and every wake (of either kind) then calls
+ * 'on_wake(arg)': a wakee that calls back into what woke it.
+ */
+struct cfut_waker testkit_waker_init_calling(struct testkit_waker *tw,
+                                             void (*on_wake)(void *arg),
+                                             void *arg);
 /* Total wakes of either kind. */
 long testkit_waker_n_wakes(struct testkit_waker *tw);
 /* Live references to any counting waker (checked in teardown). */
@@ -111,6 +120,18 @@ bool testkit_forking(void);
  * forking runs (a no-op otherwise).
  */
 void testkit_add_abort_test(TCase *tc, const TTest *t);
+/*
+ * Adds a test that must abort on an always-on check (CFUT_ASSERT): added
+ * in every forking run, release builds included.
+ */
+void testkit_add_assert_test(TCase *tc, const TTest *t);
+/*
+ * Runs 'fn(arg)' in a forked child whose stderr is captured: returns true
+ * when the child died of SIGABRT, and copies what it wrote to stderr
+ * (NUL-terminated, at most 'n' - 1 bytes) to 'msg'. Works whether or not
+ * Check itself forks.
+ */
+bool testkit_aborts(void (*fn)(void *), void *arg, char *msg, size_t n);
 /* Runs 's' with CK_NORMAL output; returns the exit status for main(). */
 int testkit_run(Suite *s);
 

@@ -14,6 +14,7 @@
 
 #include "cfut_errors_int.h"
 #include "cfut_idmap.h"
+#include "cfut_oneshot_int.h"
 #include "cfut_time.h"
 #include "cfut_transport_int.h"
 
@@ -32,15 +33,6 @@ struct done_entry {
     uint8_t tag; /* enum done_tag */
 };
 
-/* A pending map entry: the sending half of one kind or the other. */
-struct pend {
-    union {
-        struct cfut_oneshot_sender local;
-        struct cfut_oneshot_sync_sender sync;
-    } tx;
-    bool is_sync;
-};
-
 /* A request handed over by another thread (cfut_request_sync_init()). */
 struct inbox_item {
     struct inbox_item *next;
@@ -56,7 +48,7 @@ struct cfut_transport {
     size_t max_frame_len;
     uint64_t timeout_ns;
     struct cfut_id_gen gen;
-    struct cfut_idmap pending; /* id -> struct pend */
+    struct cfut_idmap pending; /* id -> cfut__oneshot_any_sender */
     struct cfut_frame_decoder dec;
     struct cfut__buf rbuf; /* bytes read, not yet decoded */
     struct cfut__buf obuf; /* frames queued, not yet written */
@@ -245,13 +237,9 @@ fail_one(void *ctx, const struct cfut_id *id, void *value)
 {
     (void)id;
     int status = *(int *)ctx;
-    struct pend *p = value;
     struct cfut_response r;
     response_status(&r, status);
-    if (p->is_sync)
-        (void)cfut_oneshot_sync_send(&p->tx.sync, &r);
-    else
-        (void)cfut_oneshot_send(&p->tx.local, &r);
+    (void)cfut__oneshot_any_send(value, &r);
 }
 
 /* Ends the connection: every pending request fails at once with 'status'. */
@@ -287,9 +275,8 @@ take_inbox(struct cfut_transport *t)
         struct inbox_item *next = it->next;
         struct cfut_response r;
         int rc = t->status;
-        struct pend p;
-        p.is_sync = true;
-        p.tx.sync = it->tx;
+        struct cfut__oneshot_any_sender tx =
+            cfut__oneshot_sync_sender_any(&it->tx);
         struct cfut_id id;
         if (rc == 0) {
             do
@@ -302,11 +289,11 @@ take_inbox(struct cfut_transport *t)
             rc = cfut__queue_frame(&t->obuf, CFUT_FRAME_REQUEST, &id, NULL, 0,
                                    it + 1, it->len, t->max_frame_len);
         if (rc == 0) {
-            (void)cfut_idmap_insert(&t->pending, &id, &p);
+            (void)cfut_idmap_insert(&t->pending, &id, &tx);
             t->st.n_sent++;
         } else {
             response_status(&r, rc);
-            (void)cfut_oneshot_sync_send(&p.tx.sync, &r);
+            (void)cfut__oneshot_any_send(&tx, &r);
         }
         cfut_free(it);
         it = next;
@@ -320,8 +307,8 @@ on_response(struct cfut_transport *t, const struct cfut_frame *f)
 {
     if (f->kind == CFUT_FRAME_REQUEST)
         return CFUT_EPROTO;
-    struct pend p;
-    if (!cfut_idmap_remove(&t->pending, &f->id, &p)) {
+    struct cfut__oneshot_any_sender tx;
+    if (!cfut_idmap_remove(&t->pending, &f->id, &tx)) {
         enum done_tag tag = find_done(t, &f->id);
         if (tag == DONE_NONE)
             t->st.n_unknown++;
@@ -359,8 +346,7 @@ on_response(struct cfut_transport *t, const struct cfut_frame *f)
     if (len != 0)
         memcpy(r.heap != NULL ? r.heap : r.inline_bytes, data, len);
     r.len = len;
-    int rc = p.is_sync ? cfut_oneshot_sync_send(&p.tx.sync, &r)
-                       : cfut_oneshot_send(&p.tx.local, &r);
+    int rc = cfut__oneshot_any_send(&tx, &r);
     if (rc != 0) {
         cfut_response_deinit(&r);
         t->st.n_late++;
@@ -503,7 +489,7 @@ cfut_transport_new(struct cfut_executor *ex, struct cfut_stream *stream,
                           c.read_buf_size != 0 ? c.read_buf_size : 65536) < 0)
         goto free_ring;
     t->rbuf.cap = c.read_buf_size != 0 ? c.read_buf_size : t->rbuf.cap;
-    (void)cfut_idmap_init(&t->pending, sizeof(struct pend));
+    (void)cfut_idmap_init(&t->pending, sizeof(struct cfut__oneshot_any_sender));
     t->refs = 2; /* the caller and the driver */
     t->ex = ex;
     t->stream = stream;
@@ -593,9 +579,9 @@ request_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
         return CFUT_PENDING;
     response_status(res, st == 0 ? CFUT_ETIMEDOUT : st);
 remove:;
-    struct pend p;
-    if (r->in_map && cfut_idmap_remove(&r->t->pending, &r->id, &p)) {
-        cfut_oneshot_sender_drop(&p.tx.local);
+    struct cfut__oneshot_any_sender tx;
+    if (r->in_map && cfut_idmap_remove(&r->t->pending, &r->id, &tx)) {
+        cfut__oneshot_any_sender_drop(&tx);
         remember_done(r->t, &r->id, DONE_DROPPED);
     }
     r->in_map = false;
@@ -606,10 +592,10 @@ static void
 request_drop(struct cfut_future *f)
 {
     struct cfut_request *r = cfut_container_of(f, struct cfut_request, base);
-    struct pend p;
+    struct cfut__oneshot_any_sender tx;
     /* The drop guard: a request that goes away takes its entry along. */
-    if (r->in_map && cfut_idmap_remove(&r->t->pending, &r->id, &p)) {
-        cfut_oneshot_sender_drop(&p.tx.local);
+    if (r->in_map && cfut_idmap_remove(&r->t->pending, &r->id, &tx)) {
+        cfut__oneshot_any_sender_drop(&tx);
         remember_done(r->t, &r->id, DONE_DROPPED);
     }
     cfut_future_drop(&r->rx.base);
@@ -633,12 +619,12 @@ cfut_request_init_timeout(struct cfut_request *r, struct cfut_transport *t,
         return t->status;
     if (len > t->max_frame_len - CFUT_FRAME_MIN_LEN)
         return CFUT_EMSGSIZE;
-    struct pend p;
-    p.is_sync = false;
+    struct cfut_oneshot_sender local;
     int rc = cfut_oneshot_new(sizeof(struct cfut_response), response_drop_value,
-                              &p.tx.local, &r->rx);
+                              &local, &r->rx);
     if (rc < 0)
         return rc;
+    struct cfut__oneshot_any_sender tx = cfut__oneshot_sender_any(&local);
     /* Make room first, so nothing needs undoing after the insert. */
     rc = cfut_idmap_reserve(&t->pending, cfut_idmap_size(&t->pending) + 1);
     if (rc < 0)
@@ -647,7 +633,7 @@ cfut_request_init_timeout(struct cfut_request *r, struct cfut_transport *t,
     struct cfut_id id;
     do
         cfut_id_gen_next(&t->gen, &id);
-    while (cfut_idmap_insert(&t->pending, &id, &p) != 0);
+    while (cfut_idmap_insert(&t->pending, &id, &tx) != 0);
     rc = cfut__queue_frame(&t->obuf, CFUT_FRAME_REQUEST, &id, NULL, 0, payload,
                            len, t->max_frame_len);
     if (rc < 0) {
@@ -668,7 +654,7 @@ cfut_request_init_timeout(struct cfut_request *r, struct cfut_transport *t,
     return 0;
 
 drop_channel:
-    cfut_oneshot_sender_drop(&p.tx.local);
+    cfut__oneshot_any_sender_drop(&tx);
     cfut_future_drop(&r->rx.base);
     return rc;
 }
