@@ -27,6 +27,7 @@
 #include "cfut_codec.h"
 #include "cfut_blocking.h"
 #include "cfut_net.h"
+#include "cfut_signal.h"
 #include "cfut_oneshot.h"
 #include "cfut_mpsc.h"
 #include "cfut_transport.h"

@@ -37,7 +37,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -397,12 +396,12 @@ serve_handler(void *ctx, const unsigned char *payload, size_t len,
     return rc;
 }
 
-/* A task that frees the server at SIGTERM or SIGINT (via a signalfd). */
+/* A task that frees the server at SIGTERM or SIGINT (cfut_signal.h). */
 struct stopper {
     struct cfut_future base;
-    struct cfut_io *io;
+    struct cfut_signal *sig[2];
     struct cfut_server **srv;
-    struct cfut_readiness rd;
+    struct cfut_signal_recv recv[2];
 };
 
 static enum cfut_poll
@@ -410,8 +409,9 @@ stopper_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
 {
     (void)out;
     struct stopper *s = cfut_container_of(f, struct stopper, base);
-    int st;
-    if (cfut_future_poll(&s->rd.base, cx, &st) == CFUT_PENDING)
+    uint64_t n;
+    if (cfut_future_poll(&s->recv[0].base, cx, &n) == CFUT_PENDING &&
+        cfut_future_poll(&s->recv[1].base, cx, &n) == CFUT_PENDING)
         return CFUT_PENDING;
     /* Every connection ends, then every task: the executor's run returns. */
     cfut_server_free(*s->srv);
@@ -423,8 +423,10 @@ static void
 stopper_drop(struct cfut_future *f)
 {
     struct stopper *s = cfut_container_of(f, struct stopper, base);
-    cfut_future_drop(&s->rd.base);
-    cfut_io_free(s->io);
+    for (int i = 0; i < 2; i++) {
+        cfut_future_drop(&s->recv[i].base);
+        cfut_signal_free(s->sig[i]);
+    }
 }
 
 static const struct cfut_future_vtable stopper_vtable = {
@@ -434,29 +436,21 @@ static const struct cfut_future_vtable stopper_vtable = {
 static int
 stop_on_signals(struct cfut_executor *ex, struct cfut_server **srv)
 {
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
-        return -errno;
-    int fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-    if (fd < 0)
-        return -errno;
     struct stopper s;
     cfut_future_init(&s.base, &stopper_vtable);
     s.srv = srv;
-    int rc = cfut_io_new(ex, fd, &s.io);
-    if (rc < 0) {
-        close(fd);
+    int rc = cfut_signal_new(ex, SIGTERM, &s.sig[0]);
+    if (rc < 0)
+        return rc;
+    if ((rc = cfut_signal_new(ex, SIGINT, &s.sig[1])) < 0) {
+        cfut_signal_free(s.sig[0]);
         return rc;
     }
-    cfut_readable_init(&s.rd, s.io);
+    for (int i = 0; i < 2; i++)
+        cfut_signal_recv_init(&s.recv[i], s.sig[i]);
     rc = cfut_spawn(ex, &s.base, sizeof s, NULL);
-    if (rc < 0) {
-        cfut_future_drop(&s.rd.base);
-        cfut_io_free(s.io);
-    }
+    if (rc < 0)
+        cfut_future_drop(&s.base); /* a fresh future: drop frees both */
     return rc;
 }
 
