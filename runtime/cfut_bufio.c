@@ -53,14 +53,21 @@ cfut_buf_reader_buffered(const struct cfut_buf_reader *r, size_t *len)
     return (const char *)r->buf + r->start;
 }
 
+/* Consumes 'n' (<= buffered) bytes; an empty buffer starts over. */
+static inline void
+consume(struct cfut_buf_reader *r, size_t n)
+{
+    r->start += n;
+    if (r->start == r->end)
+        r->start = r->end = 0;
+}
+
 void
 cfut_buf_reader_consume(struct cfut_buf_reader *r, size_t n)
 {
     CFUT_ASSERT(n <= r->end - r->start,
                 "cfut_buf_reader_consume: more bytes than are buffered");
-    r->start += n;
-    if (r->start == r->end)
-        r->start = r->end = 0;
+    consume(r, n);
 }
 
 size_t
@@ -139,7 +146,7 @@ poll_until(struct cfut_buf_read *f, struct cfut_context *cx,
                 memchr(p + f->scanned, f->delim, limit - f->scanned);
             if (hit != NULL) {
                 size_t len = (size_t)(hit - p) + 1;
-                cfut_buf_reader_consume(r, len);
+                consume(r, len);
                 result(out, 0, p, len); /* the bytes stay until a read */
                 return CFUT_READY;
             }
@@ -151,7 +158,7 @@ poll_until(struct cfut_buf_read *f, struct cfut_context *cx,
         }
         if (r->status != 0) {
             if (r->status == CFUT_EEOF && n > 0) {
-                cfut_buf_reader_consume(r, n);
+                consume(r, n);
                 result(out, 0, p, n);
             } else {
                 result(out, r->status, n > 0 ? p : NULL, n);
@@ -181,7 +188,7 @@ poll_exact(struct cfut_buf_read *f, struct cfut_context *cx,
         if (take > 0) {
             memcpy(f->dst + f->done, r->buf + r->start, take);
             f->done += take;
-            cfut_buf_reader_consume(r, take);
+            consume(r, take);
         }
         if (f->done == f->want || r->status != 0) {
             result(out, f->done == f->want ? 0 : r->status, f->dst, f->done);
@@ -395,8 +402,19 @@ cfut_buf_write_poll(struct cfut_future *base, struct cfut_context *cx,
         cfut_container_of(base, struct cfut_buf_write, base);
     struct cfut_buf_writer *w = f->w;
     struct cfut_io_result *res = out;
-    if (f->iov == NULL)
+    if (f->iov == NULL) {
+        /* A plain write's first poll: when it fits, one copy and done. */
+        size_t n = f->one.len;
+        if (!f->flush && w->status == 0 && w->cap - w->len >= n) {
+            if (n > 0)
+                memcpy(w->buf + w->len, f->one.base, n);
+            w->len += n;
+            res->status = 0;
+            res->n = n;
+            return CFUT_READY;
+        }
         f->iov = &f->one; /* pinned now */
+    }
     for (;;) {
         if (w->status != 0) {
             res->status = w->status;
