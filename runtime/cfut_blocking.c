@@ -66,15 +66,15 @@ struct cfut_blocking_pool {
 /* The pool whose thread this is (for the free-from-inside check). */
 static _Thread_local struct cfut_blocking_pool *current_pool;
 
+/* Drops a reference to 'p' (not under its mutex); the last frees it. */
 static void
-pool_release_locked(struct cfut_blocking_pool *p, bool *destroy)
+pool_release(struct cfut_blocking_pool *p)
 {
-    *destroy = --p->refs == 0;
-}
-
-static void
-pool_destroy(struct cfut_blocking_pool *p)
-{
+    pthread_mutex_lock(&p->mu);
+    bool last = --p->refs == 0;
+    pthread_mutex_unlock(&p->mu);
+    if (!last)
+        return;
     pthread_cond_destroy(&p->cond);
     pthread_mutex_destroy(&p->mu);
     cfut_free(p);
@@ -86,12 +86,7 @@ job_free(struct cfut__blocking_job *j)
 {
     struct cfut_blocking_pool *p = j->pool;
     cfut_free(j);
-    bool destroy;
-    pthread_mutex_lock(&p->mu);
-    pool_release_locked(p, &destroy);
-    pthread_mutex_unlock(&p->mu);
-    if (destroy)
-        pool_destroy(p);
+    pool_release(p);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -309,12 +304,7 @@ cfut_blocking_pool_free(struct cfut_blocking_pool *p)
         pthread_cond_wait(&p->cond, &p->mu);
     pthread_mutex_unlock(&p->mu);
     join_ended(p);
-    bool destroy;
-    pthread_mutex_lock(&p->mu);
-    pool_release_locked(p, &destroy);
-    pthread_mutex_unlock(&p->mu);
-    if (destroy)
-        pool_destroy(p);
+    pool_release(p);
 }
 
 void

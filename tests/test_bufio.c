@@ -17,15 +17,7 @@
 static struct cfut_stream *
 byte_stream(struct testkit_script *sc, const char *text, int end)
 {
-    memset(sc, 0, sizeof *sc);
-    sc->in = text;
-    sc->in_len = strlen(text);
-    sc->chunk = 1;
-    sc->pend = true;
-    sc->in_end = end;
-    struct cfut_stream *s;
-    testkit_script_stream_new(sc, &s);
-    return s;
+    return testkit_byte_stream(sc, text, strlen(text), end);
 }
 
 /* Reads one line (max 'max') by hand; returns its result. */

@@ -17,15 +17,7 @@
 static struct cfut_stream *
 byte_stream(struct testkit_script *sc, const char *text, size_t len)
 {
-    memset(sc, 0, sizeof *sc);
-    sc->in = text;
-    sc->in_len = len;
-    sc->chunk = 1;
-    sc->pend = true;
-    sc->in_end = CFUT_EEOF;
-    struct cfut_stream *s;
-    testkit_script_stream_new(sc, &s);
-    return s;
+    return testkit_byte_stream(sc, text, len, CFUT_EEOF);
 }
 
 #define ck_assert_frame(res, text)                                             \

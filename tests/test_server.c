@@ -16,7 +16,6 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #if __has_include(<valgrind/valgrind.h>)
 #include <valgrind/valgrind.h>
@@ -401,14 +400,7 @@ server_emfile_child(void)
         return 11;
     run_child(x, NULL, 20);
     /* A connection waiting in the backlog, then no descriptor left. */
-    int waiting = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons(port);
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(waiting, (struct sockaddr *)&sa, sizeof sa) != 0)
-        return 12;
+    int waiting = testkit_tcp_connect(port);
     struct rlimit rl;
     getrlimit(RLIMIT_NOFILE, &rl);
     rl.rlim_cur = 256;
@@ -460,24 +452,10 @@ server_emfile_child(void)
 
 START_TEST(test_server_accept_loop_waits_when_descriptors_run_out)
 {
-    /*
-     * Valgrind emulates the descriptor limit: the kernel accepts and
-     * valgrind closes the connection and says EMFILE, so the waiting
-     * connections are lost there. The other builds run this test.
-     */
+    /* Not under valgrind: see test_tcp.c (it emulates the limit). */
     if (RUNNING_ON_VALGRIND)
         return;
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0)
-        _exit(server_emfile_child());
-    int status;
-    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-
-    ck_assert_msg(WIFEXITED(status), "the child died (signal %d)",
-                  WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-    ck_assert_msg(WEXITSTATUS(status) == 0, "the child failed with code %d",
-                  WEXITSTATUS(status));
+    testkit_in_child(server_emfile_child);
 }
 END_TEST
 

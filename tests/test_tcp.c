@@ -22,7 +22,6 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #if __has_include(<valgrind/valgrind.h>)
 #include <valgrind/valgrind.h>
@@ -31,21 +30,6 @@
 #endif
 
 #define ex testkit_ex
-
-/* A blocking client socket connected to 127.0.0.1:'port'. */
-static int
-raw_connect(uint16_t port)
-{
-    int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    ck_assert_int_ge(c, 0);
-    struct sockaddr_in sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons(port);
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ck_assert_int_eq(connect(c, (struct sockaddr *)&sa, sizeof sa), 0);
-    return c;
-}
 
 static uint16_t
 local_port_of(int fd)
@@ -211,7 +195,7 @@ START_TEST(test_tcp_accept_gives_a_stream_and_the_peers_address)
     ck_assert_int_eq(cfut_tcp_listen(ex, "127.0.0.1:0", NULL, &l), CFUT_OK);
     uint16_t port = cfut_listener_port(l);
     ck_assert_uint_ne(port, 0);
-    int c = raw_connect(port);
+    int c = testkit_tcp_connect(port);
 
     struct cfut_accepted r = accept_one(l);
 
@@ -385,7 +369,7 @@ START_TEST(test_tcp_a_listener_from_an_fd_accepts)
     ck_assert_int_eq(cfut_socket_local_port(fd, &port), CFUT_OK);
     struct cfut_listener *l;
     ck_assert_int_eq(cfut_listener_from_fd(ex, fd, NULL, &l), CFUT_OK);
-    int c = raw_connect(port);
+    int c = testkit_tcp_connect(port);
 
     struct cfut_accepted a = accept_one(l);
 
@@ -854,12 +838,12 @@ emfile_child(void)
     if (cfut_spawn(x, &a.base, sizeof a, &ah) != 0)
         return 12;
     /* A connection accepted while descriptors are there. */
-    struct pinger ping = {raw_connect(port), 10, 0};
+    struct pinger ping = {testkit_tcp_connect(port), 10, 0};
     run_for(x, 30);
     if (st.n_accepted != 1)
         return 14;
     /* Two more that will wait in the backlog, then no descriptor left. */
-    int waiting[2] = {raw_connect(port), raw_connect(port)};
+    int waiting[2] = {testkit_tcp_connect(port), testkit_tcp_connect(port)};
     struct rlimit rl;
     getrlimit(RLIMIT_NOFILE, &rl);
     rl.rlim_cur = 256;
@@ -914,17 +898,7 @@ START_TEST(test_tcp_accept_backs_off_when_descriptors_run_out)
      */
     if (RUNNING_ON_VALGRIND)
         return;
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0)
-        _exit(emfile_child());
-    int status;
-    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-
-    ck_assert_msg(WIFEXITED(status), "the child died (signal %d)",
-                  WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-    ck_assert_msg(WEXITSTATUS(status) == 0, "the child failed with code %d",
-                  WEXITSTATUS(status));
+    testkit_in_child(emfile_child);
 }
 END_TEST
 

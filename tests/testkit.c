@@ -6,10 +6,13 @@
 #define _GNU_SOURCE
 #include "testkit.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -612,6 +615,52 @@ testkit_script_stream_new(struct testkit_script *sc, struct cfut_stream **out)
     sc->shut = sc->r_pended = sc->w_pended = false;
     sc->r_waker = sc->w_waker = CFUT_WAKER_EMPTY;
     *out = &s->base;
+}
+
+struct cfut_stream *
+testkit_byte_stream(struct testkit_script *sc, const char *text, size_t len,
+                    int end)
+{
+    memset(sc, 0, sizeof *sc);
+    sc->in = text;
+    sc->in_len = len;
+    sc->chunk = 1;
+    sc->pend = true;
+    sc->in_end = end;
+    struct cfut_stream *s;
+    testkit_script_stream_new(sc, &s);
+    return s;
+}
+
+void
+testkit_in_child(int (*child)(void))
+{
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0)
+        _exit(child());
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(WIFEXITED(status), "the child died (signal %d)",
+                  WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+    ck_assert_msg(WEXITSTATUS(status) == 0, "the child failed with code %d",
+                  WEXITSTATUS(status));
+}
+
+int
+testkit_tcp_connect(uint16_t port)
+{
+    int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ck_assert_int_ge(c, 0);
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert_int_eq(connect(c, (struct sockaddr *)&sa, sizeof sa), 0);
+    return c;
 }
 
 int

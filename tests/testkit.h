@@ -184,6 +184,24 @@ struct testkit_script {
 /* Makes a stream of 'sc' in '*out' (closed with cfut_stream_close()). */
 void testkit_script_stream_new(struct testkit_script *sc,
                                struct cfut_stream **out);
+/*
+ * Resets 'sc' to read the 'len' bytes at 'text' one byte per poll, with a
+ * PENDING (woken at once) before each, then 'end'; returns its stream.
+ */
+struct cfut_stream *testkit_byte_stream(struct testkit_script *sc,
+                                        const char *text, size_t len, int end);
+
+/* ---- processes and sockets ---- */
+
+/*
+ * Runs 'child' in a forked process and fails the test unless it exits 0
+ * (its exit code, or the signal that killed it, is in the message). For
+ * what must not touch the test's own process (a lowered descriptor
+ * limit, a signal's default action).
+ */
+void testkit_in_child(int (*child)(void));
+/* A blocking TCP socket connected to 127.0.0.1:'port' (fails the test). */
+int testkit_tcp_connect(uint16_t port);
 
 /*
  * Polls 'f' by hand with a counting waker until it is READY (failing the
