@@ -16,6 +16,11 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#else
+#define RUNNING_ON_VALGRIND 0
+#endif
 
 #define ex testkit_ex
 
@@ -287,6 +292,14 @@ stop_child(int sig)
 
 START_TEST(test_signal_a_server_stops_on_sigterm_and_sigint)
 {
+    /*
+     * Not under valgrind: a forked child of the in-process test run holds
+     * the whole suite's memory, which valgrind's leak check (still
+     * reachable included) reports at the child's exit. The other builds
+     * run it; cfut-echo's SIGTERM stop runs under valgrind (python-client).
+     */
+    if (RUNNING_ON_VALGRIND)
+        return;
     const int sigs[] = {SIGTERM, SIGINT};
     for (int i = 0; i < 2; i++) {
         int p[2];
