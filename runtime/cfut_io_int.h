@@ -1,6 +1,7 @@
 /*
  * cfut_io_int.h: what the fd-level I/O (cfut_io.c) shares with the
- * stream-level network calls (cfut_net.c): the parser of numeric hosts.
+ * stream-level network calls (cfut_net.c, cfut_resolve.c): the parser of
+ * numeric hosts, the listening-socket helper, an address's family.
  * Internal: never included by a public header.
  */
 #ifndef CFUT_IO_INT_H
@@ -10,6 +11,17 @@
 #include <stdint.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+
+#include "cfut_io.h"
+
+/* Returns the family of 'a' (AF_UNSPEC when it holds no address). */
+static inline int
+cfut__sockaddr_family(const struct cfut_sockaddr *a)
+{
+    if (a->len < sizeof(sa_family_t))
+        return AF_UNSPEC;
+    return ((const struct sockaddr *)(const void *)a->bytes)->sa_family;
+}
 
 /* Tells whether 'host' names this machine's loopback: "localhost". */
 bool cfut__is_localhost(const char *host);
