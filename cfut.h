@@ -31,6 +31,10 @@
 #include "cfut_signal.h"
 #include "cfut_oneshot.h"
 #include "cfut_mpsc.h"
+#include "cfut_token.h"
+#include "cfut_watch.h"
+#include "cfut_broadcast.h"
+#include "cfut_semaphore.h"
 #include "cfut_transport.h"
 #include "cfut_ws.h"
 

@@ -1,9 +1,10 @@
 /*
  * bench_channels.c: the channel workloads of bench/README.md:
- * oneshot_create_send_recv, oneshot_pingpong and mpsc_throughput, for the
- * local kind (cfut), the thread-safe kind on one executor (cfut-sync) and
- * the floor (the same work as hand-written state machines called directly,
- * with the same one allocation per oneshot). Prints JSON lines.
+ * oneshot_create_send_recv, oneshot_pingpong, mpsc_throughput,
+ * broadcast_fanout_8 and semaphore_acquire_release, for the local kind
+ * (cfut), the thread-safe kind on one executor (cfut-sync) and the floor
+ * (the same work as hand-written state machines called directly, with the
+ * same one allocation per oneshot). Prints JSON lines.
  */
 #include "benchkit.h"
 
@@ -851,6 +852,319 @@ mpsc_floor(uint64_t ops)
     return sum;
 }
 
+/* ---- broadcast_fanout_8 ------------------------------------------------ */
+
+#define FANOUT 8
+#define FANOUT_CAP 64
+#define FANOUT_BURST 16 /* messages a sender poll sends before it yields */
+
+typedef CFUT_BROADCAST_OUTPUT(uint64_t) bc_out;
+
+/*
+ * A receiver task of either kind: sums what it receives until the end
+ * (a lag would make the sum wrong, and the benchmark fail).
+ */
+struct bc_receiver {
+    struct cfut_future base;
+    bool is_sync;
+    struct cfut_broadcast_receiver rx;
+    struct cfut_broadcast_sync_receiver srx;
+    bool receiving;
+    struct cfut_broadcast_recv recv;
+    uint64_t *sum;
+};
+
+static enum cfut_poll
+bc_receiver_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
+{
+    (void)out;
+    struct bc_receiver *r = cfut_container_of(f, struct bc_receiver, base);
+    for (;;) {
+        if (!r->receiving) {
+            if (r->is_sync)
+                cfut_broadcast_sync_recv_init(&r->recv, &r->srx);
+            else
+                cfut_broadcast_recv_init(&r->recv, &r->rx);
+            r->receiving = true;
+        }
+        bc_out o;
+        if (cfut_future_poll(&r->recv.base, cx, &o) == CFUT_PENDING)
+            return CFUT_PENDING;
+        cfut_future_drop(&r->recv.base);
+        r->receiving = false;
+        if (o.status != CFUT_OK)
+            break;
+        *r->sum += o.value;
+    }
+    return CFUT_READY;
+}
+
+static void
+bc_receiver_drop(struct cfut_future *f)
+{
+    struct bc_receiver *r = cfut_container_of(f, struct bc_receiver, base);
+    if (r->receiving)
+        cfut_future_drop(&r->recv.base);
+    cfut_broadcast_receiver_drop(&r->rx);
+    cfut_broadcast_sync_receiver_drop(&r->srx);
+}
+
+static const struct cfut_future_vtable bc_receiver_vtable = {
+    bc_receiver_poll, bc_receiver_drop, 0, "bc_receiver", NULL};
+
+/* The sender task: sends 0..n-1, FANOUT_BURST a poll, then yields so that
+ * the receivers keep up (the ring holds FANOUT_CAP). */
+struct bc_sender {
+    struct cfut_future base;
+    bool is_sync;
+    struct cfut_broadcast_sender tx;
+    struct cfut_broadcast_sync_sender stx;
+    uint64_t i, n;
+};
+
+static enum cfut_poll
+bc_sender_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
+{
+    (void)out;
+    struct bc_sender *s = cfut_container_of(f, struct bc_sender, base);
+    for (int k = 0; k < FANOUT_BURST && s->i < s->n; k++, s->i++) {
+        int rc = s->is_sync ? cfut_broadcast_sync_send(&s->stx, &s->i)
+                            : cfut_broadcast_send(&s->tx, &s->i);
+        if (rc != CFUT_OK)
+            abort();
+    }
+    if (s->i < s->n) {
+        cfut_waker_wake_by_ref(cx->waker);
+        return CFUT_PENDING;
+    }
+    cfut_broadcast_sender_drop(&s->tx);
+    cfut_broadcast_sync_sender_drop(&s->stx);
+    return CFUT_READY;
+}
+
+static const struct cfut_future_vtable bc_sender_vtable = {
+    bc_sender_poll, NULL, 0, "bc_sender", NULL};
+
+static uint64_t
+fanout_run(uint64_t ops, bool is_sync)
+{
+    struct bc_sender s = {.is_sync = is_sync, .n = ops};
+    cfut_future_init(&s.base, &bc_sender_vtable);
+    struct cfut_broadcast_receiver rx0 = {NULL, 0};
+    struct cfut_broadcast_sync_receiver srx0 = {NULL, 0};
+    int rc = is_sync ? cfut_broadcast_sync_new(sizeof(uint64_t), FANOUT_CAP,
+                                               NULL, &s.stx, &srx0)
+                     : cfut_broadcast_new(sizeof(uint64_t), FANOUT_CAP, NULL,
+                                          &s.tx, &rx0);
+    if (rc != CFUT_OK)
+        abort();
+    uint64_t sums[FANOUT] = {0};
+    for (int j = 0; j < FANOUT; j++) {
+        struct bc_receiver r = {.is_sync = is_sync, .sum = &sums[j]};
+        cfut_future_init(&r.base, &bc_receiver_vtable);
+        if (is_sync)
+            r.srx = cfut_broadcast_sync_subscribe(&s.stx);
+        else
+            r.rx = cfut_broadcast_subscribe(&s.tx);
+        if (cfut_spawn(ex, &r.base, sizeof r, NULL) != CFUT_OK)
+            abort();
+    }
+    cfut_broadcast_receiver_drop(&rx0);
+    cfut_broadcast_sync_receiver_drop(&srx0);
+    if (cfut_spawn(ex, &s.base, sizeof s, NULL) != CFUT_OK ||
+        cfut_executor_run(ex) != CFUT_OK)
+        abort();
+    uint64_t sum = 0;
+    for (int j = 0; j < FANOUT; j++)
+        sum += sums[j];
+    return sum;
+}
+
+static uint64_t
+fanout_cfut(uint64_t ops)
+{
+    return fanout_run(ops, false);
+}
+
+static uint64_t
+fanout_cfut_sync(uint64_t ops)
+{
+    return fanout_run(ops, true);
+}
+
+/* Every receiver sums 0..ops-1. */
+static uint64_t
+expect_fanout(uint64_t ops)
+{
+    return FANOUT * expect_sum_below(ops);
+}
+
+/* The floor: a ring of FANOUT_CAP values and FANOUT positions; the sender
+ * writes a burst, then each receiver reads up to the tail, by direct calls
+ * to hand-written steps. */
+struct floor_fanout {
+    uint64_t ring[FANOUT_CAP];
+    uint64_t tail;
+    uint64_t next[FANOUT];
+    uint64_t sum[FANOUT];
+};
+
+__attribute__((noinline)) static void
+floor_fanout_send(struct floor_fanout *b, uint64_t v)
+{
+    b->ring[b->tail % FANOUT_CAP] = v;
+    b->tail++;
+}
+
+__attribute__((noinline)) static int
+floor_fanout_recv(struct floor_fanout *b, int j, uint64_t *v)
+{
+    if (b->next[j] == b->tail)
+        return 0;
+    *v = b->ring[b->next[j] % FANOUT_CAP];
+    b->next[j]++;
+    return 1;
+}
+
+static uint64_t
+fanout_floor(uint64_t ops)
+{
+    static struct floor_fanout b;
+    memset(&b, 0, sizeof b);
+    for (uint64_t i = 0; i < ops;) {
+        for (int k = 0; k < FANOUT_BURST && i < ops; k++, i++)
+            floor_fanout_send(&b, i);
+        for (int j = 0; j < FANOUT; j++) {
+            uint64_t v;
+            while (floor_fanout_recv(&b, j, &v))
+                b.sum[j] += v;
+        }
+    }
+    uint64_t sum = 0;
+    for (int j = 0; j < FANOUT; j++)
+        sum += b.sum[j];
+    return sum;
+}
+
+/* ---- semaphore_acquire_release ------------------------------------------ */
+
+/* One task: n times, acquire a permit (an acquire future, or try_acquire)
+ * and drop it; its sum counts the permits held. */
+struct sem_task {
+    struct cfut_future base;
+    bool is_sync, use_try, acquiring;
+    struct cfut_semaphore sem;
+    struct cfut_semaphore_sync ssem;
+    struct cfut_semaphore_acquire acq;
+    uint64_t i, n, sum;
+};
+
+static enum cfut_poll
+sem_task_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
+{
+    struct sem_task *t = cfut_container_of(f, struct sem_task, base);
+    for (; t->i < t->n; t->i++) {
+        struct cfut_semaphore_acquired got = {CFUT_OK, {0, NULL, NULL}};
+        if (t->use_try) {
+            if (cfut_semaphore_try_acquire(&t->sem, 1, &got.permit) != CFUT_OK)
+                abort();
+        } else {
+            if (!t->acquiring) {
+                if (t->is_sync)
+                    cfut_semaphore_sync_acquire_init(&t->acq, &t->ssem, 1);
+                else
+                    cfut_semaphore_acquire_init(&t->acq, &t->sem, 1);
+                t->acquiring = true;
+            }
+            if (cfut_future_poll(&t->acq.base, cx, &got) == CFUT_PENDING)
+                return CFUT_PENDING; /* the budget: it yields */
+            cfut_future_drop(&t->acq.base);
+            t->acquiring = false;
+            if (got.status != CFUT_OK)
+                abort();
+        }
+        t->sum += got.permit.n;
+        cfut_semaphore_permit_drop(&got.permit);
+    }
+    *(uint64_t *)out = t->sum;
+    return CFUT_READY;
+}
+
+static const struct cfut_future_vtable sem_task_vtable = {
+    sem_task_poll, NULL, sizeof(uint64_t), "sem_task", NULL};
+
+static uint64_t
+sem_run(uint64_t ops, bool is_sync, bool use_try)
+{
+    struct sem_task t = {.is_sync = is_sync, .use_try = use_try, .n = ops};
+    cfut_future_init(&t.base, &sem_task_vtable);
+    if ((is_sync ? cfut_semaphore_sync_new(1, &t.ssem)
+                 : cfut_semaphore_new(1, &t.sem)) != CFUT_OK)
+        abort();
+    uint64_t sum = run_u64(&t.base);
+    cfut_semaphore_drop(&t.sem);
+    cfut_semaphore_sync_drop(&t.ssem);
+    return sum;
+}
+
+static uint64_t
+sem_cfut(uint64_t ops)
+{
+    return sem_run(ops, false, false);
+}
+
+static uint64_t
+sem_cfut_try(uint64_t ops)
+{
+    return sem_run(ops, false, true);
+}
+
+static uint64_t
+sem_cfut_sync(uint64_t ops)
+{
+    return sem_run(ops, true, false);
+}
+
+static uint64_t
+expect_ops(uint64_t ops)
+{
+    return ops;
+}
+
+/* The floor: a count of permits, taken and given back by direct calls. */
+struct floor_sem {
+    size_t available;
+};
+
+__attribute__((noinline)) static int
+floor_sem_acquire(struct floor_sem *s, size_t n)
+{
+    if (s->available < n)
+        return 0;
+    s->available -= n;
+    return 1;
+}
+
+__attribute__((noinline)) static void
+floor_sem_release(struct floor_sem *s, size_t n)
+{
+    s->available += n;
+}
+
+static uint64_t
+sem_floor(uint64_t ops)
+{
+    struct floor_sem s = {1};
+    uint64_t sum = 0;
+    for (uint64_t i = 0; i < ops; i++) {
+        if (!floor_sem_acquire(&s, 1))
+            abort();
+        sum++;
+        floor_sem_release(&s, 1);
+    }
+    return sum;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -887,6 +1201,20 @@ main(int argc, char **argv)
                  expect_sum_below);
     benchkit_run(&b, "mpsc_throughput", "floor", mpsc_floor, 1000000, 1,
                  expect_sum_below);
+    benchkit_run(&b, "broadcast_fanout_8", "cfut", fanout_cfut, 100000, FANOUT,
+                 expect_fanout);
+    benchkit_run(&b, "broadcast_fanout_8", "cfut-sync", fanout_cfut_sync,
+                 100000, FANOUT, expect_fanout);
+    benchkit_run(&b, "broadcast_fanout_8", "floor", fanout_floor, 100000,
+                 FANOUT, expect_fanout);
+    benchkit_run(&b, "semaphore_acquire_release", "cfut", sem_cfut, 100000, 1,
+                 expect_ops);
+    benchkit_run(&b, "semaphore_acquire_release", "cfut-try", sem_cfut_try,
+                 100000, 1, expect_ops);
+    benchkit_run(&b, "semaphore_acquire_release", "cfut-sync", sem_cfut_sync,
+                 100000, 1, expect_ops);
+    benchkit_run(&b, "semaphore_acquire_release", "floor", sem_floor, 100000, 1,
+                 expect_ops);
 
     cfut_executor_free(ex);
     return 0;

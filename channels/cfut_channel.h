@@ -1,16 +1,23 @@
 /*
- * cfut_channel.h: what the channels (cfut_oneshot.h, cfut_mpsc.h) share:
- * their two kinds, what differs between the kinds, and the layout of a
- * receiver's output.
+ * cfut_channel.h: what the channels and the one-to-many primitives share:
+ * their two kinds, what differs between the kinds, the layout of a
+ * receiver's output, the hooks for values that own memory, and a future's
+ * place on a wait list.
  *
- * Every channel comes in two kinds with the same operations:
- *   - the local kind (cfut_oneshot_*, cfut_mpsc_*; Rust's Rc<RefCell>):
- *     plain counts and fields, no atomics, no lock. Every handle and future
- *     of one channel, and every call on it, stays on one thread.
- *   - the thread-safe kind (cfut_oneshot_sync_*, cfut_mpsc_sync_*; Rust's
- *     Arc<Mutex>): one mutex guards the state. Senders may live on any
- *     thread; the receiver is polled on its task's thread and woken through
- *     its task waker, which takes wakes from other threads.
+ * The point-to-point channels (cfut_oneshot.h, cfut_mpsc.h) and the
+ * one-to-many primitives (cfut_token.h: cancellation tokens; cfut_watch.h:
+ * the latest value; cfut_broadcast.h: every message to every receiver;
+ * cfut_semaphore.h: permits) each come in two kinds with the same
+ * operations:
+ *   - the local kind (cfut_oneshot_*, cfut_mpsc_*, cfut_token_*, ...; Rust's
+ *     Rc<RefCell>): plain counts and fields, no atomics, no lock. Every
+ *     handle and future of one channel, and every call on it, stays on one
+ *     thread.
+ *   - the thread-safe kind (cfut_oneshot_sync_*, cfut_mpsc_sync_*,
+ *     cfut_token_sync_*, ...; Rust's Arc<Mutex>): one mutex guards the
+ *     state. Handles may live on any thread (each declaration's Context says
+ *     which); a future is polled on its task's thread and woken through its
+ *     task waker, which takes wakes from other threads.
  * Both kinds run the same state transitions (one implementation), so they
  * behave the same: the same results, wakes and cancel-safety. What differs
  * is only this:
@@ -20,9 +27,13 @@
  *     both, a woken waker finds the state whole and may call into the same
  *     channel at once: no wake and no user callback ('drop_value',
  *     'drop_msg') runs under a channel lock (the lock may be held while a
- *     waker is cloned or dropped).
- *   - The mpsc receiver's waker stays registered across wakes in both kinds,
- *     so a receiver that parks again with the same waker takes no new
+ *     waker is cloned or dropped). The one exception is the value hooks of
+ *     watch and broadcast (struct cfut_channel_value_ops): a receiver's copy
+ *     is made under the lock, since the value may change as soon as it is
+ *     released, and broadcast releases a message under the lock too.
+ *   - A waker that stays registered: the mpsc receiver's, and the waiting
+ *     futures of the one-to-many primitives, keep their waker across wakes,
+ *     so a future that waits again with the same waker takes no new
  *     reference. The local kind wakes it by reference; the thread-safe kind
  *     wakes a clone taken under the lock (one clone per wake).
  *   - Storage: only a local oneshot can live in caller storage
@@ -31,7 +42,10 @@
 #ifndef CFUT_CHANNEL_H
 #define CFUT_CHANNEL_H
 
+#include <stdbool.h>
 #include <stddef.h>
+
+#include "cfut_future.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -50,6 +64,38 @@ extern "C" {
         int status;                                                            \
         _Alignas(max_align_t) T value;                                         \
     }
+
+/*
+ * Makes 'dst' the receiver's own copy of the value at 'src' ('size' bytes):
+ * a deep copy, or the same bytes with one more reference taken on what they
+ * point to. The receiver then owns the copy and releases it itself.
+ * Context: with the channel's lock held in the thread-safe kinds: it must be
+ * short and must not call into the same channel.
+ */
+typedef void cfut_channel_copy_fn(void *dst, const void *src, size_t size);
+
+/* Releases what a value owns (not the value's storage). */
+typedef void cfut_channel_drop_fn(void *value);
+
+/*
+ * How watch and broadcast treat values that own memory. Either hook may be
+ * NULL: 'copy' then copies the bytes, 'drop' does nothing. A channel
+ * created with a NULL ops pointer treats values as plain bytes.
+ */
+struct cfut_channel_value_ops {
+    cfut_channel_copy_fn *copy; /* a receiver's copy of the channel's value */
+    cfut_channel_drop_fn *drop; /* the channel lets go of a value */
+};
+
+/*
+ * A waiting future's place on a wait list: the same in every primitive
+ * that keeps one (private: do not touch).
+ */
+struct cfut__waiter {
+    struct cfut_waker waker;      /* registered by the latest PENDING poll */
+    struct cfut_list waiter_link; /* on a wait list, or a list being woken */
+    bool is_linked;               /* 'waiter_link' is on a list */
+};
 
 #ifdef __cplusplus
 }

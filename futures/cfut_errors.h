@@ -96,7 +96,10 @@ extern "C" {
       "name resolution failed (a name server refused or failed)")              \
     /* name resolution: the name exists without an address of the family */    \
     X(CFUT_EAI_NODATA, CFUT_STATUS_OWN_BASE - 11,                              \
-      "the host name has no address (of the family asked for)")
+      "the host name has no address (of the family asked for)")                \
+    /* a broadcast receiver fell behind: messages were overwritten unseen */   \
+    X(CFUT_ELAGGED, CFUT_STATUS_OWN_BASE - 12,                                 \
+      "lagged: messages were overwritten before this receiver saw them")
 
 #define CFUT__STATUS_ENUM(name, value, text) name = (value),
 
@@ -104,7 +107,7 @@ extern "C" {
 enum cfut_status { CFUT_STATUS_MAP(CFUT__STATUS_ENUM) };
 
 /* Number of codes in CFUT_STATUS_MAP, CFUT_OK included. */
-#define CFUT_N_STATUS 23
+#define CFUT_N_STATUS 24
 
 /*
  * Tells whether 'status' is a negated errno value: a system error, or

@@ -63,7 +63,7 @@ START_TEST(test_errors_own_codes_lie_outside_every_errno)
     const int own[] = {CFUT_ECLOSED,   CFUT_EEOF,       CFUT_ENOTFOUND,
                        CFUT_EFULL,     CFUT_EADDR,      CFUT_ESTATE,
                        CFUT_EHOSTNAME, CFUT_EAI_NONAME, CFUT_EAI_AGAIN,
-                       CFUT_EAI_FAIL,  CFUT_EAI_NODATA};
+                       CFUT_EAI_FAIL,  CFUT_EAI_NODATA, CFUT_ELAGGED};
 
     for (size_t i = 0; i < sizeof own / sizeof own[0]; i++) {
         ck_assert_int_lt(own[i], CFUT_STATUS_OWN_BASE);

@@ -96,6 +96,7 @@ testkit_alloc_failed(void)
 /* ---- counting waker ---- */
 
 static atomic_long wakers_live;
+static atomic_int n_boxes; /* testkit boxes alive */
 
 static const struct cfut_waker_vtable tw_vtable;
 
@@ -306,6 +307,7 @@ void
 testkit_setup(void)
 {
     atomic_store(&wakers_live, 0);
+    atomic_store(&n_boxes, 0);
     testkit_alloc_install();
 }
 
@@ -677,4 +679,101 @@ testkit_poll_until_ready(struct cfut_future *f, void *out, int max_polls)
     }
     ck_abort_msg("not READY after %d polls", max_polls);
     return -1;
+}
+
+/* ---- values that own memory ---- */
+
+struct testkit_box *
+testkit_box_new(uint64_t n)
+{
+    struct testkit_box *b = malloc(sizeof *b);
+    ck_assert_ptr_nonnull(b);
+    atomic_init(&b->refs, 1);
+    b->n = n;
+    atomic_fetch_add(&n_boxes, 1);
+    return b;
+}
+
+void
+testkit_box_release(struct testkit_box *b)
+{
+    if (atomic_fetch_sub(&b->refs, 1) == 1) {
+        free(b);
+        atomic_fetch_sub(&n_boxes, 1);
+    }
+}
+
+int
+testkit_boxes_live(void)
+{
+    return atomic_load(&n_boxes);
+}
+
+static void
+box_copy(void *dst, const void *src, size_t size)
+{
+    ck_assert_uint_eq(size, sizeof(struct testkit_box *));
+    struct testkit_box *b = *(struct testkit_box *const *)src;
+    atomic_fetch_add(&b->refs, 1);
+    memcpy(dst, &b, sizeof b);
+}
+
+static void
+box_drop(void *v)
+{
+    testkit_box_release(*(struct testkit_box **)v);
+}
+
+const struct cfut_channel_value_ops testkit_box_ops = {box_copy, box_drop};
+
+/* ---- a task that awaits one future ---- */
+
+static enum cfut_poll
+await_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
+{
+    (void)out;
+    struct testkit_await *t = cfut_container_of(f, struct testkit_await, base);
+    struct cfut_future *inner = (struct cfut_future *)(void *)t->inner;
+    if (cfut_future_poll(inner, cx, t->out) == CFUT_PENDING)
+        return CFUT_PENDING;
+    t->is_done = true;
+    if (t->result != NULL)
+        memcpy(t->result, t->out, cfut_future_output_size(inner));
+    if (t->n_done != NULL)
+        atomic_fetch_add(t->n_done, 1);
+    return CFUT_READY;
+}
+
+static void
+await_drop(struct cfut_future *f)
+{
+    struct testkit_await *t = cfut_container_of(f, struct testkit_await, base);
+    cfut_future_drop((struct cfut_future *)(void *)t->inner);
+}
+
+static const struct cfut_future_vtable await_vtable = {
+    await_poll, await_drop, 0, "testkit_await", NULL};
+
+void
+testkit_await_init(struct testkit_await *t, const struct cfut_future *inner,
+                   size_t size, void *result, atomic_int *n_done)
+{
+    ck_assert_uint_le(size, TESTKIT_AWAIT_MAX);
+    cfut_future_init(&t->base, &await_vtable);
+    memcpy(t->inner, inner, size);
+    ck_assert_uint_le(
+        cfut_future_output_size((struct cfut_future *)(void *)t->inner),
+        TESTKIT_AWAIT_MAX);
+    t->result = result;
+    t->n_done = n_done;
+    t->is_done = false;
+}
+
+void
+testkit_await_spawn(struct cfut_executor *ex, const struct cfut_future *inner,
+                    size_t size, void *result, atomic_int *n_done)
+{
+    struct testkit_await t;
+    testkit_await_init(&t, inner, size, result, n_done);
+    ck_assert_int_eq(cfut_spawn(ex, &t.base, sizeof t, NULL), CFUT_OK);
 }

@@ -214,4 +214,57 @@ int testkit_poll_until_ready(struct cfut_future *f, void *out, int max_polls);
 enum cfut_poll testkit_poll(struct cfut_future *f, const struct cfut_waker *w,
                             void *out);
 
+/* ---- values that own memory ---- */
+
+/*
+ * A counted box: a channel value that owns memory is a pointer to one.
+ * testkit_box_ops are the channel hooks for such values: 'copy' takes a
+ * reference for the receiver, 'drop' releases the channel's.
+ */
+struct testkit_box {
+    atomic_int refs;
+    uint64_t n;
+};
+/* A new box holding 'n', with one reference. */
+struct testkit_box *testkit_box_new(uint64_t n);
+/* Drops a reference; the last one frees the box. */
+void testkit_box_release(struct testkit_box *b);
+/* The number of boxes alive (testkit_setup() zeroes it). */
+int testkit_boxes_live(void);
+/* The channel hooks for values that are a 'struct testkit_box *'. */
+extern const struct cfut_channel_value_ops testkit_box_ops;
+
+/* ---- a task that awaits one future ---- */
+
+/* The largest future, and output, a testkit_await holds. */
+#define TESTKIT_AWAIT_MAX 256
+
+/*
+ * A future (a task, once spawned) that awaits one future moved into it,
+ * then copies that future's output to 'result' (if not NULL) and counts
+ * itself in '*n_done' (if not NULL). Dropping it drops the inner future,
+ * so freeing the executor under such tasks cancels what they await.
+ */
+struct testkit_await {
+    struct cfut_future base;
+    void *result;
+    atomic_int *n_done;
+    bool is_done;
+    _Alignas(max_align_t) unsigned char inner[TESTKIT_AWAIT_MAX];
+    _Alignas(max_align_t) unsigned char out[TESTKIT_AWAIT_MAX];
+};
+
+/*
+ * Initialises 't' to await 'inner', a fresh future of 'size' bytes (never
+ * polled; it is moved into 't', and 't' then owns it).
+ */
+void testkit_await_init(struct testkit_await *t,
+                        const struct cfut_future *inner, size_t size,
+                        void *result, atomic_int *n_done);
+
+/* As testkit_await_init(), then spawns 't' (moved) detached on 'ex'. */
+void testkit_await_spawn(struct cfut_executor *ex,
+                         const struct cfut_future *inner, size_t size,
+                         void *result, atomic_int *n_done);
+
 #endif /* CFUT_TESTKIT_H */
