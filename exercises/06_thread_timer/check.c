@@ -10,7 +10,13 @@
 #include <time.h>
 
 /* How long the check waits for a wake before it gives up. */
-#define WAIT_MS 3000
+#define WAIT_MS 5000
+/*
+ * A timer that must not fire while a check looks at the future right after
+ * a poll: far longer than any scheduling delay, even under TSan on a busy
+ * machine, so the checks do not depend on timing.
+ */
+#define LONG_MS 400
 
 static long long
 now_ms(void)
@@ -54,7 +60,7 @@ check_first_poll_keeps_waker(void)
     struct exkit_waker w;
     exkit_waker_init(&w);
     struct thread_timer t;
-    thread_timer_init(&t, 20);
+    thread_timer_init(&t, LONG_MS);
 
     first_poll(&t.base, &w);
 
@@ -69,7 +75,7 @@ check_woken_from_thread(void)
     struct exkit_waker w;
     exkit_waker_init(&w);
     struct thread_timer t;
-    thread_timer_init(&t, 30);
+    thread_timer_init(&t, LONG_MS);
     long long start = now_ms();
     first_poll(&t.base, &w);
 
@@ -79,13 +85,13 @@ check_woken_from_thread(void)
 
     EXKIT_REQUIRE(woken,
                   "nobody woke the waker within %d ms of the first "
-                  "poll of a 30 ms timer: does the thread start, and "
+                  "poll of a %d ms timer: does the thread start, and "
                   "does it wake the waker the poll kept?",
-                  WAIT_MS);
-    EXKIT_REQUIRE(waited >= 30,
+                  WAIT_MS, LONG_MS);
+    EXKIT_REQUIRE(waited >= LONG_MS,
                   "the waker was woken %lld ms after the first poll of a "
-                  "30 ms timer: the thread must sleep the whole time first",
-                  waited);
+                  "%d ms timer: the thread must sleep the whole time first",
+                  waited, LONG_MS);
     EXKIT_REQUIRE(atomic_load(&w.n_remote) == 1,
                   "the wake did not come from the timer's thread: the thread "
                   "wakes the task, not the poll");
@@ -110,17 +116,18 @@ check_not_started_by_init(void)
     struct exkit_waker w;
     exkit_waker_init(&w);
     struct thread_timer t;
-    thread_timer_init(&t, 20);
+    thread_timer_init(&t, LONG_MS);
 
-    exkit_sleep_ms(80); /* a thread started by init would be done now */
+    /* A thread started by init would be done now. */
+    exkit_sleep_ms(2 * LONG_MS);
     first_poll(&t.base, &w);
     bool woken = exkit_waker_wait(&w, 1, WAIT_MS);
 
     EXKIT_REQUIRE(woken,
-                  "a timer made 80 ms before its first poll was never woken "
+                  "a timer made %d ms before its first poll was never woken "
                   "after it (waited %d ms): start the thread at the first "
                   "poll, not in init",
-                  WAIT_MS);
+                  2 * LONG_MS, WAIT_MS);
     EXKIT_REQUIRE(poll_with(&t.base, &w) == CFUT_READY,
                   "after its wake the timer answered PENDING again");
     cfut_future_drop(&t.base);
@@ -135,7 +142,7 @@ check_newest_waker(void)
     exkit_waker_init(&a);
     exkit_waker_init(&b);
     struct thread_timer t;
-    thread_timer_init(&t, 100);
+    thread_timer_init(&t, LONG_MS);
     first_poll(&t.base, &a);
 
     enum cfut_poll p = poll_with(&t.base, &b); /* moved to another task */
@@ -166,7 +173,7 @@ check_drop_while_pending(void)
     struct exkit_waker w;
     exkit_waker_init(&w);
     struct thread_timer fresh;
-    thread_timer_init(&fresh, 30);
+    thread_timer_init(&fresh, LONG_MS);
     struct cfut_future *t; /* in a heap box: its drop frees the memory */
     EXKIT_REQUIRE(cfut_future_box(&fresh.base, sizeof fresh, &t) == CFUT_OK,
                   "(the check could not box the timer)");
@@ -175,7 +182,7 @@ check_drop_while_pending(void)
     cfut_future_drop(t); /* the thread still sleeps */
     int refs = atomic_load(&w.refs);
     int woken = exkit_waker_n_woken(&w);
-    exkit_sleep_ms(80); /* a thread left running would wake now */
+    exkit_sleep_ms(LONG_MS + 100); /* a thread left running wakes now */
 
     EXKIT_REQUIRE(refs == 0,
                   "after the timer was dropped while pending, %d clone of "
