@@ -1,5 +1,5 @@
 /*
- * Lesson 10: why a future must not move once polled (pinning).
+ * Lesson 12: why a future must not move once polled (pinning).
  *
  * What you will learn:
  *   - a polled future may hold pointers into itself (or have handed its
@@ -9,10 +9,12 @@
  *     when a later poll sees another one;
  *   - how to watch an abort safely: fork, let the child misbehave, and read
  *     its stderr through a pipe.
- * Builds on: lesson 05 (the contract) and lesson 09 (struct-held state).
- * API introduced: none new: CFUT_DEBUG_CHECKS (from cfut_config.h).
- * Run it: build/examples/10_pinning
- * Expected output: examples/expected/10_pinning.txt (a debug build)
+ * Builds on: lesson 05 (the contract) and lesson 10 (state kept in the
+ *   struct).
+ * API introduced: CFUT_DEBUG_CHECKS (from cfut_config.h: are the debug
+ *   checks compiled in?).
+ * Run it: build/examples/12_pinning
+ * Expected output: examples/expected/12_pinning.txt (a debug build)
  */
 #include <cfut.h>
 #include <signal.h>

@@ -1,5 +1,5 @@
 /*
- * Lesson 12: the oneshot channel, local and thread-safe.
+ * Lesson 17: the oneshot channel, local and thread-safe.
  *
  * What you will learn:
  *   - a oneshot carries one value from a sender (a plain handle you can
@@ -10,12 +10,14 @@
  *   - closure is reported: a dropped sender makes the receiver finish with
  *     CFUT_ECANCELED; a send to a dropped receiver fails with CFUT_ECLOSED
  *     and the value stays yours.
- * Builds on: lesson 07 (another thread), 08 (tasks), 09 (await).
- * API introduced: cfut_oneshot_new, cfut_oneshot_send,
- *   cfut_oneshot_sender_drop, CFUT_ONESHOT_OUTPUT, cfut_oneshot_sync_new,
- *   cfut_oneshot_sync_send.
- * Run it: build/examples/12_oneshot   (try CFUT_TRACE=- too)
- * Expected output: examples/expected/12_oneshot.txt
+ * Builds on: lesson 07 (another thread), 09 (tasks), 11 (async functions).
+ * API introduced: cfut_oneshot_new, struct cfut_oneshot_sender, struct
+ *   cfut_oneshot_receiver, cfut_oneshot_send, cfut_oneshot_sender_drop,
+ *   CFUT_ONESHOT_OUTPUT, CFUT_ECANCELED, CFUT_ECLOSED,
+ *   cfut_oneshot_sync_new, struct cfut_oneshot_sync_sender, struct
+ *   cfut_oneshot_sync_receiver, cfut_oneshot_sync_send.
+ * Run it: build/examples/17_oneshot   (try CFUT_TRACE=- too)
+ * Expected output: examples/expected/17_oneshot.txt
  */
 #include <cfut.h>
 #include <pthread.h>
@@ -23,35 +25,23 @@
 #include <time.h>
 
 /* A server task: it owns the sender, works for a turn, then answers. */
-struct server {
-    struct cfut_future base;
-    struct cfut_coro co;
-    struct cfut_oneshot_sender tx; /* moved in: a handle, one pointer */
-};
-
-static enum cfut_poll
-server_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
+CFUT_ASYNC_FN(server, void, ((struct cfut_oneshot_sender, tx)))
 {
-    struct server *s = cfut_container_of(f, struct server, base);
-    (void)out;
-    CFUT_ASYNC_BEGIN(&s->co);
+    CFUT_BEGIN();
     printf("  server: working\n");
-    CFUT_YIELD(&s->co, cx);
+    CFUT_YIELD();
     static const int answer = 42;
     printf("  server: send(42) -> %s\n",
-           cfut_status_name(cfut_oneshot_send(&s->tx, &answer)));
-    CFUT_ASYNC_END(&s->co);
+           cfut_status_name(cfut_oneshot_send(&self->tx, &answer)));
+    CFUT_END();
 }
 
-static void
-server_drop(struct cfut_future *f)
+/* Cancelled before it answers, the server still lets go of the sender
+ * (after a send it is empty, and dropping it does nothing). */
+CFUT_ASYNC_DROP(server)
 {
-    /* If the server is cancelled before it answers, the sender goes. */
-    cfut_oneshot_sender_drop(&cfut_container_of(f, struct server, base)->tx);
+    cfut_oneshot_sender_drop(&self->tx);
 }
-
-static const struct cfut_future_vtable server_vtable = {
-    server_poll, server_drop, 0, "server", NULL};
 
 /* The thread-safe kind: a plain thread sends after a nap. */
 static void *
@@ -82,28 +72,29 @@ main(void)
     printf("local oneshot:\n");
     if (cfut_oneshot_new(sizeof(int), NULL, &tx, &rx) != CFUT_OK)
         return 1;
-    struct server s;
-    cfut_future_init(&s.base, &server_vtable);
-    cfut_coro_init(&s.co);
-    s.tx = tx; /* the handle moves into the task's future */
-    cfut_spawn(ex, &s.base, sizeof s, NULL);
+    if (server_spawn(ex, NULL, tx) != CFUT_OK) /* the sender moves in */
+        return 1;
     cfut_block_on(ex, &rx.base, &got);
     printf("  receiver: %s, %d\n", cfut_status_name(got.status), got.value);
 
     /* Step 2: the sender is dropped without sending: the receiver knows. */
     printf("sender dropped:\n");
-    cfut_oneshot_new(sizeof(int), NULL, &tx, &rx);
+    if (cfut_oneshot_new(sizeof(int), NULL, &tx, &rx) != CFUT_OK)
+        return 1;
     cfut_oneshot_sender_drop(&tx);
     cfut_block_on(ex, &rx.base, &got);
-    printf("  receiver: %s\n", cfut_status_name(got.status));
+    printf("  receiver: %s%s\n", cfut_status_name(got.status),
+           got.status == CFUT_ECANCELED ? ": no value will ever come" : "");
 
     /* Step 3: the receiver is dropped first: the send fails, value kept. */
     printf("receiver dropped:\n");
-    cfut_oneshot_new(sizeof(int), NULL, &tx, &rx);
+    if (cfut_oneshot_new(sizeof(int), NULL, &tx, &rx) != CFUT_OK)
+        return 1;
     cfut_future_drop(&rx.base);
     int mine = 5;
-    printf("  send(5) -> %s; the 5 is still ours\n",
-           cfut_status_name(cfut_oneshot_send(&tx, &mine)));
+    int rc = cfut_oneshot_send(&tx, &mine);
+    printf("  send(5) -> %s%s\n", cfut_status_name(rc),
+           rc == CFUT_ECLOSED ? "; the 5 is still ours" : "");
 
     /* Step 4: the thread-safe kind: the sender goes to another thread,
      * whose send wakes our task through the executor's cross-thread path. */

@@ -1,5 +1,5 @@
 /*
- * Lesson 09: async/await with the coroutine macros.
+ * Lesson 10: async/await with the coroutine macros.
  *
  * What you will learn:
  *   - CFUT_ASYNC_BEGIN / CFUT_AWAIT / CFUT_ASYNC_RETURN write the state
@@ -9,12 +9,12 @@
  *     of the future's struct ('self->i', not 'int i');
  *   - an awaited child is embedded in the struct, initialised just before
  *     the await, and dropped by CFUT_AWAIT once it is READY.
- * Builds on: lesson 04 (and_then by hand) and lesson 08 (the executor).
+ * Builds on: lesson 04 (and_then by hand) and lesson 09 (the executor).
  * API introduced: struct cfut_coro, cfut_coro_init, cfut_coro_drop,
  *   CFUT_ASYNC_BEGIN, CFUT_AWAIT, CFUT_ASYNC_RETURN, CFUT_ASYNC_END,
- *   cfut_yield_now_init, cfut_ready_init.
- * Run it: build/examples/09_async_await   (try CFUT_TRACE=- too)
- * Expected output: examples/expected/09_async_await.txt
+ *   cfut_yield_now_init, struct cfut_yield, cfut_ready_init.
+ * Run it: build/examples/10_async_await   (try CFUT_TRACE=- too)
+ * Expected output: examples/expected/10_async_await.txt
  */
 #include <cfut.h>
 #include <stdio.h>
