@@ -8,6 +8,7 @@
 
 #include "cfut_config.h"
 #include "cfut_errors.h"
+#include "cfut_alloc.h"
 #include "cfut_future.h"
 #include "cfut_leaf.h"
 #include "cfut_coro.h"

@@ -16,7 +16,7 @@ struct cfut__mpsc {
     struct cfut__mpsc_core core; /* and nothing else: one thread */
 };
 
-#define HDR_SIZE CFUT__MPSC_ALIGN_UP(sizeof(struct cfut__mpsc))
+#define HDR_SIZE CFUT__ALIGN_UP(sizeof(struct cfut__mpsc), CFUT__MAX_ALIGN)
 
 /* Frees the state, once the core says nothing refers to it. */
 static void

@@ -22,10 +22,6 @@
 #include "cfut_mpsc.h"
 #include "cfut_wake_list_int.h"
 
-/* Rounds 'n' up to the alignment of any type. */
-#define CFUT__MPSC_ALIGN_UP(n)                                                 \
-    (((n) + _Alignof(max_align_t) - 1) & ~(_Alignof(max_align_t) - 1))
-
 /*
  * The state both kinds share (the thread-safe kind guards all of it but
  * the immutable fields with its lock).

@@ -17,7 +17,7 @@ struct cfut__mpsc_sync {
     struct cfut__mpsc_core core; /* guarded by 'lock' */
 };
 
-#define HDR_SIZE CFUT__MPSC_ALIGN_UP(sizeof(struct cfut__mpsc_sync))
+#define HDR_SIZE CFUT__ALIGN_UP(sizeof(struct cfut__mpsc_sync), CFUT__MAX_ALIGN)
 
 static inline struct cfut__mpsc_core *
 lock(struct cfut__mpsc_sync *s)

@@ -22,8 +22,7 @@ struct cfut__oneshot_sync {
 };
 
 #define HDR_SIZE                                                               \
-    ((sizeof(struct cfut__oneshot_sync) + _Alignof(max_align_t) - 1) &         \
-     ~(_Alignof(max_align_t) - 1))
+    CFUT__ALIGN_UP(sizeof(struct cfut__oneshot_sync), CFUT__MAX_ALIGN)
 
 static inline unsigned char *
 slot(struct cfut__oneshot_sync *s)

@@ -4,16 +4,16 @@
  * What you will learn:
  *   - a leaf future does the system call itself (read) and, when the
  *     kernel says EAGAIN, waits for readiness instead of blocking;
- *   - readiness comes from the reactor the executor parks in: an epoll
- *     instance; the socket is registered once (cfut_io_new), a readiness
- *     future puts the task's waker on its wait list, and when epoll_wait
- *     reports the fd readable the reactor wakes it;
- *   - timers live in the same reactor (cfut_sleep): a parked executor
- *     wakes for whichever comes first.
+ *   - readiness comes from the reactor: the socket is registered once
+ *     (cfut_io_new) with the driver the executor parks in (epoll on
+ *     Linux), a readiness future puts the task's waker on its wait list,
+ *     and when epoll_wait reports the fd readable the reactor wakes it;
+ *   - timers (cfut_sleep) bound how long the executor parks: it wakes for
+ *     whichever comes first.
  * Builds on: lesson 07 (a wake from elsewhere), 09 (the executor), 11 (async
  *   functions).
- * API introduced: cfut_socketpair, cfut_io_new/free, cfut_io_fd, struct
- *   cfut_readiness, cfut_readable_init, cfut_io_clear_ready,
+ * API introduced: cfut_socketpair, cfut_io_new/free, cfut_io_fd,
+ *   struct cfut_readiness, cfut_readable_init, cfut_io_clear_ready,
  *   CFUT_IO_READABLE, cfut_reactor_n_waiters, cfut_sleep_init, CFUT_MSEC.
  * Run it: build/examples/14_reactor   (try CFUT_TRACE=- too)
  * Expected output: examples/expected/14_reactor.txt
@@ -83,7 +83,7 @@ recv_some_drop(struct cfut_future *f)
 static const struct cfut_future_vtable recv_some_vtable = {
     recv_some_poll, recv_some_drop, sizeof(ssize_t), "recv_some", NULL};
 
-/* The writer task: sleep 20 ms on the reactor's timer, then write. */
+/* The writer task: sleep 20 ms on the executor's timers, then write. */
 CFUT_ASYNC_FN(writer, void, ((int, fd)), struct cfut_sleep nap;)
 {
     CFUT_BEGIN();
@@ -101,8 +101,8 @@ main(void)
     struct cfut_executor *ex;
     int fds[2];
     struct cfut_io *io;
-    /* Step 1: an executor (its driver is the reactor) and a socket pair;
-     * the reading end is registered with the reactor's epoll. */
+    /* Step 1: an executor (it parks in epoll) and a socket pair; the
+     * reading end is registered with the executor's epoll. */
     if (cfut_executor_new(&ex) != CFUT_OK || cfut_socketpair(fds) != CFUT_OK)
         return 1;
     if (cfut_io_new(ex, fds[0], &io) != CFUT_OK)

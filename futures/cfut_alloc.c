@@ -4,10 +4,11 @@
  * of small blocks (cfut_alloc_int.h) with its flushes, and the small-copy
  * helper. It knows nothing about futures beyond their sizes.
  */
+#include "cfut_alloc.h"
 #include "cfut_alloc_int.h"
-#include "cfut_future.h"
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 

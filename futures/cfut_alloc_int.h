@@ -1,8 +1,8 @@
 /*
- * cfut_alloc_int.h: a per-thread cache of small blocks for the library's
- * short-lived shared objects (oneshot states, combinator wake blocks), and
- * the one small-copy helper every module uses for futures, outputs and
- * messages.
+ * cfut_alloc_int.h: the library's memory helpers: a per-thread cache of
+ * small blocks for short-lived shared objects (oneshot states, combinator
+ * wake blocks), the one small-copy helper every module uses for futures,
+ * outputs and messages, and the one align-up helper that lays out blocks.
  * Internal: never included by a public header. It caches only while the
  * default allocator is installed, so a test allocator still sees (and can
  * fail) every allocation.
@@ -12,6 +12,16 @@
 
 #include <stddef.h>
 #include <string.h>
+
+/* The alignment of any type: blocks holding arbitrary values use it. */
+#define CFUT__MAX_ALIGN ((size_t) _Alignof(max_align_t))
+
+/*
+ * Rounds 'n' up to a multiple of 'a', a power of two. A constant
+ * expression when both are (it sizes headers at compile time too).
+ */
+#define CFUT__ALIGN_UP(n, a)                                                   \
+    (((size_t)(n) + ((size_t)(a)-1)) & ~((size_t)(a)-1))
 
 /*
  * Allocates 'size' bytes, from this thread's cache when it holds a block

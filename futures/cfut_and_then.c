@@ -8,6 +8,9 @@
 
 #include <string.h>
 
+#include "cfut_alloc_int.h"
+
+/* The kind of a continuation step (its 'kind'). */
 enum step_kind { STEP_AND_THEN, STEP_THEN, STEP_MAP_ERR };
 
 static struct cfut__chain_step *
@@ -29,14 +32,6 @@ chain_storage(struct cfut_chain *c)
     return c->heap_future != NULL ? c->heap_future : c->inline_future;
 }
 
-/* Rounds a capacity up to a multiple of the max alignment. */
-static size_t
-round_cap(size_t n)
-{
-    size_t a = _Alignof(max_align_t);
-    return (n + a - 1) / a * a;
-}
-
 /* Writes the chain's status header. */
 static void
 put_status(void *out, int status)
@@ -45,84 +40,124 @@ put_status(void *out, int status)
 }
 
 /*
- * States: cur != NULL: running a future (poll it; when it is READY drop it,
- * and READY if it was the last step, its output written straight into
- * 'out'); cur == NULL: the current value sits in a value buffer and step
- * 'pos' runs next (then/map: compute into the other buffer; map_err: fix
- * in place; and_then: build the next future, which becomes 'cur'); no step
- * left: copy the value out, READY. The loop runs every step that is ready.
+ * Where a chain is between two polls. It suspends only while a future
+ * runs, so a value waiting for its step never outlives a poll.
+ */
+enum chain_state {
+    CHAIN_FRESH = 0, /* built, never polled: steps may still be appended */
+    CHAIN_AWAIT,     /* 'cur' runs: the first future or an and_then's */
+    CHAIN_DONE       /* the output was written: never polled again */
+};
+
+/*
+ * Runs the chain from CHAIN_FRESH or CHAIN_AWAIT (see chain_poll()): polls
+ * 'cur' and, each time it is READY, the steps after it, until a future is
+ * pending or the output is written.
  */
 static enum cfut_poll
-chain_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
+run(struct cfut_chain *c, struct cfut_context *cx, void *out)
 {
-    struct cfut_chain *c = cfut_container_of(f, struct cfut_chain, base);
     unsigned char *dst = (unsigned char *)out + CFUT_CHAIN_VALUE_OFFSET;
     const struct cfut__chain_step *steps = chain_steps(c);
     unsigned char *vals[2] = {chain_value(c, 0), chain_value(c, 1)};
     void *storage = chain_storage(c);
     size_t pos = c->pos, n = c->n_steps;
     unsigned b = c->cur_buf;
-    c->started = true;
+    int status = CFUT_OK;
     for (;;) {
-        if (c->cur != NULL) {
-            bool last = pos == n;
-            if (cfut_future_poll(c->cur, cx, last ? dst : vals[b]) ==
-                CFUT_PENDING) {
-                c->pos = pos;
-                c->cur_buf = b;
-                return CFUT_PENDING;
-            }
-            struct cfut_future *done = c->cur;
-            c->cur = NULL;
-            cfut_future_drop(done);
-            if (last)
-                break;
+        /* 'cur' runs; as the last step it writes straight into 'out'. */
+        bool last = pos == n;
+        if (cfut_future_poll(c->cur, cx, last ? dst : vals[b]) ==
+            CFUT_PENDING) {
+            c->pos = pos;
+            c->cur_buf = b;
+            c->state = CHAIN_AWAIT;
+            return CFUT_PENDING;
         }
-        if (pos == n) {
-            memcpy(dst, vals[b], c->out_size);
-            break;
-        }
-        const struct cfut__chain_step *st = &steps[pos++];
-        switch (st->kind) {
-        case STEP_THEN:
+        struct cfut_future *done = c->cur;
+        c->cur = NULL;
+        cfut_future_drop(done);
+        if (last)
+            goto finish;
+        /* The value is in buffer 'b': run steps until one builds a future. */
+        for (;;) {
             if (pos == n) {
-                st->fn.then(st->ctx, vals[b], dst);
-                c->pos = pos;
-                put_status(out, CFUT_OK);
-                return CFUT_READY;
+                memcpy(dst, vals[b], c->out_size);
+                goto finish;
             }
-            st->fn.then(st->ctx, vals[b], vals[b ^ 1u]);
-            b ^= 1u;
-            break;
-        case STEP_MAP_ERR: {
-            int status;
-            memcpy(&status, vals[b], sizeof status);
-            if (status < 0)
-                st->fn.map_err(st->ctx, vals[b]);
-            break;
-        }
-        default: {
-            struct cfut_future *next = NULL;
-            int rc = st->fn.and_then(st->ctx, vals[b], storage, &next);
-            if (rc >= 0 && next == NULL)
-                rc = CFUT_EINVAL;
-            if (rc < 0) {
-                memset(dst, 0, c->out_size);
-                put_status(out, rc);
-                c->pos = n;
-                return CFUT_READY;
+            const struct cfut__chain_step *st = &steps[pos++];
+            switch ((enum step_kind)st->kind) {
+            case STEP_AND_THEN: {
+                struct cfut_future *next = NULL;
+                int rc = st->fn.and_then(st->ctx, vals[b], storage, &next);
+                if (rc >= 0 && next == NULL)
+                    rc = CFUT_EINVAL;
+                if (rc < 0) {
+                    memset(dst, 0, c->out_size);
+                    status = rc;
+                    pos = n;
+                    goto finish;
+                }
+                CFUT_ASSERT(cfut_future_output_size(next) == st->out_size,
+                            "and_then built a future whose output size "
+                            "differs from the size given to cfut_and_then()");
+                c->cur = next;
+                break;
             }
-            CFUT_ASSERT(cfut_future_output_size(next) == st->out_size,
-                        "and_then built a future whose output size differs "
-                        "from the size given to cfut_and_then()");
-            c->cur = next;
-            break;
-        }
+            case STEP_THEN:
+                if (pos == n) {
+                    st->fn.then(st->ctx, vals[b], dst);
+                    goto finish;
+                }
+                st->fn.then(st->ctx, vals[b], vals[b ^ 1u]);
+                b ^= 1u;
+                continue;
+            case STEP_MAP_ERR: {
+                int vs;
+                memcpy(&vs, vals[b], sizeof vs);
+                if (vs < 0)
+                    st->fn.map_err(st->ctx, vals[b]);
+                continue;
+            }
+            }
+            break; /* a new 'cur' */
         }
     }
+finish:
     c->pos = pos;
-    put_status(out, CFUT_OK);
+    c->state = CHAIN_DONE;
+    put_status(out, status);
     return CFUT_READY;
+}
+
+/*
+ * States and transitions:
+ *   CHAIN_FRESH: the first poll: from now on no step may be appended.
+ *     Then as CHAIN_AWAIT, with the first future as 'cur'.
+ *   CHAIN_AWAIT: poll 'cur'. PENDING: stay, PENDING. READY: drop it; if
+ *     it was the last step its output went straight into 'out' ->
+ *     CHAIN_DONE, READY. Else its output is the value, and the steps that
+ *     follow run at once: then/map computes the next value into the other
+ *     buffer (the last one into 'out'), map_err rewrites a failed value
+ *     in place, and and_then builds the next future, which becomes 'cur'
+ *     (stay, and poll it now). No step left -> CHAIN_DONE, READY with the
+ *     value copied out; an and_then that fails -> CHAIN_DONE, READY with
+ *     its status and a zeroed value.
+ *   CHAIN_DONE: never polled again: polling it is a misuse (it aborts).
+ */
+static enum cfut_poll
+chain_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
+{
+    struct cfut_chain *c = cfut_container_of(f, struct cfut_chain, base);
+    switch ((enum chain_state)c->state) {
+    case CHAIN_FRESH:
+    case CHAIN_AWAIT:
+        return run(c, cx, out);
+    case CHAIN_DONE:
+        break;
+    }
+    cfut__assert_fail(__FILE__, __LINE__, "state != CHAIN_DONE",
+                      "a chain was polled after it finished");
 }
 
 static void
@@ -168,7 +203,7 @@ cfut_chain_init(struct cfut_chain *c, struct cfut_future *first)
     c->value_cap = CFUT_CHAIN_INLINE_VALUE;
     c->out_size = cfut_future_output_size(first);
     c->cur_buf = 0;
-    c->started = false;
+    c->state = CHAIN_FRESH;
     return CFUT_OK;
 }
 
@@ -195,14 +230,14 @@ append_slow(struct cfut_chain *c, const struct cfut__chain_step *st,
             goto fail;
     }
     if (next_size > future_cap) {
-        future_cap = round_cap(next_size);
+        future_cap = CFUT__ALIGN_UP(next_size, CFUT__MAX_ALIGN);
         fut = cfut_alloc(future_cap);
         if (fut == NULL)
             goto fail;
     }
     size_t need = c->out_size > st->out_size ? c->out_size : st->out_size;
     if (need > value_cap) {
-        value_cap = round_cap(need);
+        value_cap = CFUT__ALIGN_UP(need, CFUT__MAX_ALIGN);
         vals = cfut_alloc(2 * value_cap);
         if (vals == NULL)
             goto fail;
@@ -240,7 +275,7 @@ append(struct cfut_chain *c, const struct cfut__chain_step *st,
 {
     if (c == NULL)
         return CFUT_EINVAL;
-    if (c->started)
+    if (c->state != CHAIN_FRESH)
         return CFUT_ESTATE;
     if (c->n_steps < c->cap_steps && next_size <= c->future_cap &&
         st->out_size <= c->value_cap && c->out_size <= c->value_cap) {

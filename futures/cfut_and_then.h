@@ -78,9 +78,9 @@ struct cfut_chain {
     size_t future_cap;
     unsigned char *heap_values; /* two buffers of value_cap, or NULL */
     size_t value_cap;
-    size_t out_size;  /* the value size after the last step */
-    unsigned cur_buf; /* which value buffer holds the current value */
-    bool started;
+    size_t out_size;     /* the value size after the last step */
+    unsigned cur_buf;    /* which value buffer holds the current value */
+    unsigned char state; /* where the chain is (cfut_and_then.c) */
     struct cfut__chain_step inline_steps[CFUT_CHAIN_INLINE_STEPS];
     _Alignas(max_align_t) unsigned char inline_future[CFUT_CHAIN_INLINE_FUTURE];
     _Alignas(

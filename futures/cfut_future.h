@@ -1,7 +1,9 @@
 /*
  * cfut_future.h: the future contract: poll results, the future base and its
- * vtable, wakers, the context a poll receives, pinned (boxed) storage, the
- * allocator hooks and the assertion macros.
+ * vtable, wakers, the context a poll receives, pinned (boxed) storage, and
+ * what every future's code uses with it: the assertion macros,
+ * cfut_container_of() and the list link a future embeds. Where memory
+ * comes from is cfut_alloc.h's.
  *
  * Threading: a future is polled and dropped on one thread at a time. Wakers
  * are the exception: a waker may be cloned, woken and dropped from any thread
@@ -58,6 +60,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cfut_alloc.h"
 #include "cfut_config.h"
 #include "cfut_errors.h"
 
@@ -108,59 +111,6 @@ struct cfut_list {
     struct cfut_list *next;
     struct cfut_list *prev;
 };
-
-/* ---------------------------------------------------------------------- */
-/* Allocation hooks                                                        */
-/* ---------------------------------------------------------------------- */
-
-/* Allocates 'size' bytes for 'ctx'; returns NULL on failure. */
-typedef void *cfut_alloc_fn(void *ctx, size_t size);
-/* Frees a block returned by the matching cfut_alloc_fn (NULL is a no-op). */
-typedef void cfut_free_fn(void *ctx, void *ptr);
-
-/* The allocator every cfut allocation goes through (default: malloc/free). */
-struct cfut_allocator {
-    cfut_alloc_fn *alloc; /* must be thread-safe */
-    cfut_free_fn *free;   /* must be thread-safe */
-    void *ctx;
-};
-
-/*
- * Installs 'a' as the process-wide allocator, or restores malloc/free when
- * 'a' is NULL.
- * Ownership: 'a' is kept until the next call; it must stay valid and every
- *   block it handed out must be freed while it is installed.
- * Context: only while no cfut object is alive (tests install a counting
- *   allocator in their fixtures).
- */
-CFUT_API void cfut_set_allocator(const struct cfut_allocator *a);
-
-/*
- * Allocates 'size' bytes through the installed allocator.
- * Returns: the block, or NULL when the allocator fails (callers turn that
- *   into CFUT_ENOMEM).
- * Context: anywhere, any thread.
- */
-CFUT_API void *cfut_alloc(size_t size);
-
-/*
- * Frees 'ptr' (from cfut_alloc()) through the installed allocator.
- * Ownership: 'ptr' is taken. NULL is a no-op.
- * Context: anywhere, any thread.
- */
-CFUT_API void cfut_free(void *ptr);
-
-/*
- * Gives back the memory cfut keeps for the calling thread: the cache of
- * small blocks (oneshot states, combinator wake blocks) that makes their
- * reuse cheap. The cache is also flushed when the thread's last executor
- * is freed, when the thread exits and, for the thread that calls exit(),
- * at exit; call this when the thread freed cfut objects after its last
- * executor and wants no memory held (a leak checker's "still reachable").
- * cfut objects may still be alive: the cache simply starts empty again.
- * Context: any thread, outside any poll.
- */
-CFUT_API void cfut_thread_cleanup(void);
 
 /* ---------------------------------------------------------------------- */
 /* Poll result and wakers                                                  */

@@ -1,13 +1,14 @@
 /*
- * cfut_select.c: select over N children with per-child sub-wakers (the wake
- * block of cfut_subwake_int.h). It knows nothing about executors.
+ * cfut_select.c: select over N children, each polled under its own
+ * sub-waker from the wake set (cfut_wakeset_int.h), in the biased or fair
+ * order. It knows nothing about executors.
  */
 #include "cfut_select.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "cfut_subwake_int.h"
+#include "cfut_wakeset_int.h"
 
 /* Per-child data in the block's extra area. */
 struct select_child {
@@ -65,7 +66,16 @@ sort_order(uint32_t *v, size_t k, uint32_t start, uint32_t n)
         v[a] = v[a] + start < n ? v[a] + start : v[a] + start - n;
 }
 
-/* Drops (or hands back) every child but the winner, then the block. */
+/* Where a select is. */
+enum select_state {
+    SELECT_RUNNING = 0, /* the children run under the wake set */
+    SELECT_DONE         /* a winner finished, or the select was dropped */
+};
+
+/*
+ * Drops (or hands back) every child still held, then releases the wake
+ * set: the select is done.
+ */
 static void
 sel_finish(struct cfut_select *s)
 {
@@ -78,22 +88,21 @@ sel_finish(struct cfut_select *s)
     }
     cfut__wakeset_release(s->ws);
     s->ws = NULL;
+    s->state = SELECT_DONE;
 }
 
 /*
- * States: ws != NULL: running (drain the woken children, sort them into
- * the mode's order, poll each until one is READY: it wins, the others are
- * dropped or handed back, READY); ws == NULL: finished (never polled).
+ * The poll of a running select: polls the woken children in the mode's
+ * order until one is READY (see sel_poll()).
  */
 static enum cfut_poll
-sel_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
+poll_running(struct cfut_select *s, struct cfut_context *cx, void *out)
 {
-    struct cfut_select *s = cfut_container_of(f, struct cfut_select, base);
     struct cfut__wakeset *ws = s->ws;
     struct select_child *c = sel_children(s);
     uint32_t *order = sel_scratch(s);
     size_t k = 0;
-    for (uint32_t i = cfut__wakeset_take(ws); i != CFUT__WS_EMPTY;
+    for (uint32_t i = cfut__wakeset_take(ws); i != CFUT__WAKESET_EMPTY;
          i = cfut__wakeset_peek(ws, i))
         order[k++] = i;
     if (k > 1)
@@ -118,14 +127,43 @@ sel_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
     return CFUT_PENDING;
 }
 
+/*
+ * States and transitions:
+ *   SELECT_RUNNING: take the children woken since the last poll (all of
+ *     them at the first), sort them into the mode's order and poll each.
+ *     The first READY one wins: it is dropped, its index and output are
+ *     written, the others are dropped (or handed back) and the wake set
+ *     released -> SELECT_DONE, READY. None READY: register the parent
+ *     waker, stay, PENDING.
+ *   SELECT_DONE: never polled again: polling it is a misuse (it aborts).
+ */
+static enum cfut_poll
+sel_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
+{
+    struct cfut_select *s = cfut_container_of(f, struct cfut_select, base);
+    switch ((enum select_state)s->state) {
+    case SELECT_RUNNING:
+        return poll_running(s, cx, out);
+    case SELECT_DONE:
+        break;
+    }
+    cfut__assert_fail(__FILE__, __LINE__, "state == SELECT_RUNNING",
+                      "a select was polled after it finished");
+}
+
+/* States: SELECT_RUNNING: drop every child -> SELECT_DONE. Done: nothing. */
 static void
 sel_drop(struct cfut_future *f)
 {
     struct cfut_select *s = cfut_container_of(f, struct cfut_select, base);
-    if (s->ws == NULL)
-        return;
-    s->flags &= ~CFUT_SELECT_HAND_BACK; /* a dropped select hands nothing */
-    sel_finish(s);
+    switch ((enum select_state)s->state) {
+    case SELECT_RUNNING:
+        s->flags &= ~CFUT_SELECT_HAND_BACK; /* a dropped select hands nothing */
+        sel_finish(s);
+        break;
+    case SELECT_DONE:
+        break;
+    }
 }
 
 static size_t
@@ -167,6 +205,7 @@ cfut_select_init(struct cfut_select *s, struct cfut_future *const *children,
     s->n = n;
     s->max_size = max_size;
     s->flags = flags;
+    s->state = SELECT_RUNNING;
     s->start = 0;
     if (flags & CFUT_SELECT_FAIR)
         s->start = fair_rotor++ % (uint32_t)n;

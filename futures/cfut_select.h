@@ -54,6 +54,7 @@ struct cfut_select {
     size_t max_size; /* the largest child output */
     uint32_t start;  /* first index in polling order */
     unsigned flags;
+    unsigned char state; /* running or done (cfut_select.c) */
 };
 
 /* Offset of the winner's output inside a select's output. */

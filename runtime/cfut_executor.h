@@ -5,8 +5,10 @@
  * Threading: an executor belongs to the thread that created it; every call
  * here except the waker operations must be made on that thread. Task wakers
  * may be cloned, woken and dropped from any thread: a wake from another
- * thread goes through a locked inbox and an eventfd, while wakes on the
- * owner thread take no lock and no atomic operation.
+ * thread goes through a locked inbox and unparks the executor's driver (on
+ * Linux an eventfd in its epoll set), while wakes on the owner thread take
+ * no lock and no atomic operation. The executor parks in its driver when
+ * nothing is runnable, no longer than its next timer.
  * Lifetime: a task is one allocation (header, future and output) taken from
  * the executor's pool; it lives while its future, its join handle or any of
  * its wakers does. Freeing the executor cancels (drops) every live task.
@@ -24,7 +26,10 @@
 extern "C" {
 #endif
 
-/* An executor (opaque: it owns a task pool, a lock and its reactor). */
+/*
+ * An executor (opaque: it owns a task pool, a lock, its timers and its
+ * driver).
+ */
 struct cfut_executor;
 
 /* A task (opaque; reached through a join handle). */
@@ -39,7 +44,7 @@ struct cfut__task;
  * Ownership: '*out' receives the executor; free it with
  *   cfut_executor_free().
  * Returns: 0; CFUT_EINVAL if 'out' is NULL; CFUT_ENOMEM; the system's
- *   error as -errno (-EMFILE, -ENFILE, ...) when the reactor's epoll
+ *   error as -errno (-EMFILE, -ENFILE, ...) when its driver's epoll
  *   instance or wake-up eventfd cannot be created.
  * Context: any thread that is not inside a poll.
  */
@@ -58,7 +63,8 @@ CFUT_API void cfut_executor_free(struct cfut_executor *ex);
 
 /*
  * Returns the executor running on this thread (inside cfut_block_on() or
- * cfut_executor_run()), or NULL. Leaf futures use it to reach the reactor.
+ * cfut_executor_run()), or NULL. Leaf futures use it to reach its timers
+ * and its driver.
  */
 CFUT_API struct cfut_executor *cfut_executor_current(void);
 

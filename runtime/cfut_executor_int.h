@@ -1,8 +1,11 @@
 /*
- * cfut_executor_int.h: what the rest of the runtime (the reactor, timers,
- * tracing) needs to know about the executor: the driver interface through
- * which the executor parks, and the task layout. Internal: never included
- * by a public header.
+ * cfut_executor_int.h: the executor's insides, shared by its three files:
+ * the executor and task layout, the task states and flags with the rule
+ * for each, the run queue and scheduling (inline: they are on every
+ * wake), task memory and references (cfut_task.c), join handles
+ * (cfut_join_handle.c), and what the time module and the reactor reach
+ * through an executor: its driver and its timers. Internal: never
+ * included by a public header.
  */
 #ifndef CFUT_EXECUTOR_INT_H
 #define CFUT_EXECUTOR_INT_H
@@ -10,26 +13,18 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "cfut_driver_int.h"
 #include "cfut_executor.h"
 #include "cfut_list_int.h"
+#include "cfut_timers_int.h"
 
-/*
- * A driver: what the executor blocks in when no task is runnable (the
- * reactor: epoll, timers and the eventfd for unparks). The executor owns it.
- */
-struct cfut__driver_vtable {
-    /*
-     * Waits at most 'timeout_ms' (-1: no limit; 0: just look) for events,
-     * wakes the tasks they concern, and consumes any unpark signal.
-     * Returns 0 or the system's error as -errno. Context: the owner
-     * thread, outside any poll.
-     */
-    int (*turn)(void *drv, int timeout_ms);
-    /* Makes a turn that is blocked, or the next one, return. Any thread. */
-    void (*unpark)(void *drv);
-    /* Frees the driver. Context: the owner thread. */
-    void (*free)(void *drv);
-};
+/* An extern thread-local read on hot paths: one instruction to reach. */
+#if defined(__GNUC__)
+#define CFUT__TLS_FAST                                                         \
+    __attribute__((tls_model("initial-exec"), visibility("hidden")))
+#else
+#define CFUT__TLS_FAST
+#endif
 
 /*
  * The state shared with other threads: the inbox of tasks woken, cloned or
@@ -44,26 +39,65 @@ struct cfut__remote {
     /* guarded by 'lock' */
     struct cfut_list inbox;   /* tasks, on their 'inbox_link' */
     struct cfut_executor *ex; /* NULL once the executor is freed */
-    bool parked;              /* the owner is blocked in a turn */
+    bool parked;              /* the owner will not look without an unpark */
     bool notified;            /* an unpark was sent since parking */
-    void *drv;                /* for unpark */
-    const struct cfut__driver_vtable *drv_vt;
+    struct cfut__driver *drv; /* for unpark; NULL once freed */
 };
 
-/* Task states. */
+/*
+ * Task states ('state'): written and read on the owner thread only.
+ *
+ *   CFUT__TASK_SCHEDULED: on the run queue, exactly once. Set only together
+ *     with pushing the task: at spawn and block_on, by a wake of an IDLE
+ *     task, and after a poll during which it was woken. Left only when the
+ *     queue hands it to poll_task(), or when the executor is freed.
+ *   CFUT__TASK_RUNNING: its future is being polled. Set only by
+ *     poll_task() right before the poll, and right before a finish outside
+ *     a poll (cfut_executor_free() cancelling, cfut_block_on() giving up),
+ *     which drops the future as a poll would. A wake now queues nothing:
+ *     it moves the task to RUNNING_WOKEN.
+ *   CFUT__TASK_RUNNING_WOKEN: woken during its own poll. Set only from
+ *     RUNNING; after the poll the task is pushed once (SCHEDULED), unless
+ *     the poll finished it or it was cancelled.
+ *   CFUT__TASK_IDLE: pending, on no queue. Set only after a PENDING poll
+ *     with no wake during it. Left by a wake or a cancel (SCHEDULED), or
+ *     by a finish outside a poll (RUNNING, then DONE).
+ *   CFUT__TASK_DONE: the future was dropped and 'status' is final. Set only
+ *     by finish(); never left. Wakes of a DONE task do nothing; its block
+ *     lives on while references (handle, wakers) remain.
+ * So a task is queued at most once: only IDLE -> SCHEDULED and
+ * RUNNING_WOKEN -> SCHEDULED push it, and only the queue takes it off.
+ */
 enum cfut__task_state {
-    CFUT__TASK_IDLE,          /* pending, not queued */
-    CFUT__TASK_SCHEDULED,     /* on the run queue */
-    CFUT__TASK_RUNNING,       /* being polled */
-    CFUT__TASK_RUNNING_WOKEN, /* woken while being polled: requeue after */
-    CFUT__TASK_DONE           /* future dropped; 'status' is final */
+    CFUT__TASK_IDLE,
+    CFUT__TASK_SCHEDULED,
+    CFUT__TASK_RUNNING,
+    CFUT__TASK_RUNNING_WOKEN,
+    CFUT__TASK_DONE
 };
 
-/* Task flags. */
-#define CFUT__TASK_HAS_HANDLE 0x1u /* a join handle refers to it */
-#define CFUT__TASK_CANCEL 0x2u     /* cancel requested */
-#define CFUT__TASK_MAIN 0x4u       /* the block_on future (not spawned) */
-#define CFUT__TASK_TAKEN 0x8u      /* the handle took the output */
+/*
+ * Task flags ('flags'): owner thread only.
+ *
+ *   CFUT__TASK_HAS_HANDLE: a join handle refers to the task (and holds a
+ *     reference). Set only at spawn, when a handle is made; cleared only
+ *     when that handle is dropped or detached; never set again.
+ *   CFUT__TASK_CANCEL: cancellation was asked for. Set only by
+ *     cfut_join_handle_cancel() on a task that is not DONE (which also
+ *     schedules it); never cleared. The executor looks at it before each
+ *     poll and after a PENDING one, and then finishes the task with
+ *     CFUT_ECANCELED instead of polling on; it never interrupts a poll.
+ *   CFUT__TASK_MAIN: the task is block_on's: its future and output are the
+ *     caller's, not in the block, and it is not counted in 'n_tasks'. Set
+ *     only when block_on makes the task; never changes.
+ *   CFUT__TASK_TAKEN: the handle copied the output out. Set only by the
+ *     handle's READY poll of a DONE task, once (debug builds assert it);
+ *     never cleared.
+ */
+#define CFUT__TASK_HAS_HANDLE 0x1u
+#define CFUT__TASK_CANCEL 0x2u
+#define CFUT__TASK_MAIN 0x4u
+#define CFUT__TASK_TAKEN 0x8u
 
 /* A task: header, then (in the same block) the future and its output. */
 struct cfut__task {
@@ -74,7 +108,7 @@ struct cfut__task {
     uint32_t refs;                /* executor + handle + wakers */
     uint8_t state;                /* enum cfut__task_state */
     uint8_t flags;                /* CFUT__TASK_* */
-    uint16_t size_class;          /* pool class, or CFUT__BIG */
+    uint16_t size_class;          /* pool class, or CFUT__TASK_BIG */
     int status;                   /* CFUT_OK or CFUT_ECANCELED when DONE */
     const void *owner;            /* owner thread token (immutable) */
     struct cfut__remote *remote;  /* immutable */
@@ -93,17 +127,251 @@ struct cfut__task {
 #endif
 };
 
-/*
- * Returns the driver data of 'ex' (the reactor installs itself through
- * cfut__executor_set_driver()).
- */
-void *cfut__executor_driver(struct cfut_executor *ex);
+/* Pool size classes: 64-byte steps up to CFUT__TASK_POOL_MAX. */
+#define CFUT__TASK_POOL_STEP 64u
+#define CFUT__TASK_POOL_CLASSES 32u
+#define CFUT__TASK_POOL_MAX (CFUT__TASK_POOL_STEP * CFUT__TASK_POOL_CLASSES)
+#define CFUT__TASK_BIG 0xFFFFu /* a block of its own (larger than the max) */
+
+/* A pooled block while free (it was a task). */
+struct cfut__free_block {
+    struct cfut__free_block *next;
+};
+
+struct cfut_executor {
+    /* run queue: singly linked FIFO of SCHEDULED tasks */
+    struct cfut__task *run_head;
+    struct cfut__task *run_tail;
+    uint32_t budget; /* of the task being polled */
+    uint32_t tick;   /* polls since the last maintenance */
+    bool running;    /* inside block_on or run */
+    bool host_idle;  /* hosted driver, no run: a wake must unpark it */
+    size_t n_tasks;  /* spawned tasks with a live future */
+    size_t n_wakers; /* task waker clones alive */
+    size_t n_blocks; /* task blocks in use (not pooled) */
+    uint64_t n_polls;
+    uint64_t next_id;
+    const void *owner;          /* owner thread token */
+    struct cfut_list all_tasks; /* every allocated task */
+    struct cfut__free_block *pool[CFUT__TASK_POOL_CLASSES];
+    struct cfut__remote *remote;
+    struct cfut__driver *drv; /* owned */
+    struct cfut__timers timers;
+};
+
+/* ---------------------------------------------------------------------- */
+/* Thread identity                                                         */
+/* ---------------------------------------------------------------------- */
+
+/* A byte per thread whose address identifies the thread (cfut_task.c). */
+extern _Thread_local char cfut__thread_token CFUT__TLS_FAST;
+
+/* Returns a value unique to the calling thread while it lives. */
+static inline const void *
+cfut__thread_id(void)
+{
+    return &cfut__thread_token;
+}
+
+/* Tells whether 't' is on its executor's thread with the executor alive. */
+static inline bool
+cfut__task_is_local(const struct cfut__task *t)
+{
+    /* Other threads stop at the first test and never read 't->ex'. */
+    return t->owner == cfut__thread_id() && t->ex != NULL;
+}
+
+/* ---------------------------------------------------------------------- */
+/* The run queue                                                           */
+/* ---------------------------------------------------------------------- */
 
 /*
- * Replaces the driver of 'ex' by 'drv' (the old one is freed).
- * Context: right after cfut_executor_new(), before any task runs.
+ * Appends 't' to the run queue. Pre: 't' is not on it. Outside a run of
+ * an executor whose driver is hosted, the first push unparks the driver,
+ * so that its host runs the executor.
  */
-void cfut__executor_set_driver(struct cfut_executor *ex, void *drv,
-                               const struct cfut__driver_vtable *vt);
+static inline void
+cfut__run_push(struct cfut_executor *ex, struct cfut__task *t)
+{
+    t->run_next = NULL;
+    if (ex->run_tail != NULL)
+        ex->run_tail->run_next = t;
+    else
+        ex->run_head = t;
+    ex->run_tail = t;
+    if (ex->host_idle) {
+        ex->host_idle = false;
+        ex->drv->vt->unpark(ex->drv);
+    }
+}
+
+/*
+ * Wakes 't' on the owner thread (see the task states): an IDLE task is
+ * queued, a RUNNING one requeued after its poll, others are left as they
+ * are.
+ */
+static inline void
+cfut__task_schedule(struct cfut_executor *ex, struct cfut__task *t)
+{
+    switch ((enum cfut__task_state)t->state) {
+    case CFUT__TASK_IDLE:
+        t->state = CFUT__TASK_SCHEDULED;
+        cfut__run_push(ex, t);
+        break;
+    case CFUT__TASK_RUNNING:
+        t->state = CFUT__TASK_RUNNING_WOKEN;
+        break;
+    case CFUT__TASK_SCHEDULED:     /* queued already */
+    case CFUT__TASK_RUNNING_WOKEN: /* will be requeued already */
+    case CFUT__TASK_DONE:          /* nothing left to run */
+        break;
+    }
+}
+
+/* ---------------------------------------------------------------------- */
+/* Task memory and references (cfut_task.c)                                */
+/* ---------------------------------------------------------------------- */
+
+/* The slow half of cfut__task_alloc(): a new block (cfut_task.c). */
+struct cfut__task *cfut__task_alloc_new(struct cfut_executor *ex, size_t size);
+
+/*
+ * Returns a block of 'size' bytes for a task of 'ex' (from the pool, or
+ * a new one), or NULL when the allocator fails. Its header is set up by
+ * cfut__task_init().
+ */
+static inline struct cfut__task *
+cfut__task_alloc(struct cfut_executor *ex, size_t size)
+{
+    if (size <= CFUT__TASK_POOL_MAX) {
+        unsigned c = (unsigned)((size - 1) / CFUT__TASK_POOL_STEP);
+        struct cfut__free_block *b = ex->pool[c];
+        if (b != NULL) {
+            ex->pool[c] = b->next;
+            ex->n_blocks++;
+            return (struct cfut__task *)(void *)b;
+        }
+    }
+    return cfut__task_alloc_new(ex, size);
+}
+
+/*
+ * Initialises the header of a new task of 'ex' with 'refs' references,
+ * state SCHEDULED (not yet pushed), no flags, the next id, and links it on
+ * 'all_tasks'. The fields a block keeps while pooled are already set.
+ */
+static inline void
+cfut__task_init(struct cfut_executor *ex, struct cfut__task *t, uint32_t refs)
+{
+    t->refs = refs;
+    t->state = CFUT__TASK_SCHEDULED;
+    t->flags = 0;
+    t->status = CFUT_OK;
+    struct cfut_list *tail = ex->all_tasks.prev;
+    t->all_link.next = &ex->all_tasks;
+    t->all_link.prev = tail;
+    tail->next = &t->all_link;
+    ex->all_tasks.prev = &t->all_link;
+    t->id = ex->next_id++;
+#if CFUT_DEBUG_CHECKS
+    t->dbg_await_file = NULL;
+    t->dbg_await_line = 0;
+#endif
+}
+
+/* Returns the block of 't' to the pool of 'ex' (last reference gone). */
+void cfut__task_free(struct cfut_executor *ex, struct cfut__task *t);
+
+/* Frees the memory of 't' for good (orphans, pool teardown). */
+void cfut__task_free_memory(struct cfut__task *t);
+
+/* Frees every pooled block of 'ex'. */
+void cfut__task_pool_free(struct cfut_executor *ex);
+
+/*
+ * The slow half of cfut__task_release(): the last owner-thread reference
+ * is gone; frees the task unless other threads gave it references not
+ * yet taken in (then it takes them in, and schedules it if they woke it).
+ */
+void cfut__task_last_ref(struct cfut_executor *ex, struct cfut__task *t);
+
+/* Drops one reference on the owner thread. */
+static inline void
+cfut__task_release(struct cfut_executor *ex, struct cfut__task *t)
+{
+    if (--t->refs == 0)
+        cfut__task_last_ref(ex, t);
+}
+
+/*
+ * Applies a waker operation made on a thread other than the owner's (or
+ * on a task whose executor is gone): 'delta' references and a wake. It
+ * goes to the inbox, and unparks the owner when it is parked.
+ * Context: any thread.
+ */
+void cfut__task_remote_op(struct cfut__task *t, int32_t delta, bool wake);
+
+/*
+ * Takes in every task on the inbox: applies their reference changes,
+ * frees those left with none and schedules the woken ones.
+ * Context: the owner thread.
+ */
+void cfut__inbox_drain(struct cfut_executor *ex);
+
+/*
+ * Takes in the inbox for good when 'ex' is freed: tasks with references
+ * left become orphans (their memory lives on, counted on the remote
+ * state), the others are freed; the remote state forgets 'ex'.
+ */
+void cfut__inbox_orphan(struct cfut_executor *ex);
+
+/* Releases one reference to 'r' (the last frees it). */
+void cfut__remote_release(struct cfut__remote *r);
+
+/* ---------------------------------------------------------------------- */
+/* Join handles (cfut_join_handle.c)                                       */
+/* ---------------------------------------------------------------------- */
+
+/* The vtable of every join handle. */
+extern const struct cfut_future_vtable cfut__join_handle_vtable;
+
+/* Makes 'h' the join handle of the new task 't' (its reference is in). */
+static inline void
+cfut__join_handle_init(struct cfut_join_handle *h, struct cfut__task *t)
+{
+    t->flags |= CFUT__TASK_HAS_HANDLE;
+    cfut_future_init(&h->base, &cfut__join_handle_vtable);
+    h->task = t;
+}
+
+/* ---------------------------------------------------------------------- */
+/* What an executor offers the time module and the reactor                 */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * Creates an executor owned by the calling thread that parks in (or is
+ * run by the host of) 'drv' instead of the platform's default driver.
+ * cfut_executor_new() is this with cfut__driver_default_new().
+ * Ownership: 'drv' is taken on success (cfut_executor_free() frees it,
+ *   last) and left to the caller on failure; '*out' receives the executor.
+ * Returns: 0; CFUT_EINVAL if 'drv' or 'out' is NULL; CFUT_ENOMEM.
+ * Context: any thread that is not inside a poll.
+ */
+int cfut__executor_new_with_driver(struct cfut__driver *drv,
+                                   struct cfut_executor **out);
+
+/* Returns the driver of 'ex'. */
+static inline struct cfut__driver *
+cfut__executor_driver(const struct cfut_executor *ex)
+{
+    return ex->drv;
+}
+
+/* Returns the timers of 'ex'. */
+static inline struct cfut__timers *
+cfut__executor_timers(struct cfut_executor *ex)
+{
+    return &ex->timers;
+}
 
 #endif /* CFUT_EXECUTOR_INT_H */

@@ -1,8 +1,10 @@
 /*
- * cfut_reactor.h: the reactor every executor parks in: an epoll instance,
- * an eventfd for wakes from other threads, a min-heap of timers and the
- * registrations of file descriptors (struct cfut_io) whose readiness wakes
- * the tasks waiting on them.
+ * cfut_reactor.h: the reactor: file descriptors registered with an
+ * executor (struct cfut_io), whose readiness wakes the tasks waiting on
+ * them. The executor's driver watches the fds (epoll on Linux: one
+ * edge-triggered registration per fd) and reports readiness to the
+ * registrations; the executor's timers are counted here too
+ * (cfut_reactor_n_timers(); the timers themselves are cfut_time.h's).
  *
  * Threading: single-threaded. A registration belongs to the executor it was
  * created on; it is used, polled and freed on that executor's thread. Only
@@ -81,7 +83,8 @@ struct cfut__io_waiter {
  * Returns: 0; CFUT_EINVAL if 'ex' or 'out' is NULL or 'fd' is negative;
  *   CFUT_ENOMEM; the error of fcntl() or epoll_ctl() as -errno when the
  *   descriptor is refused: -EPERM (a regular file or a directory, which
- *   epoll cannot watch), -EBADF, -EEXIST (already registered).
+ *   epoll cannot watch), -EBADF, -EEXIST (already registered); -ENOTSUP
+ *   when the executor's driver watches no fds (a browser build's).
  * Context: the executor's thread, inside or outside a task.
  */
 CFUT_API int cfut_io_new(struct cfut_executor *ex, int fd,
@@ -119,7 +122,7 @@ CFUT_API void cfut_io_clear_ready(struct cfut_io *io, unsigned mask);
 /* Introspection (tests, lessons)                                          */
 /* ---------------------------------------------------------------------- */
 
-/* Returns the number of timers armed in the reactor of 'ex'. */
+/* Returns the number of timers armed on the executor 'ex'. */
 CFUT_API size_t cfut_reactor_n_timers(const struct cfut_executor *ex);
 
 /* Returns the number of futures waiting for fd readiness on 'ex'. */

@@ -1,11 +1,60 @@
 /*
- * cfut_time.c: sleep, sleep_until, timeout and interval on the reactor's
- * timer heap and clock. The heap and the clock themselves live in
- * cfut_reactor.c; this file only arms and disarms timers.
+ * cfut_time.c: time on the executor's clock for users: the clock calls
+ * (now, pause, advance, the timer count) and the futures that wait for it:
+ * sleep, sleep_until, timeout and interval. They arm and disarm timers of
+ * the executor that runs them; the heap and the clock themselves are
+ * cfut_timers.c's.
  */
-#include "cfut_reactor_int.h"
-
+#define _GNU_SOURCE
 #include <string.h>
+#include <time.h>
+
+#include "cfut_executor_int.h"
+#include "cfut_timers_int.h"
+
+/* Returns the timers of the executor running on this thread, or NULL. */
+static struct cfut__timers *
+current_timers(void)
+{
+    struct cfut_executor *ex = cfut_executor_current();
+    return ex != NULL ? cfut__executor_timers(ex) : NULL;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Clock                                                                   */
+/* ---------------------------------------------------------------------- */
+
+uint64_t
+cfut_time_now(const struct cfut_executor *ex)
+{
+    if (ex == NULL)
+        ex = cfut_executor_current();
+    if (ex == NULL) {
+        struct timespec ts; /* no executor: CLOCK_MONOTONIC itself */
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    }
+    return cfut__timers_now(
+        cfut__executor_timers((struct cfut_executor *)(uintptr_t)ex));
+}
+
+void
+cfut_time_pause(struct cfut_executor *ex)
+{
+    cfut__timers_pause(cfut__executor_timers(ex));
+}
+
+int
+cfut_time_advance(struct cfut_executor *ex, uint64_t ns)
+{
+    return cfut__timers_advance(cfut__executor_timers(ex), ns);
+}
+
+size_t
+cfut_reactor_n_timers(const struct cfut_executor *ex)
+{
+    return cfut__executor_timers((struct cfut_executor *)(uintptr_t)ex)->n;
+}
 
 /* ---------------------------------------------------------------------- */
 /* Sleep                                                                   */
@@ -29,8 +78,8 @@ cfut_sleep_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
         cfut_waker_register(&s->timer.waker, cx->waker);
         return CFUT_PENDING;
     }
-    struct cfut__reactor *r = cfut__reactor_current();
-    if (r == NULL) {
+    struct cfut__timers *tm = current_timers();
+    if (tm == NULL) {
         *status = CFUT_ESTATE;
         return CFUT_READY;
     }
@@ -38,11 +87,11 @@ cfut_sleep_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
      * last reading (a passed deadline it misses fires at the next turn). */
     uint64_t now;
     if (s->relative) {
-        now = cfut__reactor_now(r);
+        now = cfut__timers_now(tm);
         s->ns = s->ns > UINT64_MAX - now ? UINT64_MAX : now + s->ns;
         s->relative = false;
     } else {
-        now = cfut__reactor_now_cached(r);
+        now = cfut__timers_now_cached(tm);
     }
     if (s->ns <= now) {
         /* Due already: ready at once, but within the task's budget. */
@@ -52,12 +101,12 @@ cfut_sleep_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
         return CFUT_READY;
     }
     s->timer.deadline = s->ns;
-    int rc = cfut__timer_insert(r, &s->timer, cx->waker);
+    int rc = cfut__timers_insert(tm, &s->timer, cx->waker);
     if (rc != CFUT_OK) {
         *status = rc;
         return CFUT_READY;
     }
-    s->reactor = r;
+    s->timers = tm;
     s->armed = true;
     return CFUT_PENDING;
 }
@@ -67,7 +116,7 @@ cfut_sleep_drop(struct cfut_future *f)
 {
     struct cfut_sleep *s = cfut_container_of(f, struct cfut_sleep, base);
     if (s->armed)
-        cfut__timer_remove(s->reactor, &s->timer);
+        cfut__timers_remove(s->timers, &s->timer);
 }
 
 static const struct cfut_future_vtable cfut_sleep_vtable = {
@@ -80,7 +129,7 @@ sleep_init(struct cfut_sleep *s, uint64_t ns, bool relative)
     s->ns = ns;
     s->relative = relative;
     s->armed = false;
-    s->reactor = NULL;
+    s->timers = NULL;
     s->timer.deadline = 0;
     s->timer.seq = 0;
     s->timer.index = SIZE_MAX;
@@ -203,13 +252,13 @@ cfut_interval_tick_poll(struct cfut_future *f, struct cfut_context *cx,
     struct cfut_interval *iv = t->iv;
     if (!t->has_sleep) {
         if (!iv->started) {
-            struct cfut__reactor *r = cfut__reactor_current();
-            if (r == NULL) {
+            struct cfut__timers *tm = current_timers();
+            if (tm == NULL) {
                 res->status = CFUT_ESTATE;
                 res->deadline = 0;
                 return CFUT_READY;
             }
-            iv->next = cfut__reactor_now(r);
+            iv->next = cfut__timers_now(tm);
             iv->started = true;
         }
         cfut_sleep_until_init(&t->sleep, iv->next);

@@ -6,7 +6,7 @@
  *
  * Threading: single-threaded: these futures are polled and dropped on the
  * thread of the executor that runs them; their timers live in that
- * executor's reactor (a binary min-heap: O(log n) insert and cancel).
+ * executor's timer heap (a binary min-heap: O(log n) insert and cancel).
  * Lifetime: each future lives in caller storage, is pinned from its first
  * poll until drop, and must be dropped before its executor is freed.
  * Dropping a pending one removes its timer (cancellation).
@@ -30,7 +30,7 @@ extern "C" {
 #define CFUT_MSEC(n) ((uint64_t)(n)*1000000u)
 #define CFUT_SEC(n) ((uint64_t)(n)*1000000000u)
 
-/* A timer in the reactor's heap: embedded in every future that sleeps. */
+/* A timer in the executor's heap: embedded in every future that sleeps. */
 struct cfut__timer {
     /* private: do not touch */
     uint64_t deadline;
@@ -83,7 +83,7 @@ struct cfut_sleep {
     uint64_t ns;   /* duration (relative) or deadline */
     bool relative; /* 'ns' counts from the first poll */
     bool armed;    /* 'timer' was inserted (it may have fired since) */
-    void *reactor; /* where 'timer' lives, once armed */
+    void *timers;  /* where 'timer' lives, once armed */
     struct cfut__timer timer;
 };
 

@@ -1,9 +1,9 @@
 /*
  * cfut_trace.c: the trace sink behind CFUT_TRACE: Chrome trace-event JSON
- * or plain sentences on stderr, fed by the executor's hooks
- * (cfut_trace_int.h). It does not decide what happens, only records it;
- * everything here runs only while a trace is on (or, for the poll hooks,
- * in debug builds, where they also feed the task dump).
+ * or plain sentences on stderr, fed through the hooks of cfut_trace_int.h
+ * (the executor, the timers and the reactor tell it what happens). It
+ * does not decide anything and reads and writes nothing of theirs; it
+ * runs only while a trace is on.
  */
 #define _GNU_SOURCE
 #include "cfut_trace_int.h"
@@ -15,7 +15,6 @@
 #include <time.h>
 
 #include "cfut_coro.h"
-#include "cfut_coro_int.h"
 
 int cfut__trace_on;
 
@@ -34,8 +33,7 @@ static unsigned generation; /* of the trace: thread numbers restart */
 /* Executors seen, numbered in order: the JSON 'pid' and the text's name. */
 #define MAX_EXECUTORS 64
 static struct {
-    const struct cfut_executor *ex;
-    const struct cfut__remote *remote;
+    const void *ex;
     unsigned serial;
 } execs[MAX_EXECUTORS];
 static unsigned n_execs, next_serial;
@@ -150,24 +148,23 @@ json_row_name(unsigned pid, uint64_t tid, bool process, const char *name)
     fputs("}}", out);
 }
 
-/* Returns the number of the executor ('ex' or 'remote' may be NULL). */
+/*
+ * Returns the number of the executor 'ex' (0 for NULL), numbering it now
+ * if it is new and 'add' is set (it was created before the trace began).
+ */
 static unsigned
-exec_no(const struct cfut_executor *ex, const struct cfut__remote *remote,
-        bool add)
+exec_no(const void *ex, bool add)
 {
+    if (ex == NULL)
+        return 0;
     for (unsigned i = 0; i < n_execs; i++)
-        if ((ex != NULL && execs[i].ex == ex) ||
-            (remote != NULL && execs[i].remote == remote)) {
-            if (execs[i].remote == NULL)
-                execs[i].remote = remote;
+        if (execs[i].ex == ex)
             return execs[i].serial;
-        }
     if (!add || n_execs == MAX_EXECUTORS)
         return 0;
     unsigned serial = ++next_serial;
     (void)thread_no(); /* the executor's thread is numbered first */
     execs[n_execs].ex = ex;
-    execs[n_execs].remote = remote;
     execs[n_execs++].serial = serial;
     if (is_text) {
         fprintf(out, "cfut trace: executor %u created\n", serial);
@@ -178,19 +175,6 @@ exec_no(const struct cfut_executor *ex, const struct cfut__remote *remote,
         json_row_name(serial, 0, false, "executor (parks here)");
     }
     return serial;
-}
-
-/* The executor of a task, seen from its own thread. */
-static unsigned
-task_exec(const struct cfut__task *t)
-{
-    return exec_no(t->ex, t->remote, true);
-}
-
-static const char *
-task_name(const struct cfut__task *t)
-{
-    return t->fut != NULL ? cfut_future_name(t->fut) : "?";
 }
 
 /* The file name without its directories. */
@@ -304,7 +288,7 @@ read_env(void)
 /* ---------------------------------------------------------------------- */
 
 void
-cfut__trace_executor_new(struct cfut_executor *ex)
+cfut__trace_executor_new(const void *ex)
 {
     static pthread_once_t env_once = PTHREAD_ONCE_INIT;
     pthread_once(&env_once, read_env);
@@ -312,12 +296,12 @@ cfut__trace_executor_new(struct cfut_executor *ex)
         return;
     pthread_mutex_lock(&lock);
     if (out != NULL)
-        (void)exec_no(ex, NULL, true);
+        (void)exec_no(ex, true);
     pthread_mutex_unlock(&lock);
 }
 
 void
-cfut__trace_executor_free(struct cfut_executor *ex)
+cfut__trace_executor_free(const void *ex)
 {
     pthread_mutex_lock(&lock);
     leave_task();
@@ -338,33 +322,31 @@ unlock:
 }
 
 void
-cfut__trace_spawn(struct cfut_executor *ex, struct cfut__task *t)
+cfut__trace_spawn(const void *ex, uint64_t id, const char *name, bool main)
 {
-    (void)ex;
     pthread_mutex_lock(&lock);
     if (out == NULL)
         goto unlock;
-    unsigned e = task_exec(t);
-    bool main = (t->flags & CFUT__TASK_MAIN) != 0;
+    unsigned e = exec_no(ex, true);
     if (main) /* block_on runs outside any task */
         leave_task();
     uint64_t by = tls_exec == e ? tls_task : 0;
     if (is_text) {
         text_prefix(e);
-        fprintf(out, "task %llu '%s' %s", (unsigned long long)t->id,
-                task_name(t), main ? "entered block_on" : "spawned");
+        fprintf(out, "task %llu '%s' %s", (unsigned long long)id, name,
+                main ? "entered block_on" : "spawned");
         if (by != 0)
             fprintf(out, " by task %llu", (unsigned long long)by);
         fputc('\n', out);
     } else {
         char row[96];
-        snprintf(row, sizeof row, "task %llu '%s'%s", (unsigned long long)t->id,
-                 task_name(t), main ? " (block_on)" : "");
-        json_row_name(e, t->id, false, row);
-        json_begin("i", main ? "block_on" : "spawn", e, t->id);
+        snprintf(row, sizeof row, "task %llu '%s'%s", (unsigned long long)id,
+                 name, main ? " (block_on)" : "");
+        json_row_name(e, id, false, row);
+        json_begin("i", main ? "block_on" : "spawn", e, id);
         fprintf(out, ",\"s\":\"t\",\"args\":{\"task\":%llu,\"future\":",
-                (unsigned long long)t->id);
-        json_str(task_name(t));
+                (unsigned long long)id);
+        json_str(name);
         fprintf(out, ",\"by_task\":%llu,\"thread\":%u}}",
                 (unsigned long long)by, thread_no());
     }
@@ -373,25 +355,20 @@ unlock:
 }
 
 void
-cfut__trace_poll_begin(struct cfut_executor *ex, struct cfut__task *t)
+cfut__trace_poll_begin(const void *ex, uint64_t id, const char *name)
 {
-    int line;
-    (void)ex;
-    (void)cfut__coro_take_note(&line); /* forget notes from hand polls */
-    if (!cfut__trace_on)
-        return;
     pthread_mutex_lock(&lock);
     if (out == NULL)
         goto unlock;
-    unsigned e = task_exec(t);
-    tls_task = t->id;
+    unsigned e = exec_no(ex, true);
+    tls_task = id;
     tls_exec = e;
     tls_finishing = false;
     tls_cause[0] = '\0';
     if (!is_text) {
-        char name[80];
-        snprintf(name, sizeof name, "poll %s", task_name(t));
-        json_begin("B", name, e, t->id);
+        char pname[80];
+        snprintf(pname, sizeof pname, "poll %s", name);
+        json_begin("B", pname, e, id);
         fputs("}", out);
     }
 unlock:
@@ -399,34 +376,23 @@ unlock:
 }
 
 void
-cfut__trace_poll_end(struct cfut_executor *ex, struct cfut__task *t,
-                     enum cfut_poll r)
+cfut__trace_poll_end(const void *ex, uint64_t id, const char *name,
+                     enum cfut_poll r, const char *file, int line)
 {
-    int line = 0;
-    const char *file = cfut__coro_take_note(&line);
-    (void)ex;
-    if (r == CFUT_READY)
-        file = NULL;
-#if CFUT_DEBUG_CHECKS
-    t->dbg_await_file = file;
-    t->dbg_await_line = line;
-#endif
-    if (!cfut__trace_on)
-        return;
     pthread_mutex_lock(&lock);
     if (out == NULL)
         goto unlock;
-    unsigned e = task_exec(t);
+    unsigned e = exec_no(ex, true);
     const char *res = r == CFUT_READY ? "Ready" : "Pending";
     if (is_text) {
         text_prefix(e);
-        fprintf(out, "task %llu '%s' polled -> %s", (unsigned long long)t->id,
-                task_name(t), res);
+        fprintf(out, "task %llu '%s' polled -> %s", (unsigned long long)id,
+                name, res);
         if (file != NULL)
             fprintf(out, ", suspended at %s:%d", base_name(file), line);
         fputc('\n', out);
     } else {
-        json_begin("E", "", e, t->id);
+        json_begin("E", "", e, id);
         fprintf(out, ",\"args\":{\"result\":\"%s\"", res);
         if (file != NULL) {
             char at[128];
@@ -443,23 +409,22 @@ unlock:
 }
 
 void
-cfut__trace_wake(struct cfut__task *t, bool local)
+cfut__trace_wake(const void *ex, uint64_t id, const char *name)
 {
     pthread_mutex_lock(&lock);
     if (out == NULL)
         goto unlock;
-    /* Off its executor's thread, only the immutable fields are read. */
-    unsigned e = local ? task_exec(t) : exec_no(NULL, t->remote, false);
+    bool local = name != NULL; /* on its executor's thread */
+    unsigned e = exec_no(ex, local);
     uint64_t by = tls_exec == e ? tls_task : 0;
     unsigned th = thread_no();
     if (is_text) {
         text_prefix(e);
         if (local)
-            fprintf(out, "task %llu '%s' woken", (unsigned long long)t->id,
-                    task_name(t));
+            fprintf(out, "task %llu '%s' woken", (unsigned long long)id, name);
         else
-            fprintf(out, "task %llu woken", (unsigned long long)t->id);
-        if (by == t->id)
+            fprintf(out, "task %llu woken", (unsigned long long)id);
+        if (by == id)
             fputs(" by itself\n", out);
         else if (by != 0)
             fprintf(out, " by task %llu%s\n", (unsigned long long)by,
@@ -471,11 +436,11 @@ cfut__trace_wake(struct cfut__task *t, bool local)
         else
             fputs(" from outside any task\n", out);
     } else {
-        json_begin("i", "wake", e, t->id);
+        json_begin("i", "wake", e, id);
         fprintf(out,
                 ",\"s\":\"t\",\"args\":{\"task\":%llu,\"by_task\":%llu,"
                 "\"thread\":%u,\"remote\":%s,\"cause\":",
-                (unsigned long long)t->id, (unsigned long long)by, th,
+                (unsigned long long)id, (unsigned long long)by, th,
                 local ? "false" : "true");
         json_str(by == 0 && local ? tls_cause : "");
         fputs("}}", out);
@@ -485,27 +450,25 @@ unlock:
 }
 
 void
-cfut__trace_finish(struct cfut_executor *ex, struct cfut__task *t, int status)
+cfut__trace_finish(const void *ex, uint64_t id, const char *name, int status)
 {
-    (void)ex;
     pthread_mutex_lock(&lock);
     if (out == NULL)
         goto unlock;
-    unsigned e = task_exec(t);
+    unsigned e = exec_no(ex, true);
     bool ok = status == CFUT_OK;
-    tls_task = t->id; /* the join handle's wake comes from this task */
+    tls_task = id; /* the join handle's wake comes from this task */
     tls_exec = e;
     tls_finishing = true;
     if (is_text) {
         text_prefix(e);
-        fprintf(out, "task %llu '%s' %s\n", (unsigned long long)t->id,
-                task_name(t),
+        fprintf(out, "task %llu '%s' %s\n", (unsigned long long)id, name,
                 ok ? "finished, future dropped"
                    : "cancelled: future dropped while pending");
     } else {
-        json_begin("i", ok ? "finish" : "cancel", e, t->id);
+        json_begin("i", ok ? "finish" : "cancel", e, id);
         fprintf(out, ",\"s\":\"t\",\"args\":{\"task\":%llu,\"status\":",
-                (unsigned long long)t->id);
+                (unsigned long long)id);
         json_str(cfut_status_name(status));
         fputs("}}", out);
     }
@@ -514,7 +477,7 @@ unlock:
 }
 
 void
-cfut__trace_run_end(struct cfut_executor *ex)
+cfut__trace_run_end(const void *ex)
 {
     (void)ex;
     pthread_mutex_lock(&lock);
@@ -523,12 +486,12 @@ cfut__trace_run_end(struct cfut_executor *ex)
 }
 
 void
-cfut__trace_park(struct cfut_executor *ex, bool begin)
+cfut__trace_park(const void *ex, bool begin)
 {
     pthread_mutex_lock(&lock);
     if (out == NULL)
         goto unlock;
-    unsigned e = exec_no(ex, NULL, true);
+    unsigned e = exec_no(ex, true);
     leave_task();
     if (is_text) {
         text_prefix(e);
@@ -544,12 +507,12 @@ unlock:
 }
 
 void
-cfut__trace_reactor(const char *what, int fd)
+cfut__trace_event(const void *ex, const char *what, int fd)
 {
     pthread_mutex_lock(&lock);
     if (out == NULL)
         goto unlock;
-    unsigned e = exec_no(cfut_executor_current(), NULL, true);
+    unsigned e = exec_no(ex, true);
     leave_task();
     if (fd >= 0)
         snprintf(tls_cause, sizeof tls_cause, "fd %d %s", fd, what);

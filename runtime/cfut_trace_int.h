@@ -1,13 +1,16 @@
 /*
- * cfut_trace_int.h: the hooks the executor (and the reactor) call to
- * record trace events. Each hook is wrapped in CFUT__TRACE(), which costs
- * one predictable branch on a global flag while tracing is off. Internal:
- * never included by a public header.
+ * cfut_trace_int.h: the hooks through which the executor, the timers and
+ * the reactor tell the trace what happens. Each hook is wrapped in
+ * CFUT__TRACE(), which costs one predictable branch on a global flag
+ * while tracing is off. Internal: never included by a public header.
  */
 #ifndef CFUT_TRACE_INT_H
 #define CFUT_TRACE_INT_H
 
-#include "cfut_executor_int.h"
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cfut_future.h"
 #include "cfut_trace.h"
 
 #if defined(__GNUC__)
@@ -26,7 +29,8 @@ extern CFUT__HIDDEN int cfut__trace_on;
 
 /*
  * Calls the hook cfut__trace_<call> when tracing is on, e.g.
- * CFUT__TRACE(spawn(ex, t)). Arguments are evaluated only when it is on.
+ * CFUT__TRACE(spawn(ex, t->id, name, false)). Arguments are evaluated only
+ * when it is on.
  */
 #define CFUT__TRACE(call)                                                      \
     do {                                                                       \
@@ -35,46 +39,49 @@ extern CFUT__HIDDEN int cfut__trace_on;
     } while (0)
 
 /*
- * The poll hooks run in debug builds even when tracing is off: they also
- * record, for the task dump, the await a coroutine is suspended at.
+ * The hooks. Each is told what happened in plain values: 'ex' names an
+ * executor (a key the trace numbers its rows by; it is never read), 'id'
+ * a task, 'name' its future's type. The trace reads no structure of the
+ * executor's and writes none.
  */
-#if CFUT_DEBUG_CHECKS
-#define CFUT__TRACE_POLL(call) cfut__trace_##call
-#else
-#define CFUT__TRACE_POLL(call) CFUT__TRACE(call)
-#endif
 
 /*
  * Registers 'ex' with the trace; the first call reads CFUT_TRACE and
  * starts the trace it names. Called (unconditionally) by
  * cfut_executor_new(). Context: the new executor's thread.
  */
-void cfut__trace_executor_new(struct cfut_executor *ex);
+void cfut__trace_executor_new(const void *ex);
 
 /* 'ex' is being freed (after its tasks were cancelled). */
-void cfut__trace_executor_free(struct cfut_executor *ex);
-
-/* Task 't' was spawned (or is block_on's future, flagged MAIN). */
-void cfut__trace_spawn(struct cfut_executor *ex, struct cfut__task *t);
-
-/* The executor is about to poll 't'. */
-void cfut__trace_poll_begin(struct cfut_executor *ex, struct cfut__task *t);
+void cfut__trace_executor_free(const void *ex);
 
 /*
- * The poll of 't' returned 'r'; called at once, before a READY future is
- * dropped. In debug builds it records where a pending coroutine waits.
+ * Task 'id' (future 'name') was spawned on 'ex', or entered block_on
+ * ('main').
  */
-void cfut__trace_poll_end(struct cfut_executor *ex, struct cfut__task *t,
-                          enum cfut_poll r);
+void cfut__trace_spawn(const void *ex, uint64_t id, const char *name,
+                       bool main);
+
+/* The executor 'ex' is about to poll task 'id'. */
+void cfut__trace_poll_begin(const void *ex, uint64_t id, const char *name);
 
 /*
- * Task 't' was woken; 'local' is true on its executor's thread (then its
- * future's name may be read). Context: any thread.
+ * The poll of task 'id' returned 'r'; called at once, before a READY
+ * future is dropped. 'file' and 'line' name the await its innermost
+ * coroutine suspended at during that poll ('file' NULL: none).
  */
-void cfut__trace_wake(struct cfut__task *t, bool local);
+void cfut__trace_poll_end(const void *ex, uint64_t id, const char *name,
+                          enum cfut_poll r, const char *file, int line);
 
-/* Task 't' finishes with 'status' (CFUT_OK or CFUT_ECANCELED). */
-void cfut__trace_finish(struct cfut_executor *ex, struct cfut__task *t,
+/*
+ * Task 'id' of 'ex' was woken: on its executor's thread ('name' is its
+ * future's type), or from another thread ('name' NULL; 'ex' NULL when the
+ * executor is gone). Context: any thread.
+ */
+void cfut__trace_wake(const void *ex, uint64_t id, const char *name);
+
+/* Task 'id' finishes with 'status' (CFUT_OK or CFUT_ECANCELED). */
+void cfut__trace_finish(const void *ex, uint64_t id, const char *name,
                         int status);
 
 /*
@@ -82,17 +89,17 @@ void cfut__trace_finish(struct cfut_executor *ex, struct cfut__task *t,
  * finished any more, so spawns and wakes that follow on this thread come
  * from outside any task (the last task's finish no longer counts).
  */
-void cfut__trace_run_end(struct cfut_executor *ex);
+void cfut__trace_run_end(const void *ex);
 
-/* The executor parks ('begin') or wakes up from parking. */
-void cfut__trace_park(struct cfut_executor *ex, bool begin);
+/* The executor 'ex' parks ('begin') or wakes up from parking. */
+void cfut__trace_park(const void *ex, bool begin);
 
 /*
- * Records a reactor event on the current executor's row: 'what' ("timer
- * fired", "readable", ...) and the fd it concerns (-1: none). The wakes
- * that follow on this thread, outside any task, are attributed to it.
- * Context: the executor's thread, inside its driver's turn.
+ * Records an event of the driver's turn on the row of 'ex': 'what'
+ * ("timer fired", "readable", ...) and the fd it concerns (-1: none). The
+ * wakes that follow on this thread, outside any task, are attributed to
+ * it. Context: the executor's thread, inside a turn (or a clock advance).
  */
-void cfut__trace_reactor(const char *what, int fd);
+void cfut__trace_event(const void *ex, const char *what, int fd);
 
 #endif /* CFUT_TRACE_INT_H */

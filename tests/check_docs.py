@@ -9,7 +9,10 @@ with the code.
      the lesson list. The files examples/NN_*.c and examples/expected/,
      README.md's table, docs/tutorial.md's table (with the README's ideas,
      word for word) and the tutorial's "## Lesson NN" chapters list the
-     same lessons in the same order."""
+     same lessons in the same order.
+  3. The map of the code: docs/design.md's "Map of the code" names every
+     source file of futures/ and runtime/ (and of channels/ and transport/
+     once it has rows for them), and no file that does not exist."""
 import os, re, subprocess, sys
 
 src = os.path.realpath(sys.argv[1])
@@ -74,8 +77,9 @@ for name in lessons:
                                        name + ".txt")):
         fail(f"examples/expected/{name}.txt is missing")
 
-readme_rows = re.findall(
-    r"^\| (\d\d) \| \[(\d\d_\w+)\.c\]\(examples/(\d\d_\w+)\.c\) \| (.*) \|$",
+readme_rows = re.findall(  # (a last column, the exercise, is optional)
+    r"^\| (\d\d) \| \[(\d\d_\w+)\.c\]\(examples/(\d\d_\w+)\.c\) \| (.*?) \|"
+    r"(?: .* \|)?$",
     read("README.md"), re.M)
 tutorial = read("docs/tutorial.md")
 tut_rows = re.findall(r"^\| (\d\d) \| `examples/(\d\d_\w+)\.c` \| (.*) \|$",
@@ -101,6 +105,29 @@ for num, name, idea in tut_rows:
         fail(f"docs/tutorial.md says lesson {num} is '{idea}', README.md "
              f"says '{ideas[name]}'")
 print(f"{len(lessons)} lessons checked in 5 places")
+
+# ---- 3. the map of the code ----
+m = re.search(r"^## Map of the code\n(.*?)(?=^## )", read("docs/design.md"),
+              re.S | re.M)
+if not m:
+    fail("docs/design.md has no '## Map of the code' section")
+named = set(re.findall(r"`((?:futures|runtime|channels|transport)/[\w.]+)`",
+                       m.group(1) if m else ""))
+mapped = ["futures", "runtime"] + [
+    d for d in ("channels", "transport") if any(n.startswith(d + "/")
+                                               for n in named)]
+n_mapped = 0
+for folder in mapped:
+    for f in sorted(os.listdir(os.path.join(src, folder))):
+        if not re.search(r"\.(c|h|h\.in)$", f):
+            continue
+        n_mapped += 1
+        if f"{folder}/{f}" not in named:
+            fail(f"docs/design.md's map of the code does not name {folder}/{f}")
+for rel in sorted(named):
+    if not os.path.exists(os.path.join(src, rel)):
+        fail(f"docs/design.md's map of the code names {rel}, which is gone")
+print(f"{n_mapped} files of {', '.join(mapped)} found in the map of the code")
 
 for f in failures:
     print("FAIL:", f)

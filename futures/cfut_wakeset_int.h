@@ -1,12 +1,13 @@
 /*
- * cfut_subwake_int.h: the shared wake block behind join and select (internal,
- * never included by a public header). One refcounted block per combinator
- * holds a lock-free stack of woken child indexes and the parent's waker;
- * each child is polled with a sub-waker that points at its slot.
+ * cfut_wakeset_int.h: the wake set behind join and select (internal, never
+ * included by a public header): one refcounted block per combinator holds
+ * a lock-free stack of woken child indexes and the parent's waker, and
+ * each child is polled with a sub-waker that points at its slot in it.
  * It does not poll anything: the combinators drain the stack themselves.
+ * Implemented in cfut_wakeset.c.
  */
-#ifndef CFUT_SUBWAKE_INT_H
-#define CFUT_SUBWAKE_INT_H
+#ifndef CFUT_WAKESET_INT_H
+#define CFUT_WAKESET_INT_H
 
 #include <stdatomic.h>
 #include <stddef.h>
@@ -15,10 +16,10 @@
 #include "cfut_future.h"
 
 /* The end of a list of child indexes. */
-#define CFUT__WS_EMPTY UINT32_MAX
+#define CFUT__WAKESET_EMPTY UINT32_MAX
 
 /* One child's place in the wake block; a sub-waker's data points here. */
-struct cfut__ws_slot {
+struct cfut__wakeset_slot {
     uint32_t idx;          /* this slot's index in 'slots' */
     _Atomic uint32_t next; /* the next index on the woken stack */
     atomic_bool queued;    /* on the woken stack (or being drained) */
@@ -31,17 +32,17 @@ struct cfut__ws_slot {
  */
 struct cfut__wakeset {
     atomic_size_t refs;
-    _Atomic uint32_t head;    /* woken stack (Treiber), CFUT__WS_EMPTY */
+    _Atomic uint32_t head;    /* woken stack (Treiber), CFUT__WAKESET_EMPTY */
     atomic_flag lock;         /* guards 'parent' against waking threads */
     struct cfut_waker parent; /* written only by the polling thread */
     uint32_t n;
     size_t extra_off;  /* offset of the combinator's data from the block */
     size_t alloc_size; /* bytes allocated, for cfut__free_small() */
-    struct cfut__ws_slot slots[];
+    struct cfut__wakeset_slot slots[];
 };
 
-/* The vtable of every sub-waker (cfut_join.c). */
-extern const struct cfut_waker_vtable cfut__ws_vtable;
+/* The vtable of every sub-waker (cfut_wakeset.c). */
+extern const struct cfut_waker_vtable cfut__wakeset_vtable;
 
 /*
  * Allocates a block for 'n' children with 'extra' bytes (max-aligned) for
@@ -84,7 +85,8 @@ cfut__wakeset_register(struct cfut__wakeset *ws, const struct cfut_waker *w)
     if (cfut_waker_will_wake(&ws->parent, w))
         return;
     cfut__wakeset_set_parent(ws, w);
-    if (atomic_load_explicit(&ws->head, memory_order_acquire) != CFUT__WS_EMPTY)
+    if (atomic_load_explicit(&ws->head, memory_order_acquire) !=
+        CFUT__WAKESET_EMPTY)
         cfut_waker_wake_by_ref(w);
 }
 
@@ -96,12 +98,13 @@ cfut__wakeset_register(struct cfut__wakeset *ws, const struct cfut_waker *w)
 static inline uint32_t
 cfut__wakeset_take(struct cfut__wakeset *ws)
 {
-    if (atomic_load_explicit(&ws->head, memory_order_relaxed) == CFUT__WS_EMPTY)
-        return CFUT__WS_EMPTY;
-    uint32_t i = atomic_exchange_explicit(&ws->head, CFUT__WS_EMPTY,
+    if (atomic_load_explicit(&ws->head, memory_order_relaxed) ==
+        CFUT__WAKESET_EMPTY)
+        return CFUT__WAKESET_EMPTY;
+    uint32_t i = atomic_exchange_explicit(&ws->head, CFUT__WAKESET_EMPTY,
                                           memory_order_acquire);
-    uint32_t prev = CFUT__WS_EMPTY;
-    while (i != CFUT__WS_EMPTY) {
+    uint32_t prev = CFUT__WAKESET_EMPTY;
+    while (i != CFUT__WAKESET_EMPTY) {
         uint32_t nx =
             atomic_load_explicit(&ws->slots[i].next, memory_order_relaxed);
         atomic_store_explicit(&ws->slots[i].next, prev, memory_order_relaxed);
@@ -143,14 +146,7 @@ cfut__wakeset_clear(struct cfut__wakeset *ws, uint32_t i)
 static inline struct cfut_waker
 cfut__wakeset_waker(struct cfut__wakeset *ws, uint32_t i)
 {
-    return (struct cfut_waker){&cfut__ws_vtable, &ws->slots[i]};
+    return (struct cfut_waker){&cfut__wakeset_vtable, &ws->slots[i]};
 }
 
-/* Rounds 'x' up to a multiple of 'a' (a power of two). */
-static inline size_t
-cfut__align_up(size_t x, size_t a)
-{
-    return (x + a - 1) & ~(a - 1);
-}
-
-#endif /* CFUT_SUBWAKE_INT_H */
+#endif /* CFUT_WAKESET_INT_H */
