@@ -16,7 +16,6 @@
  */
 #include <cfut.h>
 #include <pthread.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -34,8 +33,7 @@ static void *
 timer_thread(void *arg)
 {
     struct timer *t = arg;
-    struct timespec ts = {t->ms / 1000, (long)(t->ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
+    nanosleep(&(struct timespec){0, (long)t->ms * 1000000L}, NULL); /* <1 s */
     pthread_mutex_lock(&t->lock);
     t->done = true;
     struct cfut_waker w = t->waker;
@@ -79,7 +77,6 @@ static const struct cfut_future_vtable timer_vtable = {timer_poll, timer_drop,
                                                        0, "timer", NULL};
 
 /* ---- the executor: about 60 lines ---- */
-
 #define MAX_TASKS 8
 struct task {
     struct cfut_future *future; /* NULL once finished */
@@ -144,19 +141,23 @@ run(void)
                 pthread_cond_wait(&ex.wakeup, &ex.lock);
         }
         struct task *t = ex.queue[ex.head++ % MAX_TASKS]; /* the first */
-        t->queued = false;              /* from now on a wake queues it again */
+        t->queued = false; /* from now on a wake queues it again */
+        struct cfut_future *f = t->future;
+        if (f == NULL)
+            continue; /* it finished after a wake had queued it */
         pthread_mutex_unlock(&ex.lock); /* poll without the lock */
         struct cfut_waker w = {&task_waker_vtable, t};
         struct cfut_context cx;
         cfut_context_init(&cx, &w);
         ex.n_polls++;
-        bool ready = cfut_future_poll(t->future, &cx, NULL) == CFUT_READY;
-        if (ready)
-            cfut_future_drop(t->future);
+        bool ready = cfut_future_poll(f, &cx, NULL) == CFUT_READY;
         pthread_mutex_lock(&ex.lock);
         if (ready) {
-            t->future = NULL; /* finished: never queued again */
+            t->future = NULL; /* finished: a later wake queues nothing */
             ex.n_live--;
+            pthread_mutex_unlock(&ex.lock);
+            cfut_future_drop(f); /* without the lock: a drop may wake */
+            pthread_mutex_lock(&ex.lock);
         }
     }
     pthread_mutex_unlock(&ex.lock);
