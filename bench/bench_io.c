@@ -1,9 +1,12 @@
 /*
  * bench_io.c: the reactor workloads: timer_insert_cancel (a sleep created,
  * armed by one poll and dropped, with 100,000 or 1,000,000 other timers
- * live) beside a hand-written binary heap, and socketpair_rtt (a 32-byte
+ * live) beside a hand-written binary heap, socketpair_rtt (a 32-byte
  * round trip between two tasks of one executor over a socketpair) beside
- * blocking write/read calls on one thread. Prints JSON lines.
+ * blocking write/read calls on one thread, and line_echo_rtt (a 24-byte
+ * line echoed by a server task, read with the buffered reader's
+ * read_line, or with raw stream reads scanned for the newline by hand)
+ * beside the same blocking calls. Prints JSON lines.
  */
 #define _GNU_SOURCE
 #include "benchkit.h"
@@ -352,6 +355,209 @@ rtt_floor(uint64_t ops)
     return sum;
 }
 
+/* ---- line_echo_rtt ------------------------------------------------------ */
+
+#define LINE 24 /* "line 000000000 of echo.\n" */
+
+static void
+make_line(char *buf, uint64_t i)
+{
+    snprintf(buf, LINE + 1, "line %09llu of echo.\n",
+             (unsigned long long)(i % 1000000000u));
+}
+
+/* With the buffered reader and writer: read_line, write, flush. */
+CFUT_ASYNC_FN(buf_echo, uint64_t,
+              ((struct cfut_stream *, s), (bool, client), (uint64_t, n)),
+              struct cfut_buf_reader r;
+              struct cfut_buf_writer w; struct cfut_buf_read rd;
+              struct cfut_buf_write wr; struct cfut_buf_result line;
+              struct cfut_io_result put; uint64_t i; uint64_t sum;
+              char rbuf[256]; char wbuf[256]; char text[LINE + 1];)
+{
+    CFUT_BEGIN();
+    if (cfut_buf_reader_init(&self->r, self->s, self->rbuf,
+                             sizeof self->rbuf) != 0 ||
+        cfut_buf_writer_init(&self->w, self->s, self->wbuf,
+                             sizeof self->wbuf) != 0)
+        abort();
+    for (self->i = 0; self->i < self->n; self->i++) {
+        if (self->client) {
+            make_line(self->text, self->i);
+            cfut_buf_write_init(&self->wr, &self->w, self->text, LINE);
+            CFUT_AWAIT(&self->wr, &self->put);
+            cfut_buf_flush_init(&self->wr, &self->w);
+            CFUT_AWAIT(&self->wr, &self->put);
+        }
+        cfut_buf_read_line_init(&self->rd, &self->r, 0);
+        CFUT_AWAIT(&self->rd, &self->line);
+        if (self->line.status != 0 || self->line.len != LINE)
+            abort();
+        if (self->client) {
+            self->sum += memcmp(self->line.data, self->text, LINE) == 0;
+        } else {
+            cfut_buf_write_init(&self->wr, &self->w, self->line.data, LINE);
+            CFUT_AWAIT(&self->wr, &self->put);
+            cfut_buf_flush_init(&self->wr, &self->w);
+            CFUT_AWAIT(&self->wr, &self->put);
+        }
+        if (self->put.status != 0)
+            abort();
+    }
+    CFUT_RETURN(self->sum);
+    CFUT_END();
+}
+
+/* One stream read (or write of one piece) as a future: raw stream I/O. */
+struct stream_op {
+    struct cfut_future base;
+    struct cfut_stream *s;
+    bool write;
+    struct cfut_iovec iov; /* write: the piece; read: the room */
+};
+
+static enum cfut_poll
+stream_op_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
+{
+    struct stream_op *op = cfut_container_of(f, struct stream_op, base);
+    return op->write ? cfut_stream_poll_write(op->s, cx, &op->iov, 1, out)
+                     : cfut_stream_poll_read(op->s, cx, (void *)op->iov.base,
+                                             op->iov.len, out);
+}
+
+static void
+stream_op_drop(struct cfut_future *f)
+{
+    (void)f;
+}
+
+static const struct cfut_future_vtable stream_op_vtable = {
+    stream_op_poll, stream_op_drop, sizeof(struct cfut_stream_result),
+    "stream_op", NULL};
+
+static void
+stream_op_init(struct stream_op *op, struct cfut_stream *s, bool write,
+               const void *p, size_t len)
+{
+    cfut_future_init(&op->base, &stream_op_vtable);
+    op->s = s;
+    op->write = write;
+    op->iov = (struct cfut_iovec){p, len};
+}
+
+/*
+ * With raw stream reads: read into a buffer, scan what came for the
+ * newline, read again until it is there (one line is in flight, so a read
+ * never brings the next one); write with the stream's write until done.
+ */
+CFUT_ASYNC_FN(raw_echo, uint64_t,
+              ((struct cfut_stream *, s), (bool, client), (uint64_t, n)),
+              uint64_t i;
+              uint64_t sum; size_t got; size_t sent; struct stream_op op;
+              struct cfut_stream_result res; char buf[256];
+              char text[LINE + 1];)
+{
+    CFUT_BEGIN();
+    for (self->i = 0; self->i < self->n; self->i++) {
+        if (self->client) {
+            make_line(self->text, self->i);
+            for (self->sent = 0; self->sent < LINE; self->sent += self->res.n) {
+                stream_op_init(&self->op, self->s, true,
+                               self->text + self->sent, LINE - self->sent);
+                CFUT_AWAIT(&self->op, &self->res);
+                if (self->res.status != 0)
+                    abort();
+            }
+        }
+        for (self->got = 0;
+             self->got == 0 || memchr(self->buf, '\n', self->got) == NULL;
+             self->got += self->res.n) {
+            stream_op_init(&self->op, self->s, false, self->buf + self->got,
+                           sizeof self->buf - self->got);
+            CFUT_AWAIT(&self->op, &self->res);
+            if (self->res.status != 0)
+                abort();
+        }
+        if (self->got != LINE)
+            abort();
+        if (self->client) {
+            self->sum += memcmp(self->buf, self->text, LINE) == 0;
+            continue;
+        }
+        for (self->sent = 0; self->sent < LINE; self->sent += self->res.n) {
+            stream_op_init(&self->op, self->s, true, self->buf + self->sent,
+                           LINE - self->sent);
+            CFUT_AWAIT(&self->op, &self->res);
+            if (self->res.status != 0)
+                abort();
+        }
+    }
+    CFUT_RETURN(self->sum);
+    CFUT_END();
+}
+
+static uint64_t
+line_echo(uint64_t ops, bool buffered)
+{
+    int fds[2];
+    struct cfut_stream *a, *b;
+    if (cfut_socketpair(fds) != CFUT_OK ||
+        cfut_fd_stream_new(ex, fds[0], &a) != 0 ||
+        cfut_fd_stream_new(ex, fds[1], &b) != 0)
+        abort();
+    struct cfut_join_handle h;
+    CFUT_JOIN_OUTPUT(uint64_t) out;
+    if ((buffered ? buf_echo_spawn(ex, NULL, b, false, ops)
+                  : raw_echo_spawn(ex, NULL, b, false, ops)) != CFUT_OK ||
+        (buffered ? buf_echo_spawn(ex, &h, a, true, ops)
+                  : raw_echo_spawn(ex, &h, a, true, ops)) != CFUT_OK ||
+        cfut_block_on(ex, &h.base, &out) != CFUT_OK ||
+        cfut_executor_run(ex) != CFUT_OK)
+        abort();
+    cfut_stream_close(a);
+    cfut_stream_close(b);
+    return out.value;
+}
+
+static uint64_t
+line_echo_buffered(uint64_t ops)
+{
+    return line_echo(ops, true);
+}
+
+static uint64_t
+line_echo_raw(uint64_t ops)
+{
+    return line_echo(ops, false);
+}
+
+/* The floor: blocking calls on one thread, the newline found by hand. */
+static uint64_t
+line_echo_floor(uint64_t ops)
+{
+    int fds[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0)
+        abort();
+    char text[LINE + 1], buf[256];
+    uint64_t sum = 0;
+    for (uint64_t i = 0; i < ops; i++) {
+        make_line(text, i);
+        if (send(fds[0], text, LINE, MSG_NOSIGNAL) != LINE)
+            abort();
+        if (read(fds[1], buf, sizeof buf) != LINE ||
+            memchr(buf, '\n', LINE) == NULL)
+            abort();
+        if (send(fds[1], buf, LINE, MSG_NOSIGNAL) != LINE)
+            abort();
+        if (read(fds[0], buf, sizeof buf) != LINE)
+            abort();
+        sum += memcmp(buf, text, LINE) == 0;
+    }
+    close(fds[0]);
+    close(fds[1]);
+    return sum;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -364,6 +570,12 @@ main(int argc, char **argv)
         run_timers(&b, "timer_insert_cancel_1000000", 1000000);
     benchkit_run(&b, "socketpair_rtt", "cfut", rtt_cfut, 1000, 1, expect_ops);
     benchkit_run(&b, "socketpair_rtt", "floor", rtt_floor, 1000, 1, expect_ops);
+    benchkit_run(&b, "line_echo_rtt", "cfut-bufio", line_echo_buffered, 1000, 1,
+                 expect_ops);
+    benchkit_run(&b, "line_echo_rtt", "cfut-raw", line_echo_raw, 1000, 1,
+                 expect_ops);
+    benchkit_run(&b, "line_echo_rtt", "floor", line_echo_floor, 1000, 1,
+                 expect_ops);
     cfut_executor_free(ex);
     return 0;
 }

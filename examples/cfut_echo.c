@@ -4,7 +4,8 @@
  * docs/wire-format.md).
  *
  * HOST is an IPv4 address, an IPv6 address in brackets ("[::1]:7000") or
- * localhost; host names are not resolved (the error says so).
+ * localhost; the client also takes a host name (resolved, each address
+ * tried in turn), the server listens on numeric addresses only.
  *
  *   cfut-echo serve [--listen HOST:PORT] [--ws-listen HOST:PORT]
  *                   [--shuffle] [--delay-ms MAX]
@@ -36,7 +37,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -48,40 +48,11 @@ now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/*
- * Splits "HOST:PORT" into 'host' and '*port': "127.0.0.1:7000",
- * "localhost:7000", "[::1]:7000" (an IPv6 address goes in brackets).
- */
+/* Splits "HOST:PORT" ("[::1]:7000" for IPv6); -1 if it does not parse. */
 static int
 parse_addr(const char *s, char *host, size_t cap, uint16_t *port)
 {
-    if (s == NULL)
-        return -1;
-    const char *h = s, *colon;
-    size_t n;
-    if (s[0] == '[') {
-        const char *close = strchr(s, ']');
-        if (close == NULL || close[1] != ':')
-            return -1;
-        h = s + 1;
-        n = (size_t)(close - h);
-        colon = close + 1;
-    } else {
-        colon = strrchr(s, ':');
-        if (colon == NULL || memchr(s, ':', (size_t)(colon - s)) != NULL)
-            return -1; /* no port, or an IPv6 address without brackets */
-        n = (size_t)(colon - s);
-    }
-    if (n >= cap)
-        return -1;
-    memcpy(host, h, n);
-    host[n] = '\0';
-    char *end;
-    long p = strtol(colon + 1, &end, 10);
-    if (colon[1] == '\0' || *end != '\0' || p < 0 || p > 65535)
-        return -1;
-    *port = (uint16_t)p;
-    return 0;
+    return s != NULL && cfut_hostport_split(s, host, cap, port) == 0 ? 0 : -1;
 }
 
 /* Writes 'host' and 'port' as "HOST:PORT" (brackets for IPv6). */
@@ -184,7 +155,7 @@ struct client_main {
     int state; /* 0 connecting, 1 WebSocket handshake, 2 running */
     int k;
     struct cfut_stream *ws; /* state 1: the stream shaking hands */
-    struct cfut_connect conn;
+    struct cfut_tcp_connect conn;
     struct cfut_ws_handshake hs;
 };
 
@@ -218,15 +189,13 @@ client_main_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
     int *status = out;
     int rc = 0;
     if (m->state == 0) {
-        struct cfut_connect_result r;
+        struct cfut_accepted r;
         if (cfut_future_poll(&m->conn.base, cx, &r) == CFUT_PENDING)
             return CFUT_PENDING;
         cfut_future_drop(&m->conn.base);
         m->state = 2;
-        struct cfut_stream *s;
+        struct cfut_stream *s = r.stream;
         rc = r.status;
-        if (rc == 0 && (rc = cfut_fd_stream_from_io(r.io, &s)) < 0)
-            cfut_io_free(r.io);
         if (rc == 0 && cl->ws) {
             /* Over WebSocket: shake hands first, for a clear error. */
             struct cfut_ws_config wc = {.frame_messages = true,
@@ -313,7 +282,7 @@ run_client(struct cfut_executor *ex, const char *host, uint16_t port,
     cfut_future_init(&m.base, &client_main_vtable);
     m.cl = &cl;
     m.k = k;
-    int rc = cfut_tcp_connect_init(&m.conn, host, port);
+    int rc = cfut_tcp_connect_host_init(&m.conn, host, port, NULL);
     if (rc < 0) {
         char a[300];
         fprintf(stderr, "cfut-echo: cannot connect to %s: %s (%s)\n",
@@ -427,12 +396,12 @@ serve_handler(void *ctx, const unsigned char *payload, size_t len,
     return rc;
 }
 
-/* A task that frees the server at SIGTERM or SIGINT (via a signalfd). */
+/* A task that frees the server at SIGTERM or SIGINT (cfut_signal.h). */
 struct stopper {
     struct cfut_future base;
-    struct cfut_io *io;
+    struct cfut_signal *sig[2];
     struct cfut_server **srv;
-    struct cfut_readiness rd;
+    struct cfut_signal_recv recv[2];
 };
 
 static enum cfut_poll
@@ -440,8 +409,9 @@ stopper_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
 {
     (void)out;
     struct stopper *s = cfut_container_of(f, struct stopper, base);
-    int st;
-    if (cfut_future_poll(&s->rd.base, cx, &st) == CFUT_PENDING)
+    uint64_t n;
+    if (cfut_future_poll(&s->recv[0].base, cx, &n) == CFUT_PENDING &&
+        cfut_future_poll(&s->recv[1].base, cx, &n) == CFUT_PENDING)
         return CFUT_PENDING;
     /* Every connection ends, then every task: the executor's run returns. */
     cfut_server_free(*s->srv);
@@ -453,8 +423,10 @@ static void
 stopper_drop(struct cfut_future *f)
 {
     struct stopper *s = cfut_container_of(f, struct stopper, base);
-    cfut_future_drop(&s->rd.base);
-    cfut_io_free(s->io);
+    for (int i = 0; i < 2; i++) {
+        cfut_future_drop(&s->recv[i].base);
+        cfut_signal_free(s->sig[i]);
+    }
 }
 
 static const struct cfut_future_vtable stopper_vtable = {
@@ -464,45 +436,40 @@ static const struct cfut_future_vtable stopper_vtable = {
 static int
 stop_on_signals(struct cfut_executor *ex, struct cfut_server **srv)
 {
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
-        return -errno;
-    int fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-    if (fd < 0)
-        return -errno;
     struct stopper s;
     cfut_future_init(&s.base, &stopper_vtable);
     s.srv = srv;
-    int rc = cfut_io_new(ex, fd, &s.io);
-    if (rc < 0) {
-        close(fd);
+    int rc = cfut_signal_new(ex, SIGTERM, &s.sig[0]);
+    if (rc < 0)
+        return rc;
+    if ((rc = cfut_signal_new(ex, SIGINT, &s.sig[1])) < 0) {
+        cfut_signal_free(s.sig[0]);
         return rc;
     }
-    cfut_readable_init(&s.rd, s.io);
+    for (int i = 0; i < 2; i++)
+        cfut_signal_recv_init(&s.recv[i], s.sig[i]);
     rc = cfut_spawn(ex, &s.base, sizeof s, NULL);
-    if (rc < 0) {
-        cfut_future_drop(&s.rd.base);
-        cfut_io_free(s.io);
-    }
+    if (rc < 0)
+        cfut_future_drop(&s.base); /* a fresh future: drop frees both */
     return rc;
 }
 
 /*
- * Serves on the listening socket 'fd' (taken, even on failure), over
- * WebSocket when 'ws'; '*port' gets its port.
+ * Listens on 'host' and 'port' and serves there, over WebSocket when
+ * 'ws'; '*port' gets the real port. Returns 0 or the failure.
  */
 static int
-serve_on(struct cfut_server *srv, int fd, bool ws, uint16_t *port)
+serve_on(struct cfut_executor *ex, struct cfut_server *srv, const char *host,
+         bool ws, uint16_t *port)
 {
-    int rc = cfut_socket_local_port(fd, port);
-    if (rc == 0)
-        rc = ws ? cfut_server_listen_ws(srv, fd, NULL)
-                : cfut_server_listen(srv, fd);
-    if (rc < 0 && rc != CFUT_ENOMEM)
-        close(fd); /* (after CFUT_ENOMEM the server has closed it) */
+    struct cfut_listener *l;
+    int rc = cfut_tcp_listen_host(ex, host, *port, NULL, &l);
+    if (rc < 0)
+        return rc;
+    *port = cfut_listener_port(l);
+    rc = ws ? cfut_server_listen_ws(srv, l, NULL) : cfut_server_listen(srv, l);
+    if (rc < 0)
+        cfut_listener_free(l);
     return rc;
 }
 
@@ -511,16 +478,13 @@ serve_on(struct cfut_server *srv, int fd, bool ws, uint16_t *port)
  * 'ws'; prints where, then 'suffix'. Returns 0 or the failure (said).
  */
 static int
-listen_at(struct cfut_server *srv, const char *addr, bool ws,
-          const char *suffix)
+listen_at(struct cfut_executor *ex, struct cfut_server *srv, const char *addr,
+          bool ws, const char *suffix)
 {
     char host[256], a[300];
     uint16_t port;
-    int fd = -1, rc;
     (void)parse_addr(addr, host, sizeof host, &port);
-    rc = cfut_tcp_listen(host, port, 128, &fd);
-    if (rc == 0)
-        rc = serve_on(srv, fd, ws, &port);
+    int rc = serve_on(ex, srv, host, ws, &port);
     if (rc < 0) {
         fprintf(stderr, "cfut-echo: cannot listen on %s%s: %s (%s)\n",
                 ws ? "ws://" : "", format_addr(a, sizeof a, host, port),
@@ -645,10 +609,7 @@ main(int argc, char **argv)
                     cfut_strerror(rc));
         if (rc == 0 && demo) {
             /* A free port on 127.0.0.1, over TCP or WebSocket. */
-            int fd;
-            rc = cfut_tcp_listen(host, 0, 128, &fd);
-            if (rc == 0)
-                rc = serve_on(srv, fd, demo_ws, &port);
+            rc = serve_on(ex, srv, host, demo_ws, &port);
             if (demo_ws)
                 path = "/";
             if (rc == 0)
@@ -660,9 +621,9 @@ main(int argc, char **argv)
                         cfut_strerror(rc), cfut_status_name(rc));
         }
         if (rc == 0 && listen != NULL)
-            rc = listen_at(srv, listen, false, replies);
+            rc = listen_at(ex, srv, listen, false, replies);
         if (rc == 0 && ws_listen != NULL)
-            rc = listen_at(srv, ws_listen, true, replies);
+            rc = listen_at(ex, srv, ws_listen, true, replies);
         if (rc == 0 && !demo && (rc = stop_on_signals(ex, &srv)) < 0)
             fprintf(stderr, "cfut-echo: cannot watch for SIGTERM: %s (%s)\n",
                     cfut_strerror(rc), cfut_status_name(rc));

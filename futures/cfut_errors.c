@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #include "cfut_errors_int.h"
 
+#include <netdb.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -222,4 +223,38 @@ cfut__status_from_wire(int32_t wire)
 #else
     return CFUT_EIO; /* a Linux errno this system has no name for */
 #endif
+}
+
+int
+cfut__status_from_gai(int rc, int err)
+{
+    switch (rc) {
+    case 0:
+        return CFUT_OK;
+    case EAI_NONAME:
+        return CFUT_EAI_NONAME;
+    case EAI_AGAIN:
+        return CFUT_EAI_AGAIN;
+    case EAI_FAIL:
+        return CFUT_EAI_FAIL;
+#ifdef EAI_NODATA
+    case EAI_NODATA:
+        return CFUT_EAI_NODATA;
+#endif
+#ifdef EAI_ADDRFAMILY
+    case EAI_ADDRFAMILY:
+        return CFUT_EAI_NODATA;
+#endif
+    case EAI_MEMORY:
+        return CFUT_ENOMEM;
+    case EAI_SYSTEM:
+        return err > 0 ? -err : CFUT_EAI_FAIL;
+    case EAI_BADFLAGS:
+    case EAI_FAMILY:
+    case EAI_SOCKTYPE:
+    case EAI_SERVICE:
+        return CFUT_EINVAL;
+    default:
+        return CFUT_EAI_FAIL;
+    }
 }

@@ -81,8 +81,22 @@ extern "C" {
       "call does not fit the object's state")                                  \
     /* a host name given where only numeric addresses are taken */             \
     X(CFUT_EHOSTNAME, CFUT_STATUS_OWN_BASE - 7,                                \
-      "host names are not resolved by this call: give a numeric address "      \
-      "or localhost")
+      "host names are not resolved by this call: give a numeric address or "   \
+      "localhost, or resolve the name first (cfut_resolve_init(); "            \
+      "cfut_tcp_connect_init() takes names)")                                  \
+    /* name resolution: the name does not exist (EAI_NONAME) */                \
+    X(CFUT_EAI_NONAME, CFUT_STATUS_OWN_BASE - 8,                               \
+      "no such host: the name does not resolve to an address")                 \
+    /* name resolution: no answer now (EAI_AGAIN) */                           \
+    X(CFUT_EAI_AGAIN, CFUT_STATUS_OWN_BASE - 9,                                \
+      "name resolution failed for now (no answer from a name server): "        \
+      "try again")                                                             \
+    /* name resolution: a failure that retrying will not fix (EAI_FAIL) */     \
+    X(CFUT_EAI_FAIL, CFUT_STATUS_OWN_BASE - 10,                                \
+      "name resolution failed (a name server refused or failed)")              \
+    /* name resolution: the name exists without an address of the family */    \
+    X(CFUT_EAI_NODATA, CFUT_STATUS_OWN_BASE - 11,                              \
+      "the host name has no address (of the family asked for)")
 
 #define CFUT__STATUS_ENUM(name, value, text) name = (value),
 
@@ -90,7 +104,7 @@ extern "C" {
 enum cfut_status { CFUT_STATUS_MAP(CFUT__STATUS_ENUM) };
 
 /* Number of codes in CFUT_STATUS_MAP, CFUT_OK included. */
-#define CFUT_N_STATUS 19
+#define CFUT_N_STATUS 23
 
 /*
  * Tells whether 'status' is a negated errno value: a system error, or

@@ -26,4 +26,15 @@ int32_t cfut__status_to_wire(int status);
  */
 int cfut__status_from_wire(int32_t wire);
 
+/*
+ * Returns the status for getaddrinfo()'s result 'rc' (EAI_* or 0), with
+ * 'err' the errno it left (read for EAI_SYSTEM): 0; CFUT_EAI_NONAME,
+ * CFUT_EAI_AGAIN, CFUT_EAI_FAIL, CFUT_EAI_NODATA (also for
+ * EAI_ADDRFAMILY); CFUT_ENOMEM (EAI_MEMORY); -'err' (EAI_SYSTEM, or
+ * CFUT_EAI_FAIL when 'err' is 0); CFUT_EINVAL for the codes that mean the
+ * query itself was wrong (EAI_BADFLAGS, EAI_FAMILY, EAI_SOCKTYPE,
+ * EAI_SERVICE); CFUT_EAI_FAIL for any other.
+ */
+int cfut__status_from_gai(int rc, int err);
+
 #endif /* CFUT_ERRORS_INT_H */

@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include "cfut_io.h"
+#include "cfut_io_int.h"
 #include "cfut_reactor_int.h"
 
 #include <arpa/inet.h>
@@ -217,9 +218,11 @@ cfut_accept_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
     if (!cfut_context_consume_budget(cx))
         return CFUT_PENDING;
     int fd;
+    socklen_t len;
     do {
-        fd = accept4(cfut_io_fd(a->io), NULL, NULL,
-                     SOCK_NONBLOCK | SOCK_CLOEXEC);
+        len = sizeof res->peer.bytes;
+        fd = accept4(cfut_io_fd(a->io), (struct sockaddr *)res->peer.bytes,
+                     &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     } while (fd < 0 && (errno == EINTR || errno == ECONNABORTED));
     if (fd < 0 && would_block(errno)) {
         cfut_io_clear_ready(a->io, CFUT_IO_READABLE);
@@ -228,6 +231,7 @@ cfut_accept_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
     }
     res->status = fd >= 0 ? CFUT_OK : -errno; /* EMFILE, ENFILE, ... */
     res->fd = fd;
+    res->peer.len = fd >= 0 ? (uint32_t)len : 0;
     cfut__io_unwait(a->io, &a->waiter);
     return CFUT_READY;
 }
@@ -403,29 +407,21 @@ cfut_connect_init(struct cfut_connect *f, const void *addr, size_t len)
     return CFUT_OK;
 }
 
-/* Tells whether 'host' names this machine's loopback: "localhost". */
-static bool
-is_localhost(const char *host)
+bool
+cfut__is_localhost(const char *host)
 {
     return strcasecmp(host, "localhost") == 0 ||
            strcasecmp(host, "localhost.") == 0;
 }
 
-/*
- * Parses 'host' and 'port' into 'ss': an IPv4 or IPv6 literal, or
- * "localhost" (127.0.0.1). Writes the address's length to '*len'.
- * Returns: 0; CFUT_EADDR for a malformed numeric address (digits, dots
- *   and colons only, or empty); CFUT_EHOSTNAME for anything else, which
- *   would need a resolver.
- */
-static int
-parse_host(const char *host, uint16_t port, struct sockaddr_storage *ss,
-           socklen_t *len)
+int
+cfut__parse_host(const char *host, uint16_t port, struct sockaddr_storage *ss,
+                 socklen_t *len)
 {
     memset(ss, 0, sizeof *ss);
     struct sockaddr_in *in4 = (struct sockaddr_in *)(void *)ss;
     struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)(void *)ss;
-    if (is_localhost(host)) {
+    if (cfut__is_localhost(host)) {
         in4->sin_family = AF_INET;
         in4->sin_port = htons(port);
         in4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -464,17 +460,17 @@ parse_unix(const char *path, struct sockaddr_un *un)
 }
 
 int
-cfut_tcp_connect_init(struct cfut_connect *f, const char *host, uint16_t port)
+cfut_connect_tcp_init(struct cfut_connect *f, const char *host, uint16_t port)
 {
     if (f == NULL || host == NULL)
         return CFUT_EINVAL;
     struct sockaddr_storage ss;
     socklen_t len;
-    int rc = parse_host(host, port, &ss, &len);
+    int rc = cfut__parse_host(host, port, &ss, &len);
     if (rc == 0)
         rc = cfut_connect_init(f, &ss, len);
     if (rc == 0)
-        f->try_v6_loopback = is_localhost(host);
+        f->try_v6_loopback = cfut__is_localhost(host);
     return rc;
 }
 
@@ -494,13 +490,21 @@ cfut_unix_connect_init(struct cfut_connect *f, const char *path)
 /* Socket helpers                                                          */
 /* ---------------------------------------------------------------------- */
 
-/* Binds 'fd' to 'sa' and listens; closes 'fd' on failure. */
-static int
-bind_listen(int fd, const struct sockaddr *sa, socklen_t len, int backlog,
-            int *out_fd)
+int
+cfut__listen_socket(const struct sockaddr *sa, socklen_t len, int backlog,
+                    bool reuse_addr, bool reuse_port, int *out_fd)
 {
-    int rc = CFUT_OK;
-    if (bind(fd, sa, len) != 0 || listen(fd, backlog) != 0)
+    int fd =
+        socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    int one = 1, rc = CFUT_OK;
+    if (sa->sa_family != AF_UNIX && reuse_addr)
+        (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (sa->sa_family != AF_UNIX && reuse_port &&
+        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
+        rc = -errno;
+    if (rc == CFUT_OK && (bind(fd, sa, len) != 0 || listen(fd, backlog) != 0))
         rc = -errno;
     if (rc != CFUT_OK) {
         close(fd);
@@ -511,26 +515,29 @@ bind_listen(int fd, const struct sockaddr *sa, socklen_t len, int backlog,
 }
 
 int
-cfut_tcp_listen(const char *host, uint16_t port, int backlog, int *out_fd)
+cfut_tcp_listen_fd(const char *host, uint16_t port, int backlog, int *out_fd)
 {
     if (host == NULL || out_fd == NULL)
         return CFUT_EINVAL;
     struct sockaddr_storage ss;
     socklen_t len;
-    int rc = parse_host(host, port, &ss, &len);
+    int rc = cfut__parse_host(host, port, &ss, &len);
     if (rc != 0)
         return rc;
-    int fd =
-        socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return -errno;
-    int one = 1;
-    (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    return bind_listen(fd, (const struct sockaddr *)&ss, len, backlog, out_fd);
+    return cfut__listen_socket((const struct sockaddr *)&ss, len, backlog, true,
+                               false, out_fd);
 }
 
 int
-cfut_unix_listen(const char *path, int backlog, int *out_fd)
+cfut__parse_unix(const char *path, struct sockaddr_un *un, socklen_t *len)
+{
+    if (path == NULL || (*len = parse_unix(path, un)) == 0)
+        return CFUT_EINVAL;
+    return CFUT_OK;
+}
+
+int
+cfut_unix_listen_fd(const char *path, int backlog, int *out_fd)
 {
     if (path == NULL || out_fd == NULL)
         return CFUT_EINVAL;
@@ -538,10 +545,8 @@ cfut_unix_listen(const char *path, int backlog, int *out_fd)
     socklen_t len = parse_unix(path, &un);
     if (len == 0)
         return CFUT_EINVAL;
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return -errno;
-    return bind_listen(fd, (const struct sockaddr *)&un, len, backlog, out_fd);
+    return cfut__listen_socket((const struct sockaddr *)&un, len, backlog,
+                               false, false, out_fd);
 }
 
 int

@@ -34,6 +34,16 @@ extern "C" {
 /* The largest socket address a connect future holds (sockaddr_storage). */
 #define CFUT_SOCKADDR_MAX 128
 
+/*
+ * A socket address of any family (IPv4, IPv6, Unix): 'len' bytes of a
+ * struct sockaddr_in, sockaddr_in6 or sockaddr_un ('len' 0: none).
+ * cfut_net.h prints and parses them.
+ */
+struct cfut_sockaddr {
+    uint32_t len;
+    _Alignas(8) unsigned char bytes[CFUT_SOCKADDR_MAX];
+};
+
 /* The output of read and write_all. */
 struct cfut_io_result {
     int status; /* CFUT_OK or an error (see each future) */
@@ -136,11 +146,15 @@ CFUT_API void cfut_write_all_init(struct cfut_write_all *f, struct cfut_io *io,
 struct cfut_accept_result {
     int status; /* CFUT_OK, or accept()'s error: -EMFILE, -ENFILE, ... */
     int fd;     /* the connection (non-blocking, close-on-exec), or -1 */
+    struct cfut_sockaddr peer; /* the peer's address, when 'status' is 0 */
 };
 
 /*
  * A future that accepts one connection on a listening socket. The new fd
- * belongs to the caller (register it with cfut_io_new()).
+ * belongs to the caller (register it with cfut_io_new()). It reports
+ * every error of accept() but EINTR and ECONNABORTED (retried), -EMFILE
+ * included: a loop over it must not retry at once (cfut_net.h's listener
+ * backs off instead).
  */
 struct cfut_accept {
     /* private: do not touch */
@@ -199,7 +213,8 @@ CFUT_API int cfut_connect_init(struct cfut_connect *f, const void *addr,
  * IPv4 literal ("127.0.0.1"), an IPv6 literal ("::1", no brackets) or
  * "localhost", which tries 127.0.0.1 and, if that attempt fails, ::1 (the
  * output then has the first attempt's error). Host names are not resolved
- * by this call (that needs a resolver off the executor's thread).
+ * by this call (cfut_tcp_connect_init() in cfut_net.h resolves them and
+ * gives a stream).
  * Ownership: 'host' is borrowed.
  * Returns: 0; CFUT_EINVAL if 'f' or 'host' is NULL; CFUT_EADDR if 'host'
  *   is a malformed numeric address ("300.1.1.1", "1::2::3", "");
@@ -207,7 +222,7 @@ CFUT_API int cfut_connect_init(struct cfut_connect *f, const void *addr,
  *   initialised only on success.
  * Pinned: from its first poll until drop.
  */
-CFUT_API int cfut_tcp_connect_init(struct cfut_connect *f, const char *host,
+CFUT_API int cfut_connect_tcp_init(struct cfut_connect *f, const char *host,
                                    uint16_t port);
 
 /*
@@ -231,6 +246,8 @@ CFUT_API int cfut_unix_connect_init(struct cfut_connect *f, const char *path);
  * which listens on 127.0.0.1 only (one socket, one family: connect to
  * "localhost" tries 127.0.0.1 first). Host names are not resolved by this
  * call. SO_REUSEADDR is set, so a port in TIME_WAIT can be taken again.
+ * This is the fd-level helper; cfut_tcp_listen() (cfut_net.h) gives a
+ * listener whose accept future hands out streams.
  * Ownership: 'host' is borrowed; '*out_fd' receives the fd, owned by the
  *   caller, and is written only on success.
  * Returns: 0; CFUT_EINVAL if 'host' or 'out_fd' is NULL; CFUT_EADDR if
@@ -239,8 +256,8 @@ CFUT_API int cfut_unix_connect_init(struct cfut_connect *f, const char *path);
  *   is taken), -EADDRNOTAVAIL (no interface has that address), -EACCES (a
  *   privileged port), -EMFILE, ...
  */
-CFUT_API int cfut_tcp_listen(const char *host, uint16_t port, int backlog,
-                             int *out_fd);
+CFUT_API int cfut_tcp_listen_fd(const char *host, uint16_t port, int backlog,
+                                int *out_fd);
 
 /*
  * Opens a non-blocking Unix stream socket listening at 'path' (which must
@@ -251,7 +268,7 @@ CFUT_API int cfut_tcp_listen(const char *host, uint16_t port, int backlog,
  *   is NULL; the failed system call's error as -errno: -EADDRINUSE if
  *   'path' exists, -ENOENT or -EACCES for its directory, -EMFILE, ...
  */
-CFUT_API int cfut_unix_listen(const char *path, int backlog, int *out_fd);
+CFUT_API int cfut_unix_listen_fd(const char *path, int backlog, int *out_fd);
 
 /*
  * Writes the local port of the IP socket 'fd' to '*out'.

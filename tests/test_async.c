@@ -132,14 +132,10 @@ START_TEST(test_async_no_arguments_and_any_output_type)
     make_pair_init(&m, 9);
     echo_ptr_init(&e, &rm);
 
-    ck_assert_int_eq(testkit_poll(&a.base, cfut_waker_noop(), &ra),
-                     CFUT_READY);
-    ck_assert_int_eq(testkit_poll(&b.base, cfut_waker_noop(), &rb),
-                     CFUT_READY);
-    ck_assert_int_eq(testkit_poll(&m.base, cfut_waker_noop(), &rm),
-                     CFUT_READY);
-    ck_assert_int_eq(testkit_poll(&e.base, cfut_waker_noop(), &re),
-                     CFUT_READY);
+    ck_assert_int_eq(testkit_poll(&a.base, cfut_waker_noop(), &ra), CFUT_READY);
+    ck_assert_int_eq(testkit_poll(&b.base, cfut_waker_noop(), &rb), CFUT_READY);
+    ck_assert_int_eq(testkit_poll(&m.base, cfut_waker_noop(), &rm), CFUT_READY);
+    ck_assert_int_eq(testkit_poll(&e.base, cfut_waker_noop(), &re), CFUT_READY);
     cfut_future_drop(&a.base);
     cfut_future_drop(&b.base);
     cfut_future_drop(&m.base);
@@ -171,11 +167,8 @@ END_TEST
 /* ---- awaits: discard, destination, nested async function, boxed ---- */
 
 CFUT_ASYNC_FN(awaits, uint64_t, ((bool, box)), struct testkit_countdown c;
-              struct make_pair inner;
-              struct pair pr;
-              struct cfut_future *boxed;
-              uint64_t v;
-              uint64_t w;)
+              struct make_pair inner; struct pair pr;
+              struct cfut_future * boxed; uint64_t v; uint64_t w;)
 {
     CFUT_BEGIN();
     /* Discarded: a u64 output that nobody reads. */
@@ -241,8 +234,7 @@ struct probe {
 
 CFUT_ASYNC_FN(three_steps, int, ((struct probe *, pr)),
               struct testkit_countdown c;
-              int i;
-              uint64_t v;)
+              int i; uint64_t v;)
 {
     CFUT_BEGIN();
     self->pr->started++;
@@ -579,8 +571,10 @@ async_suite(void)
     TCase *tc = tcase_create("declare and spawn");
     testkit_executor_fixture(tc);
     tcase_add_test(tc, test_async_spawn_passes_arguments_of_several_types);
-    tcase_add_test(tc, test_async_void_output_has_size_zero_and_finishes_at_end);
-    tcase_add_test(tc, test_async_spawn_allocation_failure_leaves_the_arguments);
+    tcase_add_test(tc,
+                   test_async_void_output_has_size_zero_and_finishes_at_end);
+    tcase_add_test(tc,
+                   test_async_spawn_allocation_failure_leaves_the_arguments);
     tcase_add_test(tc, test_async_spawn_with_no_executor_uses_the_running_one);
     tcase_add_test(tc, test_async_cancel_through_the_join_handle);
     suite_add_tcase(s, tc);
@@ -601,7 +595,8 @@ async_suite(void)
     suite_add_tcase(s, tc);
 
     tc = tcase_create("misuse");
-    tcase_add_test(tc, test_async_destination_size_mismatch_aborts_with_a_message);
+    tcase_add_test(tc,
+                   test_async_destination_size_mismatch_aborts_with_a_message);
     tcase_add_test(tc, test_async_join_handle_destination_too_small_aborts);
     tcase_add_test(tc, test_async_end_without_return_aborts_with_a_message);
     tcase_add_test(tc, test_async_local_child_aborts_in_debug_builds);

@@ -8,8 +8,11 @@
 #define _GNU_SOURCE
 #include "testkit.h"
 
+#include <netdb.h>
 #include <pthread.h>
 #include <string.h>
+
+#include "cfut_errors_int.h"
 
 #define AS_ROW(name, value, text) {#name, (value), (text)},
 
@@ -57,8 +60,10 @@ END_TEST
 
 START_TEST(test_errors_own_codes_lie_outside_every_errno)
 {
-    const int own[] = {CFUT_ECLOSED, CFUT_EEOF,   CFUT_ENOTFOUND, CFUT_EFULL,
-                       CFUT_EADDR,   CFUT_ESTATE, CFUT_EHOSTNAME};
+    const int own[] = {CFUT_ECLOSED,   CFUT_EEOF,       CFUT_ENOTFOUND,
+                       CFUT_EFULL,     CFUT_EADDR,      CFUT_ESTATE,
+                       CFUT_EHOSTNAME, CFUT_EAI_NONAME, CFUT_EAI_AGAIN,
+                       CFUT_EAI_FAIL,  CFUT_EAI_NODATA};
 
     for (size_t i = 0; i < sizeof own / sizeof own[0]; i++) {
         ck_assert_int_lt(own[i], CFUT_STATUS_OWN_BASE);
@@ -101,6 +106,29 @@ START_TEST(test_errors_host_name_text_says_names_are_not_resolved)
 {
     ck_assert_ptr_nonnull(
         strstr(cfut_strerror(CFUT_EHOSTNAME), "host names are not resolved"));
+    ck_assert_ptr_nonnull(
+        strstr(cfut_strerror(CFUT_EHOSTNAME), "cfut_resolve"));
+}
+END_TEST
+
+START_TEST(test_errors_resolver_failures_map_to_their_own_statuses)
+{
+    ck_assert_int_eq(cfut__status_from_gai(0, 0), CFUT_OK);
+    ck_assert_int_eq(cfut__status_from_gai(EAI_NONAME, 0), CFUT_EAI_NONAME);
+    ck_assert_int_eq(cfut__status_from_gai(EAI_AGAIN, 0), CFUT_EAI_AGAIN);
+    ck_assert_int_eq(cfut__status_from_gai(EAI_FAIL, 0), CFUT_EAI_FAIL);
+    ck_assert_int_eq(cfut__status_from_gai(EAI_NODATA, 0), CFUT_EAI_NODATA);
+    ck_assert_int_eq(cfut__status_from_gai(EAI_ADDRFAMILY, 0), CFUT_EAI_NODATA);
+    ck_assert_int_eq(cfut__status_from_gai(EAI_MEMORY, 0), CFUT_ENOMEM);
+    ck_assert_int_eq(cfut__status_from_gai(EAI_SYSTEM, EMFILE), -EMFILE);
+    ck_assert_int_eq(cfut__status_from_gai(EAI_SYSTEM, 0), CFUT_EAI_FAIL);
+    ck_assert_int_eq(cfut__status_from_gai(EAI_FAMILY, 0), CFUT_EINVAL);
+    ck_assert_int_eq(cfut__status_from_gai(EAI_SERVICE, 0), CFUT_EINVAL);
+    ck_assert_int_eq(cfut__status_from_gai(-12345, 0), CFUT_EAI_FAIL);
+    ck_assert_str_eq(cfut_status_name(CFUT_EAI_NONAME), "CFUT_EAI_NONAME");
+    ck_assert_ptr_nonnull(
+        strstr(cfut_strerror(CFUT_EAI_NONAME), "no such host"));
+    ck_assert_ptr_nonnull(strstr(cfut_strerror(CFUT_EAI_AGAIN), "try again"));
 }
 END_TEST
 
@@ -147,6 +175,7 @@ errors_suite(void)
     tcase_add_test(tc, test_errors_system_errors_are_named_and_described);
     tcase_add_test(tc, test_errors_unknown_values_get_a_clear_text);
     tcase_add_test(tc, test_errors_host_name_text_says_names_are_not_resolved);
+    tcase_add_test(tc, test_errors_resolver_failures_map_to_their_own_statuses);
     tcase_add_test(tc, test_errors_texts_are_safe_from_many_threads);
     suite_add_tcase(s, tc);
     return s;

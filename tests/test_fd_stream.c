@@ -41,17 +41,10 @@ conn_pair(int kind, int out[2])
         return;
     }
     int lfd;
-    ck_assert_int_eq(cfut_tcp_listen("127.0.0.1", 0, 4, &lfd), CFUT_OK);
+    ck_assert_int_eq(cfut_tcp_listen_fd("127.0.0.1", 0, 4, &lfd), CFUT_OK);
     uint16_t port;
     ck_assert_int_eq(cfut_socket_local_port(lfd, &port), CFUT_OK);
-    int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    ck_assert_int_ge(c, 0);
-    struct sockaddr_in sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons(port);
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ck_assert_int_eq(connect(c, (struct sockaddr *)&sa, sizeof sa), 0);
+    int c = testkit_tcp_connect(port);
     struct pollfd p = {lfd, POLLIN, 0};
     ck_assert_int_eq(poll(&p, 1, -1), 1);
     int a = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);

@@ -323,20 +323,20 @@ static void
 tcp_pair(struct cfut_io **cli, struct cfut_io **srv)
 {
     int lfd;
-    ck_assert_int_eq(cfut_tcp_listen("127.0.0.1", 0, 16, &lfd), CFUT_OK);
+    ck_assert_int_eq(cfut_tcp_listen_fd("127.0.0.1", 0, 16, &lfd), CFUT_OK);
     uint16_t port;
     ck_assert_int_eq(cfut_socket_local_port(lfd, &port), CFUT_OK);
     ck_assert_uint_ne(port, 0);
     struct cfut_io *lio;
     ck_assert_int_eq(cfut_io_new(ex, lfd, &lio), CFUT_OK);
     struct cfut_connect c;
-    ck_assert_int_eq(cfut_tcp_connect_init(&c, "127.0.0.1", port), CFUT_OK);
+    ck_assert_int_eq(cfut_connect_tcp_init(&c, "127.0.0.1", port), CFUT_OK);
     struct cfut_connect_result cres = {99, NULL};
     block(&c.base, &cres);
     ck_assert_int_eq(cres.status, CFUT_OK);
     struct cfut_accept a;
     cfut_accept_init(&a, lio);
-    struct cfut_accept_result ares = {99, -1};
+    struct cfut_accept_result ares = {.status = 99, .fd = -1};
     block(&a.base, &ares);
     ck_assert_int_eq(ares.status, CFUT_OK);
     ck_assert_int_eq(cfut_io_new(ex, ares.fd, srv), CFUT_OK);
@@ -502,7 +502,7 @@ client_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
     struct client *self = cfut_container_of(f, struct client, base);
     (void)out;
     CFUT_ASYNC_BEGIN(&self->co);
-    ck_assert_int_eq(cfut_tcp_connect_init(&self->c, "127.0.0.1", self->port),
+    ck_assert_int_eq(cfut_connect_tcp_init(&self->c, "127.0.0.1", self->port),
                      CFUT_OK);
     CFUT_AWAIT(&self->co, cx, &self->c.base, &self->cres);
     ck_assert_int_eq(self->cres.status, CFUT_OK);
@@ -540,7 +540,7 @@ static const struct cfut_future_vtable client_vtable = {
 START_TEST(test_io_tcp_echo_of_1mib_both_ways_with_many_tasks)
 {
     int lfd;
-    ck_assert_int_eq(cfut_tcp_listen("127.0.0.1", 0, 64, &lfd), CFUT_OK);
+    ck_assert_int_eq(cfut_tcp_listen_fd("127.0.0.1", 0, 64, &lfd), CFUT_OK);
     uint16_t port;
     ck_assert_int_eq(cfut_socket_local_port(lfd, &port), CFUT_OK);
     struct cfut_io *lio;
@@ -580,7 +580,7 @@ START_TEST(test_io_unix_connect_accept_and_exchange)
     snprintf(path, sizeof path, "/tmp/cfut-test-io-%d.sock", (int)getpid());
     unlink(path);
     int lfd;
-    ck_assert_int_eq(cfut_unix_listen(path, 4, &lfd), CFUT_OK);
+    ck_assert_int_eq(cfut_unix_listen_fd(path, 4, &lfd), CFUT_OK);
     struct cfut_io *lio;
     ck_assert_int_eq(cfut_io_new(ex, lfd, &lio), CFUT_OK);
     struct cfut_connect c;
@@ -590,7 +590,7 @@ START_TEST(test_io_unix_connect_accept_and_exchange)
     ck_assert_int_eq(cres.status, CFUT_OK);
     struct cfut_accept a;
     cfut_accept_init(&a, lio);
-    struct cfut_accept_result ares = {99, -1};
+    struct cfut_accept_result ares = {.status = 99, .fd = -1};
     block(&a.base, &ares);
     ck_assert_int_eq(ares.status, CFUT_OK);
     struct cfut_io *srv;
@@ -609,7 +609,7 @@ START_TEST(test_io_unix_connect_accept_and_exchange)
     ck_assert_int_eq(res.status, CFUT_OK);
     ck_assert_uint_eq(res.n, 4);
     ck_assert_mem_eq(buf, "ping", 4);
-    ck_assert_int_eq(cfut_unix_listen(path, 4, &lfd), -EADDRINUSE);
+    ck_assert_int_eq(cfut_unix_listen_fd(path, 4, &lfd), -EADDRINUSE);
     cfut_io_free(srv);
     cfut_io_free(cres.io);
     cfut_io_free(lio);
@@ -625,12 +625,12 @@ static int
 connect_to_a_closed_port(const char *host)
 {
     int lfd;
-    ck_assert_int_eq(cfut_tcp_listen("127.0.0.1", 0, 1, &lfd), CFUT_OK);
+    ck_assert_int_eq(cfut_tcp_listen_fd("127.0.0.1", 0, 1, &lfd), CFUT_OK);
     uint16_t port;
     ck_assert_int_eq(cfut_socket_local_port(lfd, &port), CFUT_OK);
     close(lfd);
     struct cfut_connect c;
-    ck_assert_int_eq(cfut_tcp_connect_init(&c, host, port), CFUT_OK);
+    ck_assert_int_eq(cfut_connect_tcp_init(&c, host, port), CFUT_OK);
     struct cfut_connect_result cres = {99, NULL};
     block(&c.base, &cres);
     ck_assert_ptr_null(cres.io);
@@ -651,11 +651,11 @@ END_TEST
 START_TEST(test_io_listen_on_a_port_in_use_is_eaddrinuse)
 {
     int lfd, again = -1;
-    ck_assert_int_eq(cfut_tcp_listen("127.0.0.1", 0, 1, &lfd), CFUT_OK);
+    ck_assert_int_eq(cfut_tcp_listen_fd("127.0.0.1", 0, 1, &lfd), CFUT_OK);
     uint16_t port;
     ck_assert_int_eq(cfut_socket_local_port(lfd, &port), CFUT_OK);
 
-    int rc = cfut_tcp_listen("127.0.0.1", port, 1, &again);
+    int rc = cfut_tcp_listen_fd("127.0.0.1", port, 1, &again);
 
     ck_assert_int_eq(rc, -EADDRINUSE);
     ck_assert_int_eq(again, -1); /* untouched on failure */
@@ -706,12 +706,12 @@ START_TEST(test_io_bad_addresses_are_refused)
     memset(long_path, 'a', sizeof long_path - 1);
     long_path[sizeof long_path - 1] = '\0';
 
-    ck_assert_int_eq(cfut_tcp_listen("300.1.1.1", 0, 1, &fd), CFUT_EADDR);
+    ck_assert_int_eq(cfut_tcp_listen_fd("300.1.1.1", 0, 1, &fd), CFUT_EADDR);
     ck_assert_int_eq(cfut_unix_connect_init(&c, long_path), CFUT_EINVAL);
-    ck_assert_int_eq(cfut_unix_listen("", 1, &fd), CFUT_EINVAL);
+    ck_assert_int_eq(cfut_unix_listen_fd("", 1, &fd), CFUT_EINVAL);
     ck_assert_int_eq(cfut_connect_init(&c, NULL, 4), CFUT_EINVAL);
-    ck_assert_int_eq(cfut_tcp_connect_init(&c, NULL, 1), CFUT_EINVAL);
-    ck_assert_int_eq(cfut_tcp_listen(NULL, 0, 1, &fd), CFUT_EINVAL);
+    ck_assert_int_eq(cfut_connect_tcp_init(&c, NULL, 1), CFUT_EINVAL);
+    ck_assert_int_eq(cfut_tcp_listen_fd(NULL, 0, 1, &fd), CFUT_EINVAL);
 }
 END_TEST
 
@@ -725,9 +725,10 @@ START_TEST(test_io_host_names_are_refused_with_a_clear_error)
     int fd = -1;
 
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        ck_assert_int_eq(cfut_tcp_connect_init(&c, names[i], 80),
+        ck_assert_int_eq(cfut_connect_tcp_init(&c, names[i], 80),
                          CFUT_EHOSTNAME);
-        ck_assert_int_eq(cfut_tcp_listen(names[i], 0, 1, &fd), CFUT_EHOSTNAME);
+        ck_assert_int_eq(cfut_tcp_listen_fd(names[i], 0, 1, &fd),
+                         CFUT_EHOSTNAME);
     }
 
     ck_assert_int_eq(fd, -1);
@@ -744,8 +745,8 @@ START_TEST(test_io_malformed_numeric_addresses_are_eaddr)
     int fd;
 
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        ck_assert_int_eq(cfut_tcp_connect_init(&c, bad[i], 80), CFUT_EADDR);
-        ck_assert_int_eq(cfut_tcp_listen(bad[i], 0, 1, &fd), CFUT_EADDR);
+        ck_assert_int_eq(cfut_connect_tcp_init(&c, bad[i], 80), CFUT_EADDR);
+        ck_assert_int_eq(cfut_tcp_listen_fd(bad[i], 0, 1, &fd), CFUT_EADDR);
     }
 }
 END_TEST
@@ -755,7 +756,7 @@ static bool
 have_ipv6_loopback(void)
 {
     int fd;
-    if (cfut_tcp_listen("::1", 0, 1, &fd) != CFUT_OK)
+    if (cfut_tcp_listen_fd("::1", 0, 1, &fd) != CFUT_OK)
         return false;
     close(fd);
     return true;
@@ -771,7 +772,7 @@ connect_and_exchange(const char *host, uint16_t port, int lfd, int family)
     struct cfut_io *lio;
     ck_assert_int_eq(cfut_io_new(ex, lfd, &lio), CFUT_OK);
     struct cfut_connect c;
-    ck_assert_int_eq(cfut_tcp_connect_init(&c, host, port), CFUT_OK);
+    ck_assert_int_eq(cfut_connect_tcp_init(&c, host, port), CFUT_OK);
     struct cfut_connect_result cres = {99, NULL};
     block(&c.base, &cres);
     ck_assert_int_eq(cres.status, CFUT_OK);
@@ -782,7 +783,7 @@ connect_and_exchange(const char *host, uint16_t port, int lfd, int family)
     ck_assert_int_eq(peer.ss_family, family);
     struct cfut_accept a;
     cfut_accept_init(&a, lio);
-    struct cfut_accept_result ares = {99, -1};
+    struct cfut_accept_result ares = {.status = 99, .fd = -1};
     block(&a.base, &ares);
     ck_assert_int_eq(ares.status, CFUT_OK);
     ck_assert_int_eq(write(ares.fd, "hey", 3), 3);
@@ -801,7 +802,7 @@ connect_and_exchange(const char *host, uint16_t port, int lfd, int family)
 START_TEST(test_io_localhost_listens_and_connects_on_ipv4)
 {
     int lfd;
-    ck_assert_int_eq(cfut_tcp_listen("localhost", 0, 4, &lfd), CFUT_OK);
+    ck_assert_int_eq(cfut_tcp_listen_fd("localhost", 0, 4, &lfd), CFUT_OK);
     struct sockaddr_in sa;
     socklen_t len = sizeof sa;
     ck_assert_int_eq(getsockname(lfd, (struct sockaddr *)&sa, &len), 0);
@@ -817,7 +818,7 @@ START_TEST(test_io_localhost_connect_falls_back_to_ipv6)
     if (!have_ipv6_loopback())
         return; /* no ::1 on this machine: nothing to fall back to */
     int lfd;
-    ck_assert_int_eq(cfut_tcp_listen("::1", 0, 4, &lfd), CFUT_OK);
+    ck_assert_int_eq(cfut_tcp_listen_fd("::1", 0, 4, &lfd), CFUT_OK);
     uint16_t port;
     ck_assert_int_eq(cfut_socket_local_port(lfd, &port), CFUT_OK);
 
@@ -830,7 +831,7 @@ START_TEST(test_io_ipv6_literal_listens_and_connects)
     if (!have_ipv6_loopback())
         return;
     int lfd;
-    ck_assert_int_eq(cfut_tcp_listen("::1", 0, 4, &lfd), CFUT_OK);
+    ck_assert_int_eq(cfut_tcp_listen_fd("::1", 0, 4, &lfd), CFUT_OK);
     uint16_t port;
     ck_assert_int_eq(cfut_socket_local_port(lfd, &port), CFUT_OK);
 
@@ -994,14 +995,14 @@ END_TEST
 START_TEST(test_io_connect_fails_cleanly_at_every_allocation)
 {
     int lfd;
-    ck_assert_int_eq(cfut_tcp_listen("127.0.0.1", 0, 16, &lfd), CFUT_OK);
+    ck_assert_int_eq(cfut_tcp_listen_fd("127.0.0.1", 0, 16, &lfd), CFUT_OK);
     uint16_t port;
     ck_assert_int_eq(cfut_socket_local_port(lfd, &port), CFUT_OK);
     int failures = 0;
     struct cfut_connect_result cres = {99, NULL};
     for (long k = 1;; k++) {
         struct cfut_connect c;
-        ck_assert_int_eq(cfut_tcp_connect_init(&c, "127.0.0.1", port), CFUT_OK);
+        ck_assert_int_eq(cfut_connect_tcp_init(&c, "127.0.0.1", port), CFUT_OK);
         testkit_alloc_fail_at(k);
         int rc = cfut_block_on(ex, &c.base, &cres);
         testkit_alloc_fail_at(0);

@@ -4,15 +4,24 @@
  * futures still pending on it: none stays alive, none keeps a timer armed
  * (so cfut_executor_run() returns), and none keeps connection or server
  * memory. The client is a raw socket the test writes frames to by hand.
+ * And the accept loop, when the process runs out of descriptors, waits
+ * on a timer instead of spinning, while the open connections are served.
  */
 #define _GNU_SOURCE
 #include "testkit.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#else
+#define RUNNING_ON_VALGRIND 0
+#endif
 
 #define ex testkit_ex
 
@@ -192,11 +201,10 @@ START_TEST(test_server_free_ends_accepted_connections_and_the_listener)
 {
     struct cfut_server *srv;
     ck_assert_int_eq(cfut_server_new(ex, never_new, NULL, NULL, &srv), CFUT_OK);
-    int lfd;
-    ck_assert_int_eq(cfut_tcp_listen("127.0.0.1", 0, 4, &lfd), CFUT_OK);
-    uint16_t port;
-    ck_assert_int_eq(cfut_socket_local_port(lfd, &port), CFUT_OK);
-    ck_assert_int_eq(cfut_server_listen(srv, lfd), CFUT_OK);
+    struct cfut_listener *l;
+    ck_assert_int_eq(cfut_tcp_listen(ex, "127.0.0.1:0", NULL, &l), CFUT_OK);
+    uint16_t port = cfut_listener_port(l);
+    ck_assert_int_eq(cfut_server_listen(srv, l), CFUT_OK);
     int client = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     struct sockaddr_in sa;
     memset(&sa, 0, sizeof sa);
@@ -305,6 +313,152 @@ START_TEST(test_server_protocol_error_drops_pending_handlers)
 }
 END_TEST
 
+/* ---- out of descriptors ---- */
+
+/* Sends 'n' requests over 't', one every 20 ms; counts good echoes. */
+struct requester {
+    struct cfut_future base;
+    struct cfut_coro co;
+    struct cfut_transport *t;
+    int i, n, *n_ok;
+    struct cfut_request req;
+    struct cfut_response res;
+    struct cfut_sleep nap;
+    int st;
+};
+
+static enum cfut_poll
+requester_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
+{
+    (void)out;
+    struct requester *r = cfut_container_of(f, struct requester, base);
+    CFUT_ASYNC_BEGIN(&r->co);
+    for (r->i = 0; r->i < r->n; r->i++) {
+        if (cfut_request_init(&r->req, r->t, "ping", 4) != 0)
+            _exit(31);
+        CFUT_AWAIT(&r->co, cx, &r->req.base, &r->res);
+        if (r->res.status == 0 && r->res.len == 4 &&
+            memcmp(cfut_response_data(&r->res), "ping", 4) == 0)
+            (*r->n_ok)++;
+        cfut_sleep_init(&r->nap, CFUT_MSEC(20));
+        CFUT_AWAIT(&r->co, cx, &r->nap.base, &r->st);
+    }
+    CFUT_ASYNC_END(&r->co);
+}
+
+static void
+requester_drop(struct cfut_future *f)
+{
+    cfut_coro_drop(&cfut_container_of(f, struct requester, base)->co);
+}
+
+static const struct cfut_future_vtable requester_vtable = {
+    requester_poll, requester_drop, 0, "requester", NULL};
+
+/* Runs 'x' until 'h' (a join handle) is done, or for 'ms' if 'h' is NULL. */
+static void
+run_child(struct cfut_executor *x, struct cfut_join_handle *h, uint64_t ms)
+{
+    struct cfut_sleep s;
+    cfut_sleep_init(&s, CFUT_MSEC(ms));
+    struct cfut_join_status js;
+    int st;
+    if ((h != NULL ? cfut_block_on(x, &h->base, &js)
+                   : cfut_block_on(x, &s.base, &st)) != 0)
+        _exit(32);
+    if (h != NULL)
+        cfut_future_drop(&s.base);
+}
+
+/*
+ * The child's side: exit 0 when all went well; 20: the open connection
+ * was not served while descriptors were out; 21: the accept loop spun;
+ * 23: the waiting connection was not served once they came back; others:
+ * a setup step.
+ */
+static int
+server_emfile_child(void)
+{
+    testkit_alloc_uninstall(); /* the child frees nothing at exit */
+    struct cfut_executor *x;
+    struct cfut_server *srv;
+    struct cfut_listener *l;
+    if (cfut_executor_new(&x) != 0 ||
+        cfut_server_new(x, cfut_echo_handler, NULL, NULL, &srv) != 0 ||
+        cfut_tcp_listen(x, "127.0.0.1:0", NULL, &l) != 0 ||
+        cfut_server_listen(srv, l) != 0)
+        return 10;
+    uint16_t port = cfut_listener_port(l);
+    /* An open connection (a socketpair: no accept), with a client. */
+    int sp[2];
+    struct cfut_stream *a, *b;
+    struct cfut_transport *t;
+    if (cfut_socketpair(sp) != 0 || cfut_fd_stream_new(x, sp[0], &a) != 0 ||
+        cfut_fd_stream_new(x, sp[1], &b) != 0 ||
+        cfut_server_add_stream(srv, a) != 0 ||
+        cfut_transport_new(x, b, NULL, &t) != 0)
+        return 11;
+    run_child(x, NULL, 20);
+    /* A connection waiting in the backlog, then no descriptor left. */
+    int waiting = testkit_tcp_connect(port);
+    struct rlimit rl;
+    getrlimit(RLIMIT_NOFILE, &rl);
+    rl.rlim_cur = 256;
+    setrlimit(RLIMIT_NOFILE, &rl);
+    int fillers[256], n_fill = 0;
+    while (n_fill < 256 && (fillers[n_fill] = open("/dev/null", O_RDONLY)) >= 0)
+        n_fill++;
+    if (n_fill == 256)
+        return 13;
+    int n_ok = 0;
+    struct requester r;
+    memset(&r, 0, sizeof r);
+    cfut_future_init(&r.base, &requester_vtable);
+    cfut_coro_init(&r.co);
+    r.t = t;
+    r.n = 10;
+    r.n_ok = &n_ok;
+    struct cfut_join_handle h;
+    if (cfut_spawn(x, &r.base, sizeof r, &h) != 0)
+        return 14;
+
+    uint64_t polls = cfut_executor_n_polls(x);
+    run_child(x, &h, 0); /* about 200 ms */
+    polls = cfut_executor_n_polls(x) - polls;
+
+    if (n_ok != 10)
+        return 20;
+    if (polls > 2000)
+        return 21;
+    for (int i = 0; i < n_fill; i++)
+        close(fillers[i]);
+    struct cfut_server_stats st;
+    int rc = 23;
+    for (int i = 0; i < 40 && rc != 0; i++) {
+        run_child(x, NULL, 50);
+        cfut_server_get_stats(srv, &st);
+        if (st.n_connections == 2)
+            rc = 0;
+    }
+    /* Everything ends and is freed (valgrind checks the child too). */
+    close(waiting);
+    cfut_transport_free(t);
+    cfut_server_free(srv);
+    if (cfut_executor_run(x) != 0)
+        return 24;
+    cfut_executor_free(x);
+    return rc;
+}
+
+START_TEST(test_server_accept_loop_waits_when_descriptors_run_out)
+{
+    /* Not under valgrind: see test_tcp.c (it emulates the limit). */
+    if (RUNNING_ON_VALGRIND)
+        return;
+    testkit_in_child(server_emfile_child);
+}
+END_TEST
+
 static Suite *
 server_suite(void)
 {
@@ -320,6 +474,12 @@ server_suite(void)
     tcase_add_test(tc, test_server_peer_end_of_stream_drops_pending_handlers);
     tcase_add_test(tc, test_server_peer_close_drops_pending_handlers);
     tcase_add_test(tc, test_server_protocol_error_drops_pending_handlers);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("accept");
+    testkit_executor_fixture(tc);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_server_accept_loop_waits_when_descriptors_run_out);
     suite_add_tcase(s, tc);
     return s;
 }

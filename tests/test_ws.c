@@ -1209,7 +1209,7 @@ dial(uint16_t port, bool ws)
     cfut_future_init(&d.base, &dial_vtable);
     d.ws = ws;
     d.t = &t;
-    ck_assert_int_eq(cfut_tcp_connect_init(&d.conn, "127.0.0.1", port), 0);
+    ck_assert_int_eq(cfut_connect_tcp_init(&d.conn, "127.0.0.1", port), 0);
     int rc = 1;
     ck_assert_int_eq(cfut_block_on(ex, &d.base, &rc), 0);
     ck_assert_int_eq(rc, 0);
@@ -1218,17 +1218,16 @@ dial(uint16_t port, bool ws)
 
 START_TEST(test_ws_transport_runs_over_tcp_beside_a_plain_listener)
 {
-    int fd_ws, fd_tcp;
-    uint16_t port_ws, port_tcp;
-    ck_assert_int_eq(cfut_tcp_listen("127.0.0.1", 0, 16, &fd_ws), 0);
-    ck_assert_int_eq(cfut_socket_local_port(fd_ws, &port_ws), 0);
-    ck_assert_int_eq(cfut_tcp_listen("127.0.0.1", 0, 16, &fd_tcp), 0);
-    ck_assert_int_eq(cfut_socket_local_port(fd_tcp, &port_tcp), 0);
+    struct cfut_listener *l_ws, *l_tcp;
+    ck_assert_int_eq(cfut_tcp_listen(ex, "127.0.0.1:0", NULL, &l_ws), 0);
+    uint16_t port_ws = cfut_listener_port(l_ws);
+    ck_assert_int_eq(cfut_tcp_listen(ex, "127.0.0.1:0", NULL, &l_tcp), 0);
+    uint16_t port_tcp = cfut_listener_port(l_tcp);
     struct cfut_server *srv;
     ck_assert_int_eq(cfut_server_new(ex, cfut_echo_handler, NULL, NULL, &srv),
                      0);
-    ck_assert_int_eq(cfut_server_listen_ws(srv, fd_ws, NULL), 0);
-    ck_assert_int_eq(cfut_server_listen(srv, fd_tcp), 0);
+    ck_assert_int_eq(cfut_server_listen_ws(srv, l_ws, NULL), 0);
+    ck_assert_int_eq(cfut_server_listen(srv, l_tcp), 0);
     struct cfut_transport *t[3] = {dial(port_ws, true), dial(port_ws, true),
                                    dial(port_tcp, false)};
     enum { N = 300 };

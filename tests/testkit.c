@@ -6,10 +6,13 @@
 #define _GNU_SOURCE
 #include "testkit.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -486,4 +489,192 @@ testkit_await_requests(struct cfut_executor *ex, struct cfut_request *r,
     for (int i = 0; i < n; i++)
         cfut_future_drop(&r[i].base);
     free(done);
+}
+
+/* ---- a scripted stream ---- */
+
+struct script_stream {
+    struct cfut_stream base;
+    struct testkit_script *sc;
+};
+
+static struct testkit_script *
+script_of(struct cfut_stream *s)
+{
+    return ((struct script_stream *)s)->sc;
+}
+
+static enum cfut_poll
+script_read(struct cfut_stream *s, struct cfut_context *cx, void *buf,
+            size_t cap, struct cfut_stream_result *res)
+{
+    struct testkit_script *sc = script_of(s);
+    ck_assert_uint_gt(cap, 0);
+    if (sc->pend && !sc->r_pended) {
+        sc->r_pended = true;
+        cfut_waker_wake_by_ref(cx->waker);
+        return CFUT_PENDING;
+    }
+    sc->r_pended = false;
+    size_t left = sc->in_len - sc->in_off;
+    if (left == 0 && sc->in_end == 0) {
+        cfut_waker_register(&sc->r_waker, cx->waker);
+        return CFUT_PENDING;
+    }
+    sc->n_reads++;
+    if (left == 0) {
+        res->status = sc->in_end;
+        res->n = 0;
+        return CFUT_READY;
+    }
+    size_t n = left < cap ? left : cap;
+    if (sc->chunk != 0 && n > sc->chunk)
+        n = sc->chunk;
+    memcpy(buf, sc->in + sc->in_off, n);
+    sc->in_off += n;
+    res->status = 0;
+    res->n = n;
+    return CFUT_READY;
+}
+
+static enum cfut_poll
+script_write(struct cfut_stream *s, struct cfut_context *cx,
+             const struct cfut_iovec *iov, size_t n_iov,
+             struct cfut_stream_result *res)
+{
+    struct testkit_script *sc = script_of(s);
+    size_t total = 0;
+    for (size_t i = 0; i < n_iov; i++)
+        total += iov[i].len;
+    ck_assert_uint_gt(total, 0);
+    if (n_iov > sc->max_iov)
+        sc->max_iov = n_iov;
+    if (sc->wpend && !sc->w_pended) {
+        sc->w_pended = true;
+        cfut_waker_wake_by_ref(cx->waker);
+        return CFUT_PENDING;
+    }
+    sc->w_pended = false;
+    size_t room = sc->out_cap - sc->out_len;
+    if (room == 0 && sc->wr_error == 0) {
+        cfut_waker_register(&sc->w_waker, cx->waker);
+        return CFUT_PENDING;
+    }
+    sc->n_writes++;
+    if (room == 0) {
+        res->status = sc->wr_error;
+        res->n = 0;
+        return CFUT_READY;
+    }
+    size_t n = 0;
+    size_t limit = sc->wchunk != 0 && sc->wchunk < room ? sc->wchunk : room;
+    for (size_t i = 0; i < n_iov && n < limit; i++) {
+        size_t k = iov[i].len < limit - n ? iov[i].len : limit - n;
+        memcpy(sc->out + sc->out_len + n, iov[i].base, k);
+        n += k;
+    }
+    sc->out_len += n;
+    res->status = 0;
+    res->n = n;
+    return CFUT_READY;
+}
+
+static enum cfut_poll
+script_shutdown(struct cfut_stream *s, struct cfut_context *cx,
+                struct cfut_stream_result *res)
+{
+    (void)cx;
+    script_of(s)->shut = true;
+    res->status = 0;
+    res->n = 0;
+    return CFUT_READY;
+}
+
+static void
+script_close(struct cfut_stream *s)
+{
+    struct testkit_script *sc = script_of(s);
+    cfut_waker_drop(&sc->r_waker);
+    cfut_waker_drop(&sc->w_waker);
+    cfut_free(s);
+}
+
+static const struct cfut_stream_vtable script_vtable = {
+    script_read, script_write, script_shutdown, script_close, "script"};
+
+void
+testkit_script_stream_new(struct testkit_script *sc, struct cfut_stream **out)
+{
+    struct script_stream *s = cfut_alloc(sizeof *s);
+    ck_assert_ptr_nonnull(s);
+    s->base.vtable = &script_vtable;
+    s->sc = sc;
+    sc->in_off = sc->out_len = 0;
+    sc->n_reads = sc->n_writes = 0;
+    sc->max_iov = 0;
+    sc->shut = sc->r_pended = sc->w_pended = false;
+    sc->r_waker = sc->w_waker = CFUT_WAKER_EMPTY;
+    *out = &s->base;
+}
+
+struct cfut_stream *
+testkit_byte_stream(struct testkit_script *sc, const char *text, size_t len,
+                    int end)
+{
+    memset(sc, 0, sizeof *sc);
+    sc->in = text;
+    sc->in_len = len;
+    sc->chunk = 1;
+    sc->pend = true;
+    sc->in_end = end;
+    struct cfut_stream *s;
+    testkit_script_stream_new(sc, &s);
+    return s;
+}
+
+void
+testkit_in_child(int (*child)(void))
+{
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0)
+        _exit(child());
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(WIFEXITED(status), "the child died (signal %d)",
+                  WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+    ck_assert_msg(WEXITSTATUS(status) == 0, "the child failed with code %d",
+                  WEXITSTATUS(status));
+}
+
+int
+testkit_tcp_connect(uint16_t port)
+{
+    int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ck_assert_int_ge(c, 0);
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert_int_eq(connect(c, (struct sockaddr *)&sa, sizeof sa), 0);
+    return c;
+}
+
+int
+testkit_poll_until_ready(struct cfut_future *f, void *out, int max_polls)
+{
+    struct testkit_waker tw;
+    struct cfut_waker w = testkit_waker_init(&tw);
+    for (int i = 1; i <= max_polls; i++) {
+        long before = testkit_waker_n_wakes(&tw) + atomic_load(&tw.refs);
+        if (testkit_poll(f, &w, out) == CFUT_READY)
+            return i;
+        long after = testkit_waker_n_wakes(&tw) + atomic_load(&tw.refs);
+        ck_assert_msg(after > before, "PENDING without arranging a wake");
+    }
+    ck_abort_msg("not READY after %d polls", max_polls);
+    return -1;
 }

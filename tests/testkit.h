@@ -147,6 +147,69 @@ void testkit_write_all(int fd, const void *data, size_t n);
 /* Reads exactly 'n' bytes from the blocking fd 'fd' (fails the test). */
 void testkit_read_exact(int fd, void *data, size_t n);
 
+/* ---- a scripted stream ---- */
+
+/*
+ * A stream that plays a script, for tests that need exact control of
+ * what each poll of a stream does. Reads hand out the bytes of 'in', at
+ * most 'chunk' of them per poll (0: no limit), then 'in_end' (CFUT_EEOF,
+ * an error, or 0: pending for ever, the waker kept). Writes append to
+ * 'out' (capacity 'out_cap'), at most 'wchunk' bytes per poll (0: no
+ * limit); once 'out' is full they return 'wr_error', or, when it is 0,
+ * stay pending with the waker kept. With 'pend' (reads) or 'wpend'
+ * (writes) set, every other poll returns PENDING after waking its waker
+ * at once. The stream points at the script, which must outlive it.
+ */
+struct testkit_script {
+    const char *in;
+    size_t in_len;
+    size_t chunk;
+    bool pend;
+    int in_end;
+    char *out;
+    size_t out_cap;
+    size_t wchunk;
+    bool wpend;
+    int wr_error;
+    /* kept by the stream */
+    size_t in_off;
+    size_t out_len;
+    long n_reads;   /* read polls that returned READY */
+    long n_writes;  /* write polls that returned READY */
+    size_t max_iov; /* the most pieces one write poll was given */
+    bool shut;      /* the write side was shut */
+    bool r_pended, w_pended;
+    struct cfut_waker r_waker, w_waker;
+};
+/* Makes a stream of 'sc' in '*out' (closed with cfut_stream_close()). */
+void testkit_script_stream_new(struct testkit_script *sc,
+                               struct cfut_stream **out);
+/*
+ * Resets 'sc' to read the 'len' bytes at 'text' one byte per poll, with a
+ * PENDING (woken at once) before each, then 'end'; returns its stream.
+ */
+struct cfut_stream *testkit_byte_stream(struct testkit_script *sc,
+                                        const char *text, size_t len, int end);
+
+/* ---- processes and sockets ---- */
+
+/*
+ * Runs 'child' in a forked process and fails the test unless it exits 0
+ * (its exit code, or the signal that killed it, is in the message). For
+ * what must not touch the test's own process (a lowered descriptor
+ * limit, a signal's default action).
+ */
+void testkit_in_child(int (*child)(void));
+/* A blocking TCP socket connected to 127.0.0.1:'port' (fails the test). */
+int testkit_tcp_connect(uint16_t port);
+
+/*
+ * Polls 'f' by hand with a counting waker until it is READY (failing the
+ * test if a PENDING poll did not arrange a wake, or after 'max_polls');
+ * returns the number of polls.
+ */
+int testkit_poll_until_ready(struct cfut_future *f, void *out, int max_polls);
+
 /* Polls 'f' by hand once with 'waker' and no budget. */
 enum cfut_poll testkit_poll(struct cfut_future *f, const struct cfut_waker *w,
                             void *out);

@@ -9,10 +9,8 @@
 #include "cfut_transport.h"
 
 #include <string.h>
-#include <unistd.h>
 
 #include "cfut_errors_int.h"
-#include "cfut_io.h"
 #include "cfut_list_int.h"
 #include "cfut_transport_int.h"
 #include "cfut_ws.h"
@@ -31,18 +29,18 @@ struct cfut_server {
     struct cfut_list acceptors; /* struct acceptor, by acceptor_link */
 };
 
-/* An accept task: one per listening socket. */
+/* An accept task: one per listener. */
 struct acceptor {
     struct cfut_future base;
     struct cfut_server *s;
-    struct cfut_io *io;
+    struct cfut_listener *l;
     struct cfut_list acceptor_link; /* on s->acceptors; 'next' NULL until
                                        the first poll (the task may move) */
     struct cfut_waker waker;        /* the accept task's */
     bool accepting; /* 'acc' was initialised and not yet dropped */
     bool is_ws;     /* each connection is a WebSocket, with 'ws' */
     struct cfut_ws_config ws;
-    struct cfut_accept acc;
+    struct cfut_listener_accept acc;
 };
 
 /*
@@ -718,21 +716,19 @@ acceptor_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
     }
     while (!a->s->freed) {
         if (!a->accepting) {
-            cfut_accept_init(&a->acc, a->io);
+            cfut_listener_accept_init(&a->acc, a->l);
             a->accepting = true;
         }
-        struct cfut_accept_result r;
+        struct cfut_accepted r;
         if (cfut_future_poll(&a->acc.base, cx, &r) == CFUT_PENDING)
             return CFUT_PENDING;
         cfut_future_drop(&a->acc.base);
         a->accepting = false;
+        if (r.status == CFUT_ENOMEM)
+            continue; /* that connection is closed: take the next */
         if (r.status != 0)
-            continue; /* e.g. out of descriptors: try the next one */
-        struct cfut_stream *st;
-        if (cfut_fd_stream_new(a->s->ex, r.fd, &st) < 0) {
-            close(r.fd);
-            continue;
-        }
+            break; /* the listener itself is broken: stop accepting */
+        struct cfut_stream *st = r.stream;
         struct cfut_stream *ws;
         if (a->is_ws) {
             /* The handshake runs in the connection's first read. */
@@ -754,7 +750,7 @@ acceptor_drop(struct cfut_future *f)
     struct acceptor *a = cfut_container_of(f, struct acceptor, base);
     if (a->accepting)
         cfut_future_drop(&a->acc.base);
-    cfut_io_free(a->io);
+    cfut_listener_free(a->l);
     if (a->acceptor_link.next != NULL)
         cfut_list_remove(&a->acceptor_link);
     cfut_waker_drop(&a->waker);
@@ -766,9 +762,10 @@ static const struct cfut_future_vtable acceptor_vtable = {
 };
 
 static int
-listen_on(struct cfut_server *s, int listen_fd, const struct cfut_ws_config *ws)
+listen_on(struct cfut_server *s, struct cfut_listener *l,
+          const struct cfut_ws_config *ws)
 {
-    if (s == NULL || listen_fd < 0)
+    if (s == NULL || l == NULL || cfut_listener_executor(l) != s->ex)
         return CFUT_EINVAL;
     if (s->freed)
         return CFUT_ESTATE;
@@ -776,6 +773,7 @@ listen_on(struct cfut_server *s, int listen_fd, const struct cfut_ws_config *ws)
     memset(&a, 0, sizeof a);
     cfut_future_init(&a.base, &acceptor_vtable);
     a.s = s;
+    a.l = l;
     a.acceptor_link.next = NULL;
     a.waker = CFUT_WAKER_EMPTY;
     if (ws != NULL) {
@@ -786,31 +784,26 @@ listen_on(struct cfut_server *s, int listen_fd, const struct cfut_ws_config *ws)
         if (a.ws.max_frame == 0)      /* the largest frame the server accepts */
             a.ws.max_frame = (uint64_t)s->max_frame_len + 4;
     }
-    int rc = cfut_io_new(s->ex, listen_fd, &a.io);
+    int rc = cfut_spawn(s->ex, &a.base, sizeof a, NULL);
     if (rc < 0)
-        return rc;
-    rc = cfut_spawn(s->ex, &a.base, sizeof a, NULL);
-    if (rc < 0) {
-        cfut_io_free(a.io); /* closes 'listen_fd', as documented */
-        return rc;
-    }
+        return rc; /* 'l' stays the caller's */
     s->refs++;
     return 0;
 }
 
 int
-cfut_server_listen(struct cfut_server *s, int listen_fd)
+cfut_server_listen(struct cfut_server *s, struct cfut_listener *l)
 {
-    return listen_on(s, listen_fd, NULL);
+    return listen_on(s, l, NULL);
 }
 
 int
-cfut_server_listen_ws(struct cfut_server *s, int listen_fd,
+cfut_server_listen_ws(struct cfut_server *s, struct cfut_listener *l,
                       const struct cfut_ws_config *cfg)
 {
     struct cfut_ws_config defaults;
     memset(&defaults, 0, sizeof defaults);
     if (cfg != NULL && cfg->write_buffer != 0 && cfg->write_buffer < 1024)
         return CFUT_EINVAL;
-    return listen_on(s, listen_fd, cfg != NULL ? cfg : &defaults);
+    return listen_on(s, l, cfg != NULL ? cfg : &defaults);
 }

@@ -28,6 +28,7 @@
 #include "cfut_executor.h"
 #include "cfut_frame.h"
 #include "cfut_future.h"
+#include "cfut_net.h"
 #include "cfut_oneshot.h"
 #include "cfut_stream.h"
 
@@ -271,18 +272,20 @@ CFUT_API int cfut_server_add_stream(struct cfut_server *s,
                                     struct cfut_stream *stream);
 
 /*
- * Accepts connections on the listening socket 'listen_fd' (a task of its
- * own) and serves each over an fd stream, until the server is freed. A
- * server may listen on several sockets.
- * Ownership: 'listen_fd' is taken on success (closed when the server
- *   ends); on failure it is left to the caller, except after CFUT_ENOMEM
- *   from spawning, when it has been closed already (it was registered).
- * Returns: 0; CFUT_EINVAL; CFUT_ESTATE if 's' was freed; CFUT_ENOMEM;
- *   the system's error as -errno when the reactor refuses the fd (see
- *   cfut_io_new()).
+ * Serves every connection that the listener 'l' accepts (a task of its
+ * own, using the accept future of cfut_net.h) over its stream, until the
+ * server is freed. A server may listen on several listeners. When the
+ * process runs out of descriptors the accept waits and tries again (see
+ * struct cfut_listener_accept) while the connections already open are
+ * served; an error that says the listener itself is wrong ends only that
+ * accept task.
+ * Ownership: 'l' is taken on success (freed when the server ends) and
+ *   left to the caller on failure.
+ * Returns: 0; CFUT_EINVAL for a NULL argument or a listener of another
+ *   executor; CFUT_ESTATE if 's' was freed; CFUT_ENOMEM.
  * Context: the executor's thread.
  */
-CFUT_API int cfut_server_listen(struct cfut_server *s, int listen_fd);
+CFUT_API int cfut_server_listen(struct cfut_server *s, struct cfut_listener *l);
 
 struct cfut_ws_config;
 
@@ -301,7 +304,8 @@ struct cfut_ws_config;
  *   under 1024.
  * Context: the executor's thread.
  */
-CFUT_API int cfut_server_listen_ws(struct cfut_server *s, int listen_fd,
+CFUT_API int cfut_server_listen_ws(struct cfut_server *s,
+                                   struct cfut_listener *l,
                                    const struct cfut_ws_config *cfg);
 
 /* Copies the counters of 's' into '*out'. */

@@ -1,9 +1,10 @@
 /*
  * cfut_stream.h: a duplex byte stream as a poll-style vtable (read some
- * bytes, write some bytes from a gather list, shut the write side, close),
- * the interface the transport runs over; and an in-memory duplex pair for
- * tests and lessons. An fd stream on the reactor and, later, a WebSocket
- * stream implement the same four slots.
+ * bytes, write some bytes from a gather list, shut the write side, close):
+ * the generic byte I/O that buffered readers and writers (cfut_bufio.h),
+ * TCP connections (cfut_net.h) and the transport run over; an in-memory
+ * duplex pair for tests and lessons; and fd streams on the reactor. The
+ * WebSocket stream (cfut_ws.h) implements the same four slots.
  *
  * Threading: a stream is used from one thread. At most one reader and one
  * writer use it at a time; each direction keeps the waker of its latest
