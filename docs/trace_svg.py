@@ -128,6 +128,7 @@ for (ts0, k0), (ts1, k1) in flows:  # the wakes' arrows, over the slices
         y1 += -9 if y0 < y1 else 9
         out.append(f'<line x1="{x0}" y1="{y0}" x2="{x1}" y2="{y1}" '
                    'stroke="#3366cc" marker-end="url(#ah)"/>')
+label_end = {}  # per row: where the last reactor label ends
 for e in marks:
     y = row_y[(e["pid"], e["tid"])]
     xi, n = x(e["ts"]), e["name"]
@@ -150,8 +151,10 @@ for e in marks:
     else:  # a reactor event ("timer fired", "fd 5 readable")
         out.append(f'<path d="M{xi},{y - 6} l4,6 l-4,6 l-4,-6 z" '
                    f'fill="#7b1fa2"><title>{escape(n)}</title></path>')
-        out.append(f'<text x="{xi}" y="{y - 10}" text-anchor="middle" '
-                   f'font-size="9" fill="#7b1fa2">{escape(n)}</text>')
+        if xi - label_end.get(y, -1e9) > 4.5 * len(n) / 2 + 4:
+            out.append(f'<text x="{xi}" y="{y - 10}" text-anchor="middle" '
+                       f'font-size="9" fill="#7b1fa2">{escape(n)}</text>')
+            label_end[y] = xi + 4.5 * len(n) / 2  # crowded: tooltips only
 
 ly = height - 46
 legend = [("#f5a623", "poll -> Pending"), ("#43a047", "poll -> Ready"),
