@@ -248,19 +248,34 @@ count(const char *text, const char *needle)
     return n;
 }
 
+/* Starts a JSON trace written to a temporary file, which it returns. */
+static FILE *
+json_trace_start(void)
+{
+    FILE *tmp = tmpfile();
+    ck_assert_ptr_nonnull(tmp);
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fileno(tmp));
+    ck_assert_int_eq(cfut_trace_start(path), CFUT_OK);
+    return tmp;
+}
+
+/* Stops the trace and returns what it wrote. */
+static char *
+json_trace_stop(FILE *tmp)
+{
+    cfut_trace_stop();
+    return read_file(tmp);
+}
+
 /* ---- tests ---- */
 
 START_TEST(test_trace_json_has_every_event)
 {
-    FILE *tmp = tmpfile();
-    char path[64];
-    snprintf(path, sizeof path, "/proc/self/fd/%d", fileno(tmp));
-
-    ck_assert_int_eq(cfut_trace_start(path), CFUT_OK);
+    FILE *tmp = json_trace_start();
     run_program();
-    cfut_trace_stop();
 
-    char *text = read_file(tmp);
+    char *text = json_trace_stop(tmp);
     ck_assert_msg(json_is_valid(text), "not valid JSON:\n%s", text);
     ck_assert_ptr_nonnull(strstr(text, "{\"displayTimeUnit\""));
     ck_assert_ptr_nonnull(strstr(text, "\"traceEvents\":["));
@@ -357,10 +372,7 @@ END_TEST
 
 START_TEST(test_trace_file_is_complete_whenever_no_executor_lives)
 {
-    FILE *tmp = tmpfile();
-    char path[64];
-    snprintf(path, sizeof path, "/proc/self/fd/%d", fileno(tmp));
-    ck_assert_int_eq(cfut_trace_start(path), CFUT_OK);
+    FILE *tmp = json_trace_start();
 
     run_program();
     char *first = read_file(tmp);
@@ -437,18 +449,14 @@ field(const char *line, const char *key)
 
 START_TEST(test_trace_wakes_are_flows_to_the_next_poll)
 {
-    FILE *tmp = tmpfile();
-    char path[64];
-    snprintf(path, sizeof path, "/proc/self/fd/%d", fileno(tmp));
-    ck_assert_int_eq(cfut_trace_start(path), CFUT_OK);
+    FILE *tmp = json_trace_start();
 
     run_program();
-    cfut_trace_stop();
 
     /* Each event is a line: every flow end ("f") binds to the poll that
      * begins just before it, on the woken task's row, and has a flow start
      * ("s") earlier; one start sits on the row of the thread that woke. */
-    char *text = read_file(tmp);
+    char *text = json_trace_stop(tmp);
     unsigned long long starts[64], start_tids[64];
     int n_starts = 0, n_ends = 0;
     unsigned long long remote_tid = 0;
@@ -504,17 +512,13 @@ sleep_on_paused_clock(void)
 
 START_TEST(test_trace_paused_clock_shows_the_virtual_wait)
 {
-    FILE *tmp = tmpfile();
-    char path[64];
-    snprintf(path, sizeof path, "/proc/self/fd/%d", fileno(tmp));
-    ck_assert_int_eq(cfut_trace_start(path), CFUT_OK);
+    FILE *tmp = json_trace_start();
 
     sleep_on_paused_clock();
-    cfut_trace_stop();
 
     /* The events after the jump lie 30 ms later, and the jump is a slice
      * of its own on the executor's row, labelled. */
-    char *text = read_file(tmp);
+    char *text = json_trace_stop(tmp);
     ck_assert_msg(json_is_valid(text), "not valid JSON:\n%s", text);
     double last = 0;
     for (const char *p = text; (p = strstr(p, "\"ts\":")) != NULL; p++)
