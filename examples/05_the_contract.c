@@ -10,9 +10,11 @@
  *   - a future may be moved until its first poll, never after: keep it where
  *     it is, or move it once into a box (cfut_future_box, like Box::pin).
  * Builds on: lesson 02 (the wake callback) and lesson 04 (state machines).
- * API introduced: struct cfut_future, struct cfut_future_vtable,
- *   cfut_future_init/poll/drop, cfut_container_of, struct cfut_context,
- *   cfut_context_init, cfut_waker_noop, cfut_waker_register, cfut_future_box.
+ * API introduced: struct cfut_future, struct cfut_future_vtable, enum
+ *   cfut_poll (CFUT_PENDING, CFUT_READY), cfut_future_init/poll/drop,
+ *   cfut_container_of, struct cfut_context, cfut_context_init, struct
+ *   cfut_waker, CFUT_WAKER_EMPTY, cfut_waker_noop, cfut_waker_register,
+ *   cfut_waker_wake, cfut_waker_drop, cfut_future_box, CFUT_OK.
  * Run it: build/examples/05_the_contract
  * Expected output: examples/expected/05_the_contract.txt
  */

@@ -8,8 +8,8 @@
  *   - a tiny block_on: poll, and if PENDING wait until the waker was woken;
  *   - counting references shows that every clone is released (no leak).
  * Builds on: lesson 05 (the contract, polled with a no-op waker).
- * API introduced: struct cfut_waker_vtable, struct cfut_waker,
- *   cfut_waker_clone/wake/wake_by_ref/drop, cfut_waker_will_wake.
+ * API introduced: struct cfut_waker_vtable, cfut_waker_wake_by_ref,
+ *   cfut_waker_will_wake.
  * Run it: build/examples/06_waker_vtable
  * Expected output: examples/expected/06_waker_vtable.txt
  */

@@ -5,12 +5,13 @@
  *   - the classic timer future: shared state {done, waker} behind a mutex;
  *     poll checks 'done' and otherwise stores the waker; a helper thread
  *     sleeps, sets 'done' and wakes the stored waker;
- *   - a waker may be woken from any thread: the executor, parked with
- *     nothing to run, is woken up (through its eventfd) and polls again;
+ *   - a waker may be woken from any thread: the thread that drives the
+ *     future parks on a condition variable, and the wake signals it;
  *   - drop must not leave the thread touching freed memory: it joins it.
- * Builds on: lesson 06 (wakers); lesson 08 looks at the executor itself.
- * API introduced: cfut_executor_new/free, cfut_block_on (see lesson 08).
- * Run it: build/examples/07_thread_timer   (try CFUT_TRACE=- too)
+ * Builds on: lesson 05 (the contract) and lesson 06 (a waker vtable, a
+ *   mini block_on).
+ * API introduced: none new; pthreads do the waiting.
+ * Run it: build/examples/07_thread_timer
  * Expected output: examples/expected/07_thread_timer.txt
  */
 #include <cfut.h>
@@ -44,7 +45,7 @@ timer_thread(void *arg)
     struct cfut_waker w = t->waker;
     t->waker = CFUT_WAKER_EMPTY;
     pthread_mutex_unlock(&t->lock);
-    /* Step: wake outside the lock; the executor is on another thread. */
+    /* Step: wake outside the lock: the waker may do anything. */
     printf("  timer thread: %u ms are up, waking the task\n", t->ms);
     cfut_waker_wake(&w); /* consumes the reference the future cloned */
     return NULL;
@@ -93,37 +94,80 @@ thread_timer_drop(struct cfut_future *self)
 static const struct cfut_future_vtable thread_timer_vtable = {
     thread_timer_poll, thread_timer_drop, sizeof(int), "thread_timer", NULL};
 
-static void
-thread_timer_init(struct thread_timer *t, unsigned ms)
+/*
+ * The driver's side: a parker. Its waker may be woken from any thread, so
+ * the flag sits behind a mutex, and a condition variable lets the driving
+ * thread sleep until the flag is set. (Lesson 06 counted references; here
+ * the parker outlives every clone: block_on drops the future, which joins
+ * the thread, before it returns.)
+ */
+struct parker {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool woken;
+};
+
+static const struct cfut_waker_vtable parker_vtable;
+static struct cfut_waker
+parker_clone(void *data)
 {
-    cfut_future_init(&t->base, &thread_timer_vtable);
-    t->ms = ms;
-    t->started = false;
-    t->n_polls = 0;
-    pthread_mutex_init(&t->lock, NULL);
-    t->done = false;
-    t->waker = CFUT_WAKER_EMPTY;
+    return (struct cfut_waker){&parker_vtable, data};
+}
+static void
+parker_wake(void *data) /* wake and wake_by_ref: nothing to release */
+{
+    struct parker *p = data;
+    pthread_mutex_lock(&p->lock);
+    p->woken = true;
+    pthread_cond_signal(&p->cond); /* unparks the driving thread */
+    pthread_mutex_unlock(&p->lock);
+}
+static void
+parker_drop(void *data)
+{
+    (void)data;
+}
+static const struct cfut_waker_vtable parker_vtable = {
+    parker_clone, parker_wake, parker_wake, parker_drop};
+
+/* block_on: poll; when PENDING, park until the waker was woken. */
+static void
+block_on(struct cfut_future *f, void *out)
+{
+    struct parker p = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
+                       false};
+    struct cfut_waker w = {&parker_vtable, &p};
+    struct cfut_context cx;
+    cfut_context_init(&cx, &w);
+    /* Step: the flag is cleared only after a wait, so that a wake which
+     * arrives during the poll itself is not lost. */
+    while (cfut_future_poll(f, &cx, out) == CFUT_PENDING) {
+        pthread_mutex_lock(&p.lock);
+        if (!p.woken) {
+            printf("  block_on: nothing to do: parked\n");
+            while (!p.woken) /* a loop: a condition may wake spuriously */
+                pthread_cond_wait(&p.cond, &p.lock);
+            printf("  block_on: woken: unparked\n");
+        }
+        p.woken = false;
+        pthread_mutex_unlock(&p.lock);
+    }
+    cfut_future_drop(f);
+    pthread_cond_destroy(&p.cond);
 }
 
 int
 main(void)
 {
-    struct cfut_executor *ex;
-    /* Step 1: an executor on this thread. */
-    if (cfut_executor_new(&ex) != CFUT_OK)
-        return 1;
-
-    /* Step 2: block on a 50 ms timer. After poll 1 nothing is runnable,
-     * so the executor parks this thread until the timer thread's wake. */
-    struct thread_timer t;
-    thread_timer_init(&t, 50);
+    /* Step 1: a 50 ms timer, polled by our block_on. */
+    struct thread_timer t = {.ms = 50, .waker = CFUT_WAKER_EMPTY};
+    cfut_future_init(&t.base, &thread_timer_vtable);
+    pthread_mutex_init(&t.lock, NULL);
     printf("main: block_on(thread_timer)\n");
     int n_polls = 0;
-    int rc = cfut_block_on(ex, &t.base, &n_polls);
+    block_on(&t.base, &n_polls);
 
-    /* Step 3: two polls, however long the wait: no busy polling. */
-    printf("main: block_on -> %s after %d polls\n", cfut_status_name(rc),
-           n_polls);
-    cfut_executor_free(ex);
+    /* Step 2: two polls, however long the wait: no busy polling. */
+    printf("main: READY after %d polls\n", n_polls);
     return 0;
 }

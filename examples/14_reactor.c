@@ -10,9 +10,11 @@
  *     and when epoll_wait reports the fd readable the reactor wakes it;
  *   - timers (cfut_sleep) bound how long the executor parks: it wakes for
  *     whichever comes first.
- * Builds on: lesson 07 (a wake from elsewhere), 08 (executor), 09 (await).
- * API introduced: cfut_socketpair, cfut_io_new/free, cfut_readable_init,
- *   cfut_io_clear_ready, cfut_reactor_n_waiters, cfut_sleep_init, CFUT_MSEC.
+ * Builds on: lesson 07 (a wake from elsewhere), 09 (the executor), 11 (async
+ *   functions).
+ * API introduced: cfut_socketpair, cfut_io_new/free, cfut_io_fd,
+ *   struct cfut_readiness, cfut_readable_init, cfut_io_clear_ready,
+ *   CFUT_IO_READABLE, cfut_reactor_n_waiters, cfut_sleep_init, CFUT_MSEC.
  * Run it: build/examples/14_reactor   (try CFUT_TRACE=- too)
  * Expected output: examples/expected/14_reactor.txt
  */
@@ -82,29 +84,16 @@ static const struct cfut_future_vtable recv_some_vtable = {
     recv_some_poll, recv_some_drop, sizeof(ssize_t), "recv_some", NULL};
 
 /* The writer task: sleep 20 ms on the executor's timers, then write. */
-struct writer {
-    struct cfut_future base;
-    struct cfut_coro co;
-    int fd, st;
-    struct cfut_sleep nap;
-};
-
-static enum cfut_poll
-writer_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
+CFUT_ASYNC_FN(writer, void, ((int, fd)), struct cfut_sleep nap;)
 {
-    struct writer *w = cfut_container_of(f, struct writer, base);
-    (void)out;
-    CFUT_ASYNC_BEGIN(&w->co);
-    cfut_sleep_init(&w->nap, CFUT_MSEC(20));
-    CFUT_AWAIT(&w->co, cx, &w->nap.base, &w->st);
+    CFUT_BEGIN();
+    cfut_sleep_init(&self->nap, CFUT_MSEC(20));
+    CFUT_AWAIT(&self->nap);
     printf("writer: slept 20 ms, writing \"ping\"\n");
-    if (write(w->fd, "ping", 4) != 4)
+    if (write(self->fd, "ping", 4) != 4)
         printf("writer: write failed\n");
-    CFUT_ASYNC_END(&w->co);
+    CFUT_END();
 }
-
-static const struct cfut_future_vtable writer_vtable = {writer_poll, NULL, 0,
-                                                        "writer", NULL};
 
 int
 main(void)
@@ -123,12 +112,10 @@ main(void)
     char buf[16];
     struct recv_some r = {.io = io, .buf = buf, .len = sizeof buf};
     cfut_future_init(&r.base, &recv_some_vtable);
-    struct writer w = {.fd = fds[1]};
-    cfut_future_init(&w.base, &writer_vtable);
-    cfut_coro_init(&w.co);
     struct cfut_join_handle h;
-    cfut_spawn(ex, &r.base, sizeof r, &h);
-    cfut_spawn(ex, &w.base, sizeof w, NULL);
+    if (cfut_spawn(ex, &r.base, sizeof r, &h) != CFUT_OK ||
+        writer_spawn(ex, NULL, fds[1]) != CFUT_OK)
+        return 1;
 
     /* Step 3: block on the reader: the executor parks in epoll_wait until
      * the timer, then until the socket is readable. */

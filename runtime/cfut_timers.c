@@ -187,6 +187,7 @@ cfut__timers_advance(struct cfut__timers *tm, uint64_t ns)
     if (!tm->paused)
         return CFUT_ESTATE;
     tm->paused_now += ns;
+    CFUT__TRACE(clock(tm->trace_key, ns));
     fire_due(tm, tm->paused_now);
     return CFUT_OK;
 }
@@ -216,8 +217,11 @@ cfut__timers_turn_armed(struct cfut__timers *tm, int64_t timeout_ns)
     if (n < 0 || tm->n == 0 || (n == 0 && timeout_ns == 0))
         return n;
     if (tm->paused && timeout_ns != 0 && n == 0 && fired == 0 &&
-        tm->heap[0].deadline > tm->paused_now)
+        tm->heap[0].deadline > tm->paused_now) {
+        CFUT__TRACE(
+            clock(tm->trace_key, tm->heap[0].deadline - tm->paused_now));
         tm->paused_now = tm->heap[0].deadline; /* auto-advance */
+    }
     fire_due(tm, cfut__timers_now(tm));
     return n;
 }

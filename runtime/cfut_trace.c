@@ -1,9 +1,11 @@
 /*
  * cfut_trace.c: the trace sink behind CFUT_TRACE: Chrome trace-event JSON
  * or plain sentences on stderr, fed through the hooks of cfut_trace_int.h
- * (the executor, the timers and the reactor tell it what happens). It
- * does not decide anything and reads and writes nothing of theirs; it
- * runs only while a trace is on.
+ * (the executor, the timers and the reactor tell it what happens). A wake
+ * becomes a flow (an arrow) from where it happened to the woken task's
+ * next poll; a paused clock's jumps move the trace's time. It does not
+ * decide anything and reads and writes nothing of theirs; it runs only
+ * while a trace is on.
  */
 #define _GNU_SOURCE
 #include "cfut_trace_int.h"
@@ -29,6 +31,7 @@ static bool exit_hook;      /* atexit() registered */
 static struct timespec t0;  /* the trace's time zero */
 static unsigned n_threads;  /* threads seen so far in this trace */
 static unsigned generation; /* of the trace: thread numbers restart */
+static double jump_us;      /* how far paused clocks jumped, in all */
 
 /* Executors seen, numbered in order: the JSON 'pid' and the text's name. */
 #define MAX_EXECUTORS 64
@@ -37,6 +40,33 @@ static struct {
     unsigned serial;
 } execs[MAX_EXECUTORS];
 static unsigned n_execs, next_serial;
+
+/*
+ * A thread that is not an executor's gets a row of its own in the JSON
+ * (where the wakes it makes start their arrows): tid REMOTE_TID + its
+ * number, named once per executor.
+ */
+#define REMOTE_TID 1000000u
+#define MAX_REMOTE_ROWS 64
+static struct remote_row {
+    unsigned exec, thread;
+} remote_rows[MAX_REMOTE_ROWS];
+static unsigned n_remote_rows;
+
+/*
+ * The flows waiting for their end: a woken task's first wake since its
+ * last poll, keyed by (executor, task), ended at its next poll (later
+ * wakes before that poll draw no arrow: they queue nothing). An
+ * open-addressing table with linear probing; 'exec' 0 marks a free slot.
+ */
+struct pending_flow {
+    unsigned exec;
+    uint64_t task;
+    uint64_t flow;
+};
+static struct pending_flow *flows;
+static size_t flows_cap, flows_n;
+static uint64_t next_flow;
 
 /*
  * Per thread: its number, and the task whose poll (or finish) is running:
@@ -76,13 +106,18 @@ thread_no(void)
     return tls_thread;
 }
 
+/*
+ * The trace's time, in microseconds: real time since the start, plus every
+ * jump a paused clock made, so a program whose clock is paused shows its
+ * waits at their virtual length.
+ */
 static double
 now_us(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)(ts.tv_sec - t0.tv_sec) * 1e6 +
-           (double)(ts.tv_nsec - t0.tv_nsec) / 1e3;
+           (double)(ts.tv_nsec - t0.tv_nsec) / 1e3 + jump_us;
 }
 
 /* Writes 's' as a JSON string (quotes included). */
@@ -102,9 +137,10 @@ json_str(const char *s)
     fputc('"', out);
 }
 
-/* Starts a JSON event: separator, then the common fields. */
+/* Starts a JSON event at time 'ts': separator, then the common fields. */
 static void
-json_begin(const char *ph, const char *name, unsigned pid, uint64_t tid)
+json_begin_at(const char *ph, const char *name, unsigned pid, uint64_t tid,
+              double ts)
 {
     if (tail_written) { /* overwrite the closing "]}" written earlier */
         fseek(out, tail_pos, SEEK_SET);
@@ -115,7 +151,14 @@ json_begin(const char *ph, const char *name, unsigned pid, uint64_t tid)
     fprintf(out, "\"ph\":\"%s\",\"name\":", ph);
     json_str(name);
     fprintf(out, ",\"pid\":%u,\"tid\":%llu,\"ts\":%.3f", pid,
-            (unsigned long long)tid, now_us());
+            (unsigned long long)tid, ts);
+}
+
+/* Starts a JSON event now. */
+static void
+json_begin(const char *ph, const char *name, unsigned pid, uint64_t tid)
+{
+    json_begin_at(ph, name, pid, tid, now_us());
 }
 
 /*
@@ -175,6 +218,94 @@ exec_no(const void *ex, bool add)
         json_row_name(serial, 0, false, "executor (parks here)");
     }
     return serial;
+}
+
+/* The slot of (exec, task) in 'flows', or of the free slot it would take. */
+static size_t
+flow_slot(unsigned exec, uint64_t task)
+{
+    size_t mask = flows_cap - 1;
+    size_t i = (size_t)((task * 0x9E3779B97F4A7C15u) ^ exec) & mask;
+    while (flows[i].exec != 0 &&
+           (flows[i].exec != exec || flows[i].task != task))
+        i = (i + 1) & mask;
+    return i;
+}
+
+/* Tells whether task 'task' of 'exec' waits for the end of a flow. */
+static bool
+flow_pending(unsigned exec, uint64_t task)
+{
+    return flows_n != 0 && flows[flow_slot(exec, task)].exec != 0;
+}
+
+/*
+ * Files a flow for the next poll of 'task' (it has none); false when the
+ * table cannot grow (the wake then draws no arrow).
+ */
+static bool
+flow_put(unsigned exec, uint64_t task, uint64_t flow)
+{
+    if (2 * (flows_n + 1) > flows_cap) {
+        size_t cap = flows_cap != 0 ? 2 * flows_cap : 64;
+        struct pending_flow *old = flows, *grown = calloc(cap, sizeof *grown);
+        if (grown == NULL)
+            return false;
+        size_t old_cap = flows_cap;
+        flows = grown;
+        flows_cap = cap;
+        for (size_t i = 0; i < old_cap; i++)
+            if (old[i].exec != 0)
+                flows[flow_slot(old[i].exec, old[i].task)] = old[i];
+        free(old);
+    }
+    flows[flow_slot(exec, task)] = (struct pending_flow){exec, task, flow};
+    flows_n++;
+    return true;
+}
+
+/*
+ * Takes the flow waiting for the next poll of 'task' out of the table and
+ * returns it (0: none). The entries after it move back, so that every
+ * entry stays reachable from its home slot.
+ */
+static uint64_t
+flow_take(unsigned exec, uint64_t task)
+{
+    if (flows_n == 0)
+        return 0;
+    size_t mask = flows_cap - 1, i = flow_slot(exec, task);
+    if (flows[i].exec == 0)
+        return 0;
+    uint64_t flow = flows[i].flow;
+    for (size_t j = (i + 1) & mask; flows[j].exec != 0; j = (j + 1) & mask) {
+        size_t home =
+            (size_t)((flows[j].task * 0x9E3779B97F4A7C15u) ^ flows[j].exec) &
+            mask;
+        if (((j - home) & mask) >= ((j - i) & mask)) {
+            flows[i] = flows[j]; /* the hole is on its way home: fill it */
+            i = j;
+        }
+    }
+    flows[i].exec = 0;
+    flows_n--;
+    return flow;
+}
+
+/* The row of thread 'th' in executor 'e', named the first time. */
+static uint64_t
+remote_row(unsigned e, unsigned th)
+{
+    uint64_t tid = REMOTE_TID + th;
+    for (unsigned i = 0; i < n_remote_rows; i++)
+        if (remote_rows[i].exec == e && remote_rows[i].thread == th)
+            return tid;
+    if (n_remote_rows < MAX_REMOTE_ROWS)
+        remote_rows[n_remote_rows++] = (struct remote_row){e, th};
+    char name[64];
+    snprintf(name, sizeof name, "thread %u (not the executor's)", th);
+    json_row_name(e, tid, false, name);
+    return tid;
 }
 
 /* The file name without its directories. */
@@ -237,6 +368,9 @@ cfut_trace_start(const char *spec)
     next_serial = 0;
     n_threads = 0;
     generation++;
+    jump_us = 0;
+    n_remote_rows = 0;
+    next_flow = 0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     if (!exit_hook)
         exit_hook = atexit(at_exit) == 0;
@@ -261,6 +395,9 @@ cfut_trace_stop(void)
             fclose(out);
         }
         out = NULL;
+        free(flows);
+        flows = NULL;
+        flows_cap = flows_n = 0;
     }
     pthread_mutex_unlock(&lock);
 }
@@ -370,6 +507,13 @@ cfut__trace_poll_begin(const void *ex, uint64_t id, const char *name)
         snprintf(pname, sizeof pname, "poll %s", name);
         json_begin("B", pname, e, id);
         fputs("}", out);
+        /* The arrow of the wake that queued this poll ends here. */
+        uint64_t flow = flow_take(e, id);
+        if (flow != 0) {
+            json_begin("f", "wake", e, id);
+            fprintf(out, ",\"cat\":\"wake\",\"id\":%llu,\"bp\":\"e\"}",
+                    (unsigned long long)flow);
+        }
     }
 unlock:
     pthread_mutex_unlock(&lock);
@@ -444,6 +588,24 @@ cfut__trace_wake(const void *ex, uint64_t id, const char *name)
                 local ? "false" : "true");
         json_str(by == 0 && local ? tls_cause : "");
         fputs("}}", out);
+        /*
+         * The arrow starts where the wake happened: the waking task's row,
+         * the other thread's row, or the executor's (the reactor, or code
+         * outside any task). A mark of its own there holds it (the waker's
+         * poll may be over: a finish wakes the join handle after it).
+         */
+        if (e != 0 && !flow_pending(e, id) && flow_put(e, id, next_flow + 1)) {
+            uint64_t row = by != 0 ? by : local ? 0 : remote_row(e, th);
+            double at = now_us();
+            char mark[48];
+            snprintf(mark, sizeof mark, "wake task %llu",
+                     (unsigned long long)id);
+            json_begin_at("X", mark, e, row, at);
+            fputs(",\"dur\":0.001}", out);
+            json_begin_at("s", "wake", e, row, at);
+            fprintf(out, ",\"cat\":\"wake\",\"id\":%llu}",
+                    (unsigned long long)++next_flow);
+        }
     }
 unlock:
     pthread_mutex_unlock(&lock);
@@ -457,7 +619,8 @@ cfut__trace_finish(const void *ex, uint64_t id, const char *name, int status)
         goto unlock;
     unsigned e = exec_no(ex, true);
     bool ok = status == CFUT_OK;
-    tls_task = id; /* the join handle's wake comes from this task */
+    (void)flow_take(e, id); /* no next poll: a pending arrow ends nowhere */
+    tls_task = id;          /* the join handle's wake comes from this task */
     tls_exec = e;
     tls_finishing = true;
     if (is_text) {
@@ -524,6 +687,29 @@ cfut__trace_event(const void *ex, const char *what, int fd)
     } else {
         json_begin("i", tls_cause, e, 0);
         fputs(",\"s\":\"t\"}", out);
+    }
+unlock:
+    pthread_mutex_unlock(&lock);
+}
+
+void
+cfut__trace_clock(const void *ex, uint64_t ns)
+{
+    pthread_mutex_lock(&lock);
+    if (out == NULL || ns == 0)
+        goto unlock;
+    unsigned e = exec_no(ex, true);
+    double at = now_us(), ms = (double)ns / 1e6;
+    jump_us += (double)ns / 1e3;
+    if (is_text) {
+        text_prefix(e);
+        fprintf(out, "paused clock: +%.1f ms (virtual time)\n", ms);
+    } else {
+        char name[48];
+        snprintf(name, sizeof name, "paused clock +%.1f ms", ms);
+        json_begin_at("X", name, e, 0, at);
+        fprintf(out, ",\"dur\":%.3f,\"args\":{\"virtual_ns\":%llu}}",
+                (double)ns / 1e3, (unsigned long long)ns);
     }
 unlock:
     pthread_mutex_unlock(&lock);

@@ -12,7 +12,19 @@
  *
  * In the JSON, each executor is a process (pid 1, 2, ... in creation
  * order) and each task is a thread (tid = task id; tid 0 is the executor
- * itself, where parking shows): a poll is a slice on its task's row.
+ * itself, where parking and the reactor's events show; a thread that wakes
+ * tasks from outside gets a row of its own, tid 1000000 + its number): a
+ * poll is a slice on its task's row. A wake is an instant on the woken
+ * task's row and a flow (ph "s" then "f", category "wake"): an arrow from
+ * where it happened (the waking task's poll, the other thread, or the
+ * executor's row for the reactor) to the poll it queued, the woken task's
+ * next one (later wakes before that poll draw none: they queue nothing).
+ * Timestamps are real time, except that each jump of a paused clock
+ * (cfut_time_pause(): a jump to the next deadline, or cfut_time_advance())
+ * moves the trace's time forward by the virtual amount too, so a wait
+ * shows at its virtual length; each jump is a slice "paused clock +N ms"
+ * on the executor's row (args.virtual_ns), and the text narration says
+ * "paused clock: +N ms (virtual time)".
  *
  * Threading: events may come from any thread (a wake from another thread
  * is recorded there); the trace takes a lock only while it is on. Start

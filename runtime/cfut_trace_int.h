@@ -76,7 +76,8 @@ void cfut__trace_poll_end(const void *ex, uint64_t id, const char *name,
 /*
  * Task 'id' of 'ex' was woken: on its executor's thread ('name' is its
  * future's type), or from another thread ('name' NULL; 'ex' NULL when the
- * executor is gone). Context: any thread.
+ * executor is gone). The first wake since the task's last poll starts a
+ * flow that its next poll ends. Context: any thread.
  */
 void cfut__trace_wake(const void *ex, uint64_t id, const char *name);
 
@@ -93,6 +94,15 @@ void cfut__trace_run_end(const void *ex);
 
 /* The executor 'ex' parks ('begin') or wakes up from parking. */
 void cfut__trace_park(const void *ex, bool begin);
+
+/*
+ * The paused clock of 'ex' jumped 'ns' forward (cfut_time_advance(), or to
+ * the next deadline when every task waits). The trace's time jumps with
+ * it, so the wait shows at its virtual length, and the jump is marked on
+ * the executor's row ("paused clock +N ms"). Context: the executor's
+ * thread.
+ */
+void cfut__trace_clock(const void *ex, uint64_t ns);
 
 /*
  * Records an event of the driver's turn on the row of 'ex': 'what'

@@ -1,13 +1,18 @@
 #!/usr/bin/env python3
-"""check_trace.py EXE [--remote-wake] [--suspended] [--reactor]: runs a lesson with
-CFUT_TRACE=FILE and checks that FILE is a Chrome trace-event JSON document
-({"traceEvents": [...]}, each event with ph/ts/pid/tid/name) holding the
-executor's events: named task rows, spawn or block_on, poll slices whose
-begin/end pairs balance and whose ends carry the poll's result, a finish;
-with --remote-wake a wake from another thread, with --suspended a poll end
-naming the await it suspended at, with --reactor a timer event and a wake
-caused by a readable fd. Then runs it with CFUT_TRACE=- and checks
-that the narration names the tasks. Under the 'valgrindscripts' setup,
+"""check_trace.py EXE [--remote-wake] [--suspended] [--reactor] [--virtual]:
+runs a lesson with CFUT_TRACE=FILE and checks that FILE is a Chrome
+trace-event JSON document ({"traceEvents": [...]}, each event with
+ph/ts/pid/tid/name) holding the executor's events: named task rows, spawn
+or block_on, poll slices whose begin/end pairs balance and whose ends carry
+the poll's result, a finish, and wakes drawn as flows: each flow end
+("f", bound to its enclosing slice) comes right after the begin of a poll
+on its row and has a flow start ("s") with its id before it. With
+--remote-wake a wake from another thread whose flow starts on that
+thread's own row; with --suspended a poll end naming the await it
+suspended at; with --reactor a timer event and a wake caused by a readable
+fd; with --virtual (a paused clock) "paused clock" slices whose jumps the
+timestamps include. Then runs it with CFUT_TRACE=- and checks that the
+narration names the tasks. Under the 'valgrindscripts' setup,
 $CFUT_TEST_WRAPPER wraps the lesson."""
 import json, os, shlex, subprocess, sys, tempfile
 
@@ -55,12 +60,43 @@ check(ends and all(e["args"]["result"] in ("Pending", "Ready") for e in ends),
       "a poll end without its result")
 check(any(e["name"] == "finish" for e in events), "no finish")
 if "--remote-wake" in flags:
-    check(any(e["name"] == "wake" and e["args"]["remote"] for e in events),
+    check(any(e["ph"] == "i" and e["name"] == "wake" and e["args"]["remote"]
+              for e in events),
           "no wake from another thread")
 if "--reactor" in flags:
     check(any(e["name"] == "timer fired" for e in events), "no timer event")
-    check(any(e["name"] == "wake" and "readable" in e["args"]["cause"]
+    check(any(e["ph"] == "i" and e["name"] == "wake" and
+              "readable" in e["args"]["cause"]
               for e in events), "no wake caused by a readable fd")
+starts = {}
+prev = {}
+n_flows = 0
+for e in events:
+    key = (e["pid"], e["tid"])
+    if e["ph"] == "s":
+        check(e.get("cat") == "wake" and "id" in e, f"a bad flow start: {e}")
+        starts[e.get("id")] = key
+    elif e["ph"] == "f":
+        n_flows += 1
+        check(e.get("bp") == "e", f"a flow end not bound to its slice: {e}")
+        check(e.get("id") in starts, f"a flow end without a start: {e}")
+        p = prev.get(key)
+        check(p is not None and p["ph"] == "B" and p["name"].startswith(
+            "poll "), f"a flow end not at the start of a poll: {e}")
+    if e["ph"] != "M":
+        prev[key] = e
+check(n_flows > 0, "no wake drawn as a flow")
+if "--remote-wake" in flags:
+    remote_rows = {k for k, n in rows.items() if "not the executor's" in n}
+    check(any(k in remote_rows for k in starts.values()),
+          f"no flow starts on another thread's row: {rows}")
+if "--virtual" in flags:
+    jumps = [e for e in events
+             if e["ph"] == "X" and e["name"].startswith("paused clock")]
+    total_us = sum(e["args"]["virtual_ns"] for e in jumps) / 1e3
+    last = max(e["ts"] for e in events if e["ph"] != "M")
+    check(jumps and last >= total_us,
+          f"paused clock: jumps of {total_us} us, last event at {last} us")
 if "--suspended" in flags:
     check(any("suspended_at" in e.get("args", {}) for e in ends),
           "no poll end naming its await")

@@ -1,9 +1,11 @@
 /*
  * test_trace.c: tracing (CFUT_TRACE): a traced run writes valid Chrome
  * trace-event JSON with spawn, poll begin/end, wake (also from another
- * thread), finish and cancel events; the text mode names tasks and the
- * await a coroutine waits at; the file is complete whenever no executor
- * lives; bad specs are refused; the debug task dump shows the await.
+ * thread), finish and cancel events; each wake is a flow from where it
+ * happened to the woken task's next poll; a paused clock's jumps move the
+ * timestamps and are labelled; the text mode names tasks and the await a
+ * coroutine waits at; the file is complete whenever no executor lives;
+ * bad specs are refused; the debug task dump shows the await.
  */
 #define _GNU_SOURCE
 #include "testkit.h"
@@ -246,19 +248,34 @@ count(const char *text, const char *needle)
     return n;
 }
 
+/* Starts a JSON trace written to a temporary file, which it returns. */
+static FILE *
+json_trace_start(void)
+{
+    FILE *tmp = tmpfile();
+    ck_assert_ptr_nonnull(tmp);
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fileno(tmp));
+    ck_assert_int_eq(cfut_trace_start(path), CFUT_OK);
+    return tmp;
+}
+
+/* Stops the trace and returns what it wrote. */
+static char *
+json_trace_stop(FILE *tmp)
+{
+    cfut_trace_stop();
+    return read_file(tmp);
+}
+
 /* ---- tests ---- */
 
 START_TEST(test_trace_json_has_every_event)
 {
-    FILE *tmp = tmpfile();
-    char path[64];
-    snprintf(path, sizeof path, "/proc/self/fd/%d", fileno(tmp));
-
-    ck_assert_int_eq(cfut_trace_start(path), CFUT_OK);
+    FILE *tmp = json_trace_start();
     run_program();
-    cfut_trace_stop();
 
-    char *text = read_file(tmp);
+    char *text = json_trace_stop(tmp);
     ck_assert_msg(json_is_valid(text), "not valid JSON:\n%s", text);
     ck_assert_ptr_nonnull(strstr(text, "{\"displayTimeUnit\""));
     ck_assert_ptr_nonnull(strstr(text, "\"traceEvents\":["));
@@ -355,10 +372,7 @@ END_TEST
 
 START_TEST(test_trace_file_is_complete_whenever_no_executor_lives)
 {
-    FILE *tmp = tmpfile();
-    char path[64];
-    snprintf(path, sizeof path, "/proc/self/fd/%d", fileno(tmp));
-    ck_assert_int_eq(cfut_trace_start(path), CFUT_OK);
+    FILE *tmp = json_trace_start();
 
     run_program();
     char *first = read_file(tmp);
@@ -422,6 +436,119 @@ START_TEST(test_trace_dump_shows_the_await)
 }
 END_TEST
 
+/* ---- flows and the paused clock ---- */
+
+/* The value of the number field 'key' ("\"id\":") in the line at 'p'. */
+static unsigned long long
+field(const char *line, const char *key)
+{
+    const char *p = strstr(line, key);
+    ck_assert_msg(p != NULL, "no %s in %s", key, line);
+    return strtoull(p + strlen(key), NULL, 10);
+}
+
+START_TEST(test_trace_wakes_are_flows_to_the_next_poll)
+{
+    FILE *tmp = json_trace_start();
+
+    run_program();
+
+    /* Each event is a line: every flow end ("f") binds to the poll that
+     * begins just before it, on the woken task's row, and has a flow start
+     * ("s") earlier; one start sits on the row of the thread that woke. */
+    char *text = json_trace_stop(tmp);
+    unsigned long long starts[64], start_tids[64];
+    int n_starts = 0, n_ends = 0;
+    unsigned long long remote_tid = 0;
+    char *prev = NULL;
+    for (char *line = strtok(text, "\n"); line != NULL;
+         prev = line, line = strtok(NULL, "\n")) {
+        if (strstr(line, "\"name\":\"thread 2 (not the executor's)\""))
+            remote_tid = field(line, "\"tid\":");
+        if (strstr(line, "\"ph\":\"s\"") != NULL) {
+            ck_assert_int_lt(n_starts, 64);
+            start_tids[n_starts] = field(line, "\"tid\":");
+            starts[n_starts++] = field(line, "\"id\":");
+        } else if (strstr(line, "\"ph\":\"f\"") != NULL) {
+            n_ends++;
+            ck_assert_ptr_nonnull(strstr(line, "\"bp\":\"e\""));
+            ck_assert_ptr_nonnull(prev);
+            ck_assert_msg(strstr(prev, "\"ph\":\"B\"") != NULL &&
+                              field(prev, "\"tid\":") ==
+                                  field(line, "\"tid\":"),
+                          "a flow ends outside a poll's start: %s", line);
+            bool started = false;
+            for (int i = 0; i < n_starts; i++)
+                started |= starts[i] == field(line, "\"id\":");
+            ck_assert_msg(started, "a flow ends without a start: %s", line);
+        }
+    }
+
+    ck_assert_int_ge(n_ends, 3); /* from the thread, itself, the finish */
+    ck_assert_uint_ne(remote_tid, 0);
+    bool from_remote = false;
+    for (int i = 0; i < n_starts; i++)
+        from_remote |= start_tids[i] == remote_tid;
+    ck_assert(from_remote);
+    free(text);
+    fclose(tmp);
+}
+END_TEST
+
+/* Runs a 30 ms sleep on a paused clock: no real time passes. */
+static void
+sleep_on_paused_clock(void)
+{
+    struct cfut_executor *ex;
+    ck_assert_int_eq(cfut_executor_new(&ex), CFUT_OK);
+    cfut_time_pause(ex);
+    struct cfut_sleep s;
+    cfut_sleep_init(&s, CFUT_MSEC(30));
+    int st = -1;
+    ck_assert_int_eq(cfut_block_on(ex, &s.base, &st), CFUT_OK);
+    ck_assert_int_eq(st, CFUT_OK);
+    cfut_executor_free(ex);
+}
+
+START_TEST(test_trace_paused_clock_shows_the_virtual_wait)
+{
+    FILE *tmp = json_trace_start();
+
+    sleep_on_paused_clock();
+
+    /* The events after the jump lie 30 ms later, and the jump is a slice
+     * of its own on the executor's row, labelled. */
+    char *text = json_trace_stop(tmp);
+    ck_assert_msg(json_is_valid(text), "not valid JSON:\n%s", text);
+    double last = 0;
+    for (const char *p = text; (p = strstr(p, "\"ts\":")) != NULL; p++)
+        last = strtod(p + 5, NULL);
+    ck_assert_msg(last >= 30000.0, "last event at %f us:\n%s", last, text);
+    ck_assert_msg(strstr(text, "\"name\":\"paused clock +30.0 ms\"") != NULL &&
+                      strstr(text, "\"dur\":30000.000") != NULL &&
+                      strstr(text, "\"virtual_ns\":30000000") != NULL,
+                  "%s", text);
+    free(text);
+    fclose(tmp);
+}
+END_TEST
+
+START_TEST(test_trace_text_tells_the_paused_clock_jumps)
+{
+    int saved;
+    FILE *tmp = text_trace_start(&saved);
+
+    sleep_on_paused_clock();
+
+    char *text = text_trace_stop(tmp, saved);
+    ck_assert_msg(strstr(text, "paused clock: +30.0 ms (virtual time)\n") !=
+                      NULL,
+                  "%s", text);
+    free(text);
+    fclose(tmp);
+}
+END_TEST
+
 static Suite *
 trace_suite(void)
 {
@@ -430,12 +557,15 @@ trace_suite(void)
     testkit_fixture(tc);
     tcase_add_test(tc, test_trace_json_has_every_event);
     tcase_add_test(tc, test_trace_file_is_complete_whenever_no_executor_lives);
+    tcase_add_test(tc, test_trace_wakes_are_flows_to_the_next_poll);
+    tcase_add_test(tc, test_trace_paused_clock_shows_the_virtual_wait);
     suite_add_tcase(s, tc);
     tc = tcase_create("text");
     testkit_fixture(tc);
     tcase_add_test(tc, test_trace_text_names_tasks_and_awaits);
     tcase_add_test(tc, test_trace_start_refuses_bad_specs);
     tcase_add_test(tc, test_trace_spawn_from_main_after_block_on_has_no_parent);
+    tcase_add_test(tc, test_trace_text_tells_the_paused_clock_jumps);
     suite_add_tcase(s, tc);
     tc = tcase_create("dump");
     testkit_fixture(tc);
