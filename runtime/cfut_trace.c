@@ -10,6 +10,7 @@
 #define _GNU_SOURCE
 #include "cfut_trace_int.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -356,7 +357,7 @@ cfut_trace_start(const char *spec)
     } else {
         out = fopen(spec, "w");
         if (out == NULL) {
-            rc = CFUT_EIO;
+            rc = errno != 0 ? -errno : CFUT_EIO;
             goto unlock;
         }
         is_text = false;

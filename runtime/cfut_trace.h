@@ -55,7 +55,8 @@ extern "C" {
  * 'spec' is "-". Executors created before the call are traced too.
  * Ownership: 'spec' is borrowed.
  * Returns: 0; CFUT_EINVAL if 'spec' is NULL or empty; CFUT_EBUSY if a trace
- *   is already running; CFUT_EIO if the file cannot be created.
+ *   is already running; the negated errno of fopen() (-ENOENT, -EACCES...)
+ *   if the file cannot be created.
  * Context: outside any poll, while no other thread runs cfut code.
  */
 CFUT_API int cfut_trace_start(const char *spec);
