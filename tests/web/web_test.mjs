@@ -7,7 +7,8 @@
 //      matches its request (the C side compares the echoed bytes, and so
 //      does this script), some arrive out of order, and the page's
 //      pending count returns to 0;
-//   2. a measurement: requests/s and p50 with 64 in flight (printed);
+//   2. a measurement: requests/s and p50 with 64 in flight (printed),
+//      and the same load from a plain JavaScript client, for comparison;
 //   3. a screenshot mid-burst (SCREENSHOT: responses out of order,
 //      requests still pending);
 //   4. the server killed (SIGKILL to SERVERPID) with 64 requests pending:
@@ -88,6 +89,51 @@ try {
   console.log(`browser: ${b.n} requests of 16 bytes, 64 in flight: ` +
               `${Math.round(rps)} requests/s, p50 ${b.p50Ms.toFixed(2)} ms, ` +
               `p99 ${b.p99Ms.toFixed(2)} ms${slow ? " (server under valgrind)" : ""}`);
+
+  // 2b. The same load from plain JavaScript in the same page, for
+  // comparison only (a floor for this browser and machine: the page never
+  // uses it): its own WebSocket, frames built by hand (docs/wire-format.md),
+  // one message per request, matched by a counter in the id.
+  const js = await page.evaluate(([m, wsUrl]) => new Promise((resolve) => {
+    const ws = new WebSocket(wsUrl);
+    ws.binaryType = "arraybuffer";
+    const sentAt = new Map(), lat = [];
+    let next = 0, done = 0, errors = 0, t0 = 0, buf = new Uint8Array(0);
+    const send = () => {
+      const i = next++, f = new Uint8Array(40), v = new DataView(f.buffer);
+      v.setUint32(0, 36);  // length: 20 + 16 payload bytes
+      f[4] = 1; f[5] = 1;  // version 1, kind request
+      f[14] = 0x40; f[16] = 0x80;  // a version-4 id, the counter at its end
+      v.setUint32(20, i);
+      f.fill(0x61, 24);
+      sentAt.set(i, performance.now());
+      ws.send(f);
+    };
+    ws.onopen = () => { t0 = performance.now(); for (let i = 0; i < 64; i++) send(); };
+    ws.onmessage = (e) => {
+      const b = new Uint8Array(buf.length + e.data.byteLength);
+      b.set(buf); b.set(new Uint8Array(e.data), buf.length); buf = b;
+      while (buf.length >= 4) {
+        const v = new DataView(buf.buffer, buf.byteOffset);
+        const len = v.getUint32(0);
+        if (buf.length < 4 + len) break;
+        const id = v.getUint32(20);
+        if (buf[5] !== 2 || !sentAt.has(id)) errors++;
+        else { lat.push(performance.now() - sentAt.get(id)); sentAt.delete(id); }
+        buf = buf.subarray(4 + len);
+        if (++done === m) {
+          const elapsed = performance.now() - t0;
+          lat.sort((a, b) => a - b);
+          ws.close();
+          resolve({ n: m, errors, elapsedMs: elapsed,
+                    p50Ms: lat[lat.length >> 1] });
+        } else if (next < m) send();
+      }
+    };
+  }), [m, new URL(url).searchParams.get("ws")]);
+  check(js.errors === 0, `plain JavaScript baseline: ${js.n} requests, ${js.errors} errors`);
+  console.log(`browser, plain JavaScript client (comparison): ${js.n} requests, 64 in flight: ` +
+              `${Math.round(js.n / (js.elapsedMs / 1000))} requests/s, p50 ${js.p50Ms.toFixed(2)} ms`);
 
   // 3. A screenshot mid-burst: typed words, sent at random delays.
   await page.fill("#words", "futures polled by the page");
