@@ -100,7 +100,7 @@ page.done = function (r) {
     td[4].textContent = r.status === 0 ? r.text : r.name;
     td[5].textContent = r.rttMs.toFixed(1) + " ms";
   }
-  if (r.status !== 0 && r.status !== -125 /* ECANCELED */) {
+  if (r.status !== 0 && r.name !== "CFUT_ECANCELED") {
     const why = Module._web_status();
     if (why !== 0) {
       setConn("closed");
