@@ -63,8 +63,10 @@ struct cfut_web_ws_config {
  *   receives the stream, closed with cfut_stream_close() (or taken by
  *   cfut_transport_new()).
  * Returns: 0; CFUT_EINVAL for a NULL 'url' or 'out'; CFUT_ENOMEM;
- *   -ENOTSUP when the page has no WebSocket; -EINVAL when the browser
- *   refuses the URL.
+ *   -ENOTSUP when the page has no WebSocket; -EINVAL for a URL that
+ *   does not parse, has a scheme other than ws: or wss:, or a fragment
+ *   (what the browser refuses at once; a URL it refuses later, a blocked
+ *   port say, ends the stream with -ECONNREFUSED).
  * Context: the page's thread.
  */
 CFUT_API int cfut_web_ws_open(const char *url,

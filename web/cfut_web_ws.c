@@ -6,6 +6,7 @@
  */
 #include "cfut_web.h"
 
+#include <emscripten/em_js.h>
 #include <emscripten/eventloop.h>
 #include <emscripten/websocket.h>
 #include <errno.h>
@@ -326,6 +327,22 @@ static const struct cfut_stream_vtable web_ws_vtable = {
     web_ws_close, "websocket (browser)",
 };
 
+/*
+ * Whether the browser's WebSocket constructor takes 'url' (it throws, and
+ * emscripten does not catch, for a URL that does not parse, a scheme other
+ * than ws: or wss:, or a fragment).
+ */
+EM_JS(int, url_is_ws, (const char *url), {
+    try {
+        var u = new URL(UTF8ToString(url));
+        return (u.protocol == "ws:" || u.protocol == "wss:") && u.hash == ""
+                   ? 1
+                   : 0;
+    } catch (e) {
+        return 0;
+    }
+})
+
 int
 cfut_web_ws_open(const char *url, const struct cfut_web_ws_config *cfg,
                  struct cfut_stream **out)
@@ -334,6 +351,8 @@ cfut_web_ws_open(const char *url, const struct cfut_web_ws_config *cfg,
         return CFUT_EINVAL;
     if (!emscripten_websocket_is_supported())
         return -ENOTSUP;
+    if (!url_is_ws(url))
+        return -EINVAL;
     struct web_ws *w = cfut_alloc(sizeof *w);
     if (w == NULL)
         return CFUT_ENOMEM;
@@ -355,7 +374,7 @@ cfut_web_ws_open(const char *url, const struct cfut_web_ws_config *cfg,
     EMSCRIPTEN_WEBSOCKET_T sock = emscripten_websocket_new(&attr);
     if (sock <= 0) {
         cfut_free(w);
-        return -EINVAL; /* the browser threw: a URL it refuses */
+        return -EINVAL; /* the browser refuses the URL */
     }
     w->sock = sock;
     emscripten_websocket_set_onopen_callback(sock, w, on_open);

@@ -41,7 +41,7 @@ EM_JS(void, page_done,
               text : UTF8ToString(text, len),
               pending : pending
           });
-      });
+      })
 
 /* The measurement of web_bench() is over. */
 EM_JS(void, page_bench_done,
@@ -55,7 +55,7 @@ EM_JS(void, page_bench_done,
               p50Ms : p50_ms,
               p99Ms : p99_ms
           });
-      });
+      })
 
 /* ---- one request: a task that awaits its response ---------------------- */
 

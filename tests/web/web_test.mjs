@@ -186,6 +186,13 @@ try {
         `pending count back to 0 (C: ${killed.pending}, page: ${killed.shown})`);
   check(killed.after !== "none" && killed.after !== "CFUT_OK",
         `a request after the end fails at once (${killed.after})`);
+
+  // 5. A URL the browser's WebSocket would throw on is refused in C.
+  const bad = await page.evaluate(() =>
+    ["not a url", "http://127.0.0.1:1/", "ws://127.0.0.1:1/#x"].map((u) =>
+      Module.UTF8ToString(Module._web_status_name(Module._web_connect_str(u)))));
+  check(bad.every((n) => n === "CFUT_EINVAL" || n === "EINVAL"),
+        `URLs a WebSocket refuses fail with EINVAL (${bad.join(", ")})`);
 } finally {
   await browser.close();
   http.close();
