@@ -12,7 +12,10 @@
  *       answers each request with its own payload, over raw TCP
  *       (--listen), WebSocket (--ws-listen: one binary message per frame)
  *       or both; with --shuffle, replies leave out of order; with
- *       --delay-ms, each reply waits a random 0..MAX ms first. Prints
+ *       --delay-ms, each reply waits a random 0..MAX ms first. A request
+ *       may ask for its own delay: a payload that starts with "wait MSms"
+ *       ("wait 250ms hello": 0..60000 ms) is echoed, whole, after MS ms
+ *       (the page in examples/web asks so). Prints
  *       "listening on HOST:PORT" and "listening on ws://HOST:PORT/" (the
  *       real port when PORT is 0) and serves until SIGTERM or SIGINT, then
  *       closes every connection, frees everything and exits 0.
@@ -367,7 +370,34 @@ static const struct cfut_future_vtable delayed_vtable = {
     delayed_poll, delayed_drop, sizeof(struct cfut_reply), "delayed_echo", NULL,
 };
 
-/* The server's handler: cfut_echo_handler(), after a random delay. */
+/* The longest delay a request may ask for ("wait 60000ms"). */
+#define MAX_ASKED_MS 60000u
+
+/*
+ * Reads the delay a request asks for: a payload that starts with
+ * "wait MSms" (1 to 5 digits, MS at most MAX_ASKED_MS). Returns whether
+ * it asks, with the delay in '*ns'.
+ */
+static bool
+asked_delay(const unsigned char *p, size_t len, uint64_t *ns)
+{
+    if (len < 8 || memcmp(p, "wait ", 5) != 0)
+        return false;
+    size_t i = 5;
+    uint64_t ms = 0;
+    while (i < len && i < 10 && p[i] >= '0' && p[i] <= '9')
+        ms = ms * 10 + (uint64_t)(p[i++] - '0');
+    if (i == 5 || len - i < 2 || memcmp(p + i, "ms", 2) != 0 ||
+        ms > MAX_ASKED_MS)
+        return false;
+    *ns = CFUT_MSEC(ms);
+    return true;
+}
+
+/*
+ * The server's handler: cfut_echo_handler(), after the delay the request
+ * asks for, else a random one of up to --delay-ms.
+ */
 static int
 serve_handler(void *ctx, const unsigned char *payload, size_t len,
               struct cfut_future **out)
@@ -375,20 +405,25 @@ serve_handler(void *ctx, const unsigned char *payload, size_t len,
     struct serve_config *sc = ctx;
     struct cfut_future *echo;
     int rc = cfut_echo_handler(&sc->echo, payload, len, &echo);
-    if (rc < 0 || sc->max_delay_ns == 0) {
+    uint64_t delay_ns;
+    bool asked = rc == 0 && asked_delay(payload, len, &delay_ns);
+    if (rc < 0 || (sc->max_delay_ns == 0 && !asked)) {
         if (rc == 0)
             *out = echo;
         return rc;
     }
-    uint64_t x = sc->state;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    sc->state = x;
+    if (!asked) {
+        uint64_t x = sc->state;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        sc->state = x;
+        delay_ns = x % (sc->max_delay_ns + 1);
+    }
     struct delayed d;
     cfut_future_init(&d.base, &delayed_vtable);
     d.slept = false;
-    cfut_sleep_init(&d.sleep, x % (sc->max_delay_ns + 1));
+    cfut_sleep_init(&d.sleep, delay_ns);
     d.echo = echo;
     rc = cfut_future_box(&d.base, sizeof d, out);
     if (rc < 0)

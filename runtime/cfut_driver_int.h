@@ -34,6 +34,7 @@
 #define CFUT__DRIVER_FOREVER (-1)
 
 struct cfut__driver;
+struct cfut_executor;
 
 /*
  * Interest in an fd: what a driver reports readiness to. The reactor
@@ -106,6 +107,14 @@ struct cfut__driver_vtable {
                           struct cfut__fd_interest *interest);
     /* Frees the driver. Context: the executor's thread, once, last. */
     void (*free)(struct cfut__driver *d);
+    /*
+     * Optional (NULL: none): tells the driver which executor it serves,
+     * once, when the executor is made on it. A hosted driver needs it to
+     * run the executor (cfut_executor_run_ready()) when its host calls it.
+     * Ownership: 'ex' is kept until 'free'.
+     * Context: the executor's thread, inside cfut_executor_new().
+     */
+    void (*attach)(struct cfut__driver *d, struct cfut_executor *ex);
 };
 
 /*

@@ -379,6 +379,8 @@ cfut__executor_new_with_driver(struct cfut__driver *drv,
     cfut__timers_init(&ex->timers, drv, ex);
     cfut__trace_executor_new(ex); /* reads CFUT_TRACE once */
     tls_n_executors++;
+    if (drv->vt->attach != NULL)
+        drv->vt->attach(drv, ex);
     *out = ex;
     return CFUT_OK;
 }
