@@ -166,13 +166,14 @@ CFUT_ASYNC_FN(conn, void, ((struct server *, srv), (struct cfut_stream *, s)),
                 if (self->res.status != CFUT_OK)
                     break;
             }
-            if (self->have == 0 || self->deadline == 0)
-                self->deadline =
-                    cfut_time_now(NULL) +
-                    (self->have == 0 ? CFUT_MSEC(IDLE_TIMEOUT) : head_timeout);
+            if (self->have > 0 && self->deadline == 0)
+                self->deadline = cfut_time_now(NULL) + head_timeout;
             cfut_token_cancelled_init(&self->stop, &self->srv->stop);
             cfut_buf_fill_init(&self->fill, &self->in, self->have + 1);
-            cfut_sleep_until_init(&self->timer, self->deadline);
+            if (self->have == 0) /* idle: between two requests */
+                cfut_sleep_init(&self->timer, CFUT_MSEC(IDLE_TIMEOUT));
+            else /* within a head: its deadline runs from its first byte */
+                cfut_sleep_until_init(&self->timer, self->deadline);
             if (first_of(&self->any, &self->stop.base, &self->fill.base,
                          &self->timer.base) != CFUT_OK)
                 break;
