@@ -22,6 +22,7 @@ const MAX_LINE: usize = 4096;
 const MAX_HEADERS: usize = 64;
 const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 const BODY: &str = "Hello, world!\n";
+const OK_KEEP: &str = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 14\r\n\r\nHello, world!\n";
 
 fn reason(status: u16) -> &'static str {
     match status {
@@ -40,6 +41,9 @@ fn reason(status: u16) -> &'static str {
 
 /// Appends the answer: the fixed body for a 200, the reason for the others.
 fn answer(out: &mut Vec<u8>, status: u16, keep: bool, head: bool, minor: u8) {
+    if status == 200 && keep && !head && minor == 1 {
+        return out.extend_from_slice(OK_KEEP.as_bytes());
+    }
     let body = if status == 200 { BODY.to_string() } else { format!("{}\n", reason(status)) };
     out.extend_from_slice(
         format!(
