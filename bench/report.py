@@ -48,6 +48,9 @@ ORDER = [
     "socketpair_rtt",
     "reqresp_socketpair_inflight_1",
     "reqresp_socketpair_inflight_64",
+    "http_keepalive_c1",
+    "http_keepalive_c50",
+    "http_keepalive_c500",
 ]
 
 # Columns of the plot: (label, predicate on impl names).
