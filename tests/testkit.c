@@ -28,7 +28,7 @@ static atomic_long fail_at;
 static atomic_bool failed;
 
 /*
- * The allocation-failure sweep (tests/oom_sweep.py, './run test --oom'):
+ * The allocation-failure sweep (tests/sweep.py oom, './run test --oom'):
  * CFUT_OOM_NTH=N makes the Nth allocation after install fail, and with
  * CFUT_OOM_MODE=from every allocation from the Nth on. Each injection
  * appends a line to the file CFUT_OOM_LOG names: the test case and the
@@ -162,6 +162,12 @@ testkit_alloc_fail_at(long n)
     atomic_store(&oom_nth, 0);
     atomic_store(&failed, false);
     atomic_store(&fail_at, n == 0 ? 0 : atomic_load(&n_allocs) + n);
+}
+
+void
+testkit_alloc_sweep_off(void)
+{
+    atomic_store(&oom_nth, 0);
 }
 
 bool
