@@ -44,8 +44,11 @@ dispatch(struct epoll_driver *ep, int n)
         struct epoll_event *ev = &ep->events[i];
         if (ev->data.ptr == &evfd_tag) {
             uint64_t v;
-            ssize_t rd = read(ep->evfd, &v, sizeof v);
-            (void)rd; /* EAGAIN: already consumed */
+            ssize_t rd;
+            do
+                rd = read(ep->evfd, &v, sizeof v);
+            while (rd < 0 && errno == EINTR);
+            /* EAGAIN: already consumed */
             continue;
         }
         uint32_t e = ev->events;
@@ -89,8 +92,11 @@ static void
 epoll_unpark(struct cfut__driver *d)
 {
     uint64_t one = 1;
-    ssize_t w = write(of(d)->evfd, &one, sizeof one);
-    (void)w; /* EAGAIN: the counter is saturated, a wake is pending */
+    ssize_t w;
+    do /* a wake lost to EINTR would leave a parked thread asleep */
+        w = write(of(d)->evfd, &one, sizeof one);
+    while (w < 0 && errno == EINTR);
+    /* EAGAIN: the counter is saturated, a wake is pending */
 }
 
 static uint64_t

@@ -45,9 +45,10 @@ on_signal(int signum)
     int saved = errno;
     atomic_fetch_add(&deliveries[signum], 1);
     unsigned char b = (unsigned char)signum;
-    ssize_t n = write(atomic_load_explicit(&pipe_w, memory_order_relaxed), &b,
-                      1); /* a full pipe is fine: the count has it */
-    (void)n;
+    ssize_t n;
+    do /* a full pipe is fine: the count has it */
+        n = write(atomic_load_explicit(&pipe_w, memory_order_relaxed), &b, 1);
+    while (n < 0 && errno == EINTR);
     errno = saved;
 }
 
@@ -158,8 +159,12 @@ static void
 drain(struct cfut_signal *s)
 {
     unsigned char buf[64];
-    while (read(cfut_io_fd(s->io), buf, sizeof buf) > 0)
-        ;
+    for (;;) {
+        ssize_t n = read(cfut_io_fd(s->io), buf, sizeof buf);
+        if (n > 0 || (n < 0 && errno == EINTR))
+            continue;
+        break; /* empty (EAGAIN): the next byte is a new edge */
+    }
 }
 
 /*

@@ -966,6 +966,7 @@ END_TEST
 struct thread_producer {
     struct cfut_mpsc_sync_sender tx;
     uint64_t id;
+    int status; /* the first failure, checked by the test's thread */
 };
 
 static void *
@@ -973,17 +974,21 @@ produce(void *arg)
 {
     struct thread_producer *tp = arg;
     struct cfut_executor *ex;
-    if (cfut_executor_new(&ex) != CFUT_OK)
-        abort();
-    for (uint64_t i = 0; i < N_PER_PRODUCER; i++) {
+    tp->status = cfut_executor_new(&ex);
+    if (tp->status != CFUT_OK) {
+        cfut_mpsc_sync_sender_drop(&tp->tx);
+        return NULL;
+    }
+    for (uint64_t i = 0; i < N_PER_PRODUCER && tp->status == CFUT_OK; i++) {
         uint64_t m = tp->id << 32 | i;
         if (i % 2 == 0 && cfut_mpsc_sync_try_send(&tp->tx, &m) == CFUT_OK)
             continue;
         struct cfut_mpsc_sync_send f;
         cfut_mpsc_sync_send_init(&f, &tp->tx, &m);
         int st = 99;
-        if (cfut_block_on(ex, &f.base, &st) != CFUT_OK || st != CFUT_OK)
-            abort();
+        tp->status = cfut_block_on(ex, &f.base, &st);
+        if (tp->status == CFUT_OK)
+            tp->status = st;
     }
     cfut_mpsc_sync_sender_drop(&tp->tx);
     cfut_executor_free(ex);
@@ -1003,6 +1008,7 @@ START_TEST(test_mpsc_sync_producers_on_many_threads_lose_nothing)
     for (int i = 0; i < N_PRODUCERS; i++) {
         tp[i].tx = cfut_mpsc_sync_sender_clone(&tx);
         tp[i].id = (uint64_t)i;
+        tp[i].status = CFUT_OK;
         ck_assert_int_eq(pthread_create(&th[i], NULL, produce, &tp[i]), 0);
     }
     cfut_mpsc_sync_sender_drop(&tx);
@@ -1022,9 +1028,10 @@ START_TEST(test_mpsc_sync_producers_on_many_threads_lose_nothing)
         next[id]++;
         n++;
     }
-    for (int i = 0; i < N_PRODUCERS; i++)
+    for (int i = 0; i < N_PRODUCERS; i++) {
         pthread_join(th[i], NULL);
-
+        ck_assert_int_eq(tp[i].status, CFUT_OK);
+    }
     ck_assert_int_eq(n, N_PRODUCERS * N_PER_PRODUCER);
     cfut_mpsc_sync_receiver_drop(&rx);
     cfut_executor_free(ex);

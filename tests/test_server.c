@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 #if __has_include(<valgrind/valgrind.h>)
 #include <valgrind/valgrind.h>
@@ -214,8 +215,15 @@ START_TEST(test_server_free_ends_accepted_connections_and_the_listener)
     ck_assert_int_eq(connect(client, (struct sockaddr *)&sa, sizeof sa), 0);
     n_alive = n_started = 0;
     send_requests(client, 2);
-    while (n_started < 2) /* accept, read, start both handlers */
+    /* Accept, read, start both handlers (bounded: a connection that fails
+     * under injected faults must fail the test, not hang it). */
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    do {
         ck_assert_int_eq(cfut_executor_run_ready(ex), CFUT_OK);
+        clock_gettime(CLOCK_MONOTONIC, &t);
+    } while (n_started < 2 && t.tv_sec - t0.tv_sec < 30);
+    ck_assert_int_eq(n_started, 2);
 
     cfut_server_free(srv);
     ck_assert_int_eq(cfut_executor_run_ready(ex), CFUT_OK);

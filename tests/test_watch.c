@@ -672,6 +672,8 @@ struct pair {
 struct thread_reader {
     struct cfut_watch_sync_receiver rx;
     uint64_t n_changes, last;
+    int status; /* a failed call's status, checked by the test's thread */
+    bool torn;  /* a torn, mislabelled or backward value was seen */
 };
 
 static void *
@@ -679,21 +681,25 @@ read_changes(void *arg)
 {
     struct thread_reader *r = arg;
     struct cfut_executor *ex;
-    if (cfut_executor_new(&ex) != CFUT_OK)
-        abort();
+    r->status = cfut_executor_new(&ex);
+    if (r->status != CFUT_OK) {
+        cfut_watch_sync_receiver_drop(&r->rx);
+        return NULL;
+    }
     uint64_t seen = 0;
     for (;;) {
         struct cfut_watch_changed f;
         cfut_watch_sync_changed_init(&f, &r->rx);
         int st = 99;
-        if (cfut_block_on(ex, &f.base, &st) != CFUT_OK)
-            abort();
-        if (st == CFUT_ECLOSED)
+        r->status = cfut_block_on(ex, &f.base, &st);
+        if (r->status != CFUT_OK || st == CFUT_ECLOSED)
             break;
         struct pair p;
         uint64_t version = cfut_watch_sync_get(&r->rx, &p);
-        if (p.b != ~p.a || p.a != version || version <= seen)
-            abort(); /* torn, mislabelled or going back */
+        if (p.b != ~p.a || p.a != version || version <= seen) {
+            r->torn = true;
+            break;
+        }
         seen = version;
         r->n_changes++;
     }
@@ -713,8 +719,8 @@ START_TEST(test_watch_sync_readers_on_threads_never_see_a_torn_value)
     struct thread_reader r[N_READERS];
     pthread_t th[N_READERS];
     for (int i = 0; i < N_READERS; i++) {
-        r[i] =
-            (struct thread_reader){cfut_watch_sync_receiver_clone(&rx), 0, 0};
+        r[i] = (struct thread_reader){cfut_watch_sync_receiver_clone(&rx), 0, 0,
+                                      CFUT_OK, false};
         ck_assert_int_eq(pthread_create(&th[i], NULL, read_changes, &r[i]), 0);
     }
     cfut_watch_sync_receiver_drop(&rx);
@@ -727,6 +733,8 @@ START_TEST(test_watch_sync_readers_on_threads_never_see_a_torn_value)
 
     for (int i = 0; i < N_READERS; i++) {
         pthread_join(th[i], NULL);
+        ck_assert_msg(!r[i].torn, "a torn, mislabelled or backward value");
+        ck_assert_int_eq(r[i].status, CFUT_OK);
         ck_assert_uint_eq(r[i].last, N_SENDS); /* the last one is seen */
         ck_assert_uint_ge(r[i].n_changes, 1);
     }

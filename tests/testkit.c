@@ -7,7 +7,11 @@
 #include "testkit.h"
 
 #include <arpa/inet.h>
+#include <dlfcn.h>
+#include <execinfo.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +27,70 @@ static atomic_long n_allocs;
 static atomic_long fail_at;
 static atomic_bool failed;
 
+/*
+ * The allocation-failure sweep (tests/sweep.py oom, './run test --oom'):
+ * CFUT_OOM_NTH=N makes the Nth allocation after install fail, and with
+ * CFUT_OOM_MODE=from every allocation from the Nth on. Each injection
+ * appends a line to the file CFUT_OOM_LOG names: the test case and the
+ * call site (the return addresses above the allocator, as offsets in
+ * their modules), so the sweep knows N was reached and where.
+ */
+static atomic_long oom_nth; /* 0: no sweep */
+static bool oom_from;       /* fail from the Nth on, not only the Nth */
+static const char *oom_log;
+static bool oom_logged; /* one line per test is enough */
+static pthread_mutex_t oom_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void
+oom_read_env(void)
+{
+    const char *n = getenv("CFUT_OOM_NTH");
+    const char *mode = getenv("CFUT_OOM_MODE");
+    atomic_store(&oom_nth, n != NULL ? strtol(n, NULL, 10) : 0);
+    oom_from = mode != NULL && strcmp(mode, "from") == 0;
+    oom_log = getenv("CFUT_OOM_LOG");
+    oom_logged = false;
+}
+
+static void
+oom_record(void)
+{
+    if (oom_log == NULL)
+        return;
+    /* Under the lock until the line is written: a thread that fails an
+     * assertion on its own injected failure waits for the line, so the
+     * process cannot end with the failure unlogged. */
+    pthread_mutex_lock(&oom_lock);
+    if (oom_logged) {
+        pthread_mutex_unlock(&oom_lock);
+        return;
+    }
+    oom_logged = true;
+    void *frames[8];
+    int n = backtrace(frames, 8);
+    char line[512];
+    int len = snprintf(line, sizeof line, "inject %s", tcase_name());
+    /* frames[0] is here, [1] the allocator, [2] cfut_alloc(), then the
+     * site that called it and its callers. */
+    for (int i = 3; i < n && i < 7 && len < (int)sizeof line - 40; i++) {
+        Dl_info info;
+        uintptr_t off = (uintptr_t)frames[i];
+        if (dladdr(frames[i], &info) != 0 && info.dli_fbase != NULL)
+            off -= (uintptr_t)info.dli_fbase;
+        len += snprintf(line + len, sizeof line - (size_t)len, " %#lx",
+                        (unsigned long)off);
+    }
+    if (len < (int)sizeof line - 1)
+        line[len++] = '\n';
+    int fd = open(oom_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (fd >= 0) {
+        ssize_t w = write(fd, line, (size_t)len);
+        (void)w;
+        close(fd);
+    }
+    pthread_mutex_unlock(&oom_lock);
+}
+
 static void *
 counting_alloc(void *ctx, size_t size)
 {
@@ -31,6 +99,12 @@ counting_alloc(void *ctx, size_t size)
     long f = atomic_load(&fail_at);
     if (f != 0 && k == f) {
         atomic_store(&failed, true);
+        return NULL;
+    }
+    long nth = atomic_load(&oom_nth);
+    if (nth != 0 && (k == nth || (oom_from && k > nth))) {
+        atomic_store(&failed, true);
+        oom_record();
         return NULL;
     }
     void *p = malloc(size);
@@ -59,6 +133,7 @@ testkit_alloc_install(void)
     atomic_store(&n_allocs, 0);
     atomic_store(&fail_at, 0);
     atomic_store(&failed, false);
+    oom_read_env();
     cfut_set_allocator(&counting);
 }
 
@@ -83,8 +158,16 @@ testkit_alloc_count(void)
 void
 testkit_alloc_fail_at(long n)
 {
+    /* A test that injects its own failures takes over from the sweep. */
+    atomic_store(&oom_nth, 0);
     atomic_store(&failed, false);
     atomic_store(&fail_at, n == 0 ? 0 : atomic_load(&n_allocs) + n);
+}
+
+void
+testkit_alloc_sweep_off(void)
+{
+    atomic_store(&oom_nth, 0);
 }
 
 bool
@@ -357,11 +440,19 @@ testkit_forking(void)
     return e == NULL || strcmp(e, "no") != 0;
 }
 
+/* Tests that must abort are left out of the allocation-failure sweep: an
+ * injected failure ends them before the misuse they show. */
+static bool
+sweeping(void)
+{
+    return getenv("CFUT_OOM_NTH") != NULL;
+}
+
 void
 testkit_add_abort_test(TCase *tc, const TTest *t)
 {
 #if CFUT_DEBUG_CHECKS
-    if (testkit_forking())
+    if (testkit_forking() && !sweeping())
         tcase_add_test_raise_signal(tc, t, SIGABRT);
 #else
     (void)tc;
@@ -372,7 +463,7 @@ testkit_add_abort_test(TCase *tc, const TTest *t)
 void
 testkit_add_assert_test(TCase *tc, const TTest *t)
 {
-    if (testkit_forking())
+    if (testkit_forking() && !sweeping())
         tcase_add_test_raise_signal(tc, t, SIGABRT);
 }
 
@@ -411,7 +502,7 @@ int
 testkit_run(Suite *s)
 {
     SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
+    srunner_run_all(sr, CK_ENV); /* CK_VERBOSITY, else CK_NORMAL */
     int failed_n = srunner_ntests_failed(sr);
     srunner_free(sr);
     return failed_n == 0 ? EXIT_SUCCESS : EXIT_FAILURE;

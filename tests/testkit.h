@@ -30,6 +30,12 @@ long testkit_alloc_count(void);
 void testkit_alloc_fail_at(long n);
 /* Whether an injected failure has happened since the last fail_at(). */
 bool testkit_alloc_failed(void);
+/*
+ * Leaves the calling test out of the allocation-failure sweep
+ * (tests/sweep.py oom): for tests whose worker threads have no way to
+ * report a failed call but abort(). testkit_alloc_fail_at() does it too.
+ */
+void testkit_alloc_sweep_off(void);
 
 /* ---- counting waker ---- */
 

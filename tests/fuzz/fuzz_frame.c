@@ -11,44 +11,14 @@
 #include <string.h>
 
 #include "cfut_frame.h"
-#include "cfut_future.h"
-
-static size_t max_alloc; /* largest block requested this run */
-static long live_allocs; /* blocks not yet freed */
-
-static void *
-fuzz_alloc(void *ctx, size_t size)
-{
-    (void)ctx;
-    if (size > max_alloc)
-        max_alloc = size;
-    void *p = malloc(size);
-    if (p != NULL)
-        live_allocs++;
-    return p;
-}
-
-static void
-fuzz_free(void *ctx, void *ptr)
-{
-    (void)ctx;
-    if (ptr != NULL)
-        live_allocs--;
-    free(ptr);
-}
-
-static const struct cfut_allocator fuzz_allocator = {fuzz_alloc, fuzz_free,
-                                                     NULL};
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzzkit.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 2)
         return 0;
-    cfut_set_allocator(&fuzz_allocator);
-    max_alloc = 0;
+    fuzz_begin();
     /* Byte 0: the maximum (small ones make oversized lengths easy). */
     static const size_t maxes[4] = {20, 64, 4096, 0};
     size_t max_len = maxes[data[0] & 3];
@@ -115,11 +85,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
     }
     /* Nothing is ever allocated beyond the largest legal payload. */
-    if (max_alloc > eff_max - CFUT_FRAME_MIN_LEN)
-        abort();
+    FUZZ_CHECK(fuzz_max_alloc <= eff_max - CFUT_FRAME_MIN_LEN);
     cfut_frame_decoder_deinit(&d);
-    if (live_allocs != 0)
-        abort();
-    cfut_set_allocator(NULL);
+    FUZZ_END();
     return 0;
 }
