@@ -1,7 +1,7 @@
 /*
  * demo.c: cfut-demo, the executor demo (run it as build/plain/examples/
  * cfut-demo; './run demo' runs the transport demo, cfut-echo demo): an
- * executor running several tasks written with the async/await macros, a
+ * executor running several tasks written as async functions, a
  * timer completed by a helper thread that wakes the executor while it is
  * parked, and a join handle awaited. It narrates what happens, in order.
  */
@@ -95,63 +95,35 @@ timer_init(struct thread_timer *t, struct timer_shared *s, unsigned ms)
     t->started = false;
 }
 
-/* ---- tasks written with async/await ---- */
+/* ---- tasks written as async functions (docs/async.md) ---- */
 
 /* A task that does a little work, yielding between steps. */
-struct worker {
-    struct cfut_future base;
-    struct cfut_coro co;
-    const char *name;
-    int i, steps;
-};
-
-static enum cfut_poll
-worker_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
+CFUT_ASYNC_FN(worker, uint64_t, ((const char *, name), (int, steps)), int i;)
 {
-    struct worker *w = cfut_container_of(f, struct worker, base);
-    CFUT_ASYNC_BEGIN(&w->co);
-    for (w->i = 1; w->i <= w->steps; w->i++) {
+    CFUT_BEGIN();
+    for (self->i = 1; self->i <= self->steps; self->i++) {
         printf("[%6.1f ms] %s: step %d of %d, then yield\n", now_ms() - t0,
-               w->name, w->i, w->steps);
-        CFUT_YIELD(&w->co, cx);
+               self->name, self->i, self->steps);
+        CFUT_YIELD();
     }
-    CFUT_ASYNC_RETURN(&w->co, out, uint64_t, (uint64_t)w->steps);
-    CFUT_ASYNC_END(&w->co);
+    CFUT_RETURN((uint64_t)self->steps);
+    CFUT_END();
 }
 
-static const struct cfut_future_vtable worker_vtable = {
-    worker_poll, NULL, sizeof(uint64_t), "worker", NULL};
-
-/* The main task: starts the timer task, awaits its handle. */
-struct waiter {
-    struct cfut_future base;
-    struct cfut_coro co;
-    struct thread_timer timer; /* child, embedded inline */
-    struct timer_shared *shared;
-};
-
-static enum cfut_poll
-waiter_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
+/* The main task: a timer on a helper thread, kept in its state (dropping
+ * the task drops the timer it is suspended on). */
+CFUT_ASYNC_FN(sleeper, uint64_t, ((struct timer_shared *, shared)),
+              struct thread_timer timer;)
 {
-    struct waiter *w = cfut_container_of(f, struct waiter, base);
-    CFUT_ASYNC_BEGIN(&w->co);
+    CFUT_BEGIN();
     printf("[%6.1f ms] sleeper: starting a 100 ms timer on a helper thread\n",
            now_ms() - t0);
-    timer_init(&w->timer, w->shared, 100);
-    CFUT_AWAIT(&w->co, cx, &w->timer.base, NULL);
+    timer_init(&self->timer, self->shared, 100);
+    CFUT_AWAIT(&self->timer); /* no output */
     printf("[%6.1f ms] sleeper: timer fired, done\n", now_ms() - t0);
-    CFUT_ASYNC_RETURN(&w->co, out, uint64_t, 100);
-    CFUT_ASYNC_END(&w->co);
+    CFUT_RETURN(100);
+    CFUT_END();
 }
-
-static void
-waiter_drop(struct cfut_future *f)
-{
-    cfut_coro_drop(&cfut_container_of(f, struct waiter, base)->co);
-}
-
-static const struct cfut_future_vtable waiter_vtable = {
-    waiter_poll, waiter_drop, sizeof(uint64_t), "sleeper", NULL};
 
 int
 main(void)
@@ -168,21 +140,10 @@ main(void)
 
     struct timer_shared shared = {PTHREAD_MUTEX_INITIALIZER, false,
                                   CFUT_WAKER_EMPTY};
-    struct waiter sleeper;
-    cfut_future_init(&sleeper.base, &waiter_vtable);
-    cfut_coro_init(&sleeper.co);
-    sleeper.shared = &shared;
-    struct worker a = {.name = "worker-a", .steps = 3};
-    struct worker b = {.name = "worker-b", .steps = 2};
-    cfut_future_init(&a.base, &worker_vtable);
-    cfut_future_init(&b.base, &worker_vtable);
-    cfut_coro_init(&a.co);
-    cfut_coro_init(&b.co);
-
     struct cfut_join_handle h_sleeper;
-    if (cfut_spawn(ex, &sleeper.base, sizeof sleeper, &h_sleeper) != CFUT_OK ||
-        cfut_spawn(ex, &a.base, sizeof a, NULL) != CFUT_OK ||
-        cfut_spawn(ex, &b.base, sizeof b, NULL) != CFUT_OK) {
+    if (sleeper_spawn(ex, &h_sleeper, &shared) != CFUT_OK ||
+        worker_spawn(ex, NULL, "worker-a", 3) != CFUT_OK ||
+        worker_spawn(ex, NULL, "worker-b", 2) != CFUT_OK) {
         fprintf(stderr, "spawn failed\n");
         return 1;
     }
