@@ -145,6 +145,10 @@ def workload_order(names):
     return known + sorted(n for n in names if n not in ORDER)
 
 
+def workload_rank(name):
+    return (ORDER.index(name), name) if name in ORDER else (len(ORDER), name)
+
+
 def impl_rank(impl):
     if is_floor(impl):
         return (0, impl)
@@ -252,6 +256,39 @@ def ratio(a, b):
     return a / b
 
 
+# ---- system calls ----------------------------------------------------------------
+
+
+def strace_counts(path):
+    """{syscall: calls} from a 'strace -c' summary."""
+    calls = {}
+    if not path or not os.path.exists(path):
+        return calls
+    for line in open(path):
+        f = line.split()
+        # % time, seconds, usecs/call, calls, [errors,] syscall
+        if len(f) in (5, 6) and f[3].isdigit() and f[-1] != "total":
+            try:
+                float(f[0])
+            except ValueError:
+                continue
+            calls[f[-1]] = calls.get(f[-1], 0) + int(f[3])
+    return calls
+
+
+def strace_line(path, base_path, name, impl, ops):
+    """The syscalls_per_op line of one workload: its calls minus the
+    program's start-up calls, per op."""
+    one, base = strace_counts(path), strace_counts(base_path)
+    by = {}
+    for k, v in one.items():
+        d = (v - base.get(k, 0)) / ops
+        if d >= 0.005:
+            by[k] = round(d, 3)
+    return {"name": name, "impl": impl,
+            "syscalls_per_op": round(sum(by.values()), 3), "by_call": by}
+
+
 # ---- targets (issues 2-14) -----------------------------------------------------
 
 
@@ -349,7 +386,7 @@ def kept_notes(path):
 
 
 def write_results(path, meta, cmeta, res, run_path, count_path, svg_name, svg_count,
-                  baseline=None, baseline_path=None):
+                  baseline=None, baseline_path=None, sys_rows=()):
     notes = kept_notes(path)
     L = []
     L.append("# cfut benchmark results")
@@ -453,6 +490,25 @@ def write_results(path, meta, cmeta, res, run_path, count_path, svg_name, svg_co
                 n, fmt_instr(before), fmt_instr(after),
                 fmt_ratio(ratio(after, before)), fmt_instr(fl),
                 fmt_ratio(ratio(after, fl))))
+        L.append("")
+
+    if sys_rows:
+        L.append("## System calls per op")
+        L.append("")
+        L.append("`./run bench --syscalls` (part of `--report`): each workload of "
+                 "bench_transport and bench_io alone under `strace -f -c`, "
+                 "with --count's fixed ops; the program's own start-up "
+                 "(measured with no workload) is subtracted. For the transport "
+                 "one op is one completed request.")
+        L.append("")
+        L.append("| workload | impl | system calls per op | by call |")
+        L.append("| --- | --- | ---: | --- |")
+        for r in sorted(sys_rows, key=lambda r: (workload_rank(r["name"]),
+                                                 impl_rank(r["impl"]))):
+            by = ", ".join("%s %.2f" % (k, v) for k, v in sorted(
+                r["by_call"].items(), key=lambda kv: -kv[1]))
+            L.append("| `%s` | %s | %.2f | %s |" % (
+                r["name"], r["impl"], r["syscalls_per_op"], by or "–"))
         L.append("")
 
     # Targets.
@@ -656,9 +712,22 @@ def main():
     ap.add_argument("--baseline-count", metavar="FILE",
                     help="an earlier count run: RESULTS.md then has a before/after "
                          "instruction table")
+    ap.add_argument("--syscalls", metavar="FILE",
+                    help="the matching system-call run (<date>-syscalls.jsonl)")
+    ap.add_argument("--strace", metavar="FILE",
+                    help="print a syscalls_per_op line from a 'strace -f -c' "
+                         "summary (with --strace-base and --strace-label)")
+    ap.add_argument("--strace-base", metavar="FILE",
+                    help="the summary of the same program with no workload")
+    ap.add_argument("--strace-label", nargs=3, metavar=("NAME", "IMPL", "OPS"))
     ap.add_argument("--callgrind", metavar="PREFIX",
                     help="print instr_per_op lines from callgrind dumps PREFIX.N")
     a = ap.parse_args()
+    if a.strace:
+        name, impl, ops = a.strace_label
+        print(json.dumps(strace_line(a.strace, a.strace_base, name, impl,
+                                     int(ops))))
+        return 0
     if a.callgrind:
         parse_callgrind(a.callgrind)
         return 0
@@ -666,6 +735,7 @@ def main():
         ap.error("a run file is needed")
     meta, rows = load(a.run)
     cmeta, counts = load(a.count)
+    _, sys_rows = load(a.syscalls)
     res = Results(rows, counts)
     if not res.names:
         print("report.py: no results in %s" % a.run, file=sys.stderr)
@@ -687,7 +757,7 @@ def main():
     tally = write_results(os.path.join(out, "RESULTS.md"), meta, cmeta, res,
                           a.run, a.count, "results.svg",
                           "results-instr.svg" if has_count else None,
-                          baseline, a.baseline_count)
+                          baseline, a.baseline_count, sys_rows)
     update_readme(os.path.join(out, "README.md"), meta, res, tally)
     print("report.py: wrote %s, %s (%d met, %d missed, %d not measured)" % (
         os.path.join(out, "RESULTS.md"), svg, *tally), file=sys.stderr)
