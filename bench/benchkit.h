@@ -50,7 +50,8 @@ struct benchkit {
     int reps;      /* repetitions (7, or 3 with --quick) */
     double min_ms; /* each repetition runs at least this long */
     const char *filter;
-    bool count_mode; /* --count: one repetition of fixed ops (callgrind) */
+    const char *impl; /* --impl: only this impl (the syscall counts) */
+    bool count_mode;  /* --count: one repetition of fixed ops (callgrind) */
 };
 
 static inline double
@@ -67,6 +68,7 @@ benchkit_args(struct benchkit *b, int argc, char **argv)
     b->reps = 7;
     b->min_ms = 50;
     b->filter = NULL;
+    b->impl = NULL;
     b->count_mode = false;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0) {
@@ -78,8 +80,11 @@ benchkit_args(struct benchkit *b, int argc, char **argv)
             b->filter = argv[++i];
         } else if (strncmp(argv[i], "--filter=", 9) == 0) {
             b->filter = argv[i] + 9;
+        } else if (strcmp(argv[i], "--impl") == 0 && i + 1 < argc) {
+            b->impl = argv[++i];
         } else {
-            fprintf(stderr, "usage: %s [--quick] [--count] [--filter S]\n",
+            fprintf(stderr,
+                    "usage: %s [--quick] [--count] [--filter S] [--impl I]\n",
                     argv[0]);
             exit(2);
         }
@@ -152,6 +157,8 @@ benchkit_run(const struct benchkit *b, const char *name, const char *impl,
              uint64_t (*expect)(uint64_t ops))
 {
     if (b->filter != NULL && strstr(name, b->filter) == NULL)
+        return;
+    if (b->impl != NULL && strcmp(impl, b->impl) != 0)
         return;
     if (b->count_mode) {
         benchkit_count(name, impl, fn, unit_ops, per_op, expect);

@@ -14,6 +14,11 @@
  * bytes live inside the chain; beyond that, appending a step allocates (and
  * can fail with CFUT_ENOMEM); polling never allocates.
  *
+ * This chain is for sequences built at run time. A sequence the program
+ * knows at compile time is cheaper as an async function (cfut_async.h), one
+ * CFUT_AWAIT per link: no step array and no type-erased step calls
+ * (docs/combinators.md has the figures).
+ *
  * Polling order: strictly sequential; each poll runs as many steps as are
  * ready, in a loop. Cancel-safety: dropping a pending chain drops the
  * future it is running (cancelling it) and every step not yet run; the

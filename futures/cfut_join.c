@@ -1,7 +1,9 @@
 /*
- * cfut_join.c: join and try_join over N children, each polled under its
- * own sub-waker from the wake set (cfut_wakeset_int.h), so a poll costs
- * O(woken children). It knows nothing about executors.
+ * cfut_join.c: join and try_join over N children in two forms: up to
+ * CFUT_JOIN_SMALL_MAX children inline, polled with the parent's context;
+ * more, each polled under its own sub-waker from the wake set
+ * (cfut_wakeset_int.h), so a poll costs O(woken children). It knows nothing
+ * about executors.
  */
 #include "cfut_join.h"
 
@@ -38,8 +40,10 @@ values_off(size_t n)
 }
 
 static unsigned char *
-join_values(const struct cfut_join *j)
+join_values(struct cfut_join *j)
 {
+    if (j->ws == NULL)
+        return j->small_values.bytes;
     return (unsigned char *)cfut__wakeset_extra(j->ws) + values_off(j->n);
 }
 
@@ -56,6 +60,15 @@ value_align(size_t size)
 static void
 drop_running(struct cfut_join *j)
 {
+    if (j->ws == NULL) {
+        for (size_t i = 0; i < j->n; i++) {
+            struct cfut_future *c = j->small[i];
+            j->small[i] = NULL;
+            if (c != NULL)
+                cfut_future_drop(c);
+        }
+        return;
+    }
     struct join_child *c = join_children(j);
     for (size_t i = 0; i < j->n; i++) {
         if (c[i].state == CHILD_RUNNING) {
@@ -77,6 +90,8 @@ join_finish(struct cfut_join *j, void *out, int status, size_t failed)
     }
     if (j->values_size != 0)
         memcpy(dst, join_values(j), j->values_size);
+    if (j->ws == NULL)
+        return;
     struct join_child *c = join_children(j);
     for (size_t i = 0; i < j->n; i++)
         c[i].state = CHILD_TAKEN;
@@ -84,7 +99,52 @@ join_finish(struct cfut_join *j, void *out, int status, size_t failed)
 }
 
 /*
- * States: n_left > 0 with woken children on the stack (poll each; a READY
+ * Child 'c' is READY and its output at 'value': drops it and, for a
+ * try_join whose child failed, drops the others and finishes. Returns true
+ * when the join has finished.
+ */
+static bool
+child_done(struct cfut_join *j, struct cfut_future *c, size_t i,
+           const unsigned char *value, void *out)
+{
+    cfut_future_drop(c);
+    j->n_left--;
+    int st;
+    if (!j->is_try || (memcpy(&st, value, sizeof st), st >= 0))
+        return false;
+    drop_running(j);
+    join_finish(j, out, st, i);
+    return true;
+}
+
+/*
+ * The poll of a small join: every child still running, in index order,
+ * with the parent's own context.
+ */
+static enum cfut_poll
+poll_small(struct cfut_join *j, struct cfut_context *cx, void *out)
+{
+    unsigned char *values = j->small_values.bytes;
+    for (size_t i = 0; i < j->n; i++) {
+        struct cfut_future *c = j->small[i];
+        if (c == NULL)
+            continue;
+        unsigned char *value = values + j->small_off[i];
+        if (cfut_future_poll(c, cx, value) != CFUT_READY)
+            continue;
+        j->small[i] = NULL;
+        if (child_done(j, c, i, value, out))
+            return CFUT_READY;
+    }
+    if (j->n_left != 0)
+        return CFUT_PENDING;
+    join_finish(j, out, CFUT_OK, SIZE_MAX);
+    return CFUT_READY;
+}
+
+/*
+ * States: small form: poll_small(). Wake-set form: n_left > 0 with woken
+ * children on the stack (poll each; a READY
  * one becomes DONE), n_left > 0 with none woken (PENDING), n_left == 0
  * (write every output, READY). A try_join also ends at the first child
  * whose status is negative, dropping the rest.
@@ -100,6 +160,8 @@ join_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
         }
         return CFUT_READY;
     }
+    if (j->ws == NULL)
+        return poll_small(j, cx, out);
     struct cfut__wakeset *ws = j->ws;
     struct join_child *c = join_children(j);
     unsigned char *values = join_values(j);
@@ -111,18 +173,10 @@ join_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
             struct cfut_waker w = cfut__wakeset_waker(ws, i);
             struct cfut_context sub = cfut_context_with_waker(cx, &w);
             if (cfut_future_poll(ch->fut, &sub, values + ch->off) ==
-                CFUT_READY) {
-                ch->state = CHILD_DONE;
-                cfut_future_drop(ch->fut);
-                j->n_left--;
-                int st;
-                if (j->is_try &&
-                    (memcpy(&st, values + ch->off, sizeof st), st < 0)) {
-                    drop_running(j);
-                    join_finish(j, out, st, i);
-                    return CFUT_READY;
-                }
-            }
+                    CFUT_READY &&
+                (ch->state = CHILD_DONE,
+                 child_done(j, ch->fut, i, values + ch->off, out)))
+                return CFUT_READY;
         }
         i = nx;
     }
@@ -138,9 +192,9 @@ static void
 join_drop(struct cfut_future *f)
 {
     struct cfut_join *j = cfut_container_of(f, struct cfut_join, base);
+    drop_running(j);
     if (j->ws == NULL)
         return;
-    drop_running(j);
     cfut__wakeset_release(j->ws);
     j->ws = NULL;
 }
@@ -169,10 +223,16 @@ join_init(struct cfut_join *j, struct cfut_future *const *children, size_t n,
         size_t sz = cfut_future_output_size(children[i]);
         if (is_try && sz < sizeof(int))
             return CFUT_EINVAL;
-        values = CFUT__ALIGN_UP(values, value_align(sz)) + sz;
+        values = CFUT__ALIGN_UP(values, value_align(sz));
+        if (i < CFUT_JOIN_SMALL_MAX && values < CFUT_JOIN_SMALL_BYTES)
+            j->small_off[i] = (unsigned char)values;
+        values += sz;
     }
     struct cfut__wakeset *ws = NULL;
-    if (n > 0) {
+    if (n <= CFUT_JOIN_SMALL_MAX && values <= CFUT_JOIN_SMALL_BYTES) {
+        for (size_t i = 0; i < n; i++)
+            j->small[i] = children[i];
+    } else {
         int rc = cfut__wakeset_new((uint32_t)n, values_off(n) + values, &ws);
         if (rc != CFUT_OK)
             return rc;
@@ -222,5 +282,7 @@ size_t
 cfut_join_offset(const struct cfut_join *j, size_t i)
 {
     CFUT_ASSERT(i < j->n, "child index out of range");
+    if (j->ws == NULL)
+        return j->small_off[i];
     return join_children(j)[i].off;
 }

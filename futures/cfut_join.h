@@ -1,20 +1,28 @@
 /*
  * cfut_join.h: join and try_join: futures that run N children concurrently
  * and finish when all of them have (join), or when all have succeeded or
- * the first has failed (try_join). Each child is polled with its own
- * sub-waker, so a wake re-polls only the children that were woken: a poll
- * costs O(woken children), not O(N).
+ * the first has failed (try_join). Two forms, chosen by init:
+ *   - small (n <= CFUT_JOIN_SMALL_MAX children whose outputs lay out in at
+ *     most CFUT_JOIN_SMALL_BYTES): children and outputs are kept inline in
+ *     the join and polled with the parent's own context, as futures-rs's
+ *     join! does: no allocation, no sub-waker; every poll polls every child
+ *     still running, in index order.
+ *   - wake set (otherwise): each child is polled with its own sub-waker, so
+ *     a wake re-polls only the children that were woken: a poll costs
+ *     O(woken children), not O(N).
  *
- * Threading: a join is polled and dropped on one thread; the sub-wakers it
+ * Threading: a join is polled and dropped on one thread; the wakers it
  * hands its children may be cloned, woken and dropped from any thread, and
- * may outlive the join (they then wake nothing). Lifetime: the join lives in
- * caller storage (or a task) and is pinned from its first poll until drop;
- * it owns one heap block (shared with its sub-wakers) allocated at init.
+ * may outlive the join (a wake-set sub-waker then wakes nothing; a small
+ * join's children hold the parent's waker itself). Lifetime: the join lives
+ * in caller storage (or a task) and is pinned from its first poll until
+ * drop; the wake-set form owns one heap block (shared with its sub-wakers)
+ * allocated at init.
  *
- * Polling order: the first poll polls every child in index order; later
- * polls poll only the children woken since the previous poll, in the order
- * their wakes arrived. A child woken during another child's poll is polled
- * at the next poll (the join's own waker is woken for it).
+ * Polling order (wake-set form): the first poll polls every child in index
+ * order; later polls poll only the children woken since the previous poll,
+ * in the order their wakes arrived. A child woken during another child's
+ * poll is polled at the next poll (the join's own waker is woken for it).
  *
  * Cancel-safety: a join is as cancel-safe as its least cancel-safe child.
  * Dropping a pending join drops every unfinished child (cancelling it) and
@@ -40,14 +48,30 @@ struct cfut__wakeset;
  * (at most _Alignof(max_align_t)). For children of one type T this is a
  * plain array T[N].
  */
+/*
+ * The most children, and output bytes, a join keeps inline and polls with
+ * the parent's context (see CFUT_SELECT_SMALL_MAX for why the cut is low:
+ * above it, re-polling every child at every wake costs more than routing
+ * wakes through the shared block).
+ */
+#define CFUT_JOIN_SMALL_MAX 4
+#define CFUT_JOIN_SMALL_BYTES 64
+
 struct cfut_join {
     /* private: do not touch */
     struct cfut_future base;
-    struct cfut__wakeset *ws; /* NULL for a join of 0 children */
+    struct cfut__wakeset *ws; /* NULL for the small form and for n = 0 */
     size_t n;
     size_t n_left;      /* children still running */
     size_t values_size; /* bytes of the children's outputs, laid out */
     bool is_try;
+    /* small form: children (NULL once finished) and their outputs */
+    struct cfut_future *small[CFUT_JOIN_SMALL_MAX];
+    unsigned char small_off[CFUT_JOIN_SMALL_MAX]; /* offsets in the values */
+    union {
+        max_align_t align;
+        unsigned char bytes[CFUT_JOIN_SMALL_BYTES];
+    } small_values;
 };
 
 /* The head of a try_join output; the values follow at the offset below. */
@@ -82,8 +106,8 @@ struct cfut_try_join_head {
  *   is borrowed. On failure the children stay the caller's, untouched.
  * Returns: 0; CFUT_EINVAL if 'j' is NULL, 'children' is NULL with n > 0, a
  *   child is NULL or 'n' exceeds UINT32_MAX - 1; CFUT_ENOMEM when the
- *   shared block cannot be allocated (a join of 0 children allocates
- *   nothing).
+ *   shared block of the wake-set form cannot be allocated (a join of 0
+ *   children and the small form allocate nothing).
  * Context: anywhere; 'j' is fresh and may be moved until its first poll.
  * Pinned: from its first poll until drop.
  */

@@ -1,7 +1,9 @@
 /*
- * cfut_select.c: select over N children, each polled under its own
- * sub-waker from the wake set (cfut_wakeset_int.h), in the biased or fair
- * order. It knows nothing about executors.
+ * cfut_select.c: select over N children in two forms: up to
+ * CFUT_SELECT_SMALL_MAX children inline, polled with the parent's context;
+ * more, each polled under its own sub-waker from the wake set
+ * (cfut_wakeset_int.h). Both poll in the biased or fair order. It knows
+ * nothing about executors.
  */
 #include "cfut_select.h"
 
@@ -10,20 +12,19 @@
 
 #include "cfut_wakeset_int.h"
 
-/* Per-child data in the block's extra area. */
-struct select_child {
-    struct cfut_future *fut; /* NULL once dropped or handed back */
-};
-
-static struct select_child *
-sel_children(const struct cfut_select *s)
+/*
+ * The children: inline in the small form, in the block's extra area in the
+ * wake-set form; a slot is NULL once its child is dropped or handed back.
+ */
+static struct cfut_future **
+sel_children(struct cfut_select *s)
 {
-    return cfut__wakeset_extra(s->ws);
+    return s->ws == NULL ? s->small : cfut__wakeset_extra(s->ws);
 }
 
-/* Scratch space for the indexes drained in one poll. */
+/* Scratch space for the indexes drained in one poll (wake-set form). */
 static uint32_t *
-sel_scratch(const struct cfut_select *s)
+sel_scratch(struct cfut_select *s)
 {
     return (uint32_t *)(void *)(sel_children(s) + s->n);
 }
@@ -74,32 +75,69 @@ enum select_state {
 
 /*
  * Drops (or hands back) every child still held, then releases the wake
- * set: the select is done.
+ * set, if any: the select is done.
  */
 static void
 sel_finish(struct cfut_select *s)
 {
-    struct select_child *c = sel_children(s);
+    struct cfut_future **c = sel_children(s);
     bool keep = (s->flags & CFUT_SELECT_HAND_BACK) != 0;
     for (size_t i = 0; i < s->n; i++) {
-        if (c[i].fut != NULL && !keep)
-            cfut_future_drop(c[i].fut);
-        c[i].fut = NULL;
+        if (c[i] != NULL && !keep)
+            cfut_future_drop(c[i]);
+        c[i] = NULL;
     }
-    cfut__wakeset_release(s->ws);
+    if (s->ws != NULL)
+        cfut__wakeset_release(s->ws);
     s->ws = NULL;
     s->state = SELECT_DONE;
 }
 
 /*
- * The poll of a running select: polls the woken children in the mode's
+ * Polls child 'i' under 'cx'; when it is READY it wins: it is dropped, its
+ * index is written before its output and the select finishes.
+ */
+static bool
+sel_try(struct cfut_select *s, struct cfut_future **c, size_t i,
+        struct cfut_context *cx, void *out)
+{
+    if (cfut_future_poll(c[i], cx, (char *)out + CFUT_SELECT_VALUE_OFFSET) !=
+        CFUT_READY)
+        return false;
+    cfut_future_drop(c[i]);
+    c[i] = NULL;
+    memcpy(out, &i, sizeof i);
+    sel_finish(s);
+    return true;
+}
+
+/*
+ * The poll of a small select: every child, from the start index around,
+ * with the parent's own context, until one is READY.
+ */
+static enum cfut_poll
+poll_small(struct cfut_select *s, struct cfut_context *cx, void *out)
+{
+    size_t n = s->n;
+    size_t i = s->start;
+    for (size_t k = 0; k < n; k++) {
+        if (sel_try(s, s->small, i, cx, out))
+            return CFUT_READY;
+        if (++i == n)
+            i = 0;
+    }
+    return CFUT_PENDING;
+}
+
+/*
+ * The poll of a wake-set select: polls the woken children in the mode's
  * order until one is READY (see sel_poll()).
  */
 static enum cfut_poll
-poll_running(struct cfut_select *s, struct cfut_context *cx, void *out)
+poll_woken(struct cfut_select *s, struct cfut_context *cx, void *out)
 {
     struct cfut__wakeset *ws = s->ws;
-    struct select_child *c = sel_children(s);
+    struct cfut_future **c = sel_children(s);
     uint32_t *order = sel_scratch(s);
     size_t k = 0;
     for (uint32_t i = cfut__wakeset_take(ws); i != CFUT__WAKESET_EMPTY;
@@ -112,16 +150,8 @@ poll_running(struct cfut_select *s, struct cfut_context *cx, void *out)
         cfut__wakeset_clear(ws, i);
         struct cfut_waker w = cfut__wakeset_waker(ws, i);
         struct cfut_context sub = cfut_context_with_waker(cx, &w);
-        if (cfut_future_poll(c[i].fut, &sub,
-                             (char *)out + CFUT_SELECT_VALUE_OFFSET) ==
-            CFUT_READY) {
-            cfut_future_drop(c[i].fut);
-            c[i].fut = NULL;
-            size_t index = i;
-            memcpy(out, &index, sizeof index);
-            sel_finish(s);
+        if (sel_try(s, c, i, &sub, out))
             return CFUT_READY;
-        }
     }
     cfut__wakeset_register(ws, cx->waker);
     return CFUT_PENDING;
@@ -129,8 +159,10 @@ poll_running(struct cfut_select *s, struct cfut_context *cx, void *out)
 
 /*
  * States and transitions:
- *   SELECT_RUNNING: take the children woken since the last poll (all of
- *     them at the first), sort them into the mode's order and poll each.
+ *   SELECT_RUNNING: the small form polls every child in the mode's order
+ *     with the parent's context; the wake-set form takes the children woken
+ *     since the last poll (all of them at the first), sorts them into the
+ *     mode's order and polls each under its sub-waker.
  *     The first READY one wins: it is dropped, its index and output are
  *     written, the others are dropped (or handed back) and the wake set
  *     released -> SELECT_DONE, READY. None READY: register the parent
@@ -143,7 +175,7 @@ sel_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
     struct cfut_select *s = cfut_container_of(f, struct cfut_select, base);
     switch ((enum select_state)s->state) {
     case SELECT_RUNNING:
-        return poll_running(s, cx, out);
+        return s->ws == NULL ? poll_small(s, cx, out) : poll_woken(s, cx, out);
     case SELECT_DONE:
         break;
     }
@@ -192,14 +224,18 @@ cfut_select_init(struct cfut_select *s, struct cfut_future *const *children,
         if (sz > max_size)
             max_size = sz;
     }
-    struct cfut__wakeset *ws;
-    int rc = cfut__wakeset_new(
-        (uint32_t)n, n * (sizeof(struct select_child) + sizeof(uint32_t)), &ws);
-    if (rc != CFUT_OK)
-        return rc;
-    struct select_child *c = cfut__wakeset_extra(ws);
+    struct cfut__wakeset *ws = NULL;
+    struct cfut_future **c = s->small;
+    if (n > CFUT_SELECT_SMALL_MAX) {
+        int rc = cfut__wakeset_new(
+            (uint32_t)n, n * (sizeof(struct cfut_future *) + sizeof(uint32_t)),
+            &ws);
+        if (rc != CFUT_OK)
+            return rc;
+        c = cfut__wakeset_extra(ws);
+    }
     for (size_t i = 0; i < n; i++)
-        c[i].fut = children[i];
+        c[i] = children[i];
     cfut_future_init(&s->base, &sel_vtable);
     s->ws = ws;
     s->n = n;

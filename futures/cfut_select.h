@@ -4,15 +4,25 @@
  * dropped (cancelled) before select returns READY, or, in the hand-back
  * mode, handed back to the caller alive.
  *
- * Threading: a select is polled and dropped on one thread; its children's
- * sub-wakers may be cloned, woken and dropped from any thread and may
- * outlive the select (they then wake nothing). Lifetime: caller storage (or
- * a task), pinned from its first poll until drop; one heap block, shared
- * with the sub-wakers, allocated at init.
+ * Threading: a select is polled and dropped on one thread; the wakers its
+ * children receive may be cloned, woken and dropped from any thread and may
+ * outlive the select (a wake-set sub-waker then wakes nothing; a small
+ * select's children hold the parent's waker itself). Lifetime: caller
+ * storage (or a task), pinned from its first poll until drop; the wake-set
+ * form allocates one heap block, shared with the sub-wakers, at init.
  *
- * Polling order: each poll polls only the children woken since the previous
- * poll (all of them at the first poll), in a documented order, and stops at
- * the first that is READY:
+ * Two forms, chosen by init from the number of children:
+ *   - small (n <= CFUT_SELECT_SMALL_MAX): the children are kept inline in
+ *     the select and polled with the parent's own context, as futures-rs's
+ *     Select does: no allocation, no sub-waker; every child still running
+ *     is polled at every poll.
+ *   - wake set (n > CFUT_SELECT_SMALL_MAX): each child is polled with its
+ *     own sub-waker from one heap block allocated at init, and each poll
+ *     polls only the children woken since the previous poll (all of them at
+ *     the first poll): a wake costs O(woken), not O(n).
+ *
+ * Polling order: each poll polls its children (see the forms above) in a
+ * documented order, and stops at the first that is READY:
  *   - CFUT_SELECT_BIASED: ascending index order. When several children are
  *     ready in the same poll the lowest index wins. Cheap and predictable,
  *     but a child that is always ready starves those after it.
@@ -45,16 +55,28 @@ struct cfut__wakeset;
 #define CFUT_SELECT_FAIR 0x1u      /* rotating start index */
 #define CFUT_SELECT_HAND_BACK 0x2u /* losers are handed back, not dropped */
 
+/*
+ * The most children a select keeps inline and polls with the parent's
+ * context. Up to this many, re-polling the children that were not woken
+ * (at most 3 extra polls of a leaf, a few ns each) costs less than routing
+ * each wake through a shared block (an allocation per select and about
+ * five locked read-modify-writes per wake, 6.5 ns each on the benchmark
+ * machine); above it the O(n) re-poll grows and the wake set wins.
+ */
+#define CFUT_SELECT_SMALL_MAX 4
+
 /* A select over N children. */
 struct cfut_select {
     /* private: do not touch */
     struct cfut_future base;
-    struct cfut__wakeset *ws; /* NULL once finished */
+    struct cfut__wakeset *ws; /* wake-set form; NULL small or finished */
     size_t n;
     size_t max_size; /* the largest child output */
     uint32_t start;  /* first index in polling order */
     unsigned flags;
     unsigned char state; /* running or done (cfut_select.c) */
+    /* small form: the children, NULL once dropped or handed back */
+    struct cfut_future *small[CFUT_SELECT_SMALL_MAX];
 };
 
 /* Offset of the winner's output inside a select's output. */
@@ -84,7 +106,9 @@ struct cfut_select {
  *   array) is borrowed. On failure the children stay the caller's.
  * Returns: 0; CFUT_EINVAL if 's' or 'children' is NULL, a child is NULL,
  *   'n' is 0 or exceeds UINT32_MAX - 1, or 'flags' has unknown bits;
- *   CFUT_ENOMEM when the shared block cannot be allocated.
+ *   CFUT_ENOMEM when the shared block of the wake-set form (n >
+ *   CFUT_SELECT_SMALL_MAX) cannot be allocated (the small form allocates
+ *   nothing and cannot fail so).
  * Context: anywhere; 's' may be moved until its first poll.
  * Pinned: from its first poll until drop.
  */

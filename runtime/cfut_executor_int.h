@@ -142,13 +142,14 @@ struct cfut_executor {
     /* run queue: singly linked FIFO of SCHEDULED tasks */
     struct cfut__task *run_head;
     struct cfut__task *run_tail;
-    uint32_t budget; /* of the task being polled */
-    uint32_t tick;   /* polls since the last maintenance */
-    bool running;    /* inside block_on or run */
-    bool host_idle;  /* hosted driver, no run: a wake must unpark it */
-    size_t n_tasks;  /* spawned tasks with a live future */
-    size_t n_wakers; /* task waker clones alive */
-    size_t n_blocks; /* task blocks in use (not pooled) */
+    uint32_t budget;    /* of the task being polled */
+    uint32_t tick;      /* polls since the last maintenance */
+    uint64_t last_turn; /* CLOCK_MONOTONIC ns of the tick's last driver turn */
+    bool running;       /* inside block_on or run */
+    bool host_idle;     /* hosted driver, no run: a wake must unpark it */
+    size_t n_tasks;     /* spawned tasks with a live future */
+    size_t n_wakers;    /* task waker clones alive */
+    size_t n_blocks;    /* task blocks in use (not pooled) */
     uint64_t n_polls;
     uint64_t next_id;
     const void *owner;          /* owner thread token */

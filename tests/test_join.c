@@ -107,6 +107,21 @@ poker_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
 static const struct cfut_future_vtable poker_vtable = {
     poker_poll, NULL, sizeof(uint64_t), "poker", NULL};
 
+/*
+ * Fills kids[from..to) with ready children (in 'r', same indexes) whose
+ * outputs are 100 + index: padding that makes a join larger than
+ * CFUT_JOIN_SMALL_MAX, so that it takes the wake-set form.
+ */
+static void
+pad_ready(struct cfut_ready *r, struct cfut_future **kids, int from, int to)
+{
+    for (int i = from; i < to; i++) {
+        uint64_t v = (uint64_t)(100 + i);
+        ck_assert_int_eq(cfut_ready_init(&r[i], &v, sizeof v), CFUT_OK);
+        kids[i] = &r[i].base;
+    }
+}
+
 /* ---- outputs ---- */
 
 START_TEST(test_join_outputs_arrive_in_child_order)
@@ -224,6 +239,44 @@ END_TEST
 
 /* ---- wakes ---- */
 
+START_TEST(test_join_small_polls_every_child_with_the_parent_waker)
+{
+    enum { N = CFUT_JOIN_SMALL_MAX };
+    struct testkit_countdown c[N];
+    struct cfut_future *kids[N];
+    for (int i = 0; i < N; i++) {
+        testkit_countdown_init(&c[i], i + 1, false, (uint64_t)i);
+        kids[i] = &c[i].base;
+    }
+    struct cfut_join j;
+    ck_assert_int_eq(cfut_join_init(&j, kids, N), CFUT_OK);
+    ck_assert_int_eq(testkit_alloc_live(), 0); /* inline: no block */
+    struct testkit_waker tw;
+    struct cfut_waker w = testkit_waker_init(&tw);
+    uint64_t out[N];
+    ck_assert_int_eq(testkit_poll(&j.base, &w, out), CFUT_PENDING);
+    for (int i = 0; i < N; i++) /* each child holds the parent's waker */
+        ck_assert(cfut_waker_will_wake(&c[i].waker, &w));
+
+    testkit_countdown_wake(&c[N - 1]);
+    ck_assert_int_eq(testkit_waker_n_wakes(&tw), 1);
+    ck_assert_int_eq(testkit_poll(&j.base, &w, out), CFUT_PENDING);
+
+    /* every running child is polled, woken or not, in index order */
+    ck_assert_int_eq(c[0].n_polls, 2); /* finished at its second poll */
+    for (int i = 1; i < N; i++)
+        ck_assert_int_eq(c[i].n_polls, 2);
+    while (testkit_poll(&j.base, &w, out) == CFUT_PENDING)
+        ;
+    ck_assert_int_eq(c[0].n_polls, 2); /* a finished child is not polled */
+    cfut_future_drop(&j.base);
+    for (int i = 0; i < N; i++)
+        ck_assert_uint_eq(out[i], (uint64_t)i);
+    ck_assert_int_eq(testkit_alloc_live(), 0);
+    ck_assert_int_eq(testkit_wakers_live(), 0);
+}
+END_TEST
+
 START_TEST(test_join_repolls_only_the_woken_children)
 {
     enum { N = 8 };
@@ -270,12 +323,15 @@ START_TEST(test_join_keeps_a_wake_made_during_another_childs_poll)
     cfut_future_init(&p.base, &poker_vtable);
     p.target = &target;
     p.polls = 0;
-    struct cfut_future *kids[2] = {&p.base, &target.base};
+    /* padded past CFUT_JOIN_SMALL_MAX: the wake-set form */
+    struct cfut_ready r[5];
+    struct cfut_future *kids[5] = {&p.base, &target.base};
+    pad_ready(r, kids, 2, 5);
     struct cfut_join j;
-    ck_assert_int_eq(cfut_join_init(&j, kids, 2), CFUT_OK);
+    ck_assert_int_eq(cfut_join_init(&j, kids, 5), CFUT_OK);
     struct testkit_waker tw;
     struct cfut_waker w = testkit_waker_init(&tw);
-    uint64_t out[2] = {0, 0};
+    uint64_t out[5] = {0, 0, 0, 0, 0};
     ck_assert_int_eq(testkit_poll(&j.base, &w, out), CFUT_PENDING);
     ck_assert_int_eq(testkit_waker_n_wakes(&tw), 1); /* the poker's */
 
@@ -296,21 +352,23 @@ START_TEST(test_join_wakes_the_latest_parent_waker)
 {
     struct testkit_countdown c;
     testkit_countdown_init(&c, 1, false, 1);
-    struct cfut_future *kids[1] = {&c.base};
+    struct cfut_ready r[5];
+    struct cfut_future *kids[5] = {&c.base};
+    pad_ready(r, kids, 1, 5); /* the wake-set form */
     struct cfut_join j;
-    ck_assert_int_eq(cfut_join_init(&j, kids, 1), CFUT_OK);
+    ck_assert_int_eq(cfut_join_init(&j, kids, 5), CFUT_OK);
     struct testkit_waker tw1, tw2;
     struct cfut_waker w1 = testkit_waker_init(&tw1);
     struct cfut_waker w2 = testkit_waker_init(&tw2);
-    uint64_t out;
-    ck_assert_int_eq(testkit_poll(&j.base, &w1, &out), CFUT_PENDING);
-    ck_assert_int_eq(testkit_poll(&j.base, &w2, &out), CFUT_PENDING);
+    uint64_t out[5];
+    ck_assert_int_eq(testkit_poll(&j.base, &w1, out), CFUT_PENDING);
+    ck_assert_int_eq(testkit_poll(&j.base, &w2, out), CFUT_PENDING);
 
     testkit_countdown_wake(&c);
 
     ck_assert_int_eq(testkit_waker_n_wakes(&tw1), 0);
     ck_assert_int_eq(testkit_waker_n_wakes(&tw2), 1);
-    ck_assert_int_eq(testkit_poll(&j.base, &w2, &out), CFUT_READY);
+    ck_assert_int_eq(testkit_poll(&j.base, &w2, out), CFUT_READY);
     cfut_future_drop(&j.base);
 }
 END_TEST
@@ -383,13 +441,15 @@ START_TEST(test_join_sub_waker_may_outlive_the_join)
     struct thief t;
     cfut_future_init(&t.base, &thief_vtable);
     stolen = CFUT_WAKER_EMPTY;
-    struct cfut_future *kids[1] = {&t.base};
+    struct cfut_ready r[5];
+    struct cfut_future *kids[5] = {&t.base};
+    pad_ready(r, kids, 1, 5); /* the wake-set form */
     struct cfut_join j;
-    ck_assert_int_eq(cfut_join_init(&j, kids, 1), CFUT_OK);
+    ck_assert_int_eq(cfut_join_init(&j, kids, 5), CFUT_OK);
     struct testkit_waker tw;
     struct cfut_waker w = testkit_waker_init(&tw);
-    uint64_t out;
-    ck_assert_int_eq(testkit_poll(&j.base, &w, &out), CFUT_PENDING);
+    uint64_t out[5];
+    ck_assert_int_eq(testkit_poll(&j.base, &w, out), CFUT_PENDING);
 
     cfut_future_drop(&j.base);
     ck_assert_int_eq(testkit_alloc_live(), 1); /* the block, held by it */
@@ -453,19 +513,28 @@ signal_fire(struct signal *s)
     cfut_waker_wake(&w);
 }
 
+static int n_sig; /* signals in use */
+
 static void *
 fire_all(void *arg)
 {
     (void)arg;
-    for (int i = N_SIG - 1; i >= 0; i--)
+    for (int i = n_sig - 1; i >= 0; i--)
         signal_fire(&sigs[i]);
     return NULL;
 }
 
-START_TEST(test_join_children_woken_from_another_thread_all_finish)
+/*
+ * Joins 'n' signals that another thread fires (in reverse order): with 64
+ * the wake-set form's sub-wakers, with 3 the small form, whose children
+ * hold the parent's waker itself; both must reach the parent.
+ */
+static void
+join_signals_fired_elsewhere(int n)
 {
+    n_sig = n;
     struct cfut_future *kids[N_SIG];
-    for (int i = 0; i < N_SIG; i++) {
+    for (int i = 0; i < n; i++) {
         cfut_future_init(&sigs[i].base, &signal_vtable);
         sigs[i].mu = &sig_mu;
         sigs[i].fired = false;
@@ -473,7 +542,7 @@ START_TEST(test_join_children_woken_from_another_thread_all_finish)
         kids[i] = &sigs[i].base;
     }
     struct cfut_join j;
-    ck_assert_int_eq(cfut_join_init(&j, kids, N_SIG), CFUT_OK);
+    ck_assert_int_eq(cfut_join_init(&j, kids, (size_t)n), CFUT_OK);
     struct testkit_waker tw;
     struct cfut_waker w = testkit_waker_init(&tw);
     uint64_t out[N_SIG];
@@ -487,9 +556,20 @@ START_TEST(test_join_children_woken_from_another_thread_all_finish)
     pthread_join(th, NULL);
     cfut_future_drop(&j.base);
 
-    for (int i = 0; i < N_SIG; i++)
+    for (int i = 0; i < n; i++)
         ck_assert_uint_eq(out[i], 1);
     ck_assert_int_ge(testkit_waker_n_wakes(&tw), 1);
+}
+
+START_TEST(test_join_children_woken_from_another_thread_all_finish)
+{
+    join_signals_fired_elsewhere(N_SIG);
+}
+END_TEST
+
+START_TEST(test_join_small_children_woken_from_another_thread_reach_the_parent)
+{
+    join_signals_fired_elsewhere(3);
 }
 END_TEST
 
@@ -532,17 +612,22 @@ START_TEST(test_join_nested_in_a_join_repolls_only_the_woken_leaf)
     struct testkit_countdown c[4];
     for (int i = 0; i < 4; i++)
         testkit_countdown_init(&c[i], 1, false, (uint64_t)i);
+    /* each inner join padded to the wake-set form; the outer's outputs
+     * (80 bytes) exceed CFUT_JOIN_SMALL_BYTES, so it is one too */
     struct cfut_join inner[2];
-    struct cfut_future *k0[2] = {&c[0].base, &c[1].base};
-    struct cfut_future *k1[2] = {&c[2].base, &c[3].base};
-    ck_assert_int_eq(cfut_join_init(&inner[0], k0, 2), CFUT_OK);
-    ck_assert_int_eq(cfut_join_init(&inner[1], k1, 2), CFUT_OK);
+    struct cfut_ready r0[5], r1[5];
+    struct cfut_future *k0[5] = {&c[0].base, &c[1].base};
+    struct cfut_future *k1[5] = {&c[2].base, &c[3].base};
+    pad_ready(r0, k0, 2, 5);
+    pad_ready(r1, k1, 2, 5);
+    ck_assert_int_eq(cfut_join_init(&inner[0], k0, 5), CFUT_OK);
+    ck_assert_int_eq(cfut_join_init(&inner[1], k1, 5), CFUT_OK);
     struct cfut_future *outer_kids[2] = {&inner[0].base, &inner[1].base};
     struct cfut_join outer;
     ck_assert_int_eq(cfut_join_init(&outer, outer_kids, 2), CFUT_OK);
     struct testkit_waker tw;
     struct cfut_waker w = testkit_waker_init(&tw);
-    uint64_t out[4] = {0, 0, 0, 0};
+    uint64_t out[10] = {0};
     ck_assert_int_eq(testkit_poll(&outer.base, &w, out), CFUT_PENDING);
 
     testkit_countdown_wake(&c[3]);
@@ -559,7 +644,8 @@ START_TEST(test_join_nested_in_a_join_repolls_only_the_woken_leaf)
     ck_assert_int_eq(testkit_poll(&outer.base, &w, out), CFUT_READY);
     cfut_future_drop(&outer.base);
     for (int i = 0; i < 4; i++)
-        ck_assert_uint_eq(out[i], (uint64_t)i);
+        ck_assert_uint_eq(out[i / 2 * 5 + i % 2], (uint64_t)i);
+    ck_assert_uint_eq(out[9], 104);
 }
 END_TEST
 
@@ -612,7 +698,8 @@ START_TEST(test_try_join_first_error_wins_and_drops_siblings_at_once)
     ck_assert_uint_eq(out.values[1].v, 2);
     ck_assert(dropped[0]);
     ck_assert(dropped[1]);
-    ck_assert_int_eq(testkit_alloc_live(), 1); /* the join's block */
+    /* the boxed sibling is freed already; a small join holds no block */
+    ck_assert_int_eq(testkit_alloc_live(), 0);
     cfut_future_drop(&j.base);
     ck_assert_int_eq(testkit_alloc_live(), 0);
 }
@@ -667,13 +754,15 @@ START_TEST(test_join_reports_enomem_at_every_allocation)
         struct cfut_ready r;
         uint64_t v = 2;
         ck_assert_int_eq(cfut_ready_init(&r, &v, sizeof v), CFUT_OK);
-        struct cfut_future *kids[2] = {&a.base, &r.base};
+        struct cfut_ready pad[5];
+        struct cfut_future *kids[5] = {&a.base, &r.base};
+        pad_ready(pad, kids, 2, 5); /* the wake-set form allocates */
         struct cfut_join j;
         testkit_alloc_fail_at(k);
-        int rc = cfut_join_init(&j, kids, 2);
+        int rc = cfut_join_init(&j, kids, 5);
         testkit_alloc_fail_at(0);
         if (rc == CFUT_OK) {
-            uint64_t out[2];
+            uint64_t out[5];
             while (testkit_poll(&j.base, cfut_waker_noop(), out) ==
                    CFUT_PENDING)
                 ;
@@ -684,8 +773,8 @@ START_TEST(test_join_reports_enomem_at_every_allocation)
         }
         ck_assert_int_eq(rc, CFUT_ENOMEM);
         ck_assert(!dropped); /* the children are still the caller's */
-        cfut_future_drop(&a.base);
-        cfut_future_drop(&r.base);
+        for (int i = 0; i < 5; i++)
+            cfut_future_drop(kids[i]);
         ck_assert_int_eq(testkit_alloc_live(), 0);
     }
 }
@@ -745,6 +834,7 @@ join_suite(void)
     tc = tcase_create("wakes");
     testkit_fixture(tc);
     tcase_add_test(tc, test_join_repolls_only_the_woken_children);
+    tcase_add_test(tc, test_join_small_polls_every_child_with_the_parent_waker);
     tcase_add_test(tc, test_join_keeps_a_wake_made_during_another_childs_poll);
     tcase_add_test(tc, test_join_wakes_the_latest_parent_waker);
     tcase_add_test(
@@ -758,6 +848,9 @@ join_suite(void)
     tcase_add_test(tc, test_join_drop_while_pending_drops_every_child);
     tcase_add_test(tc, test_join_sub_waker_may_outlive_the_join);
     tcase_add_test(tc, test_join_children_woken_from_another_thread_all_finish);
+    tcase_add_test(
+        tc,
+        test_join_small_children_woken_from_another_thread_reach_the_parent);
     tcase_add_test(tc, test_join_drop_races_a_wake_from_another_thread);
     suite_add_tcase(s, tc);
 

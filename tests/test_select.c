@@ -49,16 +49,18 @@ END_TEST
 
 START_TEST(test_select_biased_lowest_index_wins_among_ready_children)
 {
-    bool dropped[3] = {false, false, false};
-    struct testkit_countdown c[3];
-    struct cfut_future *kids[3];
-    for (int i = 0; i < 3; i++) {
+    /* six children: the wake-set form, which polls only the woken */
+    enum { N = CFUT_SELECT_SMALL_MAX + 2 };
+    bool dropped[N] = {false};
+    struct testkit_countdown c[N];
+    struct cfut_future *kids[N];
+    for (int i = 0; i < N; i++) {
         testkit_countdown_init(&c[i], 1, false, (uint64_t)(10 + i));
         c[i].dropped = &dropped[i];
         kids[i] = &c[i].base;
     }
     struct cfut_select s;
-    ck_assert_int_eq(cfut_select_init(&s, kids, 3, CFUT_SELECT_BIASED),
+    ck_assert_int_eq(cfut_select_init(&s, kids, N, CFUT_SELECT_BIASED),
                      CFUT_OK);
     sel_out out;
     ck_assert_int_eq(testkit_poll(&s.base, cfut_waker_noop(), &out),
@@ -75,7 +77,46 @@ START_TEST(test_select_biased_lowest_index_wins_among_ready_children)
     ck_assert_uint_eq(out.value, 11);
     ck_assert_int_eq(c[2].n_polls, 1); /* never polled again */
     ck_assert_int_eq(c[0].n_polls, 1);
-    ck_assert(dropped[0] && dropped[1] && dropped[2]);
+    for (int i = 0; i < N; i++)
+        ck_assert(dropped[i]);
+}
+END_TEST
+
+START_TEST(test_select_small_polls_every_child_with_the_parent_waker)
+{
+    /* three children: the small form polls all of them at every poll, with
+     * the parent's own waker, and allocates nothing */
+    bool dropped[3] = {false, false, false};
+    struct testkit_countdown c[3];
+    struct cfut_future *kids[3];
+    for (int i = 0; i < 3; i++) {
+        testkit_countdown_init(&c[i], 2 - (i == 2), false, (uint64_t)(10 + i));
+        c[i].dropped = &dropped[i];
+        kids[i] = &c[i].base;
+    }
+    struct cfut_select s;
+    ck_assert_int_eq(cfut_select_init(&s, kids, 3, CFUT_SELECT_BIASED),
+                     CFUT_OK);
+    ck_assert_int_eq(testkit_alloc_live(), 0);
+    struct testkit_waker tw;
+    struct cfut_waker w = testkit_waker_init(&tw);
+    sel_out out;
+    ck_assert_int_eq(testkit_poll(&s.base, &w, &out), CFUT_PENDING);
+    for (int i = 0; i < 3; i++)
+        ck_assert(cfut_waker_will_wake(&c[i].waker, &w));
+    testkit_countdown_wake(&c[2]);
+    ck_assert_int_eq(testkit_waker_n_wakes(&tw), 1);
+
+    ck_assert_int_eq(testkit_poll(&s.base, &w, &out), CFUT_READY);
+    cfut_future_drop(&s.base);
+
+    ck_assert_uint_eq(out.index, 2); /* 0 and 1 were polled, still pending */
+    ck_assert_uint_eq(out.value, 12);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(c[i].n_polls, 2);
+        ck_assert(dropped[i]);
+    }
+    ck_assert_int_eq(testkit_wakers_live(), 0);
 }
 END_TEST
 
@@ -309,8 +350,8 @@ START_TEST(test_select_child_woken_from_another_thread_wins)
     pthread_mutex_init(&x.mu, NULL);
     x.fired = false;
     x.waker = CFUT_WAKER_EMPTY;
-    struct testkit_countdown never;
-    testkit_countdown_init(&never, 1000, false, 0);
+    struct cfut_pending never;
+    cfut_pending_init(&never, sizeof(uint64_t));
     struct cfut_select s;
     ck_assert_int_eq(cfut_select2(&s, &never.base, &x.base, CFUT_SELECT_FAIR),
                      CFUT_OK);
@@ -344,9 +385,19 @@ START_TEST(test_select_reports_enomem_at_every_allocation)
         a.dropped = &dropped;
         struct cfut_ready r;
         ready_u64(&r, 9);
+        /* pending padding past CFUT_SELECT_SMALL_MAX: the wake-set form,
+         * which allocates its block at init */
+        struct cfut_pending pad[CFUT_SELECT_SMALL_MAX];
+        struct cfut_future *kids[CFUT_SELECT_SMALL_MAX + 2] = {&a.base,
+                                                               &r.base};
+        for (int i = 0; i < CFUT_SELECT_SMALL_MAX; i++) {
+            cfut_pending_init(&pad[i], sizeof(uint64_t));
+            kids[2 + i] = &pad[i].base;
+        }
         struct cfut_select s;
         testkit_alloc_fail_at(k);
-        int rc = cfut_select2(&s, &a.base, &r.base, CFUT_SELECT_FAIR);
+        int rc = cfut_select_init(&s, kids, CFUT_SELECT_SMALL_MAX + 2,
+                                  CFUT_SELECT_BIASED);
         testkit_alloc_fail_at(0);
         if (rc == CFUT_OK) {
             sel_out out;
@@ -360,8 +411,8 @@ START_TEST(test_select_reports_enomem_at_every_allocation)
         }
         ck_assert_int_eq(rc, CFUT_ENOMEM);
         ck_assert(!dropped);
-        cfut_future_drop(&a.base);
-        cfut_future_drop(&r.base);
+        for (int i = 0; i < CFUT_SELECT_SMALL_MAX + 2; i++)
+            cfut_future_drop(kids[i]);
         ck_assert_int_eq(testkit_alloc_live(), 0);
     }
 }
@@ -376,6 +427,8 @@ select_suite(void)
     tcase_add_test(
         tc, test_select_drops_the_loser_before_ready_and_never_polls_it_again);
     tcase_add_test(tc, test_select_hand_back_returns_the_losers_alive);
+    tcase_add_test(tc,
+                   test_select_small_polls_every_child_with_the_parent_waker);
     tcase_add_test(tc, test_select_output_fits_the_largest_child);
     suite_add_tcase(s, tc);
 
