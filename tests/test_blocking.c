@@ -508,8 +508,11 @@ START_TEST(test_blocking_every_allocation_can_fail_cleanly)
         if (rc == CFUT_OK)
             rc = cfut_blocking_init(&f, p, job_fn, NULL, &in, sizeof in);
         int status = -1;
+        /* Out here: the pool's thread may still be inside its wake of 'tw'
+         * after the poll saw the result; cfut_blocking_pool_free() below
+         * joins that thread. */
+        struct testkit_waker tw;
         if (rc == CFUT_OK) {
-            struct testkit_waker tw;
             struct cfut_waker w = testkit_waker_init(&tw);
             while (testkit_poll(&f.base, &w, &status) == CFUT_PENDING)
                 usleep(500);
