@@ -8,6 +8,7 @@
  * only through its interface (cfut_driver_int.h) and turns it through the
  * timers (cfut_timers_int.h).
  */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime(), in every libc */
 #include "cfut_executor_int.h"
 
 #include <stdlib.h>
