@@ -15,6 +15,7 @@
 #include <pthread.h>
 #include <stddef.h>
 
+#include "cfut_count_int.h"
 #include "cfut_waitq_int.h"
 
 /* Wakers cloned under the lock per round while a batch is woken. */
@@ -132,16 +133,53 @@ cfut__call_end(struct cfut__call *k)
     cfut__kind_finish(k->m, k->wl, &k->batch);
 }
 
+/*
+ * Runs 'body' (statements) as one call on the state 'c' whose lock is 'm':
+ * the call 'k' is begun before it (the core gets 'k.wl' and 'k.batch') and
+ * ended after it (cfut__call_end()). The "lock, core, unlock, wake" of
+ * every call that releases wakers, written once; like every call on a
+ * state, it aborts when 'c' is NULL (a call on an empty handle).
+ */
+#define CFUT__KIND_CALL(m, k, c, body)                                         \
+    do {                                                                       \
+        struct cfut__call k;                                                   \
+        CFUT__KIND_NOT_EMPTY(c);                                               \
+        cfut__call_begin(&k, (m));                                             \
+        body;                                                                  \
+        cfut__call_end(&k);                                                    \
+    } while (0)
+
+/* Runs 'body' (statements that release no waker) on the state 'c' with its
+ * lock 'm' held (see CFUT__KIND_CALL). */
+#define CFUT__KIND_LOCKED(m, c, body)                                          \
+    do {                                                                       \
+        CFUT__KIND_NOT_EMPTY(c);                                               \
+        cfut__kind_lock(m);                                                    \
+        body;                                                                  \
+        cfut__kind_unlock(m);                                                  \
+    } while (0)
+
+/* Aborts when the state 'c' of a call is NULL: the handle was empty
+ * (dropped, or never made). */
+#define CFUT__KIND_NOT_EMPTY(c)                                                \
+    CFUT_ASSERT((c) != NULL, "a call on an empty handle")
+
+/* Counts one more handle in the count 'field' of the state 'c' (guarded by
+ * 'm'); aborts with 'msg' when the count is full (cfut_count_int.h). */
+#define CFUT__KIND_COUNT_UP(m, c, field, msg)                                  \
+    do {                                                                       \
+        bool is_counted_;                                                      \
+        CFUT__KIND_LOCKED(m, c, is_counted_ = cfut__count_up(&(c)->field));    \
+        CFUT_ASSERT(is_counted_, msg);                                         \
+    } while (0)
+
 /* A waiting future goes, of the kind of 'm': it leaves its wait list (or
  * batch), and its waker is released (after unlocking, in the thread-safe
  * kind). */
 CFUT__KIND_INLINE void
 cfut__call_waiter_gone_in(pthread_mutex_t *m, struct cfut__waiter *w)
 {
-    struct cfut__call k;
-    cfut__call_begin(&k, m);
-    cfut__waiter_gone(w, k.wl);
-    cfut__call_end(&k);
+    CFUT__KIND_CALL(m, k, w, cfut__waiter_gone(w, k.wl));
 }
 
 /* A waiting future whose kind's lock is 'lock' (NULL: the local kind)
@@ -152,6 +190,84 @@ cfut__call_waiter_gone(void *lock, struct cfut__waiter *w)
     CFUT__KIND_DISPATCH(cfut__call_waiter_gone_in, lock, w);
 }
 
+/*
+ * The waiting futures (broadcast's recv, watch's changed, token's
+ * cancelled, semaphore's acquire) are one type for both kinds, with the
+ * fields 'base', 'shared' (the state), 'lock' (the kind's lock, NULL in the
+ * local kind) and a struct cfut__waiter. CFUT__KIND_FUTURE defines their
+ * slots once, for the future type 'T' on the state type 'S', whose waiter
+ * is the member 'W':
+ *   - 'name'_poll: runs 'core'(f, cx, out) with the kind's lock held;
+ *   - 'name'_drop: runs 'gone'(m, f) (cfut__kind_waiter_gone: the future
+ *     leaves its wait list, nothing more), which takes the lock 'm' itself;
+ *   - 'name'_vtable: with the output 'size', the 'label' and 'size_fn';
+ *   - 'name'_start(f, m, c): initialises 'f' on the state 'c' (not NULL)
+ *     of the kind of 'm', holding no waker and on no list.
+ * Each picks the local kind's copy for a NULL lock (CFUT__KIND_DISPATCH).
+ */
+#define CFUT__KIND_FUTURE(name, T, S, W, core, gone, size, label, size_fn)     \
+    CFUT__KIND_INLINE enum cfut_poll name##_poll_in(                           \
+        pthread_mutex_t *m, T *f, struct cfut_context *cx, void *out)          \
+    {                                                                          \
+        enum cfut_poll r;                                                      \
+        CFUT__KIND_LOCKED(m, f->shared, r = core(f, cx, out));                 \
+        return r;                                                              \
+    }                                                                          \
+    static enum cfut_poll name##_poll(struct cfut_future *fut,                 \
+                                      struct cfut_context *cx, void *out)      \
+    {                                                                          \
+        T *f = cfut_container_of(fut, T, base);                                \
+        return CFUT__KIND_DISPATCH(name##_poll_in, f->lock, f, cx, out);       \
+    }                                                                          \
+    static void name##_drop(struct cfut_future *fut)                           \
+    {                                                                          \
+        T *f = cfut_container_of(fut, T, base);                                \
+        CFUT__KIND_DISPATCH(gone, f->lock, f);                                 \
+    }                                                                          \
+    static const struct cfut_future_vtable name##_vtable = {                   \
+        name##_poll, name##_drop, size, label, size_fn};                       \
+    static void name##_start(T *f, pthread_mutex_t *m, S *c)                   \
+    {                                                                          \
+        CFUT_ASSERT(c != NULL, label ": on an empty handle");                  \
+        cfut_future_init(&f->base, &name##_vtable);                            \
+        f->shared = c;                                                         \
+        f->lock = m;                                                           \
+        cfut__waiter_init(&f->W);                                              \
+    }
+
+/* The 'gone' of a waiting future that holds nothing but its place on the
+ * wait list (see CFUT__KIND_FUTURE). */
+#define cfut__kind_waiter_gone(m, f)                                           \
+    cfut__call_waiter_gone_in((m), &(f)->waiter)
+
+/*
+ * Defines the public H_clone() and H_drop() of the handle type 'struct H'
+ * (one field, 'shared'), as cfut_channel.h documents them: the clone takes
+ * a reference with 'retain'(m, c) (which returns 'c'), the drop lets one go
+ * with 'release'(m, c), where 'm' is 'lock_of'(c): the state's lock, or
+ * CFUT__KIND_NO_LOCK in the local kind. 'what' names the primitive in the
+ * abort message of a clone of an empty handle.
+ */
+#define CFUT__KIND_HANDLE(H, what, retain, release, lock_of)                   \
+    struct H H##_clone(const struct H *h)                                      \
+    {                                                                          \
+        CFUT_ASSERT(h->shared != NULL, what ": clone of an empty handle");     \
+        return (struct H){retain(lock_of(h->shared), h->shared)};              \
+    }                                                                          \
+    CFUT__KIND_DROP(H, release, lock_of)
+
+/* Defines the public H_drop() alone (see CFUT__KIND_HANDLE). */
+#define CFUT__KIND_DROP(H, release, lock_of)                                   \
+    void H##_drop(struct H *h)                                                 \
+    {                                                                          \
+        if (h->shared != NULL)                                                 \
+            release(lock_of(h->shared), h->shared);                            \
+        h->shared = NULL;                                                      \
+    }
+
+/* The lock of a local state: none (see CFUT__KIND_HANDLE). */
+#define CFUT__KIND_NO_LOCK(c) NULL
+
 /* Frees a state's 'block' whose lock is 'm' (NULL: the local kind), once
  * nothing can reach it. */
 static inline void
@@ -161,5 +277,19 @@ cfut__kind_free(pthread_mutex_t *m, void *block)
         pthread_mutex_destroy(m);
     cfut_free(block);
 }
+
+/*
+ * Lets a reference to the state 'c' (lock 'm') go: runs the transition
+ * 'gone' (an expression that may use the call 'k'; true when it left 'c'
+ * unreferenced) as one call (CFUT__KIND_CALL), then, once the lock is
+ * released, frees 'c' with 'free_fn'(m, c) if nothing can reach it.
+ */
+#define CFUT__KIND_RELEASE(m, k, c, gone, free_fn)                             \
+    do {                                                                       \
+        bool is_unreferenced_;                                                 \
+        CFUT__KIND_CALL(m, k, c, is_unreferenced_ = (gone));                   \
+        if (is_unreferenced_)                                                  \
+            free_fn(m, c);                                                     \
+    } while (0)
 
 #endif /* CFUT_KIND_INT_H */
