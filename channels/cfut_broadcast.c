@@ -40,36 +40,29 @@ lock_of(struct cfut__broadcast *c)
 
 /* ---- the calls, for either kind ---- */
 
-/* A new state of the thread-safe kind ('is_sync') or the local one, or
- * NULL (see cfut__broadcast_alloc() for '*rc'). */
-static struct cfut__broadcast *
+/*
+ * Creates a state of the thread-safe kind ('is_sync') or the local one and
+ * points the new sender's '*tx' and receiver's '*rx' at it, the receiver at
+ * position 0 ('*rx_next'). Returns 0, or the error of
+ * cfut__broadcast_alloc() with nothing written.
+ */
+static int
 create(bool is_sync, size_t msg_size, size_t cap,
-       const struct cfut_channel_value_ops *ops, bool has_handles, int *rc)
+       const struct cfut_channel_value_ops *ops, struct cfut__broadcast **tx,
+       struct cfut__broadcast **rx, uint64_t *rx_next)
 {
+    int rc;
     size_t hdr = is_sync ? HDR_SYNC : HDR_LOCAL;
     struct cfut__broadcast *c =
-        cfut__broadcast_alloc(hdr, msg_size, cap, has_handles, rc);
-    if (c != NULL) {
-        cfut__broadcast_core_init(c, c, hdr, msg_size, cap, ops);
-        if (is_sync)
-            pthread_mutex_init(lock_of(c), NULL);
-        *rc = CFUT_OK;
-    }
-    return c;
-}
-
-CFUT__KIND_INLINE struct cfut__broadcast *
-add_sender(pthread_mutex_t *m, struct cfut__broadcast *c)
-{
-    CFUT__KIND_COUNT_UP(m, c, n_senders, "broadcast: too many senders");
-    return c;
-}
-
-CFUT__KIND_INLINE void
-sender_drop(pthread_mutex_t *m, struct cfut__broadcast *c)
-{
-    CFUT__KIND_RELEASE(m, k, c, cfut__broadcast_sender_gone(c, &k.batch),
-                       cfut__kind_free);
+        cfut__broadcast_alloc(hdr, msg_size, cap, true, &rc);
+    if (c == NULL)
+        return rc;
+    cfut__broadcast_core_init(c, c, hdr, msg_size, cap, ops);
+    if (is_sync)
+        pthread_mutex_init(lock_of(c), NULL);
+    *tx = *rx = c;
+    *rx_next = 0;
+    return CFUT_OK;
 }
 
 CFUT__KIND_INLINE int
@@ -153,14 +146,15 @@ CFUT__KIND_FUTURE(recv, struct cfut_broadcast_recv, struct cfut__broadcast,
                 const struct cfut_channel_value_ops *ops,                      \
                 struct K##_sender *tx, struct K##_receiver *rx)                \
     {                                                                          \
-        int rc;                                                                \
-        struct cfut__broadcast *c = create(IS_SYNC, msg_size, capacity, ops,   \
-                                           tx != NULL && rx != NULL, &rc);     \
-        if (c != NULL)                                                         \
-            *tx = (struct K##_sender){c}, *rx = (struct K##_receiver){c, 0};   \
-        return rc;                                                             \
+        if (tx == NULL || rx == NULL)                                          \
+            return CFUT_EINVAL;                                                \
+        return create(IS_SYNC, msg_size, capacity, ops, &tx->shared,           \
+                      &rx->shared, &rx->next);                                 \
     }                                                                          \
-    CFUT__KIND_HANDLE(K##_sender, "broadcast", add_sender, sender_drop, LOCK)  \
+    CFUT__KIND_CLONE(K##_sender, n_senders, "broadcast: too many senders",     \
+                     LOCK)                                                     \
+    CFUT__KIND_DROP_VIA(K##_sender, cfut__broadcast_sender_gone,               \
+                        cfut__kind_free, LOCK)                                 \
     int K##_send(const struct K##_sender *tx, const void *msg)                 \
     {                                                                          \
         return send(LOCK(tx->shared), tx->shared, msg);                        \

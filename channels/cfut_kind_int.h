@@ -242,19 +242,22 @@ cfut__call_waiter_gone(void *lock, struct cfut__waiter *w)
 
 /*
  * Defines the public H_clone() and H_drop() of the handle type 'struct H'
- * (one field, 'shared'), as cfut_channel.h documents them: the clone takes
- * a reference with 'retain'(m, c) (which returns 'c'), the drop lets one go
- * with 'release'(m, c), where 'm' is 'lock_of'(c): the state's lock, or
- * CFUT__KIND_NO_LOCK in the local kind. 'what' names the primitive in the
- * abort message of a clone of an empty handle.
+ * (one field, 'shared'), as cfut_channel.h documents them: the clone counts
+ * one more handle in the state's count 'field' (aborting with 'msg' when it
+ * is full), the drop lets one go with 'release'(m, c), where 'm' is
+ * 'lock_of'(c): the state's lock, or CFUT__KIND_NO_LOCK in the local kind.
  */
-#define CFUT__KIND_HANDLE(H, what, retain, release, lock_of)                   \
+#define CFUT__KIND_HANDLE(H, field, msg, release, lock_of)                     \
+    CFUT__KIND_CLONE(H, field, msg, lock_of)                                   \
+    CFUT__KIND_DROP(H, release, lock_of)
+
+/* Defines the public H_clone() alone (see CFUT__KIND_HANDLE). */
+#define CFUT__KIND_CLONE(H, field, msg, lock_of)                               \
     struct H H##_clone(const struct H *h)                                      \
     {                                                                          \
-        CFUT_ASSERT(h->shared != NULL, what ": clone of an empty handle");     \
-        return (struct H){retain(lock_of(h->shared), h->shared)};              \
-    }                                                                          \
-    CFUT__KIND_DROP(H, release, lock_of)
+        CFUT__KIND_COUNT_UP(lock_of(h->shared), h->shared, field, msg);        \
+        return *h;                                                             \
+    }
 
 /* Defines the public H_drop() alone (see CFUT__KIND_HANDLE). */
 #define CFUT__KIND_DROP(H, release, lock_of)                                   \
@@ -262,6 +265,20 @@ cfut__call_waiter_gone(void *lock, struct cfut__waiter *w)
     {                                                                          \
         if (h->shared != NULL)                                                 \
             release(lock_of(h->shared), h->shared);                            \
+        h->shared = NULL;                                                      \
+    }
+
+/*
+ * Defines the public H_drop() of a handle whose going is the core
+ * transition 'gone'(c, batch) alone: true when it left the state 'c'
+ * unreferenced, which 'free_fn'(m, c) then frees (see CFUT__KIND_RELEASE).
+ */
+#define CFUT__KIND_DROP_VIA(H, gone, free_fn, lock_of)                         \
+    void H##_drop(struct H *h)                                                 \
+    {                                                                          \
+        if (h->shared != NULL)                                                 \
+            CFUT__KIND_RELEASE(lock_of(h->shared), k, h->shared,               \
+                               gone(h->shared, &k.batch), free_fn);            \
         h->shared = NULL;                                                      \
     }
 

@@ -49,13 +49,6 @@ create(bool is_sync, size_t permits, bool has_handle, int *rc)
     return c;
 }
 
-CFUT__KIND_INLINE struct cfut__semaphore *
-retain(pthread_mutex_t *m, struct cfut__semaphore *c)
-{
-    CFUT__KIND_LOCKED(m, c, c->refs++);
-    return c;
-}
-
 CFUT__KIND_INLINE void
 handle_drop(pthread_mutex_t *m, struct cfut__semaphore *c)
 {
@@ -170,7 +163,8 @@ static void
 acquire_init(struct cfut_semaphore_acquire *f, pthread_mutex_t *m,
              struct cfut__semaphore *c, size_t n)
 {
-    acquire_start(f, m, retain(m, c));
+    CFUT__KIND_COUNT_UP(m, c, refs, "semaphore: too many references");
+    acquire_start(f, m, c);
     cfut__semaphore_waiter_init(&f->waiter, n);
 }
 
@@ -191,7 +185,8 @@ acquire_init(struct cfut_semaphore_acquire *f, pthread_mutex_t *m,
             sem->shared = c;                                                   \
         return rc;                                                             \
     }                                                                          \
-    CFUT__KIND_HANDLE(K, "semaphore", retain, handle_drop, LOCK)               \
+    CFUT__KIND_HANDLE(K, refs, "semaphore: too many references", handle_drop,  \
+                      LOCK)                                                    \
     int K##_try_acquire(const struct K *sem, size_t n,                         \
                         struct cfut_semaphore_permit *permit)                  \
     {                                                                          \

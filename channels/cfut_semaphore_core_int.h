@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "cfut_count_int.h"
 #include "cfut_semaphore.h"
 #include "cfut_waitq_int.h"
 
@@ -44,7 +45,7 @@ enum {
 struct cfut__semaphore {
     size_t available; /* permits nobody holds or is assigned */
     size_t total;     /* available + held by permits + assigned to waiters */
-    size_t refs;      /* handles, permits, acquire futures */
+    uint32_t refs;    /* handles, permits, acquire futures */
     bool closed;
     struct cfut_list waiters; /* acquire futures, FIFO */
 };
@@ -133,10 +134,9 @@ cfut__semaphore_try_acquire(struct cfut__semaphore *c, size_t n)
         return CFUT_EINVAL;
     if (c->closed)
         return CFUT_ECLOSED;
-    if (!cfut__semaphore_has_room(c, n))
-        return CFUT_EAGAIN;
+    if (!cfut__semaphore_has_room(c, n) || !cfut__count_up(&c->refs))
+        return CFUT_EAGAIN; /* (or no reference left for a permit) */
     c->available -= n;
-    c->refs++;
     return CFUT_OK;
 }
 

@@ -65,13 +65,6 @@ link_state(pthread_mutex_t *m, struct cfut__token *c,
     CFUT_ASSERT(ok, "token: too many references");
 }
 
-CFUT__KIND_INLINE struct cfut__token *
-retain(pthread_mutex_t *m, struct cfut__token *c)
-{
-    CFUT__KIND_COUNT_UP(m, c, refs, "token: too many references");
-    return c;
-}
-
 CFUT__KIND_INLINE void
 cancel(pthread_mutex_t *m, struct cfut__token *c)
 {
@@ -164,7 +157,7 @@ make(bool is_sync, struct cfut__token *parent, struct cfut__token **out)
         return make(IS_SYNC, parent->shared,                                   \
                     child != NULL ? &child->shared : NULL);                    \
     }                                                                          \
-    CFUT__KIND_HANDLE(K, "token", retain, release, LOCK)                       \
+    CFUT__KIND_HANDLE(K, refs, "token: too many references", release, LOCK)    \
     void K##_cancel(const struct K *tok)                                       \
     {                                                                          \
         cancel(LOCK(tok->shared), tok->shared);                                \
@@ -176,8 +169,9 @@ make(bool is_sync, struct cfut__token *parent, struct cfut__token **out)
     void K##_cancelled_init(struct cfut_token_cancelled *f,                    \
                             const struct K *tok)                               \
     {                                                                          \
-        cancelled_start(f, LOCK(tok->shared),                                  \
-                        retain(LOCK(tok->shared), tok->shared));               \
+        CFUT__KIND_COUNT_UP(LOCK(tok->shared), tok->shared, refs,              \
+                            "token: too many references");                     \
+        cancelled_start(f, LOCK(tok->shared), tok->shared);                    \
     }
 
 BIND_KIND(cfut_token, CFUT__KIND_NO_LOCK, false)

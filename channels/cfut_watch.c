@@ -33,21 +33,29 @@ lock_of(const struct cfut__watch *c)
 
 /* ---- the calls, for either kind ---- */
 
-/* A new state of the thread-safe kind ('is_sync') or the local one, or
- * NULL (see cfut__watch_alloc() for '*rc'). */
-static struct cfut__watch *
+/*
+ * Creates a state of the thread-safe kind ('is_sync') or the local one,
+ * holding 'initial' as version 0, and points the new sender's '*tx' and
+ * receiver's '*rx' at it, the receiver having seen version 0 ('*rx_seen').
+ * Returns 0, or the error of cfut__watch_alloc() with nothing written
+ * ('initial' still the caller's).
+ */
+static int
 create(bool is_sync, size_t value_size, const void *initial,
-       const struct cfut_channel_value_ops *ops, bool has_handles, int *rc)
+       const struct cfut_channel_value_ops *ops, struct cfut__watch **tx,
+       struct cfut__watch **rx, uint64_t *rx_seen)
 {
+    int rc;
     size_t hdr = is_sync ? HDR_SYNC : HDR_LOCAL;
-    struct cfut__watch *c = cfut__watch_alloc(hdr, value_size, has_handles, rc);
-    if (c != NULL) {
-        cfut__watch_core_init(c, c, hdr, value_size, initial, ops);
-        if (is_sync)
-            pthread_mutex_init(lock_of(c), NULL);
-        *rc = CFUT_OK;
-    }
-    return c;
+    struct cfut__watch *c = cfut__watch_alloc(hdr, value_size, true, &rc);
+    if (c == NULL)
+        return rc;
+    cfut__watch_core_init(c, c, hdr, value_size, initial, ops);
+    if (is_sync)
+        pthread_mutex_init(lock_of(c), NULL);
+    *tx = *rx = c;
+    *rx_seen = 0;
+    return CFUT_OK;
 }
 
 /* Frees 'c' (no lock held: nothing else can reach it). */
@@ -67,13 +75,6 @@ send(pthread_mutex_t *m, struct cfut__watch *c, const void *value)
     if (rc == CFUT_OK)
         cfut__watch_drop_replaced(c);
     return rc;
-}
-
-CFUT__KIND_INLINE void
-sender_drop(pthread_mutex_t *m, struct cfut__watch *c)
-{
-    CFUT__KIND_RELEASE(m, k, c, cfut__watch_sender_gone(c, &k.batch),
-                       free_state);
 }
 
 /* A receiver of 'c' more, that has seen version '*seen' (the current one
@@ -145,12 +146,10 @@ CFUT__KIND_FUTURE(changed, struct cfut_watch_changed, struct cfut__watch,
                 const struct cfut_channel_value_ops *ops,                      \
                 struct K##_sender *tx, struct K##_receiver *rx)                \
     {                                                                          \
-        int rc;                                                                \
-        struct cfut__watch *c = create(IS_SYNC, value_size, initial, ops,      \
-                                       tx != NULL && rx != NULL, &rc);         \
-        if (c != NULL)                                                         \
-            *tx = (struct K##_sender){c}, *rx = (struct K##_receiver){c, 0};   \
-        return rc;                                                             \
+        if (tx == NULL || rx == NULL)                                          \
+            return CFUT_EINVAL;                                                \
+        return create(IS_SYNC, value_size, initial, ops, &tx->shared,          \
+                      &rx->shared, &rx->seen);                                 \
     }                                                                          \
     int K##_send(struct K##_sender *tx, const void *value)                     \
     {                                                                          \
@@ -165,7 +164,7 @@ CFUT__KIND_FUTURE(changed, struct cfut_watch_changed, struct cfut__watch,
     {                                                                          \
         return is_closed(LOCK(tx->shared), tx->shared);                        \
     }                                                                          \
-    CFUT__KIND_DROP(K##_sender, sender_drop, LOCK)                             \
+    CFUT__KIND_DROP_VIA(K##_sender, cfut__watch_sender_gone, free_state, LOCK) \
     struct K##_receiver K##_receiver_clone(const struct K##_receiver *rx)      \
     {                                                                          \
         return (struct K##_receiver){                                          \
