@@ -325,38 +325,6 @@ CFUT_API void cfut_server_get_stats(const struct cfut_server *s,
  */
 CFUT_API void cfut_server_free(struct cfut_server *s);
 
-/* ---------------------------------------------------------------------- */
-/* Dispatch table: async operations stored in a map                        */
-/* ---------------------------------------------------------------------- */
-
-/* A table of named operations (opaque). */
-struct cfut_dispatch;
-
-/*
- * Creates an empty table. Use cfut_dispatch_handler() with 'table' as the
- * context of a server: a request's payload is "name", a 0 byte, then the
- * arguments; an unknown name gets the error response CFUT_ENOTFOUND, a
- * payload with no 0 byte CFUT_EINVAL.
- * Returns: 0; CFUT_EINVAL; CFUT_ENOMEM.
- */
-CFUT_API int cfut_dispatch_new(struct cfut_dispatch **out);
-
-/*
- * Adds (or replaces) the operation 'name', built by 'fn' with 'ctx' from
- * the argument bytes.
- * Ownership: 'name' is copied; 'ctx' is kept.
- * Returns: 0; CFUT_EINVAL; CFUT_ENOMEM.
- */
-CFUT_API int cfut_dispatch_add(struct cfut_dispatch *d, const char *name,
-                               cfut_handler_new_fn *fn, void *ctx);
-
-/* Frees the table. NULL is a no-op. */
-CFUT_API void cfut_dispatch_free(struct cfut_dispatch *d);
-
-/* The handler that dispatches by name: 'ctx' is a struct cfut_dispatch. */
-CFUT_API int cfut_dispatch_handler(void *ctx, const unsigned char *payload,
-                                   size_t len, struct cfut_future **out);
-
 /*
  * Builds a boxed future that is READY at once with a copy of 'data' as its
  * reply and 'status' (for handlers that answer without waiting).
