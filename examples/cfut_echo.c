@@ -39,6 +39,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "echo_handler.h"
 
 static uint64_t
 now_ns(void)
@@ -329,7 +330,7 @@ run_client(struct cfut_executor *ex, const char *host, uint16_t port,
 
 /* The handler's settings: the echo's, and the longest delay. */
 struct serve_config {
-    struct cfut_echo_config echo;
+    struct echo_config echo;
     uint64_t max_delay_ns; /* 0: no delay */
     uint64_t state;        /* xorshift state for the delays */
 };
@@ -367,14 +368,14 @@ static const struct cfut_future_vtable delayed_vtable = {
     delayed_poll, delayed_drop, sizeof(struct cfut_reply), "delayed_echo", NULL,
 };
 
-/* The server's handler: cfut_echo_handler(), after a random delay. */
+/* The server's handler: echo_handler(), after a random delay. */
 static int
 serve_handler(void *ctx, const unsigned char *payload, size_t len,
               struct cfut_future **out)
 {
     struct serve_config *sc = ctx;
     struct cfut_future *echo;
-    int rc = cfut_echo_handler(&sc->echo, payload, len, &echo);
+    int rc = echo_handler(&sc->echo, payload, len, &echo);
     if (rc < 0 || sc->max_delay_ns == 0) {
         if (rc == 0)
             *out = echo;

@@ -333,27 +333,6 @@ CFUT_API void cfut_server_free(struct cfut_server *s);
 CFUT_API int cfut_reply_ready_new(int status, const void *data, size_t len,
                                   struct cfut_future **out);
 
-/* ---------------------------------------------------------------------- */
-/* The echo handler                                                        */
-/* ---------------------------------------------------------------------- */
-
-/* Settings of cfut_echo_handler(). */
-struct cfut_echo_config {
-    bool shuffle;   /* each reply waits 0..3 extra polls: out of order */
-    uint64_t state; /* the shuffle's random state (any value) */
-};
-
-/*
- * A handler that answers each request with its own payload. With a
- * struct cfut_echo_config as 'ctx' whose 'shuffle' is set, replies wait a
- * random number of polls, so they leave out of order.
- * Ownership: 'ctx' (NULL or a struct cfut_echo_config) is kept by the
- *   server; 'payload' is copied.
- * Returns: 0; CFUT_ENOMEM.
- */
-CFUT_API int cfut_echo_handler(void *ctx, const unsigned char *payload,
-                               size_t len, struct cfut_future **out);
-
 #ifdef __cplusplus
 }
 #endif
