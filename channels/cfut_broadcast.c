@@ -131,7 +131,7 @@ recv_core(struct cfut_broadcast_recv *f, struct cfut_context *cx, void *out)
 }
 
 CFUT__KIND_FUTURE(recv, struct cfut_broadcast_recv, struct cfut__broadcast,
-                  waiter, recv_core, cfut__kind_waiter_gone,
+                  cfut__kind_waiter_init, recv_core, cfut__kind_waiter_gone,
                   CFUT_OUTPUT_DYNAMIC, "broadcast_recv", recv_output_size)
 
 /* ---- the public functions, once for each kind ---- */
@@ -151,8 +151,8 @@ CFUT__KIND_FUTURE(recv, struct cfut_broadcast_recv, struct cfut__broadcast,
         return create(IS_SYNC, msg_size, capacity, ops, &tx->shared,           \
                       &rx->shared, &rx->next);                                 \
     }                                                                          \
-    CFUT__KIND_CLONE(K##_sender, n_senders, "broadcast: too many senders",     \
-                     LOCK)                                                     \
+    CFUT__KIND_CLONE(K##_sender, cfut__count_up, n_senders,                    \
+                     "broadcast: too many senders", LOCK)                      \
     CFUT__KIND_DROP_VIA(K##_sender, cfut__broadcast_sender_gone,               \
                         cfut__kind_free, LOCK)                                 \
     int K##_send(const struct K##_sender *tx, const void *msg)                 \

@@ -9,6 +9,7 @@
 #define CFUT_COUNT_INT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* Counts one more in '*n'. Returns false, with '*n' unchanged, when it is
@@ -18,6 +19,16 @@ cfut__count_up(uint32_t *n)
 {
     if (*n == UINT32_MAX)
         return false;
+    ++*n;
+    return true;
+}
+
+/* Counts one more in a size_t count of things that each hold memory (the
+ * semaphore's references): it cannot be full before memory is. Returns
+ * true. */
+static inline bool
+cfut__count_up_size(size_t *n)
+{
     ++*n;
     return true;
 }

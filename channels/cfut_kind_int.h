@@ -125,6 +125,13 @@ cfut__call_begin(struct cfut__call *k, pthread_mutex_t *m)
     cfut__kind_lock(m);
 }
 
+/* The lock of the call 'k' (NULL: the local kind). */
+static inline pthread_mutex_t *
+cfut__call_lock(const struct cfut__call *k)
+{
+    return k->m;
+}
+
 /* Ends the call 'k': wakes what the core released (cfut__kind_finish()).
  * Context: returns with the lock released. */
 static inline void
@@ -165,11 +172,12 @@ cfut__call_end(struct cfut__call *k)
     CFUT_ASSERT((c) != NULL, "a call on an empty handle")
 
 /* Counts one more handle in the count 'field' of the state 'c' (guarded by
- * 'm'); aborts with 'msg' when the count is full (cfut_count_int.h). */
-#define CFUT__KIND_COUNT_UP(m, c, field, msg)                                  \
+ * 'm') with 'count_up' (cfut_count_int.h); aborts with 'msg' when the
+ * count is full. */
+#define CFUT__KIND_COUNT_UP(m, c, count_up, field, msg)                        \
     do {                                                                       \
         bool is_counted_;                                                      \
-        CFUT__KIND_LOCKED(m, c, is_counted_ = cfut__count_up(&(c)->field));    \
+        CFUT__KIND_LOCKED(m, c, is_counted_ = count_up(&(c)->field));          \
         CFUT_ASSERT(is_counted_, msg);                                         \
     } while (0)
 
@@ -196,7 +204,8 @@ cfut__call_waiter_gone(void *lock, struct cfut__waiter *w)
  * fields 'base', 'shared' (the state), 'lock' (the kind's lock, NULL in the
  * local kind) and a struct cfut__waiter. CFUT__KIND_FUTURE defines their
  * slots once, for the future type 'T' on the state type 'S', whose waiter
- * is the member 'W':
+ * 'W'(f) initialises (cfut__kind_waiter_init: the struct cfut__waiter
+ * 'waiter'):
  *   - 'name'_poll: runs 'core'(f, cx, out) with the kind's lock held;
  *   - 'name'_drop: runs 'gone'(m, f) (cfut__kind_waiter_gone: the future
  *     leaves its wait list, nothing more), which takes the lock 'm' itself;
@@ -209,8 +218,9 @@ cfut__call_waiter_gone(void *lock, struct cfut__waiter *w)
     CFUT__KIND_INLINE enum cfut_poll name##_poll_in(                           \
         pthread_mutex_t *m, T *f, struct cfut_context *cx, void *out)          \
     {                                                                          \
-        enum cfut_poll r;                                                      \
-        CFUT__KIND_LOCKED(m, f->shared, r = core(f, cx, out));                 \
+        cfut__kind_lock(m); /* (the state: never NULL, see _start) */          \
+        enum cfut_poll r = core(f, cx, out);                                   \
+        cfut__kind_unlock(m);                                                  \
         return r;                                                              \
     }                                                                          \
     static enum cfut_poll name##_poll(struct cfut_future *fut,                 \
@@ -232,8 +242,16 @@ cfut__call_waiter_gone(void *lock, struct cfut__waiter *w)
         cfut_future_init(&f->base, &name##_vtable);                            \
         f->shared = c;                                                         \
         f->lock = m;                                                           \
-        cfut__waiter_init(&f->W);                                              \
+        W(f);                                                                  \
     }
+
+/* The 'W' of a waiting future whose waiter is the struct cfut__waiter
+ * 'waiter' (see CFUT__KIND_FUTURE). */
+#define cfut__kind_waiter_init(f) cfut__waiter_init(&(f)->waiter)
+
+/* The 'W' of a waiting future whose own init sets its waiter up after
+ * 'name'_start (see CFUT__KIND_FUTURE). */
+#define CFUT__KIND_WAITER_LATER(f) ((void)(f))
 
 /* The 'gone' of a waiting future that holds nothing but its place on the
  * wait list (see CFUT__KIND_FUTURE). */
@@ -243,19 +261,21 @@ cfut__call_waiter_gone(void *lock, struct cfut__waiter *w)
 /*
  * Defines the public H_clone() and H_drop() of the handle type 'struct H'
  * (one field, 'shared'), as cfut_channel.h documents them: the clone counts
- * one more handle in the state's count 'field' (aborting with 'msg' when it
- * is full), the drop lets one go with 'release'(m, c), where 'm' is
+ * one more handle in the state's count 'field' with 'count_up' (aborting
+ * with 'msg' when it is full; see CFUT__KIND_COUNT_UP), the drop lets one
+ * go with 'release'(m, c), where 'm' is
  * 'lock_of'(c): the state's lock, or CFUT__KIND_NO_LOCK in the local kind.
  */
-#define CFUT__KIND_HANDLE(H, field, msg, release, lock_of)                     \
-    CFUT__KIND_CLONE(H, field, msg, lock_of)                                   \
+#define CFUT__KIND_HANDLE(H, count_up, field, msg, release, lock_of)           \
+    CFUT__KIND_CLONE(H, count_up, field, msg, lock_of)                         \
     CFUT__KIND_DROP(H, release, lock_of)
 
 /* Defines the public H_clone() alone (see CFUT__KIND_HANDLE). */
-#define CFUT__KIND_CLONE(H, field, msg, lock_of)                               \
+#define CFUT__KIND_CLONE(H, count_up, field, msg, lock_of)                     \
     struct H H##_clone(const struct H *h)                                      \
     {                                                                          \
-        CFUT__KIND_COUNT_UP(lock_of(h->shared), h->shared, field, msg);        \
+        CFUT__KIND_COUNT_UP(lock_of(h->shared), h->shared, count_up, field,    \
+                            msg);                                              \
         return *h;                                                             \
     }
 
@@ -303,10 +323,13 @@ cfut__kind_free(pthread_mutex_t *m, void *block)
  */
 #define CFUT__KIND_RELEASE(m, k, c, gone, free_fn)                             \
     do {                                                                       \
-        bool is_unreferenced_;                                                 \
-        CFUT__KIND_CALL(m, k, c, is_unreferenced_ = (gone));                   \
+        struct cfut__call k;                                                   \
+        CFUT__KIND_NOT_EMPTY(c);                                               \
+        cfut__call_begin(&k, (m));                                             \
+        bool is_unreferenced_ = (gone);                                        \
+        cfut__call_end(&k);                                                    \
         if (is_unreferenced_)                                                  \
-            free_fn(m, c);                                                     \
+            free_fn(cfut__call_lock(&k), c);                                   \
     } while (0)
 
 #endif /* CFUT_KIND_INT_H */

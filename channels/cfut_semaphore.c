@@ -153,9 +153,9 @@ acquire_gone(pthread_mutex_t *m, struct cfut_semaphore_acquire *f)
 }
 
 CFUT__KIND_FUTURE(acquire, struct cfut_semaphore_acquire,
-                  struct cfut__semaphore, waiter.w, acquire_core, acquire_gone,
-                  sizeof(struct cfut_semaphore_acquired), "semaphore_acquire",
-                  NULL)
+                  struct cfut__semaphore, CFUT__KIND_WAITER_LATER, acquire_core,
+                  acquire_gone, sizeof(struct cfut_semaphore_acquired),
+                  "semaphore_acquire", NULL)
 
 /* Initialises 'f' to acquire 'n' of 'c' (a reference of its own), of the
  * kind of 'm'. */
@@ -163,7 +163,7 @@ static void
 acquire_init(struct cfut_semaphore_acquire *f, pthread_mutex_t *m,
              struct cfut__semaphore *c, size_t n)
 {
-    CFUT__KIND_COUNT_UP(m, c, refs, "semaphore: too many references");
+    CFUT__KIND_LOCKED(m, c, c->refs++); /* never full: cfut__count_up_size() */
     acquire_start(f, m, c);
     cfut__semaphore_waiter_init(&f->waiter, n);
 }
@@ -185,8 +185,8 @@ acquire_init(struct cfut_semaphore_acquire *f, pthread_mutex_t *m,
             sem->shared = c;                                                   \
         return rc;                                                             \
     }                                                                          \
-    CFUT__KIND_HANDLE(K, refs, "semaphore: too many references", handle_drop,  \
-                      LOCK)                                                    \
+    CFUT__KIND_HANDLE(K, cfut__count_up_size, refs,                            \
+                      "semaphore: too many references", handle_drop, LOCK)     \
     int K##_try_acquire(const struct K *sem, size_t n,                         \
                         struct cfut_semaphore_permit *permit)                  \
     {                                                                          \

@@ -45,7 +45,7 @@ enum {
 struct cfut__semaphore {
     size_t available; /* permits nobody holds or is assigned */
     size_t total;     /* available + held by permits + assigned to waiters */
-    uint32_t refs;    /* handles, permits, acquire futures */
+    size_t refs;      /* handles, permits, acquire futures */
     bool closed;
     struct cfut_list waiters; /* acquire futures, FIFO */
 };
@@ -134,9 +134,10 @@ cfut__semaphore_try_acquire(struct cfut__semaphore *c, size_t n)
         return CFUT_EINVAL;
     if (c->closed)
         return CFUT_ECLOSED;
-    if (!cfut__semaphore_has_room(c, n) || !cfut__count_up(&c->refs))
-        return CFUT_EAGAIN; /* (or no reference left for a permit) */
+    if (!cfut__semaphore_has_room(c, n))
+        return CFUT_EAGAIN;
     c->available -= n;
+    c->refs++;
     return CFUT_OK;
 }
 

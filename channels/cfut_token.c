@@ -102,8 +102,8 @@ cancelled_gone(pthread_mutex_t *m, struct cfut_token_cancelled *f)
 }
 
 CFUT__KIND_FUTURE(cancelled, struct cfut_token_cancelled, struct cfut__token,
-                  waiter, cancelled_core, cancelled_gone, 0, "token_cancelled",
-                  NULL)
+                  cfut__kind_waiter_init, cancelled_core, cancelled_gone, 0,
+                  "token_cancelled", NULL)
 
 /* ---- the public functions, once for each kind ---- */
 
@@ -157,7 +157,8 @@ make(bool is_sync, struct cfut__token *parent, struct cfut__token **out)
         return make(IS_SYNC, parent->shared,                                   \
                     child != NULL ? &child->shared : NULL);                    \
     }                                                                          \
-    CFUT__KIND_HANDLE(K, refs, "token: too many references", release, LOCK)    \
+    CFUT__KIND_HANDLE(K, cfut__count_up, refs, "token: too many references",   \
+                      release, LOCK)                                           \
     void K##_cancel(const struct K *tok)                                       \
     {                                                                          \
         cancel(LOCK(tok->shared), tok->shared);                                \
@@ -169,8 +170,8 @@ make(bool is_sync, struct cfut__token *parent, struct cfut__token **out)
     void K##_cancelled_init(struct cfut_token_cancelled *f,                    \
                             const struct K *tok)                               \
     {                                                                          \
-        CFUT__KIND_COUNT_UP(LOCK(tok->shared), tok->shared, refs,              \
-                            "token: too many references");                     \
+        CFUT__KIND_COUNT_UP(LOCK(tok->shared), tok->shared, cfut__count_up,    \
+                            refs, "token: too many references");               \
         cancelled_start(f, LOCK(tok->shared), tok->shared);                    \
     }
 

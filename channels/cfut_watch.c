@@ -83,7 +83,8 @@ CFUT__KIND_INLINE uint64_t
 add_receiver(pthread_mutex_t *m, struct cfut__watch *c, const uint64_t *seen)
 {
     uint64_t v;
-    CFUT__KIND_COUNT_UP(m, c, n_receivers, "watch: too many receivers");
+    CFUT__KIND_COUNT_UP(m, c, cfut__count_up, n_receivers,
+                        "watch: too many receivers");
     CFUT__KIND_LOCKED(m, c, v = seen != NULL ? *seen : c->version);
     return v;
 }
@@ -131,8 +132,8 @@ changed_core(struct cfut_watch_changed *f, struct cfut_context *cx, void *out)
 }
 
 CFUT__KIND_FUTURE(changed, struct cfut_watch_changed, struct cfut__watch,
-                  waiter, changed_core, cfut__kind_waiter_gone, sizeof(int),
-                  "watch_changed", NULL)
+                  cfut__kind_waiter_init, changed_core, cfut__kind_waiter_gone,
+                  sizeof(int), "watch_changed", NULL)
 
 /* ---- the public functions, once for each kind ---- */
 
