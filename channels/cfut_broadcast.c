@@ -55,14 +55,12 @@ create(bool is_sync, size_t msg_size, size_t cap,
     size_t hdr = is_sync ? HDR_SYNC : HDR_LOCAL;
     struct cfut__broadcast *c =
         cfut__broadcast_alloc(hdr, msg_size, cap, true, &rc);
-    if (c == NULL)
-        return rc;
-    cfut__broadcast_core_init(c, c, hdr, msg_size, cap, ops);
-    if (is_sync)
-        pthread_mutex_init(lock_of(c), NULL);
-    *tx = *rx = c;
-    *rx_next = 0;
-    return CFUT_OK;
+    if (c != NULL) {
+        cfut__broadcast_core_init(c, c, hdr, msg_size, cap, ops);
+        cfut__kind_lock_init(is_sync ? lock_of(c) : NULL);
+        *tx = *rx = c, *rx_next = 0;
+    }
+    return c != NULL ? CFUT_OK : rc;
 }
 
 CFUT__KIND_INLINE int
@@ -142,15 +140,8 @@ CFUT__KIND_FUTURE(recv, struct cfut_broadcast_recv, struct cfut__broadcast,
  * (CFUT__KIND_NO_LOCK in the local kind), 'IS_SYNC' whether it has one.
  */
 #define BIND_KIND(K, LOCK, IS_SYNC)                                            \
-    int K##_new(size_t msg_size, size_t capacity,                              \
-                const struct cfut_channel_value_ops *ops,                      \
-                struct K##_sender *tx, struct K##_receiver *rx)                \
-    {                                                                          \
-        if (tx == NULL || rx == NULL)                                          \
-            return CFUT_EINVAL;                                                \
-        return create(IS_SYNC, msg_size, capacity, ops, &tx->shared,           \
-                      &rx->shared, &rx->next);                                 \
-    }                                                                          \
+    CFUT__KIND_NEW_PAIR(K, IS_SYNC, size_t msg_size, msg_size,                 \
+                        size_t capacity, capacity, next)                       \
     CFUT__KIND_CLONE(K##_sender, cfut__count_up, n_senders,                    \
                      "broadcast: too many senders", LOCK)                      \
     CFUT__KIND_DROP_VIA(K##_sender, cfut__broadcast_sender_gone,               \

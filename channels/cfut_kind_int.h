@@ -302,8 +302,47 @@ cfut__call_waiter_gone(void *lock, struct cfut__waiter *w)
         h->shared = NULL;                                                      \
     }
 
+/*
+ * Defines the public K_new() of a channel with one sender and receivers
+ * that each keep a position (watch, broadcast): its parameters are 'P1',
+ * 'P2' (with the names 'a1', 'a2'), the value hooks, then the sender and
+ * the receiver to fill; it calls the file's create(IS_SYNC, a1, a2, ops,
+ * &tx->shared, &rx->shared, &rx->pos), and fails with CFUT_EINVAL when a
+ * handle pointer is NULL.
+ */
+#define CFUT__KIND_NEW_PAIR(K, IS_SYNC, P1, a1, P2, a2, pos)                   \
+    int K##_new(P1, P2, const struct cfut_channel_value_ops *ops,              \
+                struct K##_sender *tx, struct K##_receiver *rx)                \
+    {                                                                          \
+        return tx == NULL || rx == NULL                                        \
+                   ? CFUT_EINVAL                                               \
+                   : create(IS_SYNC, a1, a2, ops, &tx->shared, &rx->shared,    \
+                            &rx->pos);                                         \
+    }
+
+/*
+ * Defines the public 'bool fn(const struct H *h)' that reads the state's
+ * flag 'field' under its lock 'lock_of'(state) (see CFUT__KIND_HANDLE).
+ */
+#define CFUT__KIND_FLAG(fn, H, field, lock_of)                                 \
+    bool fn(const struct H *h)                                                 \
+    {                                                                          \
+        bool is_set_;                                                          \
+        CFUT__KIND_LOCKED(lock_of(h->shared), h->shared,                       \
+                          is_set_ = h->shared->field);                         \
+        return is_set_;                                                        \
+    }
+
 /* The lock of a local state: none (see CFUT__KIND_HANDLE). */
 #define CFUT__KIND_NO_LOCK(c) NULL
+
+/* Initialises the lock 'm' of a new state (NULL: the local kind, none). */
+static inline void
+cfut__kind_lock_init(pthread_mutex_t *m)
+{
+    if (m != NULL)
+        pthread_mutex_init(m, NULL);
+}
 
 /* Frees a state's 'block' whose lock is 'm' (NULL: the local kind), once
  * nothing can reach it. */

@@ -42,8 +42,7 @@ create(bool is_sync, size_t permits, bool has_handle, int *rc)
         cfut_alloc(is_sync ? sizeof(struct semaphore_sync)
                            : sizeof(struct cfut__semaphore));
     if (c != NULL && cfut__semaphore_core_init(c, permits)) {
-        if (is_sync)
-            pthread_mutex_init(lock_of(c), NULL);
+        cfut__kind_lock_init(is_sync ? lock_of(c) : NULL);
         *rc = CFUT_OK;
     }
     return c;
@@ -99,12 +98,12 @@ close_sem(pthread_mutex_t *m, struct cfut__semaphore *c)
     CFUT__KIND_CALL(m, k, c, cfut__semaphore_close(c, &k.batch));
 }
 
-/* Reads the closed flag ('closed') or the count available. */
+/* Reads the count available. */
 CFUT__KIND_INLINE size_t
-peek(pthread_mutex_t *m, const struct cfut__semaphore *c, bool closed)
+available(pthread_mutex_t *m, const struct cfut__semaphore *c)
 {
     size_t v;
-    CFUT__KIND_LOCKED(m, c, v = closed ? (size_t)c->closed : c->available);
+    CFUT__KIND_LOCKED(m, c, v = c->available);
     return v;
 }
 
@@ -205,13 +204,10 @@ acquire_init(struct cfut_semaphore_acquire *f, pthread_mutex_t *m,
     {                                                                          \
         close_sem(LOCK(sem->shared), sem->shared);                             \
     }                                                                          \
-    bool K##_is_closed(const struct K *sem)                                    \
-    {                                                                          \
-        return peek(LOCK(sem->shared), sem->shared, true) != 0;                \
-    }                                                                          \
+    CFUT__KIND_FLAG(K##_is_closed, K, closed, LOCK)                            \
     size_t K##_available(const struct K *sem)                                  \
     {                                                                          \
-        return peek(LOCK(sem->shared), sem->shared, false);                    \
+        return available(LOCK(sem->shared), sem->shared);                      \
     }
 
 BIND_KIND(cfut_semaphore, CFUT__KIND_NO_LOCK, false)

@@ -71,14 +71,6 @@ cancel(pthread_mutex_t *m, struct cfut__token *c)
     CFUT__KIND_CALL(m, k, c, cfut__token_cancel(c, &k.batch));
 }
 
-CFUT__KIND_INLINE bool
-is_cancelled(pthread_mutex_t *m, const struct cfut__token *c)
-{
-    bool cancelled;
-    CFUT__KIND_LOCKED(m, c, cancelled = c->is_cancelled);
-    return cancelled;
-}
-
 /* ---- the cancelled future, of either kind ---- */
 
 /* Polls 'f' (with its kind's lock held). */
@@ -163,10 +155,7 @@ make(bool is_sync, struct cfut__token *parent, struct cfut__token **out)
     {                                                                          \
         cancel(LOCK(tok->shared), tok->shared);                                \
     }                                                                          \
-    bool K##_is_cancelled(const struct K *tok)                                 \
-    {                                                                          \
-        return is_cancelled(LOCK(tok->shared), tok->shared);                   \
-    }                                                                          \
+    CFUT__KIND_FLAG(K##_is_cancelled, K, is_cancelled, LOCK)                   \
     void K##_cancelled_init(struct cfut_token_cancelled *f,                    \
                             const struct K *tok)                               \
     {                                                                          \

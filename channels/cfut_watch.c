@@ -48,14 +48,12 @@ create(bool is_sync, size_t value_size, const void *initial,
     int rc;
     size_t hdr = is_sync ? HDR_SYNC : HDR_LOCAL;
     struct cfut__watch *c = cfut__watch_alloc(hdr, value_size, true, &rc);
-    if (c == NULL)
-        return rc;
-    cfut__watch_core_init(c, c, hdr, value_size, initial, ops);
-    if (is_sync)
-        pthread_mutex_init(lock_of(c), NULL);
-    *tx = *rx = c;
-    *rx_seen = 0;
-    return CFUT_OK;
+    if (c != NULL) {
+        cfut__watch_core_init(c, c, hdr, value_size, initial, ops);
+        cfut__kind_lock_init(is_sync ? lock_of(c) : NULL);
+        *tx = *rx = c, *rx_seen = 0;
+    }
+    return c != NULL ? CFUT_OK : rc;
 }
 
 /* Frees 'c' (no lock held: nothing else can reach it). */
@@ -143,15 +141,8 @@ CFUT__KIND_FUTURE(changed, struct cfut_watch_changed, struct cfut__watch,
  * in the local kind), 'IS_SYNC' whether it has one.
  */
 #define BIND_KIND(K, LOCK, IS_SYNC)                                            \
-    int K##_new(size_t value_size, const void *initial,                        \
-                const struct cfut_channel_value_ops *ops,                      \
-                struct K##_sender *tx, struct K##_receiver *rx)                \
-    {                                                                          \
-        if (tx == NULL || rx == NULL)                                          \
-            return CFUT_EINVAL;                                                \
-        return create(IS_SYNC, value_size, initial, ops, &tx->shared,          \
-                      &rx->shared, &rx->seen);                                 \
-    }                                                                          \
+    CFUT__KIND_NEW_PAIR(K, IS_SYNC, size_t value_size, value_size,             \
+                        const void *initial, initial, seen)                    \
     int K##_send(struct K##_sender *tx, const void *value)                     \
     {                                                                          \
         return send(LOCK(tx->shared), tx->shared, value);                      \
