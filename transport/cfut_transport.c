@@ -458,6 +458,21 @@ cfut_transport_get_stats(const struct cfut_transport *t,
 
 /* ---- request futures ---- */
 
+/*
+ * The request future (struct cfut_request), its states and transitions:
+ *   WAITING  its entry (the oneshot's sender) is in the pending map, no
+ *            timer. The response comes -> DONE, READY with it (or with the
+ *            transport's status when the driver failed it). A timeout is
+ *            set -> its timer is boxed -> TIMED (no memory for the timer
+ *            -> DONE, READY with CFUT_ENOMEM, the entry removed).
+ *   TIMED    in the map, the timer armed. The response comes -> DONE, as
+ *            above; the timer fires first -> DONE, READY with
+ *            CFUT_ETIMEDOUT, the entry removed (a late response is then
+ *            counted and dropped).
+ *   DONE     READY was returned: out of the map.
+ * The drop guard: dropping it in WAITING or TIMED removes its entry; the
+ * timer goes with it in any state.
+ */
 static enum cfut_poll
 request_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
 {
@@ -465,7 +480,7 @@ request_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
     CFUT_ONESHOT_OUTPUT(struct cfut_response) got;
     struct cfut_response *res = out;
     if (cfut_future_poll(&r->rx.base, cx, &got) == CFUT_READY) {
-        r->in_map = false;
+        r->state = CFUT__REQUEST_DONE; /* the driver took the entry */
         if (got.status == 0)
             *res = got.value;
         else
@@ -475,7 +490,7 @@ request_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
     }
     if (r->timeout_ns == 0)
         return CFUT_PENDING;
-    if (!r->timer_started) {
+    if (r->state == CFUT__REQUEST_WAITING) {
         struct cfut_sleep sl;
         cfut_sleep_init(&sl, r->timeout_ns);
         if (cfut_future_box(&sl.base, sizeof sl, &r->timer) < 0) {
@@ -484,7 +499,7 @@ request_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
             response_status(res, CFUT_ENOMEM);
             goto remove;
         }
-        r->timer_started = true;
+        r->state = CFUT__REQUEST_TIMED;
     }
     int st = 0;
     if (cfut_future_poll(r->timer, cx, &st) == CFUT_PENDING)
@@ -492,11 +507,11 @@ request_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
     response_status(res, st == 0 ? CFUT_ETIMEDOUT : st);
 remove:;
     struct cfut__oneshot_any_sender tx;
-    if (r->in_map && cfut_idmap_remove(&r->t->pending, &r->id, &tx)) {
+    if (cfut_idmap_remove(&r->t->pending, &r->id, &tx)) {
         cfut__oneshot_any_sender_drop(&tx);
         remember_done(r->t, &r->id, DONE_DROPPED);
     }
-    r->in_map = false;
+    r->state = CFUT__REQUEST_DONE;
     return CFUT_READY;
 }
 
@@ -506,7 +521,8 @@ request_drop(struct cfut_future *f)
     struct cfut_request *r = cfut_container_of(f, struct cfut_request, base);
     struct cfut__oneshot_any_sender tx;
     /* The drop guard: a request that goes away takes its entry along. */
-    if (r->in_map && cfut_idmap_remove(&r->t->pending, &r->id, &tx)) {
+    if (r->state != CFUT__REQUEST_DONE &&
+        cfut_idmap_remove(&r->t->pending, &r->id, &tx)) {
         cfut__oneshot_any_sender_drop(&tx);
         remember_done(r->t, &r->id, DONE_DROPPED);
     }
@@ -557,8 +573,7 @@ cfut_request_init_timeout(struct cfut_request *r, struct cfut_transport *t,
     r->t = t;
     t->refs++;
     r->id = id;
-    r->in_map = true;
-    r->timer_started = false;
+    r->state = CFUT__REQUEST_WAITING;
     r->timeout_ns = timeout_ns;
     r->timer = NULL;
     if (t->obuf.len - t->obuf.off == CFUT_FRAME_HEADER_SIZE + len)
