@@ -36,6 +36,7 @@
 #include "cfut_broadcast.h"
 #include "cfut_semaphore.h"
 #include "cfut_transport.h"
+#include "cfut_dispatch.h"
 #include "cfut_ws.h"
 
 #endif /* CFUT_H */

@@ -72,16 +72,10 @@ struct cfut__broadcast;
 /* ---------------------------------------------------------------------- */
 
 /* A sending handle. Clone it for more senders; drop each one. */
-struct cfut_broadcast_sender {
-    /* private: do not touch */
-    struct cfut__broadcast *shared; /* NULL once dropped */
-};
+CFUT_CHANNEL_HANDLE(cfut_broadcast_sender, cfut__broadcast);
 
 /* A thread-safe sending handle: may move to and be used on any thread. */
-struct cfut_broadcast_sync_sender {
-    /* private: do not touch */
-    struct cfut__broadcast *shared; /* NULL once dropped */
-};
+CFUT_CHANNEL_HANDLE(cfut_broadcast_sync_sender, cfut__broadcast);
 
 /* A receiving handle: its place in the stream of messages. */
 struct cfut_broadcast_receiver {
@@ -108,9 +102,7 @@ struct cfut_broadcast_sync_receiver {
  */
 struct cfut_broadcast_recv {
     /* private: do not touch */
-    struct cfut_future base;
-    struct cfut__broadcast *shared;
-    void *lock;     /* the channel's lock; NULL for a local channel */
+    CFUT_CHANNEL_WAITING_FUTURE(cfut__broadcast);
     uint64_t *next; /* its receiver's position */
     struct cfut__waiter waiter;
 };
@@ -149,29 +141,18 @@ CFUT_API int cfut_broadcast_sync_new(size_t msg_size, size_t capacity,
 /* ---------------------------------------------------------------------- */
 
 /*
- * Returns a new sender for the channel of 'tx'.
+ * cfut_broadcast_sender_clone(), cfut_broadcast_sender_drop(),
+ * cfut_broadcast_sync_sender_clone(), cfut_broadcast_sync_sender_drop()
+ * (see "Handles" in cfut_channel.h).
+ * Clone: returns a new sender for the channel of 'tx'.
  * Ownership: 'tx' is borrowed; the result must be dropped.
  * Context: the channel's thread. Aborts when the count of senders is full.
- */
-CFUT_API struct cfut_broadcast_sender
-cfut_broadcast_sender_clone(const struct cfut_broadcast_sender *tx);
-
-/* Returns a new sender, as cfut_broadcast_sender_clone(). Context: any
- * thread. */
-CFUT_API struct cfut_broadcast_sync_sender
-cfut_broadcast_sync_sender_clone(const struct cfut_broadcast_sync_sender *tx);
-
-/*
- * Drops 'tx'; when it was the last sender, waiting receivers wake to see
+ * Drop: drops 'tx'; when it was the last sender, waiting receivers wake to see
  * what is left, then CFUT_ECLOSED. An empty handle is a no-op.
  * Ownership: 'tx' is taken (emptied).
  * Context: the channel's thread.
  */
-CFUT_API void cfut_broadcast_sender_drop(struct cfut_broadcast_sender *tx);
-
-/* Drops a sender, as cfut_broadcast_sender_drop(). Context: any thread. */
-CFUT_API void
-cfut_broadcast_sync_sender_drop(struct cfut_broadcast_sync_sender *tx);
+CFUT_CHANNEL_DECLARE_HANDLE(cfut_broadcast_sender, cfut_broadcast_sync_sender);
 
 /*
  * Sends a copy of the message at 'msg' to every current receiver, and
@@ -268,18 +249,16 @@ CFUT_API uint64_t
 cfut_broadcast_sync_len(const struct cfut_broadcast_sync_receiver *rx);
 
 /*
+ * cfut_broadcast_receiver_drop(),
+ * cfut_broadcast_sync_receiver_drop() (see "Handles" in cfut_channel.h):
  * Drops a receiver: the messages it had yet to see no longer wait for it
  * (each is released once no receiver needs it). An empty handle is a
  * no-op.
  * Ownership: 'rx' is taken (emptied); its recv futures must be gone.
  * Context: the channel's thread.
  */
-CFUT_API void cfut_broadcast_receiver_drop(struct cfut_broadcast_receiver *rx);
-
-/* Drops a receiver, as cfut_broadcast_receiver_drop(). Context: its
- * thread. */
-CFUT_API void
-cfut_broadcast_sync_receiver_drop(struct cfut_broadcast_sync_receiver *rx);
+CFUT_CHANNEL_DECLARE_DROP(cfut_broadcast_receiver,
+                          cfut_broadcast_sync_receiver);
 
 #ifdef __cplusplus
 }

@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "cfut_count_int.h"
 #include "cfut_alloc_int.h"
 #include "cfut_broadcast.h"
 #include "cfut_waitq_int.h"
@@ -136,17 +137,6 @@ cfut__broadcast_oldest(const struct cfut__broadcast *c)
 
 /* ---- senders ---- */
 
-/* Counts one more sender. Returns false when the count is full (the
- * caller aborts). */
-static inline bool
-cfut__broadcast_sender_added(struct cfut__broadcast *c)
-{
-    if (c->n_senders == UINT32_MAX)
-        return false;
-    c->n_senders++;
-    return true;
-}
-
 /*
  * A sender goes; the last one moves every waiter to 'batch' (to see the
  * end). Returns whether the state is now unreferenced.
@@ -191,9 +181,8 @@ cfut__broadcast_send(struct cfut__broadcast *c, const void *msg,
 static inline bool
 cfut__broadcast_subscribe(struct cfut__broadcast *c, uint64_t *next)
 {
-    if (c->n_receivers == UINT32_MAX)
+    if (!cfut__count_up(&c->n_receivers))
         return false;
-    c->n_receivers++;
     *next = c->tail;
     return true;
 }

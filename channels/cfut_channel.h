@@ -88,6 +88,58 @@ struct cfut_channel_value_ops {
 };
 
 /*
+ * Handles. A handle is a small struct the caller keeps by value and may
+ * copy until its first use: one pointer to the shared state (private: do
+ * not touch), NULL once the handle is dropped (an empty handle), declared
+ * with CFUT_CHANNEL_HANDLE; a receiver that keeps its own place adds that
+ * field. Every handle type H has these calls, declared in its header
+ * (a header says only what its own add to this):
+ *   - H_drop(H *h): lets the handle go; an empty handle is a no-op.
+ *     Ownership: 'h' is taken (emptied).
+ *   - H_clone(const H *h), for the handle types that can be cloned: returns
+ *     a new handle to the same state, for the caller to drop. No
+ *     allocation. Ownership: 'h' is borrowed. Aborts when the state's count
+ *     of handles is full.
+ * Any other call on an empty handle aborts with a message. Context: a
+ * local kind's handle stays on its channel's thread; a thread-safe kind's
+ * may move to, and be used or dropped on, any thread (one thread at a time
+ * for each handle), unless its header says it stays on one thread.
+ */
+#define CFUT_CHANNEL_HANDLE(name, state)                                       \
+    struct name {                                                              \
+        struct state *shared;                                                  \
+    }
+
+/*
+ * Declare the calls of "Handles" above for the handle type 'struct L' of
+ * the local kind and 'struct S' of the thread-safe kind: L_clone() and
+ * S_clone(), or L_drop() and S_drop(). A header documents, above each,
+ * only what the handle adds to the convention.
+ */
+#define CFUT_CHANNEL_DECLARE_CLONE(L, S)                                       \
+    CFUT_API struct L L##_clone(const struct L *h);                            \
+    CFUT_API struct S S##_clone(const struct S *h)
+#define CFUT_CHANNEL_DECLARE_DROP(L, S)                                        \
+    CFUT_API void L##_drop(struct L *h);                                       \
+    CFUT_API void S##_drop(struct S *h)
+
+/* Declares the clone and the drop of both kinds' handle types, as
+ * CFUT_CHANNEL_DECLARE_CLONE and CFUT_CHANNEL_DECLARE_DROP. */
+#define CFUT_CHANNEL_DECLARE_HANDLE(L, S)                                      \
+    CFUT_CHANNEL_DECLARE_CLONE(L, S);                                          \
+    CFUT_CHANNEL_DECLARE_DROP(L, S)
+
+/*
+ * The fields a waiting future of the one-to-many primitives begins with
+ * (private: do not touch): the future, its state and the lock of its kind
+ * (NULL in the local kind). Such a future is one type for both kinds.
+ */
+#define CFUT_CHANNEL_WAITING_FUTURE(state)                                     \
+    struct cfut_future base;                                                   \
+    struct state *shared;                                                      \
+    void *lock
+
+/*
  * A waiting future's place on a wait list: the same in every primitive
  * that keeps one (private: do not touch).
  */

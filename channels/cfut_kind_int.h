@@ -15,6 +15,7 @@
 #include <pthread.h>
 #include <stddef.h>
 
+#include "cfut_count_int.h"
 #include "cfut_waitq_int.h"
 
 /* Wakers cloned under the lock per round while a batch is woken. */
@@ -124,6 +125,13 @@ cfut__call_begin(struct cfut__call *k, pthread_mutex_t *m)
     cfut__kind_lock(m);
 }
 
+/* The lock of the call 'k' (NULL: the local kind). */
+static inline pthread_mutex_t *
+cfut__call_lock(const struct cfut__call *k)
+{
+    return k->m;
+}
+
 /* Ends the call 'k': wakes what the core released (cfut__kind_finish()).
  * Context: returns with the lock released. */
 static inline void
@@ -132,16 +140,54 @@ cfut__call_end(struct cfut__call *k)
     cfut__kind_finish(k->m, k->wl, &k->batch);
 }
 
+/*
+ * Runs 'body' (statements) as one call on the state 'c' whose lock is 'm':
+ * the call 'k' is begun before it (the core gets 'k.wl' and 'k.batch') and
+ * ended after it (cfut__call_end()). The "lock, core, unlock, wake" of
+ * every call that releases wakers, written once; like every call on a
+ * state, it aborts when 'c' is NULL (a call on an empty handle).
+ */
+#define CFUT__KIND_CALL(m, k, c, body)                                         \
+    do {                                                                       \
+        struct cfut__call k;                                                   \
+        CFUT__KIND_NOT_EMPTY(c);                                               \
+        cfut__call_begin(&k, (m));                                             \
+        body;                                                                  \
+        cfut__call_end(&k);                                                    \
+    } while (0)
+
+/* Runs 'body' (statements that release no waker) on the state 'c' with its
+ * lock 'm' held (see CFUT__KIND_CALL). */
+#define CFUT__KIND_LOCKED(m, c, body)                                          \
+    do {                                                                       \
+        CFUT__KIND_NOT_EMPTY(c);                                               \
+        cfut__kind_lock(m);                                                    \
+        body;                                                                  \
+        cfut__kind_unlock(m);                                                  \
+    } while (0)
+
+/* Aborts when the state 'c' of a call is NULL: the handle was empty
+ * (dropped, or never made). */
+#define CFUT__KIND_NOT_EMPTY(c)                                                \
+    CFUT_ASSERT((c) != NULL, "a call on an empty handle")
+
+/* Counts one more handle in the count 'field' of the state 'c' (guarded by
+ * 'm') with 'count_up' (cfut_count_int.h); aborts with 'msg' when the
+ * count is full. */
+#define CFUT__KIND_COUNT_UP(m, c, count_up, field, msg)                        \
+    do {                                                                       \
+        bool is_counted_;                                                      \
+        CFUT__KIND_LOCKED(m, c, is_counted_ = count_up(&(c)->field));          \
+        CFUT_ASSERT(is_counted_, msg);                                         \
+    } while (0)
+
 /* A waiting future goes, of the kind of 'm': it leaves its wait list (or
  * batch), and its waker is released (after unlocking, in the thread-safe
  * kind). */
 CFUT__KIND_INLINE void
 cfut__call_waiter_gone_in(pthread_mutex_t *m, struct cfut__waiter *w)
 {
-    struct cfut__call k;
-    cfut__call_begin(&k, m);
-    cfut__waiter_gone(w, k.wl);
-    cfut__call_end(&k);
+    CFUT__KIND_CALL(m, k, w, cfut__waiter_gone(w, k.wl));
 }
 
 /* A waiting future whose kind's lock is 'lock' (NULL: the local kind)
@@ -150,6 +196,152 @@ static inline void
 cfut__call_waiter_gone(void *lock, struct cfut__waiter *w)
 {
     CFUT__KIND_DISPATCH(cfut__call_waiter_gone_in, lock, w);
+}
+
+/*
+ * The waiting futures (broadcast's recv, watch's changed, token's
+ * cancelled, semaphore's acquire) are one type for both kinds, with the
+ * fields 'base', 'shared' (the state), 'lock' (the kind's lock, NULL in the
+ * local kind) and a struct cfut__waiter. CFUT__KIND_FUTURE defines their
+ * slots once, for the future type 'T' on the state type 'S', whose waiter
+ * 'W'(f) initialises (cfut__kind_waiter_init: the struct cfut__waiter
+ * 'waiter'):
+ *   - 'name'_poll: runs 'core'(f, cx, out) with the kind's lock held;
+ *   - 'name'_drop: runs 'gone'(m, f) (cfut__kind_waiter_gone: the future
+ *     leaves its wait list, nothing more), which takes the lock 'm' itself;
+ *   - 'name'_vtable: with the output 'size', the 'label' and 'size_fn';
+ *   - 'name'_start(f, m, c): initialises 'f' on the state 'c' (not NULL)
+ *     of the kind of 'm', holding no waker and on no list.
+ * Each picks the local kind's copy for a NULL lock (CFUT__KIND_DISPATCH).
+ */
+#define CFUT__KIND_FUTURE(name, T, S, W, core, gone, size, label, size_fn)     \
+    CFUT__KIND_INLINE enum cfut_poll name##_poll_in(                           \
+        pthread_mutex_t *m, T *f, struct cfut_context *cx, void *out)          \
+    {                                                                          \
+        cfut__kind_lock(m); /* (the state: never NULL, see _start) */          \
+        enum cfut_poll r = core(f, cx, out);                                   \
+        cfut__kind_unlock(m);                                                  \
+        return r;                                                              \
+    }                                                                          \
+    static enum cfut_poll name##_poll(struct cfut_future *fut,                 \
+                                      struct cfut_context *cx, void *out)      \
+    {                                                                          \
+        T *f = cfut_container_of(fut, T, base);                                \
+        return CFUT__KIND_DISPATCH(name##_poll_in, f->lock, f, cx, out);       \
+    }                                                                          \
+    static void name##_drop(struct cfut_future *fut)                           \
+    {                                                                          \
+        T *f = cfut_container_of(fut, T, base);                                \
+        CFUT__KIND_DISPATCH(gone, f->lock, f);                                 \
+    }                                                                          \
+    static const struct cfut_future_vtable name##_vtable = {                   \
+        name##_poll, name##_drop, size, label, size_fn};                       \
+    static void name##_start(T *f, pthread_mutex_t *m, S *c)                   \
+    {                                                                          \
+        CFUT_ASSERT(c != NULL, label ": on an empty handle");                  \
+        cfut_future_init(&f->base, &name##_vtable);                            \
+        f->shared = c;                                                         \
+        f->lock = m;                                                           \
+        W(f);                                                                  \
+    }
+
+/* The 'W' of a waiting future whose waiter is the struct cfut__waiter
+ * 'waiter' (see CFUT__KIND_FUTURE). */
+#define cfut__kind_waiter_init(f) cfut__waiter_init(&(f)->waiter)
+
+/* The 'W' of a waiting future whose own init sets its waiter up after
+ * 'name'_start (see CFUT__KIND_FUTURE). */
+#define CFUT__KIND_WAITER_LATER(f) ((void)(f))
+
+/* The 'gone' of a waiting future that holds nothing but its place on the
+ * wait list (see CFUT__KIND_FUTURE). */
+#define cfut__kind_waiter_gone(m, f)                                           \
+    cfut__call_waiter_gone_in((m), &(f)->waiter)
+
+/*
+ * Defines the public H_clone() and H_drop() of the handle type 'struct H'
+ * (one field, 'shared'), as cfut_channel.h documents them: the clone counts
+ * one more handle in the state's count 'field' with 'count_up' (aborting
+ * with 'msg' when it is full; see CFUT__KIND_COUNT_UP), the drop lets one
+ * go with 'release'(m, c), where 'm' is
+ * 'lock_of'(c): the state's lock, or CFUT__KIND_NO_LOCK in the local kind.
+ */
+#define CFUT__KIND_HANDLE(H, count_up, field, msg, release, lock_of)           \
+    CFUT__KIND_CLONE(H, count_up, field, msg, lock_of)                         \
+    CFUT__KIND_DROP(H, release, lock_of)
+
+/* Defines the public H_clone() alone (see CFUT__KIND_HANDLE). */
+#define CFUT__KIND_CLONE(H, count_up, field, msg, lock_of)                     \
+    struct H H##_clone(const struct H *h)                                      \
+    {                                                                          \
+        CFUT__KIND_COUNT_UP(lock_of(h->shared), h->shared, count_up, field,    \
+                            msg);                                              \
+        return *h;                                                             \
+    }
+
+/* Defines the public H_drop() alone (see CFUT__KIND_HANDLE). */
+#define CFUT__KIND_DROP(H, release, lock_of)                                   \
+    void H##_drop(struct H *h)                                                 \
+    {                                                                          \
+        if (h->shared != NULL)                                                 \
+            release(lock_of(h->shared), h->shared);                            \
+        h->shared = NULL;                                                      \
+    }
+
+/*
+ * Defines the public H_drop() of a handle whose going is the core
+ * transition 'gone'(c, batch) alone: true when it left the state 'c'
+ * unreferenced, which 'free_fn'(m, c) then frees (see CFUT__KIND_RELEASE).
+ */
+#define CFUT__KIND_DROP_VIA(H, gone, free_fn, lock_of)                         \
+    void H##_drop(struct H *h)                                                 \
+    {                                                                          \
+        if (h->shared != NULL)                                                 \
+            CFUT__KIND_RELEASE(lock_of(h->shared), k, h->shared,               \
+                               gone(h->shared, &k.batch), free_fn);            \
+        h->shared = NULL;                                                      \
+    }
+
+/*
+ * Defines the public K_new() of a channel with one sender and receivers
+ * that each keep a position (watch, broadcast): its parameters are 'P1',
+ * 'P2' (with the names 'a1', 'a2'), the value hooks, then the sender and
+ * the receiver to fill; it calls the file's create(IS_SYNC, a1, a2, ops,
+ * &tx->shared, &rx->shared, &rx->pos), and fails with CFUT_EINVAL when a
+ * handle pointer is NULL.
+ */
+#define CFUT__KIND_NEW_PAIR(K, IS_SYNC, P1, a1, P2, a2, pos)                   \
+    int K##_new(P1, P2, const struct cfut_channel_value_ops *ops,              \
+                struct K##_sender *tx, struct K##_receiver *rx)                \
+    {                                                                          \
+        return tx == NULL || rx == NULL                                        \
+                   ? CFUT_EINVAL                                               \
+                   : create(IS_SYNC, a1, a2, ops, &tx->shared, &rx->shared,    \
+                            &rx->pos);                                         \
+    }
+
+/*
+ * Defines the public 'bool fn(const struct H *h)' that reads the state's
+ * flag 'field' under its lock 'lock_of'(state) (see CFUT__KIND_HANDLE).
+ */
+#define CFUT__KIND_FLAG(fn, H, field, lock_of)                                 \
+    bool fn(const struct H *h)                                                 \
+    {                                                                          \
+        bool is_set_;                                                          \
+        CFUT__KIND_LOCKED(lock_of(h->shared), h->shared,                       \
+                          is_set_ = h->shared->field);                         \
+        return is_set_;                                                        \
+    }
+
+/* The lock of a local state: none (see CFUT__KIND_HANDLE). */
+#define CFUT__KIND_NO_LOCK(c) NULL
+
+/* Initialises the lock 'm' of a new state (NULL: the local kind, none). */
+static inline void
+cfut__kind_lock_init(pthread_mutex_t *m)
+{
+    if (m != NULL)
+        pthread_mutex_init(m, NULL);
 }
 
 /* Frees a state's 'block' whose lock is 'm' (NULL: the local kind), once
@@ -161,5 +353,22 @@ cfut__kind_free(pthread_mutex_t *m, void *block)
         pthread_mutex_destroy(m);
     cfut_free(block);
 }
+
+/*
+ * Lets a reference to the state 'c' (lock 'm') go: runs the transition
+ * 'gone' (an expression that may use the call 'k'; true when it left 'c'
+ * unreferenced) as one call (CFUT__KIND_CALL), then, once the lock is
+ * released, frees 'c' with 'free_fn'(m, c) if nothing can reach it.
+ */
+#define CFUT__KIND_RELEASE(m, k, c, gone, free_fn)                             \
+    do {                                                                       \
+        struct cfut__call k;                                                   \
+        CFUT__KIND_NOT_EMPTY(c);                                               \
+        cfut__call_begin(&k, (m));                                             \
+        bool is_unreferenced_ = (gone);                                        \
+        cfut__call_end(&k);                                                    \
+        if (is_unreferenced_)                                                  \
+            free_fn(cfut__call_lock(&k), c);                                   \
+    } while (0)
 
 #endif /* CFUT_KIND_INT_H */

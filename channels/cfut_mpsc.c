@@ -71,7 +71,7 @@ struct cfut_mpsc_sender
 cfut_mpsc_sender_clone(const struct cfut_mpsc_sender *tx)
 {
     CFUT_ASSERT(tx->shared != NULL, "mpsc: clone of an empty sender");
-    bool ok = cfut__mpsc_sender_added(&tx->shared->core);
+    bool ok = cfut__count_up(&tx->shared->core.n_senders);
     CFUT_ASSERT(ok, "mpsc: too many senders");
     return *tx;
 }
@@ -127,7 +127,7 @@ cfut_mpsc_send_init(struct cfut_mpsc_send *f, const struct cfut_mpsc_sender *tx,
                     const void *msg)
 {
     CFUT_ASSERT(tx->shared != NULL, "mpsc: send from an empty sender");
-    bool ok = cfut__mpsc_sender_added(&tx->shared->core);
+    bool ok = cfut__count_up(&tx->shared->core.n_senders);
     CFUT_ASSERT(ok, "mpsc: too many senders");
     cfut_future_init(&f->base, &send_vtable);
     f->shared = tx->shared;

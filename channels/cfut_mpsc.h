@@ -62,28 +62,16 @@ struct cfut__mpsc_waiter {
 /* ---------------------------------------------------------------------- */
 
 /* A sending handle. Clone it for more producers; drop each one. */
-struct cfut_mpsc_sender {
-    /* private: do not touch */
-    struct cfut__mpsc *shared; /* NULL once dropped */
-};
+CFUT_CHANNEL_HANDLE(cfut_mpsc_sender, cfut__mpsc);
 
 /* A thread-safe sending handle: may move to and be used on any thread. */
-struct cfut_mpsc_sync_sender {
-    /* private: do not touch */
-    struct cfut__mpsc_sync *shared; /* NULL once dropped */
-};
+CFUT_CHANNEL_HANDLE(cfut_mpsc_sync_sender, cfut__mpsc_sync);
 
 /* The receiving handle. */
-struct cfut_mpsc_receiver {
-    /* private: do not touch */
-    struct cfut__mpsc *shared; /* NULL once dropped */
-};
+CFUT_CHANNEL_HANDLE(cfut_mpsc_receiver, cfut__mpsc);
 
 /* The thread-safe receiving handle: stays on one thread. */
-struct cfut_mpsc_sync_receiver {
-    /* private: do not touch */
-    struct cfut__mpsc_sync *shared; /* NULL once dropped */
-};
+CFUT_CHANNEL_HANDLE(cfut_mpsc_sync_receiver, cfut__mpsc_sync);
 
 /*
  * A send future (context: polled and dropped on the channel's thread;
@@ -165,29 +153,20 @@ CFUT_API int cfut_mpsc_sync_new(size_t msg_size, size_t capacity,
 /* ---------------------------------------------------------------------- */
 
 /*
- * Returns a new sender for the channel of 'tx'.
+ * cfut_mpsc_sender_clone(), cfut_mpsc_sender_drop(),
+ * cfut_mpsc_sync_sender_clone(), cfut_mpsc_sync_sender_drop()
+ * (see "Handles" in cfut_channel.h).
+ * Clone: returns a new sender for the channel of 'tx'.
  * Ownership: 'tx' is borrowed and must not be dropped; the result must be
  *   dropped with cfut_mpsc_sender_drop().
  * Context: the channel's thread.
- */
-CFUT_API struct cfut_mpsc_sender
-cfut_mpsc_sender_clone(const struct cfut_mpsc_sender *tx);
-
-/* Returns a new sender, as cfut_mpsc_sender_clone(). Context: any thread. */
-CFUT_API struct cfut_mpsc_sync_sender
-cfut_mpsc_sync_sender_clone(const struct cfut_mpsc_sync_sender *tx);
-
-/*
- * Drops 'tx'; when it was the last sender (send futures count) the
+ * Drop: drops 'tx'; when it was the last sender (send futures count) the
  * receiver is woken to drain and see CFUT_ECLOSED. An empty handle is a
  * no-op.
  * Ownership: 'tx' is taken (emptied).
  * Context: the channel's thread.
  */
-CFUT_API void cfut_mpsc_sender_drop(struct cfut_mpsc_sender *tx);
-
-/* Drops a sender, as cfut_mpsc_sender_drop(). Context: any thread. */
-CFUT_API void cfut_mpsc_sync_sender_drop(struct cfut_mpsc_sync_sender *tx);
+CFUT_CHANNEL_DECLARE_HANDLE(cfut_mpsc_sender, cfut_mpsc_sync_sender);
 
 /*
  * Queues a copy of the message at 'msg' without waiting. A bounded channel
@@ -310,6 +289,8 @@ CFUT_API size_t cfut_mpsc_len(const struct cfut_mpsc_receiver *rx);
 CFUT_API size_t cfut_mpsc_sync_len(const struct cfut_mpsc_sync_receiver *rx);
 
 /*
+ * cfut_mpsc_receiver_drop(),
+ * cfut_mpsc_sync_receiver_drop() (see "Handles" in cfut_channel.h):
  * Drops the receiver: releases every queued message with 'drop_msg' (which
  * may drop senders of the same channel), and wakes the pending send
  * futures, which resolve to CFUT_ECLOSED; capacity a send future gives
@@ -317,10 +298,7 @@ CFUT_API size_t cfut_mpsc_sync_len(const struct cfut_mpsc_sync_receiver *rx);
  * Ownership: 'rx' is taken (emptied). Its recv future must be gone.
  * Context: the channel's thread.
  */
-CFUT_API void cfut_mpsc_receiver_drop(struct cfut_mpsc_receiver *rx);
-
-/* Drops the receiver, as cfut_mpsc_receiver_drop(). Context: its thread. */
-CFUT_API void cfut_mpsc_sync_receiver_drop(struct cfut_mpsc_sync_receiver *rx);
+CFUT_CHANNEL_DECLARE_DROP(cfut_mpsc_receiver, cfut_mpsc_sync_receiver);
 
 #ifdef __cplusplus
 }

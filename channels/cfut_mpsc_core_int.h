@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cfut_count_int.h"
 #include "cfut_alloc_int.h"
 #include "cfut_list_int.h"
 #include "cfut_mpsc.h"
@@ -126,17 +127,6 @@ cfut__mpsc_waiter_init(struct cfut__mpsc_waiter *w)
 }
 
 /* ---- senders ---- */
-
-/* Counts one more sender. Returns false when the count is full (the caller
- * aborts). */
-static inline bool
-cfut__mpsc_sender_added(struct cfut__mpsc_core *c)
-{
-    if (c->n_senders == UINT32_MAX)
-        return false;
-    c->n_senders++;
-    return true;
-}
 
 /* Hands the parked receiver's waker to 'wl' (it stays registered). */
 static inline void

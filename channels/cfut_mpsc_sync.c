@@ -50,7 +50,7 @@ static struct cfut__mpsc_sync *
 add_sender(const struct cfut_mpsc_sync_sender *tx)
 {
     CFUT_ASSERT(tx->shared != NULL, "mpsc: an empty sender");
-    bool ok = cfut__mpsc_sender_added(lock(tx->shared));
+    bool ok = cfut__count_up(&lock(tx->shared)->n_senders);
     pthread_mutex_unlock(&tx->shared->lock);
     CFUT_ASSERT(ok, "mpsc: too many senders");
     return tx->shared;

@@ -61,17 +61,12 @@ struct cfut__oneshot_sync;
 /* The halves                                                              */
 /* ---------------------------------------------------------------------- */
 
-/* The sending half: a handle; copy or move it freely, use it once. */
-struct cfut_oneshot_sender {
-    /* private: do not touch */
-    struct cfut__oneshot *shared; /* NULL once sent or dropped */
-};
+/* The sending half: a handle; copy or move it freely, use it once (a send
+ * or a drop empties it). */
+CFUT_CHANNEL_HANDLE(cfut_oneshot_sender, cfut__oneshot);
 
 /* The thread-safe sending half: a handle that may move to any thread. */
-struct cfut_oneshot_sync_sender {
-    /* private: do not touch */
-    struct cfut__oneshot_sync *shared; /* NULL once sent or dropped */
-};
+CFUT_CHANNEL_HANDLE(cfut_oneshot_sync_sender, cfut__oneshot_sync);
 
 /*
  * The receiving half: a future whose output is CFUT_ONESHOT_OUTPUT(T);
@@ -194,16 +189,14 @@ CFUT_API int cfut_oneshot_sync_send(struct cfut_oneshot_sync_sender *tx,
                                     const void *value);
 
 /*
+ * cfut_oneshot_sender_drop(),
+ * cfut_oneshot_sync_sender_drop() (see "Handles" in cfut_channel.h):
  * Drops the sender without sending: the receiver resolves to
  * CFUT_ECANCELED. An empty (sent or dropped) sender is a no-op.
  * Ownership: 'tx' is taken (it is emptied).
  * Context: the channel's thread.
  */
-CFUT_API void cfut_oneshot_sender_drop(struct cfut_oneshot_sender *tx);
-
-/* Drops the sender without sending, as above. Context: any thread. */
-CFUT_API void
-cfut_oneshot_sync_sender_drop(struct cfut_oneshot_sync_sender *tx);
+CFUT_CHANNEL_DECLARE_DROP(cfut_oneshot_sender, cfut_oneshot_sync_sender);
 
 /*
  * Tells whether the receiver was closed or dropped (a send would fail), so

@@ -56,16 +56,10 @@ struct cfut__semaphore_waiter {
 /* ---------------------------------------------------------------------- */
 
 /* A semaphore: a handle; clone it for each owner, drop each one. */
-struct cfut_semaphore {
-    /* private: do not touch */
-    struct cfut__semaphore *shared; /* NULL once dropped */
-};
+CFUT_CHANNEL_HANDLE(cfut_semaphore, cfut__semaphore);
 
 /* A thread-safe semaphore: a handle that may move to any thread. */
-struct cfut_semaphore_sync {
-    /* private: do not touch */
-    struct cfut__semaphore *shared; /* NULL once dropped */
-};
+CFUT_CHANNEL_HANDLE(cfut_semaphore_sync, cfut__semaphore);
 
 /*
  * Permits held: a guard that gives them back when dropped
@@ -108,9 +102,7 @@ struct cfut_semaphore_acquired {
  */
 struct cfut_semaphore_acquire {
     /* private: do not touch */
-    struct cfut_future base;
-    struct cfut__semaphore *shared;
-    void *lock; /* the semaphore's lock; NULL for a local semaphore */
+    CFUT_CHANNEL_WAITING_FUTURE(cfut__semaphore);
     struct cfut__semaphore_waiter waiter;
 };
 
@@ -135,27 +127,18 @@ CFUT_API int cfut_semaphore_sync_new(size_t permits,
                                      struct cfut_semaphore_sync *sem);
 
 /*
- * Returns a new handle to the semaphore of 'sem'. No allocation.
+ * cfut_semaphore_clone(), cfut_semaphore_drop(),
+ * cfut_semaphore_sync_clone(), cfut_semaphore_sync_drop()
+ * (see "Handles" in cfut_channel.h).
+ * Clone: returns a new handle to the semaphore of 'sem'. No allocation.
  * Ownership: 'sem' is borrowed; the result must be dropped.
  * Context: the semaphore's thread.
- */
-CFUT_API struct cfut_semaphore
-cfut_semaphore_clone(const struct cfut_semaphore *sem);
-
-/* Returns a new handle, as cfut_semaphore_clone(). Context: any thread. */
-CFUT_API struct cfut_semaphore_sync
-cfut_semaphore_sync_clone(const struct cfut_semaphore_sync *sem);
-
-/*
- * Drops the handle 'sem' (not a close: permits and acquire futures carry
+ * Drop: drops the handle 'sem' (not a close: permits and acquire futures carry
  * on). An empty handle is a no-op.
  * Ownership: 'sem' is taken (emptied).
  * Context: the semaphore's thread.
  */
-CFUT_API void cfut_semaphore_drop(struct cfut_semaphore *sem);
-
-/* Drops a handle, as cfut_semaphore_drop(). Context: any thread. */
-CFUT_API void cfut_semaphore_sync_drop(struct cfut_semaphore_sync *sem);
+CFUT_CHANNEL_DECLARE_HANDLE(cfut_semaphore, cfut_semaphore_sync);
 
 /* ---------------------------------------------------------------------- */
 /* Acquiring                                                               */

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "cfut_count_int.h"
 #include "cfut_semaphore.h"
 #include "cfut_waitq_int.h"
 

@@ -20,11 +20,12 @@ struct token_sync {
     pthread_mutex_t root_lock[]; /* a root's state only */
 };
 
-/* The tree lock of a thread-safe state. */
+/* The tree lock of a thread-safe state (NULL for NULL: an empty handle). */
 static inline pthread_mutex_t *
 lock_of(const struct cfut__token *c)
 {
-    return cfut_container_of(c, struct token_sync, core)->lock;
+    return c != NULL ? cfut_container_of(c, struct token_sync, core)->lock
+                     : NULL;
 }
 
 /* ---- the calls, for either kind ---- */
@@ -59,70 +60,32 @@ CFUT__KIND_INLINE void
 link_state(pthread_mutex_t *m, struct cfut__token *c,
            struct cfut__token *parent)
 {
-    cfut__kind_lock(m);
-    bool ok = cfut__token_core_init(c, parent);
-    cfut__kind_unlock(m);
+    bool ok;
+    CFUT__KIND_LOCKED(m, c, ok = cfut__token_core_init(c, parent));
     CFUT_ASSERT(ok, "token: too many references");
-}
-
-CFUT__KIND_INLINE struct cfut__token *
-retain(pthread_mutex_t *m, struct cfut__token *c)
-{
-    CFUT_ASSERT(c != NULL, "token: clone of an empty token");
-    cfut__kind_lock(m);
-    bool ok = cfut__token_retain(c);
-    cfut__kind_unlock(m);
-    CFUT_ASSERT(ok, "token: too many references");
-    return c;
 }
 
 CFUT__KIND_INLINE void
 cancel(pthread_mutex_t *m, struct cfut__token *c)
 {
-    CFUT_ASSERT(c != NULL, "token: cancel of an empty token");
-    struct cfut__call k;
-    cfut__call_begin(&k, m);
-    cfut__token_cancel(c, &k.batch);
-    cfut__call_end(&k);
-}
-
-CFUT__KIND_INLINE bool
-is_cancelled(pthread_mutex_t *m, const struct cfut__token *c)
-{
-    CFUT_ASSERT(c != NULL, "token: is_cancelled on an empty token");
-    cfut__kind_lock(m);
-    bool cancelled = c->is_cancelled;
-    cfut__kind_unlock(m);
-    return cancelled;
+    CFUT__KIND_CALL(m, k, c, cfut__token_cancel(c, &k.batch));
 }
 
 /* ---- the cancelled future, of either kind ---- */
 
-/* cancelled_poll() for the lock 'm' of the future's kind. */
-CFUT__KIND_INLINE enum cfut_poll
-cancelled_poll_in(pthread_mutex_t *m, struct cfut_token_cancelled *f,
-                  struct cfut_context *cx, void *out)
+/* Polls 'f' (with its kind's lock held). */
+static inline enum cfut_poll
+cancelled_core(struct cfut_token_cancelled *f, struct cfut_context *cx,
+               void *out)
 {
     (void)out;
-    cfut__kind_lock(m);
-    enum cfut_poll r = cfut__token_poll(f->shared, &f->waiter, cx);
-    cfut__kind_unlock(m);
-    return r;
-}
-
-static enum cfut_poll
-cancelled_poll(struct cfut_future *fut, struct cfut_context *cx, void *out)
-{
-    struct cfut_token_cancelled *f =
-        cfut_container_of(fut, struct cfut_token_cancelled, base);
-    return CFUT__KIND_DISPATCH(cancelled_poll_in, f->lock, f, cx, out);
+    return cfut__token_poll(f->shared, &f->waiter, cx);
 }
 
 /* The future goes: off the wait list, its waker released, then its
  * reference. */
-/* cancelled_drop() for the lock 'm' of the future's kind. */
 CFUT__KIND_INLINE void
-cancelled_drop_in(pthread_mutex_t *m, struct cfut_token_cancelled *f)
+cancelled_gone(pthread_mutex_t *m, struct cfut_token_cancelled *f)
 {
     struct cfut__call k;
     cfut__call_begin(&k, m);
@@ -130,99 +93,30 @@ cancelled_drop_in(pthread_mutex_t *m, struct cfut_token_cancelled *f)
     release_end(&k, f->shared);
 }
 
-static void
-cancelled_drop(struct cfut_future *fut)
-{
-    struct cfut_token_cancelled *f =
-        cfut_container_of(fut, struct cfut_token_cancelled, base);
-    CFUT__KIND_DISPATCH(cancelled_drop_in, f->lock, f);
-}
+CFUT__KIND_FUTURE(cancelled, struct cfut_token_cancelled, struct cfut__token,
+                  cfut__kind_waiter_init, cancelled_core, cancelled_gone, 0,
+                  "token_cancelled", NULL)
 
-static const struct cfut_future_vtable cancelled_vtable = {
-    cancelled_poll, cancelled_drop, 0, "token_cancelled", NULL};
+/* ---- the public functions, once for each kind ---- */
 
-/* Initialises 'f' on 'c' (a reference of its own), of the kind of 'm'. */
-static void
-cancelled_init(struct cfut_token_cancelled *f, pthread_mutex_t *m,
-               struct cfut__token *c)
-{
-    cfut_future_init(&f->base, &cancelled_vtable);
-    f->shared = c;
-    f->lock = m;
-    cfut__waiter_init(&f->waiter);
-}
-
-/* ---- the local kind ---- */
-
-/* A new local state under 'parent' (NULL: a root) in '*tok'. */
+/*
+ * A new state under 'parent' (NULL: a root) in '*out' (NULL: CFUT_EINVAL),
+ * of the thread-safe kind ('is_sync': a root holds the tree's mutex) or
+ * the local one.
+ */
 static int
-local_make(struct cfut__token *parent, struct cfut_token *tok)
+make(bool is_sync, struct cfut__token *parent, struct cfut__token **out)
 {
-    if (tok == NULL)
+    if (out == NULL)
         return CFUT_EINVAL;
-    struct cfut__token *c = cfut_alloc(sizeof *c);
-    if (c == NULL)
-        return CFUT_ENOMEM;
-    link_state(NULL, c, parent);
-    tok->shared = c;
-    return CFUT_OK;
-}
-
-int
-cfut_token_new(struct cfut_token *tok)
-{
-    return local_make(NULL, tok);
-}
-
-int
-cfut_token_child(const struct cfut_token *parent, struct cfut_token *child)
-{
-    CFUT_ASSERT(parent->shared != NULL, "token: child of an empty token");
-    return local_make(parent->shared, child);
-}
-
-struct cfut_token
-cfut_token_clone(const struct cfut_token *tok)
-{
-    return (struct cfut_token){retain(NULL, tok->shared)};
-}
-
-void
-cfut_token_drop(struct cfut_token *tok)
-{
-    if (tok->shared != NULL)
-        release(NULL, tok->shared);
-    tok->shared = NULL;
-}
-
-void
-cfut_token_cancel(const struct cfut_token *tok)
-{
-    cancel(NULL, tok->shared);
-}
-
-bool
-cfut_token_is_cancelled(const struct cfut_token *tok)
-{
-    return is_cancelled(NULL, tok->shared);
-}
-
-void
-cfut_token_cancelled_init(struct cfut_token_cancelled *f,
-                          const struct cfut_token *tok)
-{
-    cancelled_init(f, NULL, retain(NULL, tok->shared));
-}
-
-/* ---- the thread-safe kind ---- */
-
-/* A new thread-safe state under 'parent' (NULL: a root, holding the
- * tree's mutex) in '*tok'. */
-static int
-sync_make(struct cfut__token *parent, struct cfut_token_sync *tok)
-{
-    if (tok == NULL)
-        return CFUT_EINVAL;
+    if (!is_sync) {
+        struct cfut__token *c = cfut_alloc(sizeof *c);
+        if (c == NULL)
+            return CFUT_ENOMEM;
+        link_state(NULL, c, parent);
+        *out = c;
+        return CFUT_OK;
+    }
     size_t size = sizeof(struct token_sync) +
                   (parent == NULL ? sizeof(pthread_mutex_t) : 0);
     struct token_sync *s = cfut_alloc(size);
@@ -235,62 +129,40 @@ sync_make(struct cfut__token *parent, struct cfut_token_sync *tok)
         pthread_mutex_init(s->lock, NULL);
     }
     link_state(s->lock, &s->core, parent);
-    tok->shared = &s->core;
+    *out = &s->core;
     return CFUT_OK;
 }
 
-int
-cfut_token_sync_new(struct cfut_token_sync *tok)
-{
-    return sync_make(NULL, tok);
-}
+/*
+ * Defines the public functions of one kind: 'K' is its prefix (cfut_token
+ * or cfut_token_sync), 'LOCK'(c) the lock of a state (CFUT__KIND_NO_LOCK
+ * in the local kind), 'IS_SYNC' whether it has one.
+ */
+#define BIND_KIND(K, LOCK, IS_SYNC)                                            \
+    int K##_new(struct K *tok)                                                 \
+    {                                                                          \
+        return make(IS_SYNC, NULL, tok != NULL ? &tok->shared : NULL);         \
+    }                                                                          \
+    int K##_child(const struct K *parent, struct K *child)                     \
+    {                                                                          \
+        CFUT_ASSERT(parent->shared != NULL, "token: child of an empty token"); \
+        return make(IS_SYNC, parent->shared,                                   \
+                    child != NULL ? &child->shared : NULL);                    \
+    }                                                                          \
+    CFUT__KIND_HANDLE(K, cfut__count_up, refs, "token: too many references",   \
+                      release, LOCK)                                           \
+    void K##_cancel(const struct K *tok)                                       \
+    {                                                                          \
+        cancel(LOCK(tok->shared), tok->shared);                                \
+    }                                                                          \
+    CFUT__KIND_FLAG(K##_is_cancelled, K, is_cancelled, LOCK)                   \
+    void K##_cancelled_init(struct cfut_token_cancelled *f,                    \
+                            const struct K *tok)                               \
+    {                                                                          \
+        CFUT__KIND_COUNT_UP(LOCK(tok->shared), tok->shared, cfut__count_up,    \
+                            refs, "token: too many references");               \
+        cancelled_start(f, LOCK(tok->shared), tok->shared);                    \
+    }
 
-int
-cfut_token_sync_child(const struct cfut_token_sync *parent,
-                      struct cfut_token_sync *child)
-{
-    struct cfut__token *p = parent->shared;
-    CFUT_ASSERT(p != NULL, "token: child of an empty token");
-    return sync_make(p, child);
-}
-
-struct cfut_token_sync
-cfut_token_sync_clone(const struct cfut_token_sync *tok)
-{
-    struct cfut_token_sync twin = *tok;
-    CFUT_ASSERT(twin.shared != NULL, "token: clone of an empty token");
-    retain(lock_of(twin.shared), twin.shared);
-    return twin;
-}
-
-void
-cfut_token_sync_drop(struct cfut_token_sync *tok)
-{
-    struct cfut__token *c = tok->shared;
-    tok->shared = NULL;
-    if (c != NULL)
-        release(lock_of(c), c);
-}
-
-void
-cfut_token_sync_cancel(const struct cfut_token_sync *tok)
-{
-    CFUT_ASSERT(tok->shared != NULL, "token: cancel of an empty token");
-    cancel(lock_of(tok->shared), tok->shared);
-}
-
-bool
-cfut_token_sync_is_cancelled(const struct cfut_token_sync *tok)
-{
-    const struct cfut__token *c = tok->shared;
-    CFUT_ASSERT(c != NULL, "token: is_cancelled on an empty token");
-    return is_cancelled(lock_of(c), c);
-}
-
-void
-cfut_token_sync_cancelled_init(struct cfut_token_cancelled *f,
-                               const struct cfut_token_sync *tok)
-{
-    struct cfut_token_sync ref = cfut_token_sync_clone(tok);
-    cancelled_init(f, lock_of(ref.shared), ref.shared);
-}
+BIND_KIND(cfut_token, CFUT__KIND_NO_LOCK, false)
+BIND_KIND(cfut_token_sync, lock_of, true)

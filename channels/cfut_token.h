@@ -39,16 +39,10 @@ struct cfut__token;
 /* ---------------------------------------------------------------------- */
 
 /* A cancellation token: a handle; clone it for each owner, drop each one. */
-struct cfut_token {
-    /* private: do not touch */
-    struct cfut__token *shared; /* NULL once dropped */
-};
+CFUT_CHANNEL_HANDLE(cfut_token, cfut__token);
 
 /* A thread-safe cancellation token: a handle that may move to any thread. */
-struct cfut_token_sync {
-    /* private: do not touch */
-    struct cfut__token *shared; /* NULL once dropped */
-};
+CFUT_CHANNEL_HANDLE(cfut_token_sync, cfut__token);
 
 /*
  * A future that is READY (no output) once its token is cancelled: at its
@@ -63,9 +57,7 @@ struct cfut_token_sync {
  */
 struct cfut_token_cancelled {
     /* private: do not touch */
-    struct cfut_future base;
-    struct cfut__token *shared;
-    void *lock; /* the tree's lock; NULL for a local token */
+    CFUT_CHANNEL_WAITING_FUTURE(cfut__token);
     struct cfut__waiter waiter;
 };
 
@@ -113,29 +105,21 @@ CFUT_API int cfut_token_sync_child(const struct cfut_token_sync *parent,
 /* ---------------------------------------------------------------------- */
 
 /*
- * Returns a new handle to the token of 'tok' (the same token: cancelling
+ * cfut_token_clone(), cfut_token_drop(),
+ * cfut_token_sync_clone(), cfut_token_sync_drop()
+ * (see "Handles" in cfut_channel.h).
+ * Clone: returns a new handle to the token of 'tok' (the same token: cancelling
  * either cancels both). No allocation.
  * Ownership: 'tok' is borrowed and must not be dropped; the result must be
  *   dropped with cfut_token_drop().
  * Context: the token's thread. Aborts when the count of references is full.
- */
-CFUT_API struct cfut_token cfut_token_clone(const struct cfut_token *tok);
-
-/* Returns a new handle, as cfut_token_clone(). Context: any thread. */
-CFUT_API struct cfut_token_sync
-cfut_token_sync_clone(const struct cfut_token_sync *tok);
-
-/*
- * Drops the handle 'tok'. Dropping is not cancelling: the token's other
+ * Drop: drops the handle 'tok'. Dropping is not cancelling: the token's other
  * handles, futures and children carry on. The last reference to a child
  * unlinks it from its parent. An empty handle is a no-op.
  * Ownership: 'tok' is taken (emptied).
  * Context: the token's thread.
  */
-CFUT_API void cfut_token_drop(struct cfut_token *tok);
-
-/* Drops a handle, as cfut_token_drop(). Context: any thread. */
-CFUT_API void cfut_token_sync_drop(struct cfut_token_sync *tok);
+CFUT_CHANNEL_DECLARE_HANDLE(cfut_token, cfut_token_sync);
 
 /* ---------------------------------------------------------------------- */
 /* Cancelling                                                              */

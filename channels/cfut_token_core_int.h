@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cfut_count_int.h"
 #include "cfut_token.h"
 #include "cfut_waitq_int.h"
 
@@ -32,17 +33,6 @@ struct cfut__token {
     struct cfut_list waiters;    /* cancelled futures, FIFO */
 };
 
-/* Takes one more reference. Returns false when the count is full (the
- * caller aborts). */
-static inline bool
-cfut__token_retain(struct cfut__token *c)
-{
-    if (c->refs == UINT32_MAX)
-        return false;
-    c->refs++;
-    return true;
-}
-
 /*
  * Initialises 'c' with one reference (its first handle): a root when
  * 'parent' is NULL, else a child of 'parent' (on its list of children,
@@ -52,7 +42,7 @@ cfut__token_retain(struct cfut__token *c)
 static inline bool
 cfut__token_core_init(struct cfut__token *c, struct cfut__token *parent)
 {
-    if (parent != NULL && !cfut__token_retain(parent))
+    if (parent != NULL && !cfut__count_up(&parent->refs))
         return false;
     c->refs = 1;
     c->is_cancelled = parent != NULL && parent->is_cancelled;

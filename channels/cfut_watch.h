@@ -47,16 +47,10 @@ struct cfut__watch;
 /* ---------------------------------------------------------------------- */
 
 /* The sending handle (one per channel). */
-struct cfut_watch_sender {
-    /* private: do not touch */
-    struct cfut__watch *shared; /* NULL once dropped */
-};
+CFUT_CHANNEL_HANDLE(cfut_watch_sender, cfut__watch);
 
 /* The thread-safe sending handle: used on any thread, one at a time. */
-struct cfut_watch_sync_sender {
-    /* private: do not touch */
-    struct cfut__watch *shared; /* NULL once dropped */
-};
+CFUT_CHANNEL_HANDLE(cfut_watch_sync_sender, cfut__watch);
 
 /* A receiving handle; clone it for more receivers. */
 struct cfut_watch_receiver {
@@ -85,9 +79,7 @@ struct cfut_watch_sync_receiver {
  */
 struct cfut_watch_changed {
     /* private: do not touch */
-    struct cfut_future base;
-    struct cfut__watch *shared;
-    void *lock;     /* the channel's lock; NULL for a local channel */
+    CFUT_CHANNEL_WAITING_FUTURE(cfut__watch);
     uint64_t *seen; /* its receiver's */
     struct cfut__waiter waiter;
 };
@@ -171,44 +163,32 @@ CFUT_API bool
 cfut_watch_sync_sender_is_closed(const struct cfut_watch_sync_sender *tx);
 
 /*
+ * cfut_watch_sender_drop(),
+ * cfut_watch_sync_sender_drop() (see "Handles" in cfut_channel.h):
  * Drops the sender: the channel is closed, and waiting changed futures
  * wake (to see CFUT_ECLOSED once they have seen the last value). An empty
  * handle is a no-op.
  * Ownership: 'tx' is taken (emptied).
  * Context: the channel's thread.
  */
-CFUT_API void cfut_watch_sender_drop(struct cfut_watch_sender *tx);
-
-/* Drops the sender, as cfut_watch_sender_drop(). Context: any thread. */
-CFUT_API void cfut_watch_sync_sender_drop(struct cfut_watch_sync_sender *tx);
+CFUT_CHANNEL_DECLARE_DROP(cfut_watch_sender, cfut_watch_sync_sender);
 
 /* ---------------------------------------------------------------------- */
 /* Receivers                                                               */
 /* ---------------------------------------------------------------------- */
 
 /*
- * Returns a new receiver that has seen what 'rx' has seen.
+ * cfut_watch_receiver_clone(), cfut_watch_receiver_drop(),
+ * cfut_watch_sync_receiver_clone(), cfut_watch_sync_receiver_drop()
+ * (see "Handles" in cfut_channel.h).
+ * Clone: returns a new receiver that has seen what 'rx' has seen.
  * Ownership: 'rx' is borrowed; the result must be dropped.
  * Context: the channel's thread. Aborts when the count of receivers is full.
- */
-CFUT_API struct cfut_watch_receiver
-cfut_watch_receiver_clone(const struct cfut_watch_receiver *rx);
-
-/* Returns a new receiver, as cfut_watch_receiver_clone(). Context: any
- * thread. */
-CFUT_API struct cfut_watch_sync_receiver
-cfut_watch_sync_receiver_clone(const struct cfut_watch_sync_receiver *rx);
-
-/*
- * Drops a receiver. An empty handle is a no-op.
+ * Drop: drops a receiver. An empty handle is a no-op.
  * Ownership: 'rx' is taken (emptied); its changed futures must be gone.
  * Context: the channel's thread.
  */
-CFUT_API void cfut_watch_receiver_drop(struct cfut_watch_receiver *rx);
-
-/* Drops a receiver, as cfut_watch_receiver_drop(). Context: its thread. */
-CFUT_API void
-cfut_watch_sync_receiver_drop(struct cfut_watch_sync_receiver *rx);
+CFUT_CHANNEL_DECLARE_HANDLE(cfut_watch_receiver, cfut_watch_sync_receiver);
 
 /*
  * Copies the current value to 'out' (with the 'copy' hook, if any) and

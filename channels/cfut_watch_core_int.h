@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "cfut_count_int.h"
 #include "cfut_alloc_int.h"
 #include "cfut_waitq_int.h"
 #include "cfut_watch.h"
@@ -152,17 +153,6 @@ cfut__watch_sender_gone(struct cfut__watch *c, struct cfut_list *batch)
 }
 
 /* ---- receivers ---- */
-
-/* Counts one more receiver. Returns false when the count is full (the
- * caller aborts). */
-static inline bool
-cfut__watch_receiver_added(struct cfut__watch *c)
-{
-    if (c->n_receivers == UINT32_MAX)
-        return false;
-    c->n_receivers++;
-    return true;
-}
 
 /* A receiver goes. Returns whether the state is now unreferenced. */
 static inline bool

@@ -42,6 +42,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "echo_handler.h"
 
 static uint64_t
 now_ns(void)
@@ -332,7 +333,7 @@ run_client(struct cfut_executor *ex, const char *host, uint16_t port,
 
 /* The handler's settings: the echo's, and the longest delay. */
 struct serve_config {
-    struct cfut_echo_config echo;
+    struct echo_config echo;
     uint64_t max_delay_ns; /* 0: no delay */
     uint64_t state;        /* xorshift state for the delays */
 };
@@ -395,7 +396,7 @@ asked_delay(const unsigned char *p, size_t len, uint64_t *ns)
 }
 
 /*
- * The server's handler: cfut_echo_handler(), after the delay the request
+ * The server's handler: echo_handler(), after the delay the request
  * asks for, else a random one of up to --delay-ms.
  */
 static int
@@ -404,7 +405,7 @@ serve_handler(void *ctx, const unsigned char *payload, size_t len,
 {
     struct serve_config *sc = ctx;
     struct cfut_future *echo;
-    int rc = cfut_echo_handler(&sc->echo, payload, len, &echo);
+    int rc = echo_handler(&sc->echo, payload, len, &echo);
     uint64_t delay_ns;
     bool asked = rc == 0 && asked_delay(payload, len, &delay_ns);
     if (rc < 0 || (sc->max_delay_ns == 0 && !asked)) {

@@ -79,13 +79,23 @@ def expand(text):
     return names
 
 
-# The public API: identifiers declared in the public headers.
+# The public API: identifiers declared in the public headers, and the
+# clone and drop calls that cfut_channel.h's declaration macros declare for
+# a pair of handle types: CFUT_CHANNEL_DECLARE_HANDLE(L, S) declares
+# L_clone, S_clone, L_drop and S_drop (_CLONE and _DROP: one of the two).
+DECLARE = re.compile(
+    r"\bCFUT_CHANNEL_DECLARE_(HANDLE|CLONE|DROP)\(\s*(\w+)\s*,\s*(\w+)\s*\)")
 public = set()
 for folder in ("futures", "runtime", "channels", "transport"):
     d = os.path.join(src, folder)
     for f in os.listdir(d):
         if f.endswith((".h", ".h.in")) and not f.endswith("_int.h"):
-            public |= set(NAME.findall(strip_code(read(f"{folder}/{f}"))))
+            code = strip_code(read(f"{folder}/{f}"))
+            public |= set(NAME.findall(code))
+            for kind, loc, sync in DECLARE.findall(code):
+                verbs = {"HANDLE": ("clone", "drop"), "CLONE": ("clone",),
+                         "DROP": ("drop",)}[kind]
+                public |= {f"{h}_{v}" for h in (loc, sync) for v in verbs}
 
 mb = read("examples/meson.build")
 m = re.search(r"^lessons = \[(.*?)\]", mb, re.S | re.M)

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include "echo_handler.h"
 
 #define ex testkit_ex
 
@@ -349,7 +350,7 @@ START_TEST(test_fd_stream_server_closes_a_connection_cut_in_a_header)
 {
     int kind = _i;
     struct cfut_server *srv;
-    ck_assert_int_eq(cfut_server_new(ex, cfut_echo_handler, NULL, NULL, &srv),
+    ck_assert_int_eq(cfut_server_new(ex, echo_handler, NULL, NULL, &srv),
                      CFUT_OK);
     int bad[2];
     conn_pair(kind, bad);

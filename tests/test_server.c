@@ -20,6 +20,7 @@
 #include <unistd.h>
 #if __has_include(<valgrind/valgrind.h>)
 #include <valgrind/valgrind.h>
+#include "echo_handler.h"
 #else
 #define RUNNING_ON_VALGRIND 0
 #endif
@@ -392,7 +393,7 @@ server_emfile_child(void)
     struct cfut_server *srv;
     struct cfut_listener *l;
     if (cfut_executor_new(&x) != 0 ||
-        cfut_server_new(x, cfut_echo_handler, NULL, NULL, &srv) != 0 ||
+        cfut_server_new(x, echo_handler, NULL, NULL, &srv) != 0 ||
         cfut_tcp_listen(x, "127.0.0.1:0", NULL, &l) != 0 ||
         cfut_server_listen(srv, l) != 0)
         return 10;

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "echo_handler.h"
 
 static struct cfut_executor *ex;
 static struct cfut_stream *cli_end, *srv_end;
@@ -798,8 +799,8 @@ start_server(cfut_handler_new_fn *fn, void *ctx, size_t max_in_flight)
 
 START_TEST(test_transport_server_echoes_shuffled_replies_to_their_requests)
 {
-    struct cfut_echo_config cfg = {true, 42};
-    struct cfut_server *srv = start_server(cfut_echo_handler, &cfg, 0);
+    struct echo_config cfg = {true, 42};
+    struct cfut_server *srv = start_server(echo_handler, &cfg, 0);
     enum { N = 200 };
     static struct cfut_request r[N];
     static struct cfut_response out[N];
@@ -845,7 +846,7 @@ START_TEST(test_transport_dispatch_table_runs_named_operations)
     struct cfut_dispatch *d;
     ck_assert_int_eq(cfut_dispatch_new(&d), 0);
     ck_assert_int_eq(cfut_dispatch_add(d, "add", add_new, NULL), 0);
-    ck_assert_int_eq(cfut_dispatch_add(d, "echo", cfut_echo_handler, NULL), 0);
+    ck_assert_int_eq(cfut_dispatch_add(d, "echo", echo_handler, NULL), 0);
     struct cfut_server *srv = start_server(cfut_dispatch_handler, d, 0);
     unsigned char add_req[12] = "add";
     uint32_t x = 40, y = 2;
@@ -921,7 +922,7 @@ END_TEST
 
 START_TEST(test_transport_protocol_error_closes_only_that_connection)
 {
-    struct cfut_server *srv = start_server(cfut_echo_handler, NULL, 0);
+    struct cfut_server *srv = start_server(echo_handler, NULL, 0);
     struct cfut_stream *bad_cli, *bad_srv;
     ck_assert_int_eq(cfut_mem_stream_pair_new(4096, &bad_cli, &bad_srv), 0);
     ck_assert_int_eq(cfut_server_add_stream(srv, bad_srv), 0);
@@ -1033,7 +1034,7 @@ START_TEST(test_transport_works_over_a_socketpair)
     ck_assert_int_eq(cfut_fd_stream_new(ex, fds[1], &b), 0);
     ck_assert_int_eq(cfut_transport_new(ex, a, NULL, &tr), 0);
     srv_end = b;
-    struct cfut_server *srv = start_server(cfut_echo_handler, NULL, 0);
+    struct cfut_server *srv = start_server(echo_handler, NULL, 0);
     enum { N = 500 };
     static struct cfut_request r[N];
     static struct cfut_response out[N];
@@ -1057,7 +1058,7 @@ END_TEST
 
 START_TEST(test_transport_server_path_reports_enomem_at_every_allocation)
 {
-    struct cfut_echo_config cfg = {true, 7};
+    struct echo_config cfg = {true, 7};
     int n_ok = 0, n_fail = 0;
     for (long k = 1; k < 200; k++) {
         struct cfut_stream *a, *b;
@@ -1071,7 +1072,7 @@ START_TEST(test_transport_server_path_reports_enomem_at_every_allocation)
         if (rc == 0)
             a = NULL;
         if (rc == 0)
-            rc = cfut_server_new(ex, cfut_echo_handler, &cfg, NULL, &srv);
+            rc = cfut_server_new(ex, echo_handler, &cfg, NULL, &srv);
         if (rc == 0 && (rc = cfut_server_add_stream(srv, b)) == 0)
             b = NULL;
         struct cfut_request r[3];
@@ -1137,9 +1138,9 @@ START_TEST(test_transport_stream_and_table_report_enomem_at_every_allocation)
         testkit_alloc_fail_at(k);
         int rc = cfut_dispatch_new(&d);
         if (rc == 0)
-            rc = cfut_dispatch_add(d, "one", cfut_echo_handler, NULL);
+            rc = cfut_dispatch_add(d, "one", echo_handler, NULL);
         if (rc == 0)
-            rc = cfut_dispatch_add(d, "two", cfut_echo_handler, NULL);
+            rc = cfut_dispatch_add(d, "two", echo_handler, NULL);
         testkit_alloc_fail_at(0);
         cfut_dispatch_free(d);
         if (rc == 0)

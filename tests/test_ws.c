@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "echo_handler.h"
 
 static struct cfut_executor *ex;
 static struct cfut_stream *raw; /* the peer played by hand */
@@ -1128,10 +1129,9 @@ START_TEST(test_ws_transport_answers_shuffled_requests_one_byte_at_a_time)
     ck_assert_int_eq(cfut_ws_stream_new(b, CFUT_WS_SERVER, &sc, &s), 0);
     struct cfut_transport *t;
     ck_assert_int_eq(cfut_transport_new(ex, c, NULL, &t), 0);
-    struct cfut_echo_config echo = {true, 99};
+    struct echo_config echo = {true, 99};
     struct cfut_server *srv;
-    ck_assert_int_eq(cfut_server_new(ex, cfut_echo_handler, &echo, NULL, &srv),
-                     0);
+    ck_assert_int_eq(cfut_server_new(ex, echo_handler, &echo, NULL, &srv), 0);
     ck_assert_int_eq(cfut_server_add_stream(srv, s), 0);
     enum { N = 100 };
     static struct cfut_request r[N];
@@ -1224,8 +1224,7 @@ START_TEST(test_ws_transport_runs_over_tcp_beside_a_plain_listener)
     ck_assert_int_eq(cfut_tcp_listen(ex, "127.0.0.1:0", NULL, &l_tcp), 0);
     uint16_t port_tcp = cfut_listener_port(l_tcp);
     struct cfut_server *srv;
-    ck_assert_int_eq(cfut_server_new(ex, cfut_echo_handler, NULL, NULL, &srv),
-                     0);
+    ck_assert_int_eq(cfut_server_new(ex, echo_handler, NULL, NULL, &srv), 0);
     ck_assert_int_eq(cfut_server_listen_ws(srv, l_ws, NULL), 0);
     ck_assert_int_eq(cfut_server_listen(srv, l_tcp), 0);
     struct cfut_transport *t[3] = {dial(port_ws, true), dial(port_ws, true),
@@ -1302,8 +1301,7 @@ END_TEST
 START_TEST(test_ws_server_refusal_counts_and_spares_other_connections)
 {
     struct cfut_server *srv;
-    ck_assert_int_eq(cfut_server_new(ex, cfut_echo_handler, NULL, NULL, &srv),
-                     0);
+    ck_assert_int_eq(cfut_server_new(ex, echo_handler, NULL, NULL, &srv), 0);
     /* A bad request on one connection... */
     make(CFUT_WS_SERVER, NULL);
     ck_assert_int_eq(cfut_server_add_stream(srv, ws), 0);
@@ -1367,7 +1365,7 @@ START_TEST(test_ws_every_allocation_failure_is_reported_and_undone)
         }
         if (rc == 0) {
             c = NULL;
-            rc = cfut_server_new(ex, cfut_echo_handler, NULL, NULL, &srv);
+            rc = cfut_server_new(ex, echo_handler, NULL, NULL, &srv);
         }
         if (rc == 0 && (rc = cfut_server_add_stream(srv, s)) == 0)
             s = NULL;

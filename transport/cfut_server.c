@@ -2,9 +2,9 @@
  * cfut_server.c: the server side of the transport: one task per
  * connection that decodes requests and writes replies in batches, one task
  * per request running its handler future (so handlers finish in any
- * order), a per-connection limit of requests in flight, the dispatch table
- * of named operations, and the echo handler. No socket calls: it speaks to
- * struct cfut_stream.
+ * order) and a per-connection limit of requests in flight. The dispatch
+ * table of named operations is in cfut_dispatch.c.
+ * No socket calls: it speaks to struct cfut_stream.
  */
 #include "cfut_transport.h"
 
@@ -12,7 +12,7 @@
 
 #include "cfut_errors_int.h"
 #include "cfut_list_int.h"
-#include "cfut_transport_int.h"
+#include "cfut_buf_int.h"
 #include "cfut_ws.h"
 
 struct cfut_server {
@@ -107,8 +107,8 @@ queue_reply(struct conn *c, const struct cfut_id *id, int status,
     if (c->status != 0)
         return;
     if (status == 0) {
-        rc = cfut__queue_frame(&c->obuf, CFUT_FRAME_RESPONSE, id, NULL, 0, data,
-                               len, c->srv->max_frame_len);
+        rc = cfut__buf_queue_frame(&c->obuf, CFUT_FRAME_RESPONSE, id, NULL, 0,
+                                   data, len, c->srv->max_frame_len);
     } else {
         unsigned char code[4];
         wire_status(code, status);
@@ -116,14 +116,14 @@ queue_reply(struct conn *c, const struct cfut_id *id, int status,
             data = cfut_strerror(status);
             len = strlen(data);
         }
-        rc = cfut__queue_frame(&c->obuf, CFUT_FRAME_ERROR, id, code, 4, data,
-                               len, c->srv->max_frame_len);
+        rc = cfut__buf_queue_frame(&c->obuf, CFUT_FRAME_ERROR, id, code, 4,
+                                   data, len, c->srv->max_frame_len);
     }
     if (rc == CFUT_EMSGSIZE) { /* the reply is too large: say so instead */
         unsigned char code[4];
         wire_status(code, CFUT_EMSGSIZE);
-        rc = cfut__queue_frame(&c->obuf, CFUT_FRAME_ERROR, id, code, 4, NULL, 0,
-                               c->srv->max_frame_len);
+        rc = cfut__buf_queue_frame(&c->obuf, CFUT_FRAME_ERROR, id, code, 4,
+                                   NULL, 0, c->srv->max_frame_len);
     }
     if (rc < 0)
         c->status = rc;
@@ -325,7 +325,7 @@ conn_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
         c->status = CFUT_ECANCELED;
     int rc = 0;
     while (c->status == 0) {
-        rc = cfut__flush(c->stream, cx, &c->obuf, &c->n_writes);
+        rc = cfut__buf_flush(c->stream, cx, &c->obuf, &c->n_writes);
         if (rc < 0)
             break;
         rc = decode_buffered(c, cx);
@@ -347,7 +347,7 @@ conn_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
         c->rbuf.len = res.n;
     }
     if (rc >= 0 && c->status == 0)
-        rc = cfut__flush(c->stream, cx, &c->obuf, &c->n_writes);
+        rc = cfut__buf_flush(c->stream, cx, &c->obuf, &c->n_writes);
     if (rc == CFUT_EPROTO)
         c->srv->st.n_protocol_errors++;
     if (rc < 0 && c->status == 0)
@@ -356,7 +356,7 @@ conn_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
         return CFUT_PENDING;
     cancel_requests(c);
     if (c->status == CFUT_EEOF &&
-        cfut__flush(c->stream, cx, &c->obuf, &c->n_writes) == 0)
+        cfut__buf_flush(c->stream, cx, &c->obuf, &c->n_writes) == 0)
         return CFUT_PENDING; /* replies already queued still go out */
     conn_end(c);
     return CFUT_READY;
@@ -534,171 +534,6 @@ cfut_reply_ready_new(int status, const void *data, size_t len,
     int rc = cfut_future_box(&r.base, sizeof r, out);
     if (rc < 0)
         cfut_free(r.rep.data);
-    return rc;
-}
-
-/* ---- the dispatch table ---- */
-
-struct op {
-    char *name;
-    cfut_handler_new_fn *fn;
-    void *ctx;
-};
-
-struct cfut_dispatch {
-    struct op *ops;
-    size_t n, cap;
-};
-
-int
-cfut_dispatch_new(struct cfut_dispatch **out)
-{
-    if (out == NULL)
-        return CFUT_EINVAL;
-    struct cfut_dispatch *d = cfut_alloc(sizeof *d);
-    if (d == NULL)
-        return CFUT_ENOMEM;
-    memset(d, 0, sizeof *d);
-    *out = d;
-    return 0;
-}
-
-static struct op *
-find_op(const struct cfut_dispatch *d, const char *name, size_t len)
-{
-    /* A table holds a handful of names: a scan beats hashing here. */
-    for (size_t i = 0; i < d->n; i++)
-        if (strlen(d->ops[i].name) == len &&
-            memcmp(d->ops[i].name, name, len) == 0)
-            return &d->ops[i];
-    return NULL;
-}
-
-int
-cfut_dispatch_add(struct cfut_dispatch *d, const char *name,
-                  cfut_handler_new_fn *fn, void *ctx)
-{
-    if (d == NULL || name == NULL || name[0] == '\0' || fn == NULL)
-        return CFUT_EINVAL;
-    struct op *o = find_op(d, name, strlen(name));
-    if (o != NULL) {
-        o->fn = fn;
-        o->ctx = ctx;
-        return 0;
-    }
-    size_t len = strlen(name);
-    char *copy = cfut_alloc(len + 1);
-    if (copy == NULL)
-        return CFUT_ENOMEM;
-    memcpy(copy, name, len + 1);
-    if (d->n == d->cap) {
-        size_t cap = d->cap != 0 ? d->cap * 2 : 8;
-        struct op *ops = cfut_alloc(cap * sizeof *ops);
-        if (ops == NULL) {
-            cfut_free(copy);
-            return CFUT_ENOMEM;
-        }
-        if (d->n != 0)
-            memcpy(ops, d->ops, d->n * sizeof *ops);
-        cfut_free(d->ops);
-        d->ops = ops;
-        d->cap = cap;
-    }
-    d->ops[d->n++] = (struct op){copy, fn, ctx};
-    return 0;
-}
-
-void
-cfut_dispatch_free(struct cfut_dispatch *d)
-{
-    if (d == NULL)
-        return;
-    for (size_t i = 0; i < d->n; i++)
-        cfut_free(d->ops[i].name);
-    cfut_free(d->ops);
-    cfut_free(d);
-}
-
-int
-cfut_dispatch_handler(void *ctx, const unsigned char *payload, size_t len,
-                      struct cfut_future **out)
-{
-    const struct cfut_dispatch *d = ctx;
-    const unsigned char *nul = len != 0 ? memchr(payload, 0, len) : NULL;
-    if (nul == NULL)
-        return CFUT_EINVAL;
-    size_t name_len = (size_t)(nul - payload);
-    struct op *o = find_op(d, (const char *)payload, name_len);
-    if (o == NULL)
-        return CFUT_ENOTFOUND;
-    return o->fn(o->ctx, nul + 1, len - name_len - 1, out);
-}
-
-/* ---- the echo handler ---- */
-
-struct echo {
-    struct cfut_future base;
-    unsigned yields; /* polls to spend before answering */
-    struct cfut_reply rep;
-};
-
-static enum cfut_poll
-echo_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
-{
-    struct echo *e = cfut_container_of(f, struct echo, base);
-    if (e->yields > 0) {
-        e->yields--;
-        cfut_waker_wake_by_ref(cx->waker);
-        return CFUT_PENDING;
-    }
-    *(struct cfut_reply *)out = e->rep;
-    e->rep.data = NULL;
-    return CFUT_READY;
-}
-
-static void
-echo_drop(struct cfut_future *f)
-{
-    struct echo *e = cfut_container_of(f, struct echo, base);
-    cfut_free(e->rep.data);
-}
-
-static const struct cfut_future_vtable echo_vtable = {
-    echo_poll, echo_drop, sizeof(struct cfut_reply), "cfut_echo", NULL,
-};
-
-int
-cfut_echo_handler(void *ctx, const unsigned char *payload, size_t len,
-                  struct cfut_future **out)
-{
-    struct cfut_echo_config *cfg = ctx;
-    struct echo e;
-    cfut_future_init(&e.base, &echo_vtable);
-    e.yields = 0;
-    if (cfg != NULL && cfg->shuffle) {
-        /* xorshift64: how many polls this reply waits (0..3). */
-        uint64_t x = cfg->state != 0 ? cfg->state : 0x9e3779b97f4a7c15ull;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        cfg->state = x;
-        e.yields = (unsigned)(x >> 61) & 3u;
-    }
-    e.rep.status = 0;
-    e.rep.len = len;
-    e.rep.data = NULL;
-    if (len <= CFUT_REPLY_INLINE) {
-        if (len != 0)
-            memcpy(e.rep.inline_bytes, payload, len);
-    } else {
-        e.rep.data = cfut_alloc(len);
-        if (e.rep.data == NULL)
-            return CFUT_ENOMEM;
-        memcpy(e.rep.data, payload, len);
-    }
-    int rc = cfut_future_box(&e.base, sizeof e, out);
-    if (rc < 0)
-        cfut_free(e.rep.data);
     return rc;
 }
 

@@ -16,7 +16,7 @@
 #include "cfut_idmap.h"
 #include "cfut_oneshot_int.h"
 #include "cfut_time.h"
-#include "cfut_transport_int.h"
+#include "cfut_buf_int.h"
 
 /*
  * How many finished ids the client remembers, to tell a duplicate or a
@@ -66,94 +66,6 @@ struct cfut_transport {
     struct inbox_item *inbox_head, **inbox_tail;
     bool inbox_closed; /* under 'lock': the driver has ended */
 };
-
-/* ---- buffers ---- */
-
-int
-cfut__buf_reserve(struct cfut__buf *b, size_t extra)
-{
-    if (b->off != 0 && b->off == b->len) {
-        b->off = 0;
-        b->len = 0;
-    }
-    if (b->cap - b->len >= extra)
-        return 0;
-    if (b->off != 0) {
-        memmove(b->data, b->data + b->off, b->len - b->off);
-        b->len -= b->off;
-        b->off = 0;
-        if (b->cap - b->len >= extra)
-            return 0;
-    }
-    size_t cap = b->cap != 0 ? b->cap : 4096;
-    while (cap - b->len < extra)
-        cap *= 2;
-    unsigned char *p = cfut_alloc(cap);
-    if (p == NULL)
-        return CFUT_ENOMEM;
-    if (b->len != 0)
-        memcpy(p, b->data, b->len);
-    cfut_free(b->data);
-    b->data = p;
-    b->cap = cap;
-    return 0;
-}
-
-void
-cfut__buf_free(struct cfut__buf *b)
-{
-    cfut_free(b->data);
-    memset(b, 0, sizeof *b);
-}
-
-int
-cfut__queue_frame(struct cfut__buf *b, enum cfut_frame_kind kind,
-                  const struct cfut_id *id, const void *pre, size_t pre_len,
-                  const void *payload, size_t len, size_t max_len)
-{
-    unsigned char hdr[CFUT_FRAME_HEADER_SIZE];
-    if (len > SIZE_MAX - pre_len)
-        return CFUT_EMSGSIZE;
-    int rc = cfut_frame_encode_header(hdr, kind, id, pre_len + len, max_len);
-    if (rc < 0)
-        return rc;
-    rc = cfut__buf_reserve(b, sizeof hdr + pre_len + len);
-    if (rc < 0)
-        return rc;
-    memcpy(b->data + b->len, hdr, sizeof hdr);
-    b->len += sizeof hdr;
-    if (pre_len != 0)
-        memcpy(b->data + b->len, pre, pre_len);
-    b->len += pre_len;
-    if (len != 0)
-        memcpy(b->data + b->len, payload, len);
-    b->len += len;
-    return 0;
-}
-
-/*
- * Writes queued bytes until the buffer is empty or the stream is full.
- * Returns: 1 when everything was written, 0 when the stream is pending,
- *   or an error status.
- */
-int
-cfut__flush(struct cfut_stream *s, struct cfut_context *cx, struct cfut__buf *b,
-            uint64_t *n_writes)
-{
-    while (b->off < b->len) {
-        struct cfut_iovec iov = {b->data + b->off, b->len - b->off};
-        struct cfut_stream_result res;
-        if (cfut_stream_poll_write(s, cx, &iov, 1, &res) == CFUT_PENDING)
-            return 0;
-        if (res.status != 0)
-            return res.status; /* the system's error: -EPIPE, ... */
-        (*n_writes)++;
-        b->off += res.n;
-    }
-    b->off = 0;
-    b->len = 0;
-    return 1;
-}
 
 /* ---- responses ---- */
 
@@ -286,8 +198,8 @@ take_inbox(struct cfut_transport *t)
                                     cfut_idmap_size(&t->pending) + 1);
         }
         if (rc == 0)
-            rc = cfut__queue_frame(&t->obuf, CFUT_FRAME_REQUEST, &id, NULL, 0,
-                                   it + 1, it->len, t->max_frame_len);
+            rc = cfut__buf_queue_frame(&t->obuf, CFUT_FRAME_REQUEST, &id, NULL,
+                                       0, it + 1, it->len, t->max_frame_len);
         if (rc == 0) {
             (void)cfut_idmap_insert(&t->pending, &id, &tx);
             t->st.n_sent++;
@@ -431,11 +343,11 @@ driver_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
     take_inbox(t);
     int rc = 0;
     if (t->status == 0)
-        rc = cfut__flush(t->stream, cx, &t->obuf, &t->st.n_writes);
+        rc = cfut__buf_flush(t->stream, cx, &t->obuf, &t->st.n_writes);
     if (rc >= 0 && t->status == 0)
         rc = driver_read(t, cx);
     if (rc >= 0 && t->status == 0)
-        rc = cfut__flush(t->stream, cx, &t->obuf, &t->st.n_writes);
+        rc = cfut__buf_flush(t->stream, cx, &t->obuf, &t->st.n_writes);
     if (rc < 0)
         transport_fail(t, rc);
     if (t->status == 0)
@@ -546,6 +458,21 @@ cfut_transport_get_stats(const struct cfut_transport *t,
 
 /* ---- request futures ---- */
 
+/*
+ * The request future (struct cfut_request), its states and transitions:
+ *   WAITING  its entry (the oneshot's sender) is in the pending map, no
+ *            timer. The response comes -> DONE, READY with it (or with the
+ *            transport's status when the driver failed it). A timeout is
+ *            set -> its timer is boxed -> TIMED (no memory for the timer
+ *            -> DONE, READY with CFUT_ENOMEM, the entry removed).
+ *   TIMED    in the map, the timer armed. The response comes -> DONE, as
+ *            above; the timer fires first -> DONE, READY with
+ *            CFUT_ETIMEDOUT, the entry removed (a late response is then
+ *            counted and dropped).
+ *   DONE     READY was returned: out of the map.
+ * The drop guard: dropping it in WAITING or TIMED removes its entry; the
+ * timer goes with it in any state.
+ */
 static enum cfut_poll
 request_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
 {
@@ -553,7 +480,7 @@ request_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
     CFUT_ONESHOT_OUTPUT(struct cfut_response) got;
     struct cfut_response *res = out;
     if (cfut_future_poll(&r->rx.base, cx, &got) == CFUT_READY) {
-        r->in_map = false;
+        r->state = CFUT__REQUEST_DONE; /* the driver took the entry */
         if (got.status == 0)
             *res = got.value;
         else
@@ -563,7 +490,7 @@ request_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
     }
     if (r->timeout_ns == 0)
         return CFUT_PENDING;
-    if (!r->timer_started) {
+    if (r->state == CFUT__REQUEST_WAITING) {
         struct cfut_sleep sl;
         cfut_sleep_init(&sl, r->timeout_ns);
         if (cfut_future_box(&sl.base, sizeof sl, &r->timer) < 0) {
@@ -572,7 +499,7 @@ request_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
             response_status(res, CFUT_ENOMEM);
             goto remove;
         }
-        r->timer_started = true;
+        r->state = CFUT__REQUEST_TIMED;
     }
     int st = 0;
     if (cfut_future_poll(r->timer, cx, &st) == CFUT_PENDING)
@@ -580,11 +507,11 @@ request_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
     response_status(res, st == 0 ? CFUT_ETIMEDOUT : st);
 remove:;
     struct cfut__oneshot_any_sender tx;
-    if (r->in_map && cfut_idmap_remove(&r->t->pending, &r->id, &tx)) {
+    if (cfut_idmap_remove(&r->t->pending, &r->id, &tx)) {
         cfut__oneshot_any_sender_drop(&tx);
         remember_done(r->t, &r->id, DONE_DROPPED);
     }
-    r->in_map = false;
+    r->state = CFUT__REQUEST_DONE;
     return CFUT_READY;
 }
 
@@ -594,7 +521,8 @@ request_drop(struct cfut_future *f)
     struct cfut_request *r = cfut_container_of(f, struct cfut_request, base);
     struct cfut__oneshot_any_sender tx;
     /* The drop guard: a request that goes away takes its entry along. */
-    if (r->in_map && cfut_idmap_remove(&r->t->pending, &r->id, &tx)) {
+    if (r->state != CFUT__REQUEST_DONE &&
+        cfut_idmap_remove(&r->t->pending, &r->id, &tx)) {
         cfut__oneshot_any_sender_drop(&tx);
         remember_done(r->t, &r->id, DONE_DROPPED);
     }
@@ -634,8 +562,8 @@ cfut_request_init_timeout(struct cfut_request *r, struct cfut_transport *t,
     do
         cfut_id_gen_next(&t->gen, &id);
     while (cfut_idmap_insert(&t->pending, &id, &tx) != 0);
-    rc = cfut__queue_frame(&t->obuf, CFUT_FRAME_REQUEST, &id, NULL, 0, payload,
-                           len, t->max_frame_len);
+    rc = cfut__buf_queue_frame(&t->obuf, CFUT_FRAME_REQUEST, &id, NULL, 0,
+                               payload, len, t->max_frame_len);
     if (rc < 0) {
         cfut_idmap_remove(&t->pending, &id, NULL);
         goto drop_channel;
@@ -645,8 +573,7 @@ cfut_request_init_timeout(struct cfut_request *r, struct cfut_transport *t,
     r->t = t;
     t->refs++;
     r->id = id;
-    r->in_map = true;
-    r->timer_started = false;
+    r->state = CFUT__REQUEST_WAITING;
     r->timeout_ns = timeout_ns;
     r->timer = NULL;
     if (t->obuf.len - t->obuf.off == CFUT_FRAME_HEADER_SIZE + len)

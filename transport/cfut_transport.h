@@ -123,13 +123,19 @@ CFUT_API void cfut_transport_get_stats(const struct cfut_transport *t,
                                        struct cfut_transport_stats *out);
 
 /* A request future (output: struct cfut_response). */
+/* A request future's states (request_poll() in cfut_transport.c). */
+enum cfut__request_state {
+    CFUT__REQUEST_WAITING, /* its entry is in the pending map; no timer */
+    CFUT__REQUEST_TIMED,   /* in the map, with its timeout's timer armed */
+    CFUT__REQUEST_DONE     /* READY returned; out of the map */
+};
+
 struct cfut_request {
     /* private: do not touch */
     struct cfut_future base;
     struct cfut_transport *t; /* a counted reference */
     struct cfut_id id;
-    bool in_map; /* the drop guard: our entry is in the map */
-    bool timer_started;
+    enum cfut__request_state state;
     uint64_t timeout_ns;
     struct cfut_oneshot_receiver rx;
     struct cfut_future *timer; /* boxed cfut_sleep, while armed */
@@ -325,38 +331,6 @@ CFUT_API void cfut_server_get_stats(const struct cfut_server *s,
  */
 CFUT_API void cfut_server_free(struct cfut_server *s);
 
-/* ---------------------------------------------------------------------- */
-/* Dispatch table: async operations stored in a map                        */
-/* ---------------------------------------------------------------------- */
-
-/* A table of named operations (opaque). */
-struct cfut_dispatch;
-
-/*
- * Creates an empty table. Use cfut_dispatch_handler() with 'table' as the
- * context of a server: a request's payload is "name", a 0 byte, then the
- * arguments; an unknown name gets the error response CFUT_ENOTFOUND, a
- * payload with no 0 byte CFUT_EINVAL.
- * Returns: 0; CFUT_EINVAL; CFUT_ENOMEM.
- */
-CFUT_API int cfut_dispatch_new(struct cfut_dispatch **out);
-
-/*
- * Adds (or replaces) the operation 'name', built by 'fn' with 'ctx' from
- * the argument bytes.
- * Ownership: 'name' is copied; 'ctx' is kept.
- * Returns: 0; CFUT_EINVAL; CFUT_ENOMEM.
- */
-CFUT_API int cfut_dispatch_add(struct cfut_dispatch *d, const char *name,
-                               cfut_handler_new_fn *fn, void *ctx);
-
-/* Frees the table. NULL is a no-op. */
-CFUT_API void cfut_dispatch_free(struct cfut_dispatch *d);
-
-/* The handler that dispatches by name: 'ctx' is a struct cfut_dispatch. */
-CFUT_API int cfut_dispatch_handler(void *ctx, const unsigned char *payload,
-                                   size_t len, struct cfut_future **out);
-
 /*
  * Builds a boxed future that is READY at once with a copy of 'data' as its
  * reply and 'status' (for handlers that answer without waiting).
@@ -364,27 +338,6 @@ CFUT_API int cfut_dispatch_handler(void *ctx, const unsigned char *payload,
  */
 CFUT_API int cfut_reply_ready_new(int status, const void *data, size_t len,
                                   struct cfut_future **out);
-
-/* ---------------------------------------------------------------------- */
-/* The echo handler                                                        */
-/* ---------------------------------------------------------------------- */
-
-/* Settings of cfut_echo_handler(). */
-struct cfut_echo_config {
-    bool shuffle;   /* each reply waits 0..3 extra polls: out of order */
-    uint64_t state; /* the shuffle's random state (any value) */
-};
-
-/*
- * A handler that answers each request with its own payload. With a
- * struct cfut_echo_config as 'ctx' whose 'shuffle' is set, replies wait a
- * random number of polls, so they leave out of order.
- * Ownership: 'ctx' (NULL or a struct cfut_echo_config) is kept by the
- *   server; 'payload' is copied.
- * Returns: 0; CFUT_ENOMEM.
- */
-CFUT_API int cfut_echo_handler(void *ctx, const unsigned char *payload,
-                               size_t len, struct cfut_future **out);
 
 #ifdef __cplusplus
 }

@@ -1,8 +1,10 @@
 /*
- * cfut_ws_int.h: what the WebSocket stream (cfut_ws.c: frames, messages,
- * the closing handshake) and its opening handshake (cfut_ws_handshake.c:
- * HTTP/1.1 Upgrade) share: the stream's state. Internal: never included
- * by a public header, and the only file that names wslay's types.
+ * cfut_ws_int.h: what the WebSocket stream's files share: the stream's
+ * state and the calls between them (cfut_ws.c: the way in, messages, the
+ * closing handshake, the public calls; cfut_ws_out.c: the way out, frames
+ * built and flushed; cfut_ws_handshake.c: the HTTP/1.1 Upgrade). Internal:
+ * never included by a public header, and the only header that names
+ * wslay's types.
  */
 #ifndef CFUT_WS_INT_H
 #define CFUT_WS_INT_H
@@ -124,6 +126,32 @@ int cfut__ws_flush(struct ws *ws, struct cfut_context *cx);
 
 /* Wakes the wakers kept by other polls, except the one of 'cx'. */
 void cfut__ws_notify(struct ws *ws, struct cfut_context *cx);
+
+/* wslay's frame callbacks: bytes in from the inner stream, frames out to
+ * 'obuf', mask keys (cfut_ws_out.c). */
+extern const struct wslay_frame_callbacks cfut__ws_frame_callbacks;
+
+/* Frees the handshake's head buffer. */
+void cfut__ws_drop_head(struct ws *ws);
+
+/*
+ * Encodes the caller's bytes ('iov', 'n_iov') as frames in 'obuf', as
+ * many as fit. Returns how many bytes it took.
+ */
+size_t cfut__ws_encode(struct ws *ws, const struct cfut_iovec *iov,
+                       size_t n_iov);
+
+/* Runs the handshake if needed: 1 open, 0 pending, or its failure. */
+int cfut__ws_ensure_open(struct ws *ws, struct cfut_context *cx);
+
+/*
+ * The start of every stream poll. Returns 1 when the stream is open; 0
+ * when the poll must return PENDING (the waker of 'cx' is kept in
+ * 'slot'); -1 when it must return READY with the handshake's failure,
+ * which is then in 'res'.
+ */
+int cfut__ws_poll_open(struct ws *ws, struct cfut_context *cx,
+                       struct cfut_waker *slot, struct cfut_stream_result *res);
 
 /* Tells whether 'len' bytes at 'p' are valid UTF-8. */
 bool cfut__ws_utf8_valid(const uint8_t *p, size_t len);

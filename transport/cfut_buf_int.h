@@ -1,10 +1,12 @@
 /*
- * cfut_transport_int.h: what the client (cfut_transport.c) and the server
- * (cfut_server.c) share: a byte buffer with a read offset, frame queueing
- * and the batched flush. Internal: never included by a public header.
+ * cfut_buf_int.h: the transport's byte buffer (struct cfut__buf, with a
+ * read offset), frame queueing into it and the batched flush of it to a
+ * stream: what the client (cfut_transport.c) and the server
+ * (cfut_server.c) both read and write with (cfut_buf.c). Internal: never
+ * included by a public header.
  */
-#ifndef CFUT_TRANSPORT_INT_H
-#define CFUT_TRANSPORT_INT_H
+#ifndef CFUT_BUF_INT_H
+#define CFUT_BUF_INT_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -34,9 +36,10 @@ void cfut__buf_free(struct cfut__buf *b);
  * at 'payload'.
  * Returns: 0; CFUT_EMSGSIZE over 'max_len'; CFUT_ENOMEM (nothing queued).
  */
-int cfut__queue_frame(struct cfut__buf *b, enum cfut_frame_kind kind,
-                      const struct cfut_id *id, const void *pre, size_t pre_len,
-                      const void *payload, size_t len, size_t max_len);
+int cfut__buf_queue_frame(struct cfut__buf *b, enum cfut_frame_kind kind,
+                          const struct cfut_id *id, const void *pre,
+                          size_t pre_len, const void *payload, size_t len,
+                          size_t max_len);
 
 /*
  * Writes the queued bytes of 'b' to 's', one write per batch, counting
@@ -44,7 +47,7 @@ int cfut__queue_frame(struct cfut__buf *b, enum cfut_frame_kind kind,
  * Returns: 1 when 'b' is empty; 0 when the stream is pending; or the
  *   stream's write error (CFUT_ECONNRESET, -EPIPE, ...).
  */
-int cfut__flush(struct cfut_stream *s, struct cfut_context *cx,
-                struct cfut__buf *b, uint64_t *n_writes);
+int cfut__buf_flush(struct cfut_stream *s, struct cfut_context *cx,
+                    struct cfut__buf *b, uint64_t *n_writes);
 
-#endif /* CFUT_TRANSPORT_INT_H */
+#endif /* CFUT_BUF_INT_H */
