@@ -21,6 +21,9 @@
 
 /* Every this many polls a worker looks at the injection queue first. */
 #define FAIRNESS_INTERVAL 61u
+/* A searcher that found nothing looks again this many times, pausing
+ * between looks, before it parks (see spin_search()). */
+#define SPIN_ROUNDS 8u
 /* At most this many polls in a row from the LIFO slot. */
 #define MAX_LIFO_POLLS 3u
 /* Where the future starts in a task block. */
@@ -424,6 +427,41 @@ search(struct cfut__worker *w)
     return inject_pop(p, w);
 }
 
+/* A short pause for a spinning thread (the CPU's hint where there is one). */
+static inline void
+cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+/*
+ * Looks for work again a few times before parking, while still counted as
+ * searching: a push made meanwhile then needs no unpark (notify_one() sees
+ * a searcher), which spares the pushing thread a futex wake and this one a
+ * sleep. Between looks it pauses, then yields the CPU (on a loaded machine
+ * the pushing thread may be waiting for it). Costs a few microseconds per
+ * idle period.
+ */
+static struct cfut__ptask *
+spin_search(struct cfut__worker *w)
+{
+    for (unsigned i = 0; i < SPIN_ROUNDS && w->searching; i++) {
+        for (unsigned k = 0; k < 32; k++)
+            cpu_relax();
+        sched_yield();
+        struct cfut__ptask *t = search(w);
+        if (t != NULL)
+            return t;
+        if (atomic_load_explicit(&w->pool->closed, memory_order_relaxed))
+            break;
+    }
+    return NULL;
+}
+
 /* Tells whether any queue looks non-empty (after the parking fence). */
 static bool
 work_available(struct cfut_pool *p)
@@ -491,6 +529,8 @@ worker_main(void *arg)
         struct cfut__ptask *t = next_local(w);
         if (t == NULL) {
             t = search(w);
+            if (t == NULL)
+                t = spin_search(w);
             if (t == NULL) {
                 park_worker(w);
                 continue;
