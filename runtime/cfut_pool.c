@@ -18,6 +18,7 @@
 
 #include "cfut_alloc_int.h"
 #include "cfut_pool_int.h"
+#include "cfut_trace_int.h"
 
 /* Every this many polls a worker looks at the injection queue first. */
 #define FAIRNESS_INTERVAL 61u
@@ -523,6 +524,7 @@ worker_main(void *arg)
     struct cfut__worker *w = arg;
     struct cfut_pool *p = w->pool;
     cfut__tls_worker = w;
+    cfut__trace_worker((int)w->index);
     struct cfut_context cx;
     cx.budget = &w->budget;
     while (!atomic_load_explicit(&p->closed, memory_order_acquire)) {
@@ -546,6 +548,7 @@ worker_main(void *arg)
     }
     /* 'n_searching' means nothing once closed: no count to give back. */
     cfut__tls_worker = NULL;
+    cfut__trace_worker(-1);
     cfut_thread_cleanup();
     return NULL;
 }
@@ -622,11 +625,13 @@ cfut_pool_new(const struct cfut_pool_config *cfg, struct cfut_pool **out)
         w->index = i;
         w->rng = 0x2545F4914F6CDD1Du * (i + 1);
     }
+    cfut__trace_executor_new(p); /* reads CFUT_TRACE once */
     for (unsigned i = 0; i < n; i++) {
         int e = pthread_create(&p->workers[i].thread, NULL, worker_main,
                                &p->workers[i]);
         if (e != 0) {
             stop_workers(p, i);
+            CFUT__TRACE(executor_free(p));
             cfut__pool_release(p);
             return -e;
         }
@@ -669,6 +674,7 @@ cfut_pool_free(struct cfut_pool *p)
             cfut__ptask_shutdown(t);
         }
     }
+    CFUT__TRACE(executor_free(p));
     cfut__pool_release(p);
 }
 
@@ -733,6 +739,7 @@ cfut_pool_spawn(struct cfut_pool *p, struct cfut_future *fresh, size_t size,
         cfut_future_init(&handle->base, &cfut__pool_handle_vtable);
         handle->task = t;
     }
+    CFUT__TRACE(spawn(p, t->id, cfut_future_name(t->fut), false));
     cfut__pool_schedule(t, false);
     return CFUT_OK;
 }

@@ -10,6 +10,7 @@
 
 #include "cfut_alloc_int.h"
 #include "cfut_pool_int.h"
+#include "cfut_trace_int.h"
 
 /* ---------------------------------------------------------------------- */
 /* References                                                              */
@@ -65,6 +66,7 @@ join_unlock(struct cfut__ptask *t)
 static void
 complete(struct cfut__ptask *t, int status)
 {
+    CFUT__TRACE(finish(t->pool, t->id, cfut_future_name(t->fut), status));
     cfut_future_drop(t->fut);
     t->status = status;
     /* Off the registry first: whoever sees COMPLETED sees it gone. */
@@ -173,7 +175,10 @@ cfut__ptask_run(struct cfut__ptask *t, struct cfut_context *cx)
     }
     struct cfut_waker w = {&cfut__ptask_waker_vtable, t};
     cx->waker = &w;
-    if (cfut_future_poll(t->fut, cx, t->out) == CFUT_READY) {
+    CFUT__TRACE(poll_begin(t->pool, t->id, cfut_future_name(t->fut)));
+    enum cfut_poll r = cfut_future_poll(t->fut, cx, t->out);
+    CFUT__TRACE(poll_end(t->pool, t->id, cfut_future_name(t->fut), r, NULL, 0));
+    if (r == CFUT_READY) {
         complete(t, CFUT_OK);
         return;
     }
