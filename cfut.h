@@ -16,6 +16,7 @@
 #include "cfut_select.h"
 #include "cfut_and_then.h"
 #include "cfut_executor.h"
+#include "cfut_pool.h"
 #include "cfut_trace.h"
 #include "cfut_frame.h"
 #include "cfut_idmap.h"

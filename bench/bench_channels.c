@@ -799,6 +799,62 @@ mpsc_cfut_sync(uint64_t ops)
     return run_u64(&c.base);
 }
 
+/* The thread-safe pairs again on a pool of 2 workers (cfut_pool): the
+ * server (producer) spawned detached, the client (consumer) awaited
+ * through its join handle from this thread. */
+static struct cfut_pool *pool2;
+
+static uint64_t
+run_pool_pair(struct cfut_future *bg, size_t bg_size, struct cfut_future *fg,
+              size_t fg_size)
+{
+    struct cfut_pool_handle h;
+    if (cfut_pool_spawn(pool2, bg, bg_size, NULL) != CFUT_OK ||
+        cfut_pool_spawn(pool2, fg, fg_size, &h) != CFUT_OK)
+        abort();
+    CFUT_JOIN_OUTPUT(uint64_t) out;
+    if (cfut_pool_block_on(pool2, &h.base, &out) != CFUT_OK ||
+        out.status != CFUT_OK)
+        abort();
+    return out.value;
+}
+
+static uint64_t
+pingpong_pool(uint64_t ops)
+{
+    struct sserver s;
+    struct sclient c;
+    cfut_future_init(&s.base, &sserver_vtable);
+    cfut_future_init(&c.base, &sclient_vtable);
+    if (cfut_mpsc_sync_new(sizeof(struct sreq), CFUT_MPSC_UNBOUNDED, NULL,
+                           &c.tx, &s.rx) != CFUT_OK)
+        abort();
+    s.receiving = false;
+    c.i = 0;
+    c.n = ops;
+    c.sum = 0;
+    c.waiting = false;
+    return run_pool_pair(&s.base, sizeof s, &c.base, sizeof c);
+}
+
+static uint64_t
+mpsc_pool(uint64_t ops)
+{
+    struct smproducer p;
+    struct smconsumer c;
+    cfut_future_init(&p.base, &smproducer_vtable);
+    cfut_future_init(&c.base, &smconsumer_vtable);
+    if (cfut_mpsc_sync_new(sizeof(uint64_t), MPSC_CAP, NULL, &p.tx, &c.rx) !=
+        CFUT_OK)
+        abort();
+    p.i = 0;
+    p.n = ops;
+    p.sending = false;
+    c.sum = 0;
+    c.receiving = false;
+    return run_pool_pair(&p.base, sizeof p, &c.base, sizeof c);
+}
+
 /* The floor: a 1024-slot ring and two hand-written state machines, the
  * producer filling it and the consumer draining it, stepped alternately. */
 struct floor_ring {
@@ -1216,6 +1272,17 @@ main(int argc, char **argv)
     benchkit_run(&b, "semaphore_acquire_release", "floor", sem_floor, 100000, 1,
                  expect_ops);
 
+    /* Last: once a process has started a thread, glibc's locks and malloc
+     * leave their single-thread fast paths for good, which would change
+     * the instruction counts of the workloads above. */
+    struct cfut_pool_config pool_cfg = {.n_workers = 2};
+    if (cfut_pool_new(&pool_cfg, &pool2) != CFUT_OK)
+        return 1;
+    benchkit_run(&b, "oneshot_pingpong", "cfut-pool", pingpong_pool, 100000, 1,
+                 expect_sum_to);
+    benchkit_run(&b, "mpsc_throughput", "cfut-pool", mpsc_pool, 1000000, 1,
+                 expect_sum_below);
+    cfut_pool_free(pool2);
     cfut_executor_free(ex);
     return 0;
 }

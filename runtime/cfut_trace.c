@@ -81,6 +81,7 @@ static _Thread_local unsigned tls_thread, tls_generation;
 static _Thread_local uint64_t tls_task;
 static _Thread_local unsigned tls_exec;
 static _Thread_local bool tls_finishing;
+static _Thread_local int tls_worker = -1; /* a pool worker's index */
 /* The reactor event behind the wakes that follow it ("" when none). */
 static _Thread_local char tls_cause[48];
 
@@ -507,6 +508,8 @@ cfut__trace_poll_begin(const void *ex, uint64_t id, const char *name)
         char pname[80];
         snprintf(pname, sizeof pname, "poll %s", name);
         json_begin("B", pname, e, id);
+        if (tls_worker >= 0)
+            fprintf(out, ",\"args\":{\"worker\":%d}", tls_worker);
         fputs("}", out);
         /* The arrow of the wake that queued this poll ends here. */
         uint64_t flow = flow_take(e, id);
@@ -535,6 +538,8 @@ cfut__trace_poll_end(const void *ex, uint64_t id, const char *name,
                 name, res);
         if (file != NULL)
             fprintf(out, ", suspended at %s:%d", base_name(file), line);
+        if (tls_worker >= 0)
+            fprintf(out, " on worker %d", tls_worker);
         fputc('\n', out);
     } else {
         json_begin("E", "", e, id);
@@ -638,6 +643,12 @@ cfut__trace_finish(const void *ex, uint64_t id, const char *name, int status)
     }
 unlock:
     pthread_mutex_unlock(&lock);
+}
+
+void
+cfut__trace_worker(int index)
+{
+    tls_worker = index;
 }
 
 void

@@ -112,4 +112,13 @@ void cfut__trace_clock(const void *ex, uint64_t ns);
  */
 void cfut__trace_event(const void *ex, const char *what, int fd);
 
+/*
+ * The calling thread is worker 'index' of a multi-threaded pool (or, with
+ * -1, no longer a worker): its polls are recorded with the worker that
+ * ran them ("on worker N" in the narration, args.worker in the JSON), so
+ * a task that moves between workers shows it. Context: the thread itself
+ * (the value is thread-local: no lock, no race).
+ */
+void cfut__trace_worker(int index);
+
 #endif /* CFUT_TRACE_INT_H */

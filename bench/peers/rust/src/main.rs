@@ -10,6 +10,7 @@
 mod futures_rs;
 mod harness;
 mod reqresp;
+mod rt_multi;
 mod tokio_rt;
 mod util;
 
@@ -92,6 +93,15 @@ fn main() {
 
     futures_rs::coro_await_ready(&cfg);
     tokio_rt::coro_await_ready(&cfg);
+
+    rt_multi::spawn_many_local(&cfg);
+    rt_multi::spawn_many_remote_idle(&cfg);
+    rt_multi::spawn_many_remote_busy(&cfg);
+    rt_multi::yield_many(&cfg);
+    rt_multi::ping_pong(&cfg);
+    rt_multi::chained_spawn(&cfg);
+    rt_multi::oneshot_pingpong(&cfg);
+    rt_multi::mpsc_throughput(&cfg);
 
     eprintln!("cfut-peers: done in {:.2} s", start.elapsed().as_secs_f64());
 }
