@@ -82,16 +82,6 @@ struct client {
     struct cfut_waker main_waker;
 };
 
-/* A worker task: one request at a time, back to back. */
-struct worker {
-    struct cfut_future base;
-    struct client *cl;
-    bool active;
-    uint64_t seq, t0;
-    unsigned char payload[256];
-    struct cfut_request req;
-};
-
 static void
 fill(unsigned char *p, size_t size, uint64_t seq)
 {
@@ -99,58 +89,47 @@ fill(unsigned char *p, size_t size, uint64_t seq)
         p[i] = (unsigned char)(seq >> (8 * (i % 8))) ^ (unsigned char)i;
 }
 
-static enum cfut_poll
-worker_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
-{
-    (void)out;
-    struct worker *w = cfut_container_of(f, struct worker, base);
-    struct client *cl = w->cl;
-    for (;;) {
-        if (!w->active) {
-            if (cl->next_seq == cl->n_total) {
-                if (--cl->workers_left == 0)
-                    cfut_waker_wake_by_ref(&cl->main_waker);
-                return CFUT_READY;
-            }
-            w->seq = cl->next_seq++;
-            fill(w->payload, cl->size, w->seq);
-            w->t0 = now_ns();
-            if (cfut_request_init(&w->req, cl->t, w->payload, cl->size) < 0) {
-                cl->errors++;
-                continue;
-            }
-            w->active = true;
-        }
-        struct cfut_response r;
-        if (cfut_future_poll(&w->req.base, cx, &r) == CFUT_PENDING)
-            return CFUT_PENDING;
-        cfut_future_drop(&w->req.base);
-        w->active = false;
-        if (r.status != 0 || r.len != cl->size ||
-            memcmp(cfut_response_data(&r), w->payload, cl->size) != 0) {
-            cl->errors++;
-        } else {
-            cl->lat[cl->completed++] = now_ns() - w->t0;
-            if (w->seq < cl->max_done)
-                cl->out_of_order++;
-            else
-                cl->max_done = w->seq;
-        }
-        cfut_response_deinit(&r);
-    }
-}
-
+/* Checks the answer to request 'seq' (sent at 't0') and counts it. */
 static void
-worker_drop(struct cfut_future *f)
+account(struct client *cl, uint64_t seq, uint64_t t0,
+        const unsigned char *payload, const struct cfut_response *r)
 {
-    struct worker *w = cfut_container_of(f, struct worker, base);
-    if (w->active)
-        cfut_future_drop(&w->req.base);
+    if (r->status != 0 || r->len != cl->size ||
+        memcmp(cfut_response_data(r), payload, cl->size) != 0) {
+        cl->errors++;
+        return;
+    }
+    cl->lat[cl->completed++] = now_ns() - t0;
+    if (seq < cl->max_done)
+        cl->out_of_order++;
+    else
+        cl->max_done = seq;
 }
 
-static const struct cfut_future_vtable worker_vtable = {
-    worker_poll, worker_drop, 0, "echo_worker", NULL,
-};
+/* A worker task: one request at a time, back to back, until the client's
+ * count is reached; the last one out wakes the main future. */
+CFUT_ASYNC_FN(echo_worker, void, ((struct client *, cl)), uint64_t seq;
+              uint64_t t0; unsigned char payload[256]; struct cfut_request req;
+              struct cfut_response r;)
+{
+    CFUT_BEGIN();
+    while (self->cl->next_seq < self->cl->n_total) {
+        self->seq = self->cl->next_seq++;
+        fill(self->payload, self->cl->size, self->seq);
+        self->t0 = now_ns();
+        if (cfut_request_init(&self->req, self->cl->t, self->payload,
+                              self->cl->size) < 0) {
+            self->cl->errors++;
+            continue;
+        }
+        CFUT_AWAIT(&self->req, &self->r);
+        account(self->cl, self->seq, self->t0, self->payload, &self->r);
+        cfut_response_deinit(&self->r);
+    }
+    if (--self->cl->workers_left == 0)
+        cfut_waker_wake_by_ref(&self->cl->main_waker);
+    CFUT_END();
+}
 
 /* The main future: connects, starts the workers, waits for them. */
 struct client_main {
@@ -174,14 +153,9 @@ start_workers(struct client_main *m, struct cfut_stream *s)
         return rc;
     }
     cl->workers_left = m->k;
-    for (int i = 0; i < m->k; i++) {
-        struct worker w;
-        memset(&w, 0, sizeof w);
-        cfut_future_init(&w.base, &worker_vtable);
-        w.cl = cl;
-        if (cfut_spawn(cfut_executor_current(), &w.base, sizeof w, NULL) < 0)
+    for (int i = 0; i < m->k; i++)
+        if (echo_worker_spawn(NULL, NULL, cl) < 0)
             return CFUT_ENOMEM;
-    }
     return 0;
 }
 
