@@ -50,6 +50,13 @@ struct acceptor {
  * drops its handler future (cancellation) at its next poll, and the
  * connection wakes them all so that the next poll comes at once.
  */
+/* A connection task's states (transitions above conn_poll()). */
+enum conn_state {
+    CONN_SERVING = 0, /* reading requests, writing replies */
+    CONN_DRAINING,    /* the peer ended cleanly: queued replies go out */
+    CONN_CLOSED,      /* the stream is closed */
+};
+
 struct conn {
     int refs; /* the connection task + each request task */
     struct cfut_server *srv;
@@ -60,8 +67,9 @@ struct conn {
     struct cfut__buf rbuf; /* read, not yet decoded: [off, len) */
     struct cfut__buf obuf; /* replies queued, not yet written */
     size_t in_flight;
-    int status; /* 0 while open; CFUT_EEOF: the peer ended it cleanly */
-    bool task_done;
+    enum conn_state state; /* see conn_poll() */
+    int status; /* why it left CONN_SERVING: 0 while serving; CFUT_EEOF:
+                   the peer ended it cleanly */
     struct cfut_waker waker; /* the connection task's */
     uint64_t n_writes;
 };
@@ -301,36 +309,28 @@ conn_end(struct conn *c)
 {
     cfut_stream_close(c->stream);
     c->stream = NULL;
-    c->task_done = true;
+    c->state = CONN_CLOSED;
     cfut_list_remove(&c->conn_link);
     c->srv->st.n_open--;
 }
 
 /*
- * One poll of a connection: write queued replies, decode buffered
- * requests (stopping at the in-flight limit), read more when the buffer is
- * empty, write again. The connection ends on the peer's end of stream
- * (a protocol error if it cuts a frame), on an error, or when the server
- * is freed: its request tasks are then woken to drop their handlers, and
- * it closes. After a clean end of stream the replies already queued are
- * written first (the peer may still read).
+ * Serving, one poll: write queued replies, decode buffered requests
+ * (stopping at the in-flight limit), read more when the buffer is empty,
+ * write again. Returns 0 or 1 while it goes on (the last flush: pending or
+ * done), or why the connection ends: CFUT_EEOF (the peer's clean end),
+ * CFUT_EPROTO (an end inside a frame, a bad frame), a stream error.
  */
-static enum cfut_poll
-conn_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
+static int
+serve(struct conn *c, struct cfut_context *cx)
 {
-    (void)out;
-    struct conn *c = cfut_container_of(f, struct conn_task, base)->c;
-    cfut_waker_register(&c->waker, cx->waker);
-    if (c->srv->freed && (c->status == 0 || c->status == CFUT_EEOF))
-        c->status = CFUT_ECANCELED;
-    int rc = 0;
-    while (c->status == 0) {
-        rc = cfut__buf_flush(c->stream, cx, &c->obuf, &c->n_writes);
+    for (;;) {
+        int rc = cfut__buf_flush(c->stream, cx, &c->obuf, &c->n_writes);
         if (rc < 0)
-            break;
+            return rc;
         rc = decode_buffered(c, cx);
         if (rc < 0)
-            break;
+            return rc;
         if (c->rbuf.len != 0)
             break; /* at the in-flight limit */
         struct cfut_stream_result res;
@@ -338,26 +338,64 @@ conn_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
                                   &res) == CFUT_PENDING)
             break;
         if (res.status == CFUT_EEOF) /* the end, maybe inside a frame */
-            rc = cfut_frame_decoder_has_partial(&c->dec) ? CFUT_EPROTO
-                                                         : CFUT_EEOF;
-        else if (res.status != 0)
-            rc = res.status;
-        if (rc < 0)
-            break;
+            return cfut_frame_decoder_has_partial(&c->dec) ? CFUT_EPROTO
+                                                           : CFUT_EEOF;
+        if (res.status != 0)
+            return res.status;
         c->rbuf.len = res.n;
     }
-    if (rc >= 0 && c->status == 0)
-        rc = cfut__buf_flush(c->stream, cx, &c->obuf, &c->n_writes);
-    if (rc == CFUT_EPROTO)
-        c->srv->st.n_protocol_errors++;
-    if (rc < 0 && c->status == 0)
-        c->status = rc;
-    if (c->status == 0)
-        return CFUT_PENDING;
-    cancel_requests(c);
-    if (c->status == CFUT_EEOF &&
-        cfut__buf_flush(c->stream, cx, &c->obuf, &c->n_writes) == 0)
-        return CFUT_PENDING; /* replies already queued still go out */
+    return cfut__buf_flush(c->stream, cx, &c->obuf, &c->n_writes);
+}
+
+/*
+ * The connection task. States (c->state) and their transitions:
+ * - CONN_SERVING: serve() each poll, PENDING while it goes on. It leaves
+ *   when serve() says the connection ends, when a reply could not be
+ *   queued (queue_reply() set c->status), or when the server is freed
+ *   (CFUT_ECANCELED); the request tasks are then woken to drop their
+ *   handlers (cancel_requests()). -> CONN_DRAINING after the peer's clean
+ *   end of stream (the peer may still read the replies already queued);
+ *   -> CONN_CLOSED otherwise.
+ * - CONN_DRAINING: writes the queued replies; -> CONN_CLOSED once they are
+ *   out, a write fails, or the server is freed.
+ * - CONN_CLOSED: conn_end() closed the stream and READY was returned (or
+ *   the task was dropped); the task is not polled again.
+ * c->status keeps why it left CONN_SERVING.
+ */
+static enum cfut_poll
+conn_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
+{
+    (void)out;
+    struct conn *c = cfut_container_of(f, struct conn_task, base)->c;
+    cfut_waker_register(&c->waker, cx->waker);
+    switch (c->state) {
+    case CONN_SERVING:
+        if (c->status == 0 && c->srv->freed)
+            c->status = CFUT_ECANCELED;
+        if (c->status == 0) {
+            int rc = serve(c, cx);
+            if (rc >= 0)
+                return CFUT_PENDING;
+            if (rc == CFUT_EPROTO)
+                c->srv->st.n_protocol_errors++;
+            c->status = rc;
+        }
+        cancel_requests(c);
+        if (c->status != CFUT_EEOF)
+            break;
+        c->state = CONN_DRAINING;
+        /* fall through */
+    case CONN_DRAINING:
+        if (c->srv->freed) {
+            c->status = CFUT_ECANCELED;
+            break;
+        }
+        if (cfut__buf_flush(c->stream, cx, &c->obuf, &c->n_writes) == 0)
+            return CFUT_PENDING; /* replies already queued still go out */
+        break;
+    case CONN_CLOSED:
+        return CFUT_READY;
+    }
     conn_end(c);
     return CFUT_READY;
 }
@@ -366,7 +404,7 @@ static void
 conn_task_drop(struct cfut_future *f)
 {
     struct conn *c = cfut_container_of(f, struct conn_task, base)->c;
-    if (!c->task_done) {
+    if (c->state != CONN_CLOSED) {
         if (c->status == 0)
             c->status = CFUT_ECANCELED;
         conn_end(c);
@@ -477,64 +515,6 @@ cfut_server_free(struct cfut_server *s)
         cfut_waker_wake_by_ref(&c->waker);
     }
     server_release(s);
-}
-
-/* ---- ready replies ---- */
-
-struct reply_ready {
-    struct cfut_future base;
-    struct cfut_reply rep;
-};
-
-static enum cfut_poll
-reply_ready_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
-{
-    (void)cx;
-    struct reply_ready *r = cfut_container_of(f, struct reply_ready, base);
-    *(struct cfut_reply *)out = r->rep;
-    r->rep.data = NULL;
-    return CFUT_READY;
-}
-
-static void
-reply_ready_drop(struct cfut_future *f)
-{
-    struct reply_ready *r = cfut_container_of(f, struct reply_ready, base);
-    cfut_free(r->rep.data);
-}
-
-static const struct cfut_future_vtable reply_ready_vtable = {
-    reply_ready_poll,
-    reply_ready_drop,
-    sizeof(struct cfut_reply),
-    "cfut_reply_ready",
-    NULL,
-};
-
-int
-cfut_reply_ready_new(int status, const void *data, size_t len,
-                     struct cfut_future **out)
-{
-    if (out == NULL || (data == NULL && len != 0))
-        return CFUT_EINVAL;
-    struct reply_ready r;
-    cfut_future_init(&r.base, &reply_ready_vtable);
-    r.rep.status = status;
-    r.rep.len = len;
-    r.rep.data = NULL;
-    if (len <= CFUT_REPLY_INLINE) {
-        if (len != 0)
-            memcpy(r.rep.inline_bytes, data, len);
-    } else {
-        r.rep.data = cfut_alloc(len);
-        if (r.rep.data == NULL)
-            return CFUT_ENOMEM;
-        memcpy(r.rep.data, data, len);
-    }
-    int rc = cfut_future_box(&r.base, sizeof r, out);
-    if (rc < 0)
-        cfut_free(r.rep.data);
-    return rc;
 }
 
 /* ---- the accept loop ---- */
