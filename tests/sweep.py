@@ -200,7 +200,12 @@ with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
                     jobs.append(pool.submit(sweep_faults, name, exe, seed,
                                             mode))
     for j in jobs:
-        total.add(j.result())
+        try:
+            total.add(j.result())
+        except Exception as e:  # a run that could not start: say so, go on
+            t = Tally()
+            t.defects.append(f"a run could not be made: {e!r}")
+            total.add(t)
 
 for d in total.defects:
     print("DEFECT", d)
