@@ -163,6 +163,10 @@ try:
                     b"hello")
     check(data.startswith(b"HTTP/1.1 413 ") and b"Connection: close" in data,
           "a request with a body: 413 and close")
+    data = exchange(b"GET / HTTP/1.1\r\nHost: t\r\n"
+                    b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
+    check(data.startswith(b"HTTP/1.1 501 ") and b"Connection: close" in data,
+          "Transfer-Encoding: 501 and close")
     for raw, what in [
             (b"GET / HTTP/1.1\r\nHost: t\r\n folded\r\n\r\n", "a folded line"),
             (b"GET / HTTP/1.1\r\nHost: t\rX: y\r\n\r\n", "a bare CR"),
