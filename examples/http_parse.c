@@ -34,22 +34,32 @@ same(const char *a, size_t n, const char *b)
     return true;
 }
 
-/* Finds the end of the line at 'p' within 'end': sets '*next' past its
- * ending and returns its length without it; -1 if the line is not whole,
- * -2 if it holds a bare CR. */
+/*
+ * Finds the end of the line at 'p' within 'end': sets '*next' past its
+ * ending and returns its length without it; -1 if the line is not whole
+ * yet, -2 if it holds a bare CR, -3 if it is longer than 'max' (its ending
+ * included). The bytes are judged in order, each once what it needs has
+ * arrived, so that a prefix of the input says "not whole yet" or the same
+ * as the whole: a line too long is so from its 'max'th byte, whatever
+ * comes after (a bare CR past that point included).
+ */
 static long
-line_end(const char *p, const char *end, const char **next)
+line_end(const char *p, const char *end, size_t max, const char **next)
 {
-    const char *nl = memchr(p, '\n', (size_t)(end - p));
-    const char *stop = nl != NULL ? nl : end;
-    if (stop > p && stop[-1] == '\r') /* (unfinished: LF may follow) */
-        stop--;
-    if (memchr(p, '\r', (size_t)(stop - p)) != NULL)
-        return -2;
-    if (nl == NULL)
-        return -1;
-    *next = nl + 1;
-    return stop - p;
+    for (const char *c = p; c < end; c++) {
+        size_t i = (size_t)(c - p);
+        if (*c == '\n') {
+            if (i + 1 > max)
+                return -3;
+            *next = c + 1;
+            return (long)(i > 0 && c[-1] == '\r' ? i - 1 : i);
+        }
+        if (i + 2 > max)
+            return -3; /* no room left for its ending */
+        if (*c == '\r' && c + 1 < end && c[1] != '\n')
+            return -2; /* (a CR last may yet be followed by LF) */
+    }
+    return -1;
 }
 
 /* Parses "METHOD SP TARGET SP HTTP/1.x" (without its ending). */
@@ -164,29 +174,27 @@ http_parse(const char *buf, size_t len, const struct http_limits *lim,
     int n_host = 0;
     long n;
     /* Step 1: empty lines, then the request line. */
-    while ((n = line_end(p, end, &next)) == 0)
+    while ((n = line_end(p, end, lim->max_line, &next)) == 0)
         p = next;
     if (n == -2)
         return -400;
-    if (n == -1 || (size_t)(next - p) > lim->max_line) {
-        if ((size_t)(end - p) > lim->max_line)
-            return -414;
+    if (n == -3)
+        return -414;
+    if (n == -1)
         return len >= lim->max_head ? -431 : 0;
-    }
     int st = request_line(p, (size_t)n, &r);
     if (st != 0)
         return st;
     p = next;
     /* Step 2: header fields up to the blank line. */
     for (;;) {
-        n = line_end(p, end, &next);
+        n = line_end(p, end, lim->max_line, &next);
         if (n == -2)
             return -400;
-        if (n == -1 || (size_t)(next - p) > lim->max_line) {
-            if ((size_t)(end - p) > lim->max_line)
-                return -431;
+        if (n == -3)
+            return -431;
+        if (n == -1)
             return len >= lim->max_head ? -431 : 0;
-        }
         if (n == 0)
             break;
         if (*p == ' ' || *p == '\t')

@@ -52,6 +52,11 @@ struct http_request {
  *   -431 a header line is longer than 'max_line', there are more than
  *        'max_headers' fields, or the head is longer than 'max_head';
  *   -505 a version other than HTTP/1.0 and HTTP/1.1.
+ *   A line is too long as soon as its first 'max_line' bytes hold no line
+ *   ending, whatever follows (a bare CR further on makes it no 400).
+ * How the bytes arrive changes nothing: a parse of any prefix of the
+ *   input returns 0 or what the parse of the whole input returns
+ *   (tests/fuzz/fuzz_http.c checks it).
  * Context: anywhere (no state, no I/O).
  */
 int http_parse(const char *buf, size_t len, const struct http_limits *lim,
