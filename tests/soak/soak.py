@@ -23,8 +23,8 @@ clients that come and go:
           and one observer that stays connected throughout.
 Each second it samples each server's RSS (/proc/PID/status VmRSS) and
 open descriptors (/proc/PID/fd). At the end the clients leave, the
-descriptors must come back, then each server gets SIGTERM and must exit 0
-with nothing on stderr.
+descriptors must come back, then each server gets SIGTERM (the chat
+SIGINT) and must exit 0 with nothing on stderr.
 
 Verdict per server (PASS/FAIL), the allowed drift:
   - RSS at the end (clients gone) <= RSS after the warm-up (the first
@@ -374,11 +374,12 @@ def main():
         time.sleep(0.5)
     end = {s.name: s.sample(round(time.time() - t0, 1)) for s in servers}
 
-    # SIGTERM: each must exit 0 with nothing on stderr.
+    # SIGTERM (SIGINT for the chat: both stop each server): each must
+    # exit 0 with nothing on stderr.
     exits = {}
     for s in servers:
         if s.proc.poll() is None:
-            s.proc.send_signal(signal.SIGTERM)
+            s.proc.send_signal(signal.SIGINT if s is chat else signal.SIGTERM)
     for s in servers:
         try:
             exits[s.name] = s.proc.wait(timeout=30)
