@@ -20,7 +20,10 @@ clients that come and go:
           sends 100 lines at ~100 lines/s while reading what the others
           say, then leaves, by turns with a clean close (the server must
           then close too), a reset, or a reset in the middle of a line;
-          and one observer that stays connected throughout.
+          and one observer that stays connected throughout;
+  rude:   ~20 connections a second, in turn to httpd and to echo's two
+          listeners, that send part of a request (an HTTP head, a frame, a
+          WebSocket upgrade) and leave, half of them with a reset.
 Each second it samples each server's RSS (/proc/PID/status VmRSS) and
 open descriptors (/proc/PID/fd). At the end the clients leave, the
 descriptors must come back, then each server gets SIGTERM (the chat
@@ -286,6 +289,37 @@ def chat_session(srv, until, lane, turn, observer=False):
         s.close()
 
 
+def drive_rude(servers, until):
+    """Clients that leave in the middle: ~20 connections a second, in turn
+    to each listener, each sending part of a request (an HTTP head, a
+    transport frame, a WebSocket upgrade) and then closing, half of them
+    with a reset. The servers' error paths must free what they hold."""
+    httpd, echo = servers
+    partial = [
+        (httpd, 0, b"GET / HTTP/1.1\r\nHost: a\r\nX-Half: "),
+        (echo, 0, b"\x00\x00\x00\x30\x01\x01\x00\x00" + b"\x07" * 9),
+        (echo, 1, b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket"
+                  b"\r\nConnection: Upgrade\r\nSec-WebSocket-Ver"),
+        (httpd, 0, b"GET / HTTP/1.1\r\nHost: a\r\n\r\nGET /x HTTP/1.1\r\n"),
+    ]
+    k = 0
+    while time.time() < until:
+        srv, port, data = partial[k % len(partial)]
+        try:
+            s = socket.create_connection(("127.0.0.1", srv.ports[port]),
+                                         timeout=10)
+            s.sendall(data)
+            if k % 2:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                             struct.pack("ii", 1, 0))
+            s.close()
+            srv.stats.add("rude connections")
+        except OSError as e:
+            srv.stats.error("rude client: %s" % e)
+        k += 1
+        time.sleep(0.05)
+
+
 def drive_chat(srv, until, lane):
     turn = 0
     while time.time() < until:
@@ -351,7 +385,9 @@ def main():
                threading.Thread(target=drive_echo_ws,
                                 args=(echo, until, node)),
                threading.Thread(target=chat_session,
-                                args=(chat, until, 99, 0, True))]
+                                args=(chat, until, 99, 0, True)),
+               threading.Thread(target=drive_rude,
+                                args=((httpd, echo), until))]
     drivers += [threading.Thread(target=drive_chat, args=(chat, until, k))
                 for k in range(4)]
     for d in drivers:
