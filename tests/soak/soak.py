@@ -396,13 +396,16 @@ def main():
 
     # Sample every second while the clients run; note the warm-up point.
     warm_rss = {}
+    gone = set()
     last_report = t0
     while any(d.is_alive() for d in drivers):
         t = time.time() - t0
         for s in servers:
             got = s.sample(round(t, 1))
             if got is None:
-                say("%s is gone (exit %s)" % (s.name, s.proc.poll()))
+                if s.name not in gone:
+                    gone.add(s.name)
+                    say("%s is gone (exit %s)" % (s.name, s.proc.poll()))
             elif s.name not in warm_rss and t >= warm:
                 warm_rss[s.name] = got[0]
         if time.time() - last_report >= 60:
