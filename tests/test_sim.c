@@ -75,12 +75,25 @@ START_TEST(test_sim_scenario_seeds)
         total.n_timeouts += r.n_timeouts;
         total.n_conn_errors += r.n_conn_errors;
         total.n_faults += r.n_faults;
+        total.n_full += r.n_full;
+        total.n_stalls += r.n_stalls;
+        total.n_restarts += r.n_restarts;
+        total.n_aborts += r.n_aborts;
     }
     /* Each scenario does what it is there for, over its seeds. */
     ck_assert_uint_gt(total.n_requests, 0);
     ck_assert_uint_gt(total.n_ok, 0);
     if (strcmp(sim_scenario_name(sc), "timeouts") == 0)
         ck_assert_uint_gt(total.n_timeouts, 0);
+    if (strcmp(sim_scenario_name(sc), "backpressure") == 0) {
+        ck_assert_uint_gt(total.n_full, 0);
+        ck_assert_uint_gt(total.n_stalls, 0);
+    }
+    if (strcmp(sim_scenario_name(sc), "restarts") == 0) {
+        ck_assert_uint_gt(total.n_restarts, 0);
+        ck_assert_uint_gt(total.n_aborts, 0);
+        ck_assert_uint_gt(total.n_conn_errors, 0);
+    }
     if (strcmp(sim_scenario_name(sc), "disconnects") == 0) {
         ck_assert_uint_gt(total.n_faults, 0);
         ck_assert_uint_gt(total.n_conn_errors, 0);
@@ -173,6 +186,9 @@ seeds(uint64_t from, uint64_t to, int argc, char **argv)
             tot.n_connections += r.n_connections;
             tot.n_faults += r.n_faults;
             tot.n_segments += r.n_segments;
+            tot.n_restarts += r.n_restarts;
+            tot.n_aborts += r.n_aborts;
+            tot.n_full += r.n_full;
         }
         clock_gettime(CLOCK_MONOTONIC, &t1);
         double secs = (double)(t1.tv_sec - t0.tv_sec) +
@@ -181,7 +197,8 @@ seeds(uint64_t from, uint64_t to, int argc, char **argv)
                "%llu requests (%llu ok, %llu error replies, %llu timeouts, "
                "%llu cancelled, %llu lost with their connection), %llu late "
                "responses dropped, %llu connections, %llu faults, %llu "
-               "segments\n",
+               "restarts, %llu transports freed in flight, %llu segments, "
+               "%llu writes that found a full buffer\n",
                (unsigned long long)from, (unsigned long long)to,
                sim_scenario_name(sc), secs, (unsigned long long)tot.n_requests,
                (unsigned long long)tot.n_ok,
@@ -192,7 +209,10 @@ seeds(uint64_t from, uint64_t to, int argc, char **argv)
                (unsigned long long)tot.n_late,
                (unsigned long long)tot.n_connections,
                (unsigned long long)tot.n_faults,
-               (unsigned long long)tot.n_segments);
+               (unsigned long long)tot.n_restarts,
+               (unsigned long long)tot.n_aborts,
+               (unsigned long long)tot.n_segments,
+               (unsigned long long)tot.n_full);
         fflush(stdout);
     }
     return 0;
@@ -201,6 +221,7 @@ seeds(uint64_t from, uint64_t to, int argc, char **argv)
 int
 main(int argc, char **argv)
 {
+    sim_argv0 = argv[0];
     if (argc >= 4 && strcmp(argv[1], "seeds") == 0)
         return seeds(strtoull(argv[2], NULL, 0), strtoull(argv[3], NULL, 0),
                      argc - 4, argv + 4);

@@ -122,8 +122,12 @@ const struct sim_scenario *sim_scenario_find(const char *name);
 struct sim_result {
     uint64_t trace_hash;
     uint64_t n_requests, n_ok, n_remote_errors, n_timeouts, n_cancelled,
-        n_conn_errors, n_late, n_connections, n_faults, n_segments;
+        n_conn_errors, n_late, n_connections, n_faults, n_segments, n_stalls,
+        n_full, n_aborts, n_restarts;
 };
+
+/* The program, for the replay command a failure prints (argv[0]). */
+extern const char *sim_argv0;
 
 /*
  * Runs 'sc' with 'seed' and checks its invariants; a violation prints the

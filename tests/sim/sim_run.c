@@ -36,6 +36,9 @@ struct sim_scenario {
     unsigned timeout_per_mille;
     uint64_t min_timeout_ns, max_timeout_ns;
     unsigned cancel_per_mille;
+    unsigned abort_per_mille; /* client polls that free the transport */
+    unsigned max_restarts;    /* the server is freed and made anew */
+    uint64_t restart_window_ns;
     uint64_t max_gap_ns;     /* between two requests of a client */
     size_t max_server_limit; /* max_in_flight per connection: 1..this */
     bool ws;                 /* a WebSocket stream over each link */
@@ -44,6 +47,7 @@ struct sim_scenario {
 
 /* ---- the run being made (for sim_fail) ---- */
 
+const char *sim_argv0 = "test_sim";
 static const char *cur_scenario = "?";
 static uint64_t cur_seed;
 static struct sim *cur_sim;
@@ -66,9 +70,9 @@ sim_fail(const char *fmt, ...)
     }
     fprintf(stderr,
             "\nsim: replay with: CFUT_SIM_SEED=%llu CFUT_SIM_SCENARIO=%s "
-            "CFUT_SIM_VERBOSE=1 CK_FORK=no build/asan/tests/test_sim\n"
-            "sim:          or: build/asan/tests/test_sim seeds %llu %llu %s\n",
-            (unsigned long long)cur_seed, cur_scenario,
+            "CFUT_SIM_VERBOSE=1 CK_FORK=no %s\n"
+            "sim:          or: %s seeds %llu %llu %s\n",
+            (unsigned long long)cur_seed, cur_scenario, sim_argv0, sim_argv0,
             (unsigned long long)cur_seed, (unsigned long long)cur_seed,
             cur_scenario);
     fflush(stderr);
@@ -119,6 +123,8 @@ struct client {
     unsigned n_req, inflight, issued, n_done, n_active;
     struct cfut_transport *t;
     struct sim_link *link;
+    unsigned conn_gen; /* the server generation it connected to */
+    bool aborted;      /* it freed the current transport itself */
     uint64_t t_ok, t_remote, t_abandoned; /* on the current connection */
     bool gap_armed, finished;
     struct cfut_sleep gap;
@@ -136,9 +142,11 @@ struct sim {
     unsigned n_clients, clients_left;
     /* drawn for this seed */
     uint64_t handler_delay, timeout_lo, timeout_hi, gap;
-    size_t server_limit;
-    uint64_t handler_calls;
-    bool swap; /* CFUT_SIM_SWAP_REPLIES: the checks' own test */
+    size_t server_limit, server_rbuf;
+    uint64_t handler_calls;   /* of the current server */
+    uint64_t srv_connections; /* made to the current server */
+    unsigned srv_gen;         /* servers made before the current one */
+    bool swap;                /* CFUT_SIM_SWAP_REPLIES: the checks' own test */
     struct sim_result res;
 };
 
@@ -311,16 +319,44 @@ record(struct client *c, uint32_t seq, enum outcome o)
     sim_net_progress(c->s->net);
 }
 
-/* An error that only a connection broken by the network may explain. */
+/* Whether the end of the client's connection has a cause: a fault of the
+ * network, or the server it connected to was freed since. */
+static bool
+explained(const struct client *c)
+{
+    return sim_link_fault(c->link) != SIM_FAULT_NONE ||
+           c->conn_gen != c->s->srv_gen;
+}
+
+/* An error that only a connection broken by the network, a server that
+ * went away, or the client's own free of the transport may explain. */
 static void
 check_conn_error(struct client *c, uint32_t seq, int status)
 {
+    if (c->aborted) {
+        /* The client freed its transport: pending requests are cancelled
+         * (those the connection's end failed first keep its status). */
+        if (status != CFUT_ECANCELED && status != CFUT_ECONNRESET &&
+            status != CFUT_EPROTO)
+            sim_fail("request %u/%u ended with %s after its client freed "
+                     "the transport",
+                     c->id, seq, cfut_status_name(status));
+        if (status != CFUT_ECANCELED && !explained(c))
+            sim_fail("request %u/%u ended with %s on link %u, which no fault "
+                     "hit",
+                     c->id, seq, cfut_status_name(status),
+                     sim_link_id(c->link));
+        c->s->res.n_conn_errors++;
+        record(c, seq, OUT_CONN);
+        return;
+    }
     int ts = cfut_transport_status(c->t);
     if (status != ts || (ts != CFUT_ECONNRESET && ts != CFUT_EPROTO))
         sim_fail("request %u/%u ended with %s, the connection's status is %s",
                  c->id, seq, cfut_status_name(status), cfut_status_name(ts));
-    if (sim_link_fault(c->link) == SIM_FAULT_NONE)
-        sim_fail("request %u/%u ended with %s on link %u, which no fault hit",
+    if (!explained(c))
+        sim_fail("request %u/%u ended with %s on link %u, which no fault hit "
+                 "and whose server still runs",
                  c->id, seq, cfut_status_name(status), sim_link_id(c->link));
     c->s->res.n_conn_errors++;
     record(c, seq, OUT_CONN);
@@ -377,9 +413,11 @@ end_connection(struct client *c)
 {
     struct cfut_transport_stats st;
     cfut_transport_get_stats(c->t, &st);
-    if (st.n_pending != 0)
-        sim_fail("client %u: %zu requests pending in a finished transport",
-                 c->id, st.n_pending);
+    size_t pending = cfut_transport_status(c->t) == 0 ? c->n_active : 0;
+    if (st.n_pending != pending)
+        sim_fail("client %u: %zu requests pending in the transport, %zu "
+                 "expected",
+                 c->id, st.n_pending, pending);
     if (st.n_duplicate != 0)
         sim_fail("client %u: %llu duplicate responses", c->id,
                  (unsigned long long)st.n_duplicate);
@@ -393,8 +431,7 @@ end_connection(struct client *c)
                  "requests given up",
                  c->id, (unsigned long long)(st.n_late + st.n_unknown),
                  (unsigned long long)c->t_abandoned);
-    if (cfut_transport_status(c->t) != 0 &&
-        sim_link_fault(c->link) == SIM_FAULT_NONE)
+    if (cfut_transport_status(c->t) != 0 && !explained(c))
         sim_fail("client %u: link %u ended (%s) with no fault", c->id,
                  sim_link_id(c->link),
                  cfut_status_name(cfut_transport_status(c->t)));
@@ -438,6 +475,9 @@ connect_client(struct client *c)
     if (rc < 0)
         sim_fail("cfut_server_add_stream: %s", cfut_strerror(rc));
     s->res.n_connections++;
+    s->srv_connections++;
+    c->conn_gen = s->srv_gen;
+    c->aborted = false;
     return 0;
 }
 
@@ -536,6 +576,15 @@ client_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
     struct sim *s = c->s;
     for (;;) {
         bool progress = poll_slots(c, cx);
+        if (c->t != NULL && c->n_active != 0 &&
+            sim_rng_chance(&c->rng, s->sc->abort_per_mille)) {
+            /* Every request in flight was just polled: none has an answer
+             * waiting, so the counters are exact here. */
+            end_connection(c);
+            c->aborted = true;
+            s->res.n_aborts++;
+            progress = true;
+        }
         if (c->t != NULL && c->n_active == 0 &&
             (cfut_transport_status(c->t) != 0 || c->n_done == c->n_req)) {
             end_connection(c);
@@ -550,7 +599,7 @@ client_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
                 sim_net_close(s->net);
             return CFUT_READY;
         }
-        if (c->t == NULL && c->issued < c->n_req) {
+        if (c->t == NULL && c->n_active == 0 && c->issued < c->n_req) {
             if (connect_client(c) < 0)
                 sim_fail("out of memory for a link");
             progress = true;
@@ -631,6 +680,26 @@ dump(struct sim *s)
     cfut_executor_dump(s->ex, stderr);
 }
 
+/* The counters of the current server, before it is freed. */
+static void
+check_server(struct sim *s)
+{
+    struct cfut_server_stats st;
+    cfut_server_get_stats(s->srv, &st);
+    if (st.n_requests != s->handler_calls)
+        sim_fail("the server decoded %llu requests, its handler saw %llu",
+                 (unsigned long long)st.n_requests,
+                 (unsigned long long)s->handler_calls);
+    if (st.n_replies > st.n_requests)
+        sim_fail("the server wrote %llu replies for %llu requests",
+                 (unsigned long long)st.n_replies,
+                 (unsigned long long)st.n_requests);
+    if (st.n_connections != s->srv_connections)
+        sim_fail("the server saw %llu connections, the clients made %llu",
+                 (unsigned long long)st.n_connections,
+                 (unsigned long long)s->srv_connections);
+}
+
 /* All links are closed: the server's counters, then the server goes. */
 static void
 on_idle(void *arg)
@@ -641,21 +710,74 @@ on_idle(void *arg)
     if (st.n_open != 0)
         sim_fail("every link is closed but the server has %llu open",
                  (unsigned long long)st.n_open);
-    if (st.n_requests != s->handler_calls)
-        sim_fail("the server decoded %llu requests, its handler saw %llu",
-                 (unsigned long long)st.n_requests,
-                 (unsigned long long)s->handler_calls);
-    if (st.n_replies > st.n_requests)
-        sim_fail("the server wrote %llu replies for %llu requests",
-                 (unsigned long long)st.n_replies,
-                 (unsigned long long)st.n_requests);
-    if (st.n_connections != s->res.n_connections)
-        sim_fail("the server saw %llu connections, the clients made %llu",
-                 (unsigned long long)st.n_connections,
-                 (unsigned long long)s->res.n_connections);
+    check_server(s);
     cfut_server_free(s->srv);
     s->srv = NULL;
 }
+
+static void
+new_server(struct sim *s)
+{
+    struct cfut_server_config scfg = {0, s->server_limit, s->server_rbuf};
+    int rc = cfut_server_new(s->ex, handler_new, s, &scfg, &s->srv);
+    if (rc < 0)
+        sim_fail("cfut_server_new: %s", cfut_strerror(rc));
+    s->handler_calls = 0;
+    s->srv_connections = 0;
+}
+
+/* The restarts: at random times, the server is freed (its connections
+ * end, its handlers are dropped) and a new one serves the reconnections. */
+struct restarter {
+    struct cfut_future base;
+    struct sim *s;
+    struct sim_rng rng;
+    unsigned left;
+    bool armed;
+    struct cfut_sleep sl;
+};
+
+static enum cfut_poll
+restarter_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
+{
+    (void)out;
+    struct restarter *t = (struct restarter *)f;
+    struct sim *s = t->s;
+    for (;;) {
+        if (t->left == 0 || s->clients_left == 0 || s->srv == NULL)
+            return CFUT_READY;
+        if (!t->armed) {
+            cfut_sleep_init(
+                &t->sl, sim_rng_range(&t->rng, 1, s->sc->restart_window_ns));
+            t->armed = true;
+        }
+        int st = 0;
+        if (cfut_future_poll(&t->sl.base, cx, &st) == CFUT_PENDING)
+            return CFUT_PENDING;
+        cfut_future_drop(&t->sl.base);
+        t->armed = false;
+        if (s->clients_left == 0 || s->srv == NULL)
+            return CFUT_READY;
+        check_server(s);
+        cfut_server_free(s->srv);
+        s->srv_gen++;
+        s->res.n_restarts++;
+        new_server(s);
+        t->left--;
+    }
+}
+
+static void
+restarter_drop(struct cfut_future *f)
+{
+    struct restarter *t = (struct restarter *)f;
+    if (t->armed)
+        cfut_future_drop(&t->sl.base);
+}
+
+static const struct cfut_future_vtable restarter_vtable = {
+    restarter_poll, restarter_drop, 0, "sim_restarter", NULL,
+};
 
 static void
 draw(struct sim *s, struct sim_net_params *np, struct sim_rng *r)
@@ -708,10 +830,18 @@ sim_run(const struct sim_scenario *sc, uint64_t seed, bool verbose,
     if (sim_net_new(s.ex, &np, seed, verbose, &s.net) < 0)
         sim_fail("sim_net_new");
     sim_net_on_idle(s.net, on_idle, &s);
-    struct cfut_server_config scfg = {0, s.server_limit, 0};
-    scfg.read_buf_size = (size_t)sim_rng_range(&r, 16, 4096);
-    if (cfut_server_new(s.ex, handler_new, &s, &scfg, &s.srv) < 0)
-        sim_fail("cfut_server_new");
+    s.server_rbuf = (size_t)sim_rng_range(&r, 16, 4096);
+    new_server(&s);
+    if (sc->max_restarts != 0) {
+        struct restarter t;
+        cfut_future_init(&t.base, &restarter_vtable);
+        t.s = &s;
+        t.rng = sim_rng_derive(seed, 0xffffu);
+        t.left = (unsigned)sim_rng_range(&r, 1, sc->max_restarts);
+        t.armed = false;
+        if (cfut_spawn(s.ex, &t.base, sizeof t, NULL) < 0)
+            sim_fail("cfut_spawn");
+    }
     s.clients = cfut_alloc(s.n_clients * sizeof *s.clients);
     if (s.clients == NULL)
         sim_fail("out of memory");
@@ -764,6 +894,8 @@ sim_run(const struct sim_scenario *sc, uint64_t seed, bool verbose,
     sim_net_get_stats(s.net, &ns);
     s.res.n_faults = ns.n_faults;
     s.res.n_segments = ns.n_segments;
+    s.res.n_stalls = ns.n_stalls;
+    s.res.n_full = ns.n_full;
     s.res.trace_hash = sim_net_trace_hash(s.net);
     cur_sim = NULL;
     sim_net_free(s.net);
@@ -850,6 +982,28 @@ static const struct sim_scenario sc_backpressure = {
     .all_answered = true,
 };
 
+/* The server freed under load and made anew, clients that free their
+ * transport with requests in flight; reconnections. */
+static const struct sim_scenario sc_restarts = {
+    .name = "restarts",
+    .max_clients = 6,
+    .max_requests = 32,
+    .max_inflight = 8,
+    .net = {US(200), 128, 64, 4096, 50, US(500), 0, 0},
+    .max_filler = 400,
+    .max_reply = 400,
+    .max_handler_delay_ns = US(800),
+    .error_per_mille = 100,
+    .timeout_per_mille = 300,
+    .min_timeout_ns = US(300),
+    .max_timeout_ns = MS(3),
+    .abort_per_mille = 5,
+    .max_restarts = 4,
+    .restart_window_ns = MS(3),
+    .max_gap_ns = US(200),
+    .max_server_limit = 32,
+};
+
 /* Everything at once. */
 static const struct sim_scenario sc_chaos = {
     .name = "chaos",
@@ -867,6 +1021,9 @@ static const struct sim_scenario sc_chaos = {
     .min_timeout_ns = US(100),
     .max_timeout_ns = MS(2),
     .cancel_per_mille = 3,
+    .abort_per_mille = 2,
+    .max_restarts = 2,
+    .restart_window_ns = MS(8),
     .max_gap_ns = US(300),
     .max_server_limit = 8,
 };
@@ -893,8 +1050,8 @@ static const struct sim_scenario sc_ws = {
 };
 
 const struct sim_scenario *const sim_scenarios[] = {
-    &sc_happy, &sc_timeouts, &sc_disconnects, &sc_backpressure, &sc_chaos,
-    &sc_ws,    NULL,
+    &sc_happy,    &sc_timeouts, &sc_disconnects, &sc_backpressure,
+    &sc_restarts, &sc_chaos,    &sc_ws,          NULL,
 };
 
 const char *
