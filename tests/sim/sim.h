@@ -59,7 +59,16 @@ struct sim_net_params {
     uint64_t max_stall_ns;
     unsigned fault_per_mille; /* connections that fail at a random time */
     uint64_t fault_window_ns; /* ... within this long of their start */
+    uint64_t grain_ns;        /* nonzero: every duration a multiple of it,
+                                 so that many events fall on one instant */
 };
+
+/* 'ns' rounded up to a multiple of 'grain' (0: 'ns' itself). */
+static inline uint64_t
+sim_grain(uint64_t ns, uint64_t grain)
+{
+    return grain == 0 ? ns : (ns + grain - 1) / grain * grain;
+}
 
 enum sim_fault {
     SIM_FAULT_NONE,

@@ -252,10 +252,13 @@ issue(struct client *c, struct slot *sl)
     ri->filler = (uint32_t)sim_rng_below(&c->rng, sc->max_filler + 1);
     if (!sim_rng_chance(&c->rng, 300))
         ri->delay_us =
-            (uint32_t)(sim_rng_below(&c->rng, s->handler_delay + 1) / 1000u);
+            (uint32_t)(sim_grain(sim_rng_below(&c->rng, s->handler_delay + 1),
+                                 s->grain) /
+                       1000u);
     if (ri->action == ACT_NEVER ||
         sim_rng_chance(&c->rng, sc->timeout_per_mille))
-        ri->timeout = sim_rng_range(&c->rng, s->timeout_lo, s->timeout_hi);
+        ri->timeout = sim_grain(
+            sim_rng_range(&c->rng, s->timeout_lo, s->timeout_hi), s->grain);
     ri->issued_at = cfut_time_now(s->ex);
     size_t len = REQ_HEADER + ri->filler;
     unsigned char *p = cfut_alloc(len);
@@ -386,7 +389,9 @@ client_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
         if (c->t != NULL && cfut_transport_status(c->t) == 0 &&
             c->issued < c->n_req && c->n_active < c->inflight) {
             if (!c->gap_armed) {
-                cfut_sleep_init(&c->gap, sim_rng_below(&c->rng, s->gap + 1));
+                cfut_sleep_init(
+                    &c->gap,
+                    sim_grain(sim_rng_below(&c->rng, s->gap + 1), s->grain));
                 c->gap_armed = true;
             }
             int st = 0;

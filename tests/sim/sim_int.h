@@ -106,6 +106,7 @@ struct sim {
     uint64_t handler_delay, timeout_lo, timeout_hi, gap;
     size_t server_limit, server_rbuf;
     size_t cmax, smax;      /* largest frames (length field): 0, the default */
+    uint64_t grain;         /* durations are multiples of it (0: any) */
     uint64_t handler_calls; /* of the current server */
     uint64_t srv_connections; /* made to the current server */
     unsigned srv_gen;         /* servers made before the current one */

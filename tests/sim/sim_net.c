@@ -142,7 +142,8 @@ draw_delay(struct sim_net *n, struct sim_dir *d)
 {
     if (n->p.max_delay_ns == 0 || sim_rng_chance(&d->rng, 400))
         return 0;
-    return sim_rng_range(&d->rng, 1, n->p.max_delay_ns);
+    return sim_grain(sim_rng_range(&d->rng, 1, n->p.max_delay_ns),
+                     n->p.grain_ns);
 }
 
 static void
@@ -179,7 +180,9 @@ end_read(struct cfut_stream *s, struct cfut_context *cx, void *buf, size_t cap,
         return CFUT_PENDING;
     }
     if (d->stall_until == 0 && sim_rng_chance(&d->rng, n->p.stall_per_mille)) {
-        d->stall_until = now + sim_rng_range(&d->rng, 1, n->p.max_stall_ns);
+        d->stall_until =
+            now + sim_grain(sim_rng_range(&d->rng, 1, n->p.max_stall_ns),
+                            n->p.grain_ns);
         n->st.n_stalls++;
         trace(n, e->l, 1 - e->side, "stall", d->stall_until - now, d->len);
         kick(n);
@@ -610,8 +613,9 @@ sim_net_connect(struct sim_net *n, struct cfut_stream **client,
     if (sim_rng_chance(&r, n->p.fault_per_mille)) {
         l->fault_armed = true;
         l->fault_kind = (enum sim_fault)(1 + sim_rng_below(&r, 3));
-        l->fault_at =
-            cfut_time_now(n->ex) + sim_rng_below(&r, n->p.fault_window_ns + 1);
+        l->fault_at = cfut_time_now(n->ex) +
+                      sim_grain(sim_rng_below(&r, n->p.fault_window_ns + 1),
+                                n->p.grain_ns);
     }
     *n->tail = l;
     n->tail = &l->next;
