@@ -160,6 +160,12 @@ static int
 seeds(uint64_t from, uint64_t to, int argc, char **argv)
 {
     bool verbose = env_flag("CFUT_SIM_VERBOSE");
+    for (int k = 0; k < argc; k++)
+        if (sim_scenario_find(argv[k]) == NULL) {
+            fprintf(stderr, "test_sim: no scenario '%s' (test_sim list)\n",
+                    argv[k]);
+            return 2;
+        }
     for (unsigned i = 0; sim_scenarios[i] != NULL; i++) {
         const struct sim_scenario *sc = sim_scenarios[i];
         bool wanted = argc == 0;
