@@ -9,7 +9,8 @@
  *
  * Replaying one seed: CFUT_SIM_SEED=N [CFUT_SIM_SCENARIO=name]
  * [CFUT_SIM_VERBOSE=1] CK_FORK=no test_sim (a failure prints the line).
- * CFUT_SIM_SEEDS=N sets how many seeds the suite runs per scenario.
+ * CFUT_SIM_SEEDS=N sets how many seeds the suite runs per scenario (12;
+ * 3 under valgrind).
  */
 #define _GNU_SOURCE
 #include "testkit.h"
@@ -63,8 +64,12 @@ START_TEST(test_sim_scenario_seeds)
         run_checked(sc, strtoull(one, NULL, 0), verbose, NULL);
         return;
     }
+    /* Fewer under valgrind (its preload is in LD_PRELOAD): it is 50x
+     * slower, and ./run test runs this suite in the ASan build too. */
+    const char *pre = getenv("LD_PRELOAD");
+    bool valgrind = pre != NULL && strstr(pre, "vgpreload") != NULL;
     const char *ns = getenv("CFUT_SIM_SEEDS");
-    uint64_t n = ns != NULL ? strtoull(ns, NULL, 0) : 12;
+    uint64_t n = ns != NULL ? strtoull(ns, NULL, 0) : valgrind ? 3 : 12;
     struct sim_result total;
     memset(&total, 0, sizeof total);
     for (uint64_t seed = 1; seed <= n; seed++) {
