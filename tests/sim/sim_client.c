@@ -224,6 +224,7 @@ connect_client(struct client *c)
     if (rc < 0)
         sim_fail("cfut_server_add_stream: %s", cfut_strerror(rc));
     s->res.n_connections++;
+    c->n_conns++;
     s->srv_connections++;
     c->conn_gen = s->srv_gen;
     c->aborted = false;
@@ -274,11 +275,12 @@ issue(struct client *c, struct slot *sl)
     p[14] = (unsigned char)ri->reply_len;
     p[15] = (unsigned char)(ri->reply_len >> 8);
     put32(p + 16, ri->delay_us);
-    put32(p + 20, 0);
+    put32(p + 20, c->n_conns); /* which connection carries it */
     for (size_t i = 0; i < ri->filler; i++)
         p[REQ_HEADER + i] = fill_byte(c->id, seq, i, 'q');
     /* A request through the inbox has no timeout: it gets an answer. */
     bool sync = sim_rng_chance(&c->rng, sc->sync_per_mille);
+    ri->sync = sync;
     if (sync) {
         ri->timeout = 0;
         if (ri->action == ACT_NEVER)

@@ -54,6 +54,7 @@ struct req_info {
     uint8_t action;  /* enum action */
     uint8_t outcome; /* enum outcome */
     uint8_t srv_seen;
+    uint8_t sync; /* made through the inbox */
     uint16_t reply_len;
     uint32_t filler;
     uint32_t delay_us;
@@ -82,6 +83,10 @@ struct client {
     struct cfut_transport *t;
     struct sim_link *link;
     unsigned conn_gen; /* the server generation it connected to */
+    uint32_t n_conns;  /* connections made so far */
+    uint32_t srv_conn; /* the newest connection the server saw ... */
+    int64_t srv_last;  /* ... and its last request not made through the
+                          inbox (-1: none) */
     bool aborted;      /* it freed the current transport itself */
     bool doomed;       /* it sent what ends the connection: a request
                           over the server's largest frame, or one whose

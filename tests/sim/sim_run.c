@@ -164,6 +164,7 @@ sim_run(const struct sim_scenario *sc, uint64_t seed, bool verbose,
         c->s = &s;
         c->id = i;
         c->rng = sim_rng_derive(seed, 2 + i);
+        c->srv_last = -1;
         c->n_req = (unsigned)sim_rng_range(&r, 1, sc->max_requests);
         c->inflight = (unsigned)sim_rng_range(&r, 1, sc->max_inflight);
         c->slots = cfut_alloc(c->inflight * sizeof *c->slots);

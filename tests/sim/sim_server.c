@@ -94,6 +94,21 @@ sim_handler_new(void *ctx, const unsigned char *p, size_t len,
     struct req_info *ri = &s->clients[cid].req[seq];
     if (++ri->srv_seen > 1)
         sim_fail("request %u/%u reached the server twice", cid, seq);
+    /* One connection's frames arrive in the order they were queued (an
+     * older connection's may still arrive after a newer one's). */
+    struct client *c = &s->clients[cid];
+    uint32_t conn = get32(p + 20);
+    if (conn > c->srv_conn) {
+        c->srv_conn = conn;
+        c->srv_last = -1;
+    }
+    if (!ri->sync && conn == c->srv_conn) {
+        if ((int64_t)seq <= c->srv_last)
+            sim_fail("request %u/%u reached the server after request %lld "
+                     "of the same connection",
+                     cid, seq, (long long)c->srv_last);
+        c->srv_last = seq;
+    }
     if (p[12] != ri->action || (p[14] | p[15] << 8) != ri->reply_len ||
         get32(p + 16) != ri->delay_us || len != REQ_HEADER + ri->filler)
         sim_fail("request %u/%u reached the server altered", cid, seq);
