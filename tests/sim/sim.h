@@ -18,9 +18,11 @@
  * yet delivered are lost, the reader then reads its end of stream, maybe
  * inside a frame, and the writer's writes fail with CFUT_ECONNRESET).
  *
- * The scenarios and their checks are in sim_run.c; tests/test_sim.c runs
- * them as a Check suite and, with 'test_sim seeds FROM TO', as the long
- * mode of './run stress'. Only public headers are used.
+ * The clients and their checks are in sim_client.c, the server's handler
+ * and restarts in sim_server.c, a run and the scenarios in sim_run.c
+ * (sim_int.h between them); tests/test_sim.c runs them as a Check suite
+ * and, with 'test_sim seeds FROM TO', as the long mode of './run stress'.
+ * Only public headers are used (and testkit's allocator, by the caller).
  */
 #ifndef CFUT_SIM_H
 #define CFUT_SIM_H
