@@ -11,6 +11,9 @@
 
 #include "cfut_executor_int.h"
 #include "cfut_timers_int.h"
+#ifndef __EMSCRIPTEN__
+#include "cfut_pool_io_int.h" /* a pool's shared driver (not in a page) */
+#endif
 
 /* Returns the timers of the executor running on this thread, or NULL. */
 static struct cfut__timers *
@@ -80,8 +83,12 @@ cfut_sleep_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
     }
     struct cfut__timers *tm = current_timers();
     if (tm == NULL) {
+#ifndef __EMSCRIPTEN__
+        return cfut__pool_sleep_start(s, cx, status); /* or CFUT_ESTATE */
+#else
         *status = CFUT_ESTATE;
         return CFUT_READY;
+#endif
     }
     /* A duration needs the clock; a deadline compares with the clock's
      * last reading (a passed deadline it misses fires at the next turn). */
@@ -253,12 +260,21 @@ cfut_interval_tick_poll(struct cfut_future *f, struct cfut_context *cx,
     if (!t->has_sleep) {
         if (!iv->started) {
             struct cfut__timers *tm = current_timers();
-            if (tm == NULL) {
-                res->status = CFUT_ESTATE;
+            int rc = CFUT_ESTATE;
+            if (tm != NULL) {
+                iv->next = cfut__timers_now(tm);
+                rc = CFUT_OK;
+            }
+#ifndef __EMSCRIPTEN__
+            else {
+                rc = cfut__pool_io_now(&iv->next); /* a pool's clock */
+            }
+#endif
+            if (rc != CFUT_OK) {
+                res->status = rc;
                 res->deadline = 0;
                 return CFUT_READY;
             }
-            iv->next = cfut__timers_now(tm);
             iv->started = true;
         }
         cfut_sleep_until_init(&t->sleep, iv->next);

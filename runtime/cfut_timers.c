@@ -163,8 +163,8 @@ cfut__timers_remove(struct cfut__timers *tm, struct cfut__timer *t)
 }
 
 /* Wakes every timer due at 'now', earliest first; returns how many. */
-static size_t
-fire_due(struct cfut__timers *tm, uint64_t now)
+size_t
+cfut__timers_fire_due(struct cfut__timers *tm, uint64_t now)
 {
     size_t n = 0;
     if (now > tm->now_cache)
@@ -181,6 +181,12 @@ fire_due(struct cfut__timers *tm, uint64_t now)
     return n;
 }
 
+uint64_t
+cfut__timers_next_deadline(const struct cfut__timers *tm)
+{
+    return tm->n != 0 ? tm->heap[0].deadline : UINT64_MAX;
+}
+
 int
 cfut__timers_advance(struct cfut__timers *tm, uint64_t ns)
 {
@@ -188,7 +194,7 @@ cfut__timers_advance(struct cfut__timers *tm, uint64_t ns)
         return CFUT_ESTATE;
     tm->paused_now += ns;
     CFUT__TRACE(clock(tm->trace_key, ns));
-    fire_due(tm, tm->paused_now);
+    cfut__timers_fire_due(tm, tm->paused_now);
     return CFUT_OK;
 }
 
@@ -202,7 +208,7 @@ cfut__timers_turn_armed(struct cfut__timers *tm, int64_t timeout_ns)
 {
     struct cfut__driver *d = tm->drv;
     uint64_t now = cfut__timers_now(tm);
-    size_t fired = fire_due(tm, now);
+    size_t fired = cfut__timers_fire_due(tm, now);
     int64_t wait = timeout_ns;
     if (fired != 0 || tm->paused) {
         wait = 0; /* wakes to run, or a clock that does not move by itself */
@@ -222,6 +228,6 @@ cfut__timers_turn_armed(struct cfut__timers *tm, int64_t timeout_ns)
             clock(tm->trace_key, tm->heap[0].deadline - tm->paused_now));
         tm->paused_now = tm->heap[0].deadline; /* auto-advance */
     }
-    fire_due(tm, cfut__timers_now(tm));
+    cfut__timers_fire_due(tm, cfut__timers_now(tm));
     return n;
 }
