@@ -358,7 +358,10 @@ cfut__pool_schedule(struct cfut__ptask *t, bool is_yield)
     struct cfut_pool *p = t->pool;
     struct cfut__worker *w = cfut__tls_worker;
     if (w != NULL && w->pool == p) {
-        if (!is_yield) {
+        /* A wake from the driver's turn (a timer, an fd event) goes to the
+         * back of the ring, so that tasks run in the order they were
+         * woken (timers: earliest deadline first). */
+        if (!is_yield && !w->in_driver) {
             struct cfut__ptask *prev = w->lifo;
             w->lifo = t;
             if (prev == NULL)
