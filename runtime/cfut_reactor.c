@@ -47,10 +47,21 @@ struct cfut_io {
 /* Wait lists                                                              */
 /* ---------------------------------------------------------------------- */
 
-static void shared_wait(struct cfut_io *io, enum cfut__io_dir dir,
-                        struct cfut__io_waiter *w,
-                        const struct cfut_waker *waker);
-static void shared_unwait(struct cfut_io *io, struct cfut__io_waiter *w);
+/* Out of line and cold: the single-threaded paths stay small enough to
+ * inline (the shared ones are the pool's; see below). */
+#if defined(__GNUC__)
+#define COLD __attribute__((noinline, cold))
+#define NOINLINE __attribute__((noinline))
+#else
+#define COLD
+#define NOINLINE
+#endif
+
+COLD static void shared_wait(struct cfut_io *io, enum cfut__io_dir dir,
+                             struct cfut__io_waiter *w,
+                             const struct cfut_waker *waker);
+COLD static void shared_unwait(struct cfut_io *io, struct cfut__io_waiter *w);
+COLD static void shared_clear_ready(struct cfut_io *io, unsigned mask);
 
 void
 cfut__io_wait(struct cfut_io *io, enum cfut__io_dir dir,
@@ -79,16 +90,30 @@ unlink_waiter(struct cfut__driver *d, struct cfut__io_waiter *w)
     d->n_waiters--;
 }
 
-void
-cfut__io_unwait(struct cfut_io *io, struct cfut__io_waiter *w)
+/* cfut__io_unwait() of a linked waiter: out of line, so that the call on
+ * a waiter that is not linked (after a wake, or none) stays a test. */
+NOINLINE static void
+unwait_linked(struct cfut_io *io, struct cfut__io_waiter *w)
 {
-    if (CFUT__UNLIKELY(io->shared != NULL)) {
+    if (io->shared != NULL) {
         shared_unwait(io, w);
         return;
     }
-    if (w->link.next != NULL)
-        unlink_waiter(io->drv, w);
+    unlink_waiter(io->drv, w);
     cfut_waker_drop(&w->waker);
+}
+
+void
+cfut__io_unwait(struct cfut_io *io, struct cfut__io_waiter *w)
+{
+    /*
+     * A waiter holds a waker exactly while it is linked: the wake that
+     * unlinks it takes the waker, clearing it last with a release store
+     * (wake_list()), which this load pairs with, so an unlinked waiter is
+     * seen as such without the lock of a shared registration.
+     */
+    if (__atomic_load_n(&w->waker.vtable, __ATOMIC_ACQUIRE) != NULL)
+        unwait_linked(io, w);
 }
 
 /* Wakes and unlinks every waiter on the list 'head'. */
@@ -100,7 +125,8 @@ wake_list(struct cfut__driver *d, struct cfut_list *head)
             cfut_container_of(head->next, struct cfut__io_waiter, link);
         unlink_waiter(d, w);
         struct cfut_waker k = w->waker;
-        w->waker = CFUT_WAKER_EMPTY;
+        w->waker.data = NULL;
+        __atomic_store_n(&w->waker.vtable, NULL, __ATOMIC_RELEASE); /* last */
         cfut_waker_wake(&k);
     }
 }
@@ -128,18 +154,34 @@ bits_text(unsigned bits)
     return text[bits & 7u];
 }
 
-/* The driver's report of an event on the fd: record it, wake the lists. */
-static void
-io_ready(struct cfut__fd_interest *in, unsigned bits)
+/* Wakes the lists 'bits' concern (after recording them). */
+static inline void
+io_wake(struct cfut_io *io, unsigned bits)
 {
-    struct cfut_io *io = cfut_container_of(in, struct cfut_io, interest);
-    /* HUP is sticky: see cfut_reactor.h */
-    __atomic_store_n(&io->ready, io->ready | bits, __ATOMIC_RELAXED);
     CFUT__TRACE(event(io->ex, bits_text(bits), io->fd));
     if (bits & CFUT_IO_READABLE)
         wake_list(io->drv, &io->readers);
     if (bits & CFUT_IO_WRITABLE)
         wake_list(io->drv, &io->writers);
+}
+
+/* The driver's report of an event on the fd: record it, wake the lists. */
+static void
+io_ready(struct cfut__fd_interest *in, unsigned bits)
+{
+    struct cfut_io *io = cfut_container_of(in, struct cfut_io, interest);
+    io->ready |= bits; /* HUP is sticky: see cfut_reactor.h */
+    io_wake(io, bits);
+}
+
+/* io_ready() of a shared registration (under its lock): the bits are read
+ * without the lock, so they are written with an atomic store. */
+static void
+io_ready_shared(struct cfut__fd_interest *in, unsigned bits)
+{
+    struct cfut_io *io = cfut_container_of(in, struct cfut_io, interest);
+    __atomic_store_n(&io->ready, io->ready | bits, __ATOMIC_RELAXED);
+    io_wake(io, bits);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -225,6 +267,15 @@ shared_unwait(struct cfut_io *io, struct cfut__io_waiter *w)
     cfut_waker_drop(&k);
 }
 
+static void
+shared_clear_ready(struct cfut_io *io, unsigned mask)
+{
+    mask &= ~CFUT_IO_HUP; /* a hang-up is never cleared */
+    pthread_mutex_lock(&io->shared->lock);
+    __atomic_store_n(&io->ready, io->ready & ~mask, __ATOMIC_RELAXED);
+    pthread_mutex_unlock(&io->shared->lock);
+}
+
 void
 cfut__io_reap(struct cfut__io_shared *sh)
 {
@@ -266,7 +317,7 @@ io_new(struct cfut__driver *d, struct cfut__io_shared *sh, const void *key,
     struct cfut_io *io = cfut_alloc(sizeof *io);
     if (io == NULL)
         return CFUT_ENOMEM;
-    io->interest.ready = io_ready;
+    io->interest.ready = sh != NULL ? io_ready_shared : io_ready;
     io->drv = d;
     io->ex = key;
     io->shared = sh;
@@ -383,14 +434,11 @@ cfut_io_ready(const struct cfut_io *io)
 void
 cfut_io_clear_ready(struct cfut_io *io, unsigned mask)
 {
-    mask &= ~CFUT_IO_HUP; /* a hang-up is never cleared */
     if (CFUT__UNLIKELY(io->shared != NULL)) {
-        pthread_mutex_lock(&io->shared->lock);
-        __atomic_store_n(&io->ready, io->ready & ~mask, __ATOMIC_RELAXED);
-        pthread_mutex_unlock(&io->shared->lock);
+        shared_clear_ready(io, mask);
         return;
     }
-    io->ready &= ~mask;
+    io->ready &= ~(mask & ~CFUT_IO_HUP); /* a hang-up is never cleared */
 }
 
 /* ---------------------------------------------------------------------- */

@@ -163,8 +163,8 @@ cfut__timers_remove(struct cfut__timers *tm, struct cfut__timer *t)
 }
 
 /* Wakes every timer due at 'now', earliest first; returns how many. */
-size_t
-cfut__timers_fire_due(struct cfut__timers *tm, uint64_t now)
+static size_t
+fire_due(struct cfut__timers *tm, uint64_t now)
 {
     size_t n = 0;
     if (now > tm->now_cache)
@@ -181,6 +181,12 @@ cfut__timers_fire_due(struct cfut__timers *tm, uint64_t now)
     return n;
 }
 
+size_t
+cfut__timers_fire_due(struct cfut__timers *tm, uint64_t now)
+{
+    return fire_due(tm, now);
+}
+
 uint64_t
 cfut__timers_next_deadline(const struct cfut__timers *tm)
 {
@@ -194,7 +200,7 @@ cfut__timers_advance(struct cfut__timers *tm, uint64_t ns)
         return CFUT_ESTATE;
     tm->paused_now += ns;
     CFUT__TRACE(clock(tm->trace_key, ns));
-    cfut__timers_fire_due(tm, tm->paused_now);
+    fire_due(tm, tm->paused_now);
     return CFUT_OK;
 }
 
@@ -208,7 +214,7 @@ cfut__timers_turn_armed(struct cfut__timers *tm, int64_t timeout_ns)
 {
     struct cfut__driver *d = tm->drv;
     uint64_t now = cfut__timers_now(tm);
-    size_t fired = cfut__timers_fire_due(tm, now);
+    size_t fired = fire_due(tm, now);
     int64_t wait = timeout_ns;
     if (fired != 0 || tm->paused) {
         wait = 0; /* wakes to run, or a clock that does not move by itself */
@@ -228,6 +234,6 @@ cfut__timers_turn_armed(struct cfut__timers *tm, int64_t timeout_ns)
             clock(tm->trace_key, tm->heap[0].deadline - tm->paused_now));
         tm->paused_now = tm->heap[0].deadline; /* auto-advance */
     }
-    cfut__timers_fire_due(tm, cfut__timers_now(tm));
+    fire_due(tm, cfut__timers_now(tm));
     return n;
 }
