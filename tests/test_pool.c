@@ -938,7 +938,7 @@ napper_drop(struct cfut_future *f)
     struct napper *n = cfut_container_of(f, struct napper, base);
     if (n->step == 1)
         cfut_future_drop(&n->s1.base);
-    if (n->step == 2)
+    if (n->step >= 2) /* finished or not: its own timer may be armed */
         cfut_future_drop(&n->to.base);
     atomic_fetch_add(n->drops, 1);
 }
