@@ -360,6 +360,10 @@ cfut_io_new(struct cfut_executor *ex, int fd, struct cfut_io **out)
 {
     if (ex == NULL || out == NULL || fd < 0)
         return CFUT_EINVAL;
+    CFUT_DEBUG_ASSERT(ex->owner == cfut__thread_id(),
+                      "cfut_io_new() on an executor used from a second "
+                      "thread (a registration belongs to its executor's "
+                      "thread; on a pool use cfut_pool_io_new())");
     return io_new(cfut__executor_driver(ex), NULL, ex, fd, out);
 }
 

@@ -41,15 +41,23 @@ cfut_time_now(const struct cfut_executor *ex)
         cfut__executor_timers((struct cfut_executor *)(uintptr_t)ex));
 }
 
+/* Debug builds: the clock of 'ex' is its thread's (cfut_time.h). */
+#define CHECK_OWNER(ex)                                                        \
+    CFUT_DEBUG_ASSERT((ex)->owner == cfut__thread_id(),                        \
+                      "an executor's clock was used from a second thread "     \
+                      "(cfut_time_pause/advance belong to its thread)")
+
 void
 cfut_time_pause(struct cfut_executor *ex)
 {
+    CHECK_OWNER(ex);
     cfut__timers_pause(cfut__executor_timers(ex));
 }
 
 int
 cfut_time_advance(struct cfut_executor *ex, uint64_t ns)
 {
+    CHECK_OWNER(ex);
     return cfut__timers_advance(cfut__executor_timers(ex), ns);
 }
 

@@ -758,6 +758,155 @@ START_TEST(test_pool_io_tasks_moving_between_workers_keep_their_timers)
 }
 END_TEST
 
+/* ---------------------------------------------------------------------- */
+/* Debug builds: local objects used from a second thread abort             */
+/* ---------------------------------------------------------------------- */
+
+#if CFUT_DEBUG_CHECKS
+static void *
+run_on_thread(void *arg)
+{
+    void (*fn)(void) = (void (*)(void))(uintptr_t)arg;
+    fn();
+    return NULL;
+}
+
+/* Runs 'fn' on a second thread and waits for it. */
+static void
+on_second_thread(void (*fn)(void))
+{
+    pthread_t t;
+    REQUIRE(pthread_create(&t, NULL, run_on_thread, (void *)(uintptr_t)fn) ==
+            0);
+    pthread_join(t, NULL);
+}
+
+static struct cfut_watch_sender watch_tx;
+static struct cfut_watch_receiver watch_rx;
+static void
+watch_send(void)
+{
+    int v = 2;
+    (void)cfut_watch_send(&watch_tx, &v);
+}
+static void
+local_watch_on_two_threads(void *arg)
+{
+    (void)arg;
+    int v = 1;
+    REQUIRE(cfut_watch_new(sizeof v, &v, NULL, &watch_tx, &watch_rx) == 0);
+    on_second_thread(watch_send);
+}
+
+static struct cfut_broadcast_sender bc_tx;
+static struct cfut_broadcast_receiver bc_rx;
+static void
+broadcast_send(void)
+{
+    int v = 2;
+    (void)cfut_broadcast_send(&bc_tx, &v);
+}
+static void
+local_broadcast_on_two_threads(void *arg)
+{
+    (void)arg;
+    REQUIRE(cfut_broadcast_new(sizeof(int), 4, NULL, &bc_tx, &bc_rx) == 0);
+    on_second_thread(broadcast_send);
+}
+
+static struct cfut_semaphore sem;
+static void
+semaphore_add(void)
+{
+    (void)cfut_semaphore_add_permits(&sem, 1);
+}
+static void
+local_semaphore_on_two_threads(void *arg)
+{
+    (void)arg;
+    REQUIRE(cfut_semaphore_new(1, &sem) == 0);
+    on_second_thread(semaphore_add);
+}
+
+static struct cfut_token tok;
+static void
+token_cancel(void)
+{
+    cfut_token_cancel(&tok);
+}
+static void
+local_token_on_two_threads(void *arg)
+{
+    (void)arg;
+    REQUIRE(cfut_token_new(&tok) == 0);
+    on_second_thread(token_cancel);
+}
+
+static struct cfut_executor *clock_ex;
+static void
+advance_clock(void)
+{
+    (void)cfut_time_advance(clock_ex, 1);
+}
+static void
+executor_clock_on_two_threads(void *arg)
+{
+    (void)arg;
+    REQUIRE(cfut_executor_new(&clock_ex) == 0);
+    cfut_time_pause(clock_ex);
+    on_second_thread(advance_clock);
+}
+
+/* Runs 'fn' in a child and checks it aborted with 'cfut: ' and 'what'. */
+static void
+require_abort(void (*fn)(void *), const char *what)
+{
+    char msg[1024];
+    bool aborted = testkit_aborts(fn, NULL, msg, sizeof msg);
+    ck_assert_msg(aborted, "did not abort; stderr: %s", msg);
+    ck_assert_msg(strstr(msg, "cfut: ") != NULL && strstr(msg, what) != NULL &&
+                      strstr(msg, "from a second thread") != NULL,
+                  "message: %s", msg);
+}
+
+START_TEST(test_pool_io_local_channel_kinds_on_a_second_thread_abort)
+{
+    require_abort(local_watch_on_two_threads, "a local watch channel");
+    require_abort(local_broadcast_on_two_threads, "a local broadcast channel");
+    require_abort(local_semaphore_on_two_threads, "a local semaphore");
+    require_abort(local_token_on_two_threads, "a local cancellation token");
+}
+END_TEST
+
+START_TEST(test_pool_io_executor_clock_on_a_second_thread_aborts)
+{
+    require_abort(executor_clock_on_two_threads, "an executor's clock");
+}
+END_TEST
+
+static struct cfut_watch_sync_sender sync_tx;
+static void
+sync_watch_send(void)
+{
+    int v = 3;
+    REQUIRE(cfut_watch_sync_send(&sync_tx, &v) == 0);
+}
+
+START_TEST(test_pool_io_thread_safe_kind_on_a_second_thread_is_fine)
+{
+    struct cfut_watch_sync_receiver rx;
+    int v = 1;
+    ck_assert_int_eq(cfut_watch_sync_new(sizeof v, &v, NULL, &sync_tx, &rx), 0);
+    on_second_thread(sync_watch_send);
+    int got = 0;
+    (void)cfut_watch_sync_get(&rx, &got);
+    ck_assert_int_eq(got, 3);
+    cfut_watch_sync_sender_drop(&sync_tx);
+    cfut_watch_sync_receiver_drop(&rx);
+}
+END_TEST
+#endif
+
 static Suite *
 pool_io_suite(void)
 {
@@ -788,6 +937,17 @@ pool_io_suite(void)
                    test_pool_io_cancelling_parked_sleep_and_read_frees_them);
     tcase_add_test(tc, test_pool_io_shutdown_drops_tasks_parked_in_io_once);
     suite_add_tcase(s, tc);
+
+#if CFUT_DEBUG_CHECKS
+    tc = tcase_create("thread checks");
+    testkit_fixture(tc);
+    tcase_add_test(tc,
+                   test_pool_io_local_channel_kinds_on_a_second_thread_abort);
+    tcase_add_test(tc, test_pool_io_executor_clock_on_a_second_thread_aborts);
+    tcase_add_test(tc,
+                   test_pool_io_thread_safe_kind_on_a_second_thread_is_fine);
+    suite_add_tcase(s, tc);
+#endif
     return s;
 }
 
