@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "cfut_count_int.h"
+#include "cfut_owner_int.h"
 #include "cfut_alloc_int.h"
 #include "cfut_broadcast.h"
 #include "cfut_waitq_int.h"
@@ -39,6 +40,7 @@ struct cfut__broadcast_slot {
  * its receivers have lagged, and will skip it.
  */
 struct cfut__broadcast {
+    CFUT__OWNER_FIELD; /* debug builds: the local kind's thread */
     /* immutable */
     size_t msg_size;
     size_t cap; /* slots in the ring */
@@ -106,6 +108,7 @@ cfut__broadcast_core_init(struct cfut__broadcast *c, void *block,
         .drop = ops != NULL ? ops->drop : NULL,
         .n_senders = 1,
         .n_receivers = 1};
+    CFUT__OWNER_INIT(c, "broadcast channel");
     for (size_t i = 0; i < cap; i++)
         c->slots[i] = (struct cfut__broadcast_slot){0, 0};
     cfut_list_init(&c->waiters);

@@ -5,6 +5,25 @@
  */
 #include "cfut_kind_int.h"
 
+#include <stdio.h>
+#include <stdlib.h>
+
+#if CFUT_DEBUG_CHECKS
+_Thread_local char cfut__owner_token;
+
+void
+cfut__owner_fail(const struct cfut__owner *o)
+{
+    fprintf(stderr,
+            "cfut: a local %s was used from a second thread (the local "
+            "kind belongs to the thread that made it; use the thread-safe "
+            "kind, CFUT_CHANNEL_SYNC, across threads and on a pool)\n",
+            o->what);
+    fflush(stderr);
+    abort();
+}
+#endif
+
 void
 cfut__kind_finish_sync(pthread_mutex_t *m, struct cfut__wake_list *wl,
                        struct cfut_list *batch)

@@ -16,6 +16,7 @@
 #include <stddef.h>
 
 #include "cfut_count_int.h"
+#include "cfut_owner_int.h"
 #include "cfut_waitq_int.h"
 
 /* Wakers cloned under the lock per round while a batch is woken. */
@@ -151,6 +152,7 @@ cfut__call_end(struct cfut__call *k)
     do {                                                                       \
         struct cfut__call k;                                                   \
         CFUT__KIND_NOT_EMPTY(c);                                               \
+        CFUT__KIND_OWNED(m, c);                                                \
         cfut__call_begin(&k, (m));                                             \
         body;                                                                  \
         cfut__call_end(&k);                                                    \
@@ -161,6 +163,7 @@ cfut__call_end(struct cfut__call *k)
 #define CFUT__KIND_LOCKED(m, c, body)                                          \
     do {                                                                       \
         CFUT__KIND_NOT_EMPTY(c);                                               \
+        CFUT__KIND_OWNED(m, c);                                                \
         cfut__kind_lock(m);                                                    \
         body;                                                                  \
         cfut__kind_unlock(m);                                                  \
@@ -170,6 +173,11 @@ cfut__call_end(struct cfut__call *k)
  * (dropped, or never made). */
 #define CFUT__KIND_NOT_EMPTY(c)                                                \
     CFUT_ASSERT((c) != NULL, "a call on an empty handle")
+
+/* Debug builds: aborts when the state 'c' of the local kind ('m' NULL)
+ * is used on a thread other than the one that made it (cfut_owner_int.h).
+ * The local kind's copy of a call is compiled for a constant NULL. */
+#define CFUT__KIND_OWNED(m, c) ((m) == NULL ? CFUT__OWNER_CHECK(c) : (void)0)
 
 /* Counts one more handle in the count 'field' of the state 'c' (guarded by
  * 'm') with 'count_up' (cfut_count_int.h); aborts with 'msg' when the
@@ -187,7 +195,11 @@ cfut__call_end(struct cfut__call *k)
 CFUT__KIND_INLINE void
 cfut__call_waiter_gone_in(pthread_mutex_t *m, struct cfut__waiter *w)
 {
-    CFUT__KIND_CALL(m, k, w, cfut__waiter_gone(w, k.wl));
+    struct cfut__call k; /* (a waiter, not a state: no owner to check) */
+    CFUT__KIND_NOT_EMPTY(w);
+    cfut__call_begin(&k, m);
+    cfut__waiter_gone(w, k.wl);
+    cfut__call_end(&k);
 }
 
 /* A waiting future whose kind's lock is 'lock' (NULL: the local kind)
@@ -218,6 +230,7 @@ cfut__call_waiter_gone(void *lock, struct cfut__waiter *w)
     CFUT__KIND_INLINE enum cfut_poll name##_poll_in(                           \
         pthread_mutex_t *m, T *f, struct cfut_context *cx, void *out)          \
     {                                                                          \
+        CFUT__KIND_OWNED(m, f->shared);                                        \
         cfut__kind_lock(m); /* (the state: never NULL, see _start) */          \
         enum cfut_poll r = core(f, cx, out);                                   \
         cfut__kind_unlock(m);                                                  \
@@ -364,6 +377,7 @@ cfut__kind_free(pthread_mutex_t *m, void *block)
     do {                                                                       \
         struct cfut__call k;                                                   \
         CFUT__KIND_NOT_EMPTY(c);                                               \
+        CFUT__KIND_OWNED(m, c);                                                \
         cfut__call_begin(&k, (m));                                             \
         bool is_unreferenced_ = (gone);                                        \
         cfut__call_end(&k);                                                    \

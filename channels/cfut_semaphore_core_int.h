@@ -15,6 +15,7 @@
 #include <stddef.h>
 
 #include "cfut_count_int.h"
+#include "cfut_owner_int.h"
 #include "cfut_semaphore.h"
 #include "cfut_waitq_int.h"
 
@@ -43,9 +44,10 @@ enum {
  * waiters first).
  */
 struct cfut__semaphore {
-    size_t available; /* permits nobody holds or is assigned */
-    size_t total;     /* available + held by permits + assigned to waiters */
-    size_t refs;      /* handles, permits, acquire futures */
+    CFUT__OWNER_FIELD; /* debug builds: the local kind's thread */
+    size_t available;  /* permits nobody holds or is assigned */
+    size_t total;      /* available + held by permits + assigned to waiters */
+    size_t refs;       /* handles, permits, acquire futures */
     bool closed;
     struct cfut_list waiters; /* acquire futures, FIFO */
 };
@@ -59,6 +61,7 @@ cfut__semaphore_core_init(struct cfut__semaphore *c, size_t permits)
         return false;
     *c = (struct cfut__semaphore){
         .available = permits, .total = permits, .refs = 1};
+    CFUT__OWNER_INIT(c, "semaphore");
     cfut_list_init(&c->waiters);
     return true;
 }

@@ -113,6 +113,7 @@ make(bool is_sync, struct cfut__token *parent, struct cfut__token **out)
         struct cfut__token *c = cfut_alloc(sizeof *c);
         if (c == NULL)
             return CFUT_ENOMEM;
+        CFUT__OWNER_INIT(c, "cancellation token");
         link_state(NULL, c, parent);
         *out = c;
         return CFUT_OK;

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "cfut_count_int.h"
+#include "cfut_owner_int.h"
 #include "cfut_token.h"
 #include "cfut_waitq_int.h"
 
@@ -24,6 +25,7 @@
  * parent starts cancelled), so a walk may stop at a cancelled state.
  */
 struct cfut__token {
+    CFUT__OWNER_FIELD;           /* debug builds: the local kind's thread */
     uint32_t refs;               /* handles, futures, child states */
     bool is_cancelled;           /* set once, never cleared */
     struct cfut__token *parent;  /* holds a reference; NULL: a root */

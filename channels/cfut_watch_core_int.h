@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "cfut_count_int.h"
+#include "cfut_owner_int.h"
 #include "cfut_alloc_int.h"
 #include "cfut_waitq_int.h"
 #include "cfut_watch.h"
@@ -28,6 +29,7 @@
  * so both happen without the lock (one sender, one call at a time).
  */
 struct cfut__watch {
+    CFUT__OWNER_FIELD; /* debug builds: the local kind's thread */
     /* immutable */
     size_t value_size;
     size_t stride; /* bytes from one slot to the next */
@@ -84,6 +86,7 @@ cfut__watch_core_init(struct cfut__watch *c, void *block, size_t hdr_size,
                               .drop = ops != NULL ? ops->drop : NULL,
                               .n_receivers = 1,
                               .tx_alive = true};
+    CFUT__OWNER_INIT(c, "watch channel");
     cfut_list_init(&c->waiters);
     if (initial != NULL)
         memcpy(c->slots, initial, value_size);

@@ -137,6 +137,19 @@ struct cfut__driver {
  */
 int cfut__driver_default_new(struct cfut__driver **out);
 
+/*
+ * A turn of the default (epoll) driver in two halves, for a driver that
+ * several threads share (the pool's, cfut_pool_io.c): the wait blocks at
+ * most 'timeout_ns' (CFUT__DRIVER_FOREVER: no limit) and keeps the events
+ * in the driver, without reporting them; the dispatch then reports the
+ * 'n' events the wait returned (and consumes an unpark), so that its
+ * caller can hold the lock that guards the interests around it only.
+ * cfut__epoll_wait() returns the number of events, or -errno.
+ * Context: one thread at a time per driver, dispatch after wait.
+ */
+int cfut__epoll_wait(struct cfut__driver *d, int64_t timeout_ns);
+void cfut__epoll_dispatch(struct cfut__driver *d, int n);
+
 /* Initialises the base of a driver of type 'vt'. */
 static inline void
 cfut__driver_init(struct cfut__driver *d, const struct cfut__driver_vtable *vt)

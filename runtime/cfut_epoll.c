@@ -88,6 +88,32 @@ epoll_turn(struct cfut__driver *d, int64_t timeout_ns)
     return n;
 }
 
+/*
+ * The two halves of a turn, for a driver shared by threads (the pool's,
+ * cfut_pool_io.c): the wait runs without its caller's lock, the dispatch
+ * under it (cfut_driver_int.h).
+ */
+int
+cfut__epoll_wait(struct cfut__driver *d, int64_t timeout_ns)
+{
+    struct epoll_driver *ep = of(d);
+    int ms = -1;
+    if (timeout_ns >= 0) {
+        uint64_t m = ((uint64_t)timeout_ns + 999999u) / 1000000u;
+        ms = m > INT_MAX ? INT_MAX : (int)m;
+    }
+    int n = epoll_wait(ep->epfd, ep->events, N_EVENTS, ms);
+    if (n < 0)
+        return errno == EINTR ? 0 : -errno;
+    return n;
+}
+
+void
+cfut__epoll_dispatch(struct cfut__driver *d, int n)
+{
+    dispatch(of(d), n);
+}
+
 static void
 epoll_unpark(struct cfut__driver *d)
 {

@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #include "cfut_io.h"
 #include "cfut_io_int.h"
+#include "cfut_pool_io_int.h"
 #include "cfut_reactor_int.h"
 
 #include <arpa/inet.h>
@@ -287,15 +288,14 @@ static int
 connect_attempt(struct cfut_connect *c, struct cfut_context *cx)
 {
     if (!c->started) {
-        struct cfut_executor *ex = cfut_executor_current();
-        if (ex == NULL)
-            return CFUT_ESTATE;
+        if (cfut_executor_current() == NULL && cfut__tls_pool_io == NULL)
+            return CFUT_ESTATE; /* neither an executor nor a pool here */
         const struct sockaddr *sa = (const struct sockaddr *)(void *)c->addr;
         int fd = socket(sa->sa_family,
                         SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (fd < 0)
             return -errno;
-        int rc = cfut_io_new(ex, fd, &c->io);
+        int rc = cfut__io_new_current(fd, &c->io); /* or the pool's */
         if (rc != CFUT_OK) {
             close(fd);
             return rc;

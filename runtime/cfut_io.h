@@ -5,7 +5,10 @@
  * Unix), and helpers that make listening sockets and socket pairs.
  *
  * Threading: single-threaded: every future here is polled and dropped on
- * the thread of the executor its registration belongs to.
+ * the thread of the executor its registration belongs to; on a pool
+ * (registrations of cfut_pool_io_new(), connects polled on a worker), by
+ * the pool's tasks on any of its workers, one thread at a time per
+ * future (cfut_pool.h, "I/O and time").
  * Lifetime: each future lives in caller storage and is pinned from its
  * first poll until drop; the registration it uses must outlive it.
  * Dropping a pending future takes it off the registration's wait list and
@@ -183,7 +186,9 @@ struct cfut_connect_result {
  * fails: -ECONNREFUSED (nothing listens there), -ENETUNREACH,
  * -EHOSTUNREACH, -ETIMEDOUT, -ENOENT (no such Unix socket), CFUT_EAGAIN
  * (-EAGAIN: a Unix listener's backlog is full), -EMFILE, ...; CFUT_ENOMEM;
- * CFUT_ESTATE when polled outside an executor.
+ * CFUT_ESTATE when polled outside an executor and outside a pool (on a
+ * pool's worker or in cfut_pool_block_on(), the connection is registered
+ * with the pool's shared driver).
  */
 struct cfut_connect {
     /* private: do not touch */

@@ -97,7 +97,9 @@ cfut__sched_init(void)
 /* Parking (a futex word)                                                  */
 /* ---------------------------------------------------------------------- */
 
-enum { PARK_EMPTY, PARK_PARKED, PARK_NOTIFIED };
+#define PARK_EMPTY CFUT__PARK_EMPTY
+#define PARK_PARKED CFUT__PARK_PARKED
+#define PARK_NOTIFIED CFUT__PARK_NOTIFIED
 
 static void
 futex(atomic_uint *word, int op, unsigned val)
@@ -126,6 +128,17 @@ cfut__parker_unpark(struct cfut__parker *pk)
 {
     if (atomic_exchange(&pk->state, PARK_NOTIFIED) == PARK_PARKED)
         futex(&pk->state, FUTEX_WAKE, 1);
+}
+
+/* Unparks worker 'w', asleep on its futex or blocked in the driver. */
+static void
+unpark_worker(struct cfut__worker *w)
+{
+    unsigned old = atomic_exchange(&w->parker.state, PARK_NOTIFIED);
+    if (old == PARK_PARKED)
+        futex(&w->parker.state, FUTEX_WAKE, 1);
+    else if (old == CFUT__PARK_DRIVER)
+        cfut__pool_io_unpark(&w->pool->io);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -290,8 +303,8 @@ inject_pop(struct cfut_pool *p, struct cfut__worker *w)
  * this again). The fence pairs with the one in park_worker(): either the
  * parking worker sees the new work, or this sees it idle.
  */
-static void
-notify_one(struct cfut_pool *p)
+void
+cfut__pool_notify_one(struct cfut_pool *p)
 {
     atomic_thread_fence(memory_order_seq_cst);
     if (atomic_load_explicit(&p->n_searching, memory_order_relaxed) != 0)
@@ -310,7 +323,15 @@ notify_one(struct cfut_pool *p)
     atomic_fetch_sub(&p->n_idle, 1);
     atomic_fetch_add(&p->n_searching, 1); /* on its behalf */
     pthread_mutex_unlock(&p->idle_lock);
-    cfut__parker_unpark(&w->parker);
+    unpark_worker(w);
+}
+
+void
+cfut__pool_io_first_use(struct cfut_pool *p)
+{
+    /* A worker that parks from now on turns the driver; wake one in case
+     * all sleep on their futex already. */
+    cfut__pool_notify_one(p);
 }
 
 /* Pushes 't' at the back of the ring of 'w', overflowing half to the
@@ -337,7 +358,10 @@ cfut__pool_schedule(struct cfut__ptask *t, bool is_yield)
     struct cfut_pool *p = t->pool;
     struct cfut__worker *w = cfut__tls_worker;
     if (w != NULL && w->pool == p) {
-        if (!is_yield) {
+        /* A wake from the driver's turn (a timer, an fd event) goes to the
+         * back of the ring, so that tasks run in the order they were
+         * woken (timers: earliest deadline first). */
+        if (!is_yield && !w->in_driver) {
             struct cfut__ptask *prev = w->lifo;
             w->lifo = t;
             if (prev == NULL)
@@ -345,10 +369,12 @@ cfut__pool_schedule(struct cfut__ptask *t, bool is_yield)
             t = prev;
         }
         push_local(w, t);
+        if (w->in_driver)
+            return; /* the others are notified after the turn */
     } else if (!inject_push(p, t, t, 1)) {
         return; /* shutting down: the shutdown completes it */
     }
-    notify_one(p);
+    cfut__pool_notify_one(p);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -361,6 +387,7 @@ next_local(struct cfut__worker *w)
 {
     struct cfut_pool *p = w->pool;
     if (++w->tick % FAIRNESS_INTERVAL == 0) {
+        cfut__pool_io_tick(w);
         struct cfut__ptask *t = inject_pop(p, w);
         if (t != NULL)
             return t;
@@ -393,7 +420,7 @@ stop_searching(struct cfut__worker *w)
         return;
     w->searching = false;
     if (atomic_fetch_sub(&w->pool->n_searching, 1) == 1)
-        notify_one(w->pool);
+        cfut__pool_notify_one(w->pool);
 }
 
 /* Steals from the other workers, then the injection queue. */
@@ -441,11 +468,11 @@ cpu_relax(void)
 
 /*
  * Looks for work again a few times before parking, while still counted as
- * searching: a push made meanwhile then needs no unpark (notify_one() sees
- * a searcher), which spares the pushing thread a futex wake and this one a
- * sleep. Between looks it pauses, then yields the CPU (on a loaded machine
- * the pushing thread may be waiting for it). Costs a few microseconds per
- * idle period.
+ * searching: a push made meanwhile then needs no unpark
+ * (cfut__pool_notify_one() sees a searcher), which spares the pushing thread a
+ * futex wake and this one a sleep. Between looks it pauses, then yields the CPU
+ * (on a loaded machine the pushing thread may be waiting for it). Costs a few
+ * microseconds per idle period.
  */
 static struct cfut__ptask *
 spin_search(struct cfut__worker *w)
@@ -514,8 +541,28 @@ park_worker(struct cfut__worker *w)
         &w->n_parks,
         atomic_load_explicit(&w->n_parks, memory_order_relaxed) + 1,
         memory_order_relaxed);
-    cfut__parker_park(&w->parker);
-    w->searching = true; /* the notifier counted it as searching */
+    if (!cfut__pool_park_in_driver(w))
+        cfut__parker_park(&w->parker);
+    /*
+     * A notify took it off the stack and counted it as searching; a turn
+     * of the driver (an event, a timer) or a late unpark leaves it there.
+     */
+    pthread_mutex_lock(&p->idle_lock);
+    if (w->is_idle) {
+        struct cfut__worker **pp = &p->idle;
+        while (*pp != w)
+            pp = &(*pp)->idle_next;
+        *pp = w->idle_next;
+        w->is_idle = false;
+        atomic_fetch_sub(&p->n_idle, 1);
+        w->searching = false;
+    } else {
+        w->searching = true;
+    }
+    pthread_mutex_unlock(&p->idle_lock);
+    if (!cfut__ring_is_empty(&w->ring))
+        cfut__pool_notify_one(
+            p); /* the turn woke more than this worker runs next */
 }
 
 static void *
@@ -524,6 +571,7 @@ worker_main(void *arg)
     struct cfut__worker *w = arg;
     struct cfut_pool *p = w->pool;
     cfut__tls_worker = w;
+    cfut__tls_pool_io = &p->io;
     cfut__trace_worker((int)w->index);
     struct cfut_context cx;
     cx.budget = &w->budget;
@@ -548,6 +596,7 @@ worker_main(void *arg)
     }
     /* 'n_searching' means nothing once closed: no count to give back. */
     cfut__tls_worker = NULL;
+    cfut__tls_pool_io = NULL;
     cfut__trace_worker(-1);
     cfut_thread_cleanup();
     return NULL;
@@ -582,7 +631,7 @@ stop_workers(struct cfut_pool *p, unsigned n_started)
     atomic_store(&p->inject_len, 0);
     pthread_mutex_unlock(&p->inject_lock);
     for (unsigned i = 0; i < n_started; i++)
-        cfut__parker_unpark(&p->workers[i].parker);
+        unpark_worker(&p->workers[i]);
     for (unsigned i = 0; i < n_started; i++)
         pthread_join(p->workers[i].thread, NULL);
 }
@@ -619,6 +668,14 @@ cfut_pool_new(const struct cfut_pool_config *cfg, struct cfut_pool **out)
         cfut_list_init(&p->shards[i].tasks);
     }
     atomic_init(&p->refs, 1);
+    rc = cfut__pool_io_init(&p->io, p);
+    if (rc != CFUT_OK) {
+        for (unsigned i = 0; i <= n; i++)
+            pthread_mutex_destroy(&p->shards[i].lock);
+        pthread_mutex_destroy(&p->inject_lock);
+        pthread_mutex_destroy(&p->idle_lock);
+        goto free_pool;
+    }
     for (unsigned i = 0; i < n; i++) {
         struct cfut__worker *w = &p->workers[i];
         w->pool = p;
@@ -631,6 +688,7 @@ cfut_pool_new(const struct cfut_pool_config *cfg, struct cfut_pool **out)
                                &p->workers[i]);
         if (e != 0) {
             stop_workers(p, i);
+            cfut__pool_io_deinit(&p->io);
             CFUT__TRACE(executor_free(p));
             cfut__pool_release(p);
             return -e;
@@ -674,6 +732,7 @@ cfut_pool_free(struct cfut_pool *p)
             cfut__ptask_shutdown(t);
         }
     }
+    cfut__pool_io_deinit(&p->io); /* no future uses it now */
     CFUT__TRACE(executor_free(p));
     cfut__pool_release(p);
 }
@@ -825,15 +884,22 @@ cfut_pool_block_on(struct cfut_pool *p, struct cfut_future *f, void *out)
     struct cfut_context cx;
     cx.waker = &w;
     cx.budget = &budget;
+    /* Leaf futures (sleep, I/O) find the pool's shared driver. */
+    struct cfut__pool_io *saved_io = cfut__tls_pool_io;
+    cfut__tls_pool_io = &p->io;
     for (;;) {
         budget = CFUT_BUDGET;
         if (cfut_future_poll(f, &cx, out) == CFUT_READY)
             break;
         cfut__parker_park(&b->pk);
     }
+    cfut_future_drop(f);
+    cfut__tls_pool_io = saved_io;
+    f = NULL;
 
 drop_future:
-    cfut_future_drop(f);
+    if (f != NULL)
+        cfut_future_drop(f);
     if (b != NULL)
         block_drop(b);
     cfut_free(scratch);

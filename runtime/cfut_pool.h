@@ -11,11 +11,20 @@
  * pool task touches must be thread-safe: only the thread-safe kinds of
  * channels (CFUT_CHANNEL_SYNC) may cross tasks there, and the objects of
  * a single-threaded executor (its join handles, local channels, timers,
- * fd registrations) stay on that executor's thread. Leaf futures that
- * need an executor's timers or reactor (cfut_sleep, fd readiness) find
- * none on a pool worker (cfut_executor_current() is NULL there) and
- * finish with CFUT_ESTATE: run I/O on a single-threaded executor and
- * hand work to the pool through a thread-safe channel or a join handle.
+ * fd registrations) stay on that executor's thread.
+ * I/O and time: each pool has one shared driver (epoll and a timer heap
+ * under a lock), turned by a worker that parks. Leaf futures polled on a
+ * worker or inside cfut_pool_block_on(), where cfut_executor_current() is
+ * NULL, use it: cfut_sleep and the rest of cfut_time.h (on
+ * CLOCK_MONOTONIC; the pool's clock cannot be paused), connects, and the
+ * readiness, read, write and accept futures of registrations made with
+ * cfut_pool_io_new() or cfut_pool_fd_stream_new(). A task that moves to
+ * another worker keeps its timer and its place in a wait list (they live
+ * in the pool, not in a worker). A pool registration may be used from any
+ * thread of its pool (one reader and one writer at a time, as for any
+ * registration) and freed from any thread; dropping a pending leaf
+ * future (cancelling its task, freeing the pool) takes its timer or
+ * waiter out.
  * Lifetime: a task is one allocation (header, future and output); it
  * lives while its future, its join handle or any of its wakers does, and
  * may outlive the pool. Freeing the pool drops every live task's future
@@ -40,6 +49,9 @@ struct cfut_pool;
 
 /* A task of a pool (opaque; reached through a pool join handle). */
 struct cfut__ptask;
+
+struct cfut_io;     /* cfut_reactor.h */
+struct cfut_stream; /* cfut_stream.h */
 
 /* How to make a pool. Zero-initialise it, then set what you need. */
 struct cfut_pool_config {
@@ -171,6 +183,48 @@ CFUT_API int cfut_pool_spawn(struct cfut_pool *p, struct cfut_future *fresh,
  */
 CFUT_API int cfut_pool_block_on(struct cfut_pool *p, struct cfut_future *f,
                                 void *out);
+
+/* ---------------------------------------------------------------------- */
+/* I/O on the pool                                                         */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * Registers 'fd' with the shared driver of 'p' (edge-triggered, for
+ * reading and writing) and makes it non-blocking, as cfut_io_new() does
+ * for an executor. The futures of cfut_io.h on it may be polled by pool
+ * tasks (on any worker) and by cfut_pool_block_on().
+ * Ownership: 'fd' is taken on success (cfut_io_free() closes it) and left
+ *   to the caller on failure; '*out' receives the registration, which must
+ *   be freed (from any thread) before the pool.
+ * Returns: 0; CFUT_EINVAL if 'p' or 'out' is NULL or 'fd' is negative;
+ *   CFUT_ENOMEM; -EPERM, -EBADF, -EEXIST as cfut_io_new().
+ * Context: any thread.
+ */
+CFUT_API int cfut_pool_io_new(struct cfut_pool *p, int fd,
+                              struct cfut_io **out);
+
+/*
+ * Makes a duplex stream (cfut_stream.h) over 'fd' registered with the
+ * shared driver of 'p', as cfut_fd_stream_new() does for an executor: its
+ * reads, writes and shutdown may be polled by pool tasks on any worker.
+ * Ownership: as cfut_pool_io_new(); cfut_stream_close() frees the stream,
+ *   its registration and the fd (before the pool is freed).
+ * Returns: 0; CFUT_EINVAL; CFUT_ENOMEM; -EPERM, -EBADF, -EEXIST.
+ * Context: any thread.
+ */
+CFUT_API int cfut_pool_fd_stream_new(struct cfut_pool *p, int fd,
+                                     struct cfut_stream **out);
+
+/* What the shared driver of a pool holds (tests: zero at teardown). */
+struct cfut_pool_io_counts {
+    size_t n_timers;        /* timers armed (sleeps, timeouts, ticks) */
+    size_t n_waiters;       /* futures waiting for fd readiness */
+    size_t n_registrations; /* live registrations (struct cfut_io) */
+};
+
+/* Fills 'out' with the counts of the shared driver of 'p'. Any thread. */
+CFUT_API void cfut_pool_io_counts(struct cfut_pool *p,
+                                  struct cfut_pool_io_counts *out);
 
 /* ---------------------------------------------------------------------- */
 /* Introspection                                                           */

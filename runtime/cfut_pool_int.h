@@ -15,6 +15,7 @@
 
 #include "cfut_list_int.h"
 #include "cfut_pool.h"
+#include "cfut_pool_io_int.h"
 
 /* ---------------------------------------------------------------------- */
 /* Schedule perturbation (debug builds, CFUT_SCHED_SEED)                   */
@@ -217,7 +218,17 @@ struct cfut__ptask *cfut__ring_steal_into(struct cfut__ring *src,
 /* Workers and the pool                                                    */
 /* ---------------------------------------------------------------------- */
 
-/* A thread parker: a futex word (EMPTY, PARKED, NOTIFIED). */
+/*
+ * A thread parker: a futex word. PARKED: asleep on the futex; DRIVER: a
+ * worker blocked in the shared driver's turn (an unpark writes the
+ * driver's eventfd instead of waking the futex).
+ */
+enum {
+    CFUT__PARK_EMPTY,
+    CFUT__PARK_PARKED,
+    CFUT__PARK_NOTIFIED,
+    CFUT__PARK_DRIVER
+};
 struct cfut__parker {
     atomic_uint state;
 };
@@ -247,7 +258,9 @@ struct cfut__worker {
     uint32_t n_lifo_run; /* consecutive polls from the LIFO slot */
     bool searching;
     bool in_poll;
-    uint64_t rng; /* victim choice */
+    bool in_driver; /* turning the shared driver: wakes queue here, and
+                       the others are notified after the turn */
+    uint64_t rng;   /* victim choice */
     /* statistics (written by the owner, read racily) */
     atomic_uint_fast64_t n_polls, n_steals, n_parks, n_lifo;
     /* guarded by pool->idle_lock */
@@ -275,6 +288,8 @@ struct cfut_pool {
     atomic_uint_fast64_t next_id;
     struct cfut__shard *shards; /* n_workers + 1 (the last: outside) */
     struct cfut__worker *workers;
+    /* I/O and time: the shared driver (cfut_pool_io.c) */
+    struct cfut__pool_io io;
 };
 
 /* The worker the calling thread is (NULL: not a worker). */
@@ -287,6 +302,26 @@ extern _Thread_local struct cfut__worker *cfut__tls_worker;
  * unparking an idle worker. After shutdown began the push is skipped.
  */
 void cfut__pool_schedule(struct cfut__ptask *t, bool is_yield);
+
+/*
+ * Unparks one idle worker unless one is searching already (cfut_pool.c).
+ */
+void cfut__pool_notify_one(struct cfut_pool *p);
+
+/*
+ * Parks worker 'w' in the shared driver when it is in use and no other
+ * worker turns it: it blocks in the turn until an fd event, the next
+ * timer or an unpark. Returns false (nothing done) when it could not.
+ * (cfut_pool_io.c)
+ */
+bool cfut__pool_park_in_driver(struct cfut__worker *w);
+
+/*
+ * The fairness tick's look at the shared driver: a turn that does not
+ * block, at most once a millisecond, when the driver is in use and free.
+ * (cfut_pool_io.c)
+ */
+void cfut__pool_io_tick(struct cfut__worker *w);
 
 /* Releases one reference to the pool (the last frees it). */
 void cfut__pool_release(struct cfut_pool *p);

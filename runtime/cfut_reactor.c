@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
@@ -29,22 +30,47 @@ _Static_assert(CFUT_IO_READABLE == CFUT__DRIVER_READABLE &&
 struct cfut_io {
     struct cfut__fd_interest interest; /* what the driver reports to */
     struct cfut__driver *drv;
-    const struct cfut_executor *ex; /* for the trace */
+    const void *ex; /* names the owner in the trace */
+    /* NULL: single-threaded; else the shared driver's lock and turn */
+    struct cfut__io_shared *shared;
     int fd;
-    unsigned ready; /* CFUT_IO_* seen and not cleared */
+    /* CFUT_IO_* seen and not cleared; with 'shared', written under its
+     * lock and read without it (relaxed atomic accesses) */
+    unsigned ready;
     bool is_socket;
-    struct cfut_list readers; /* read waiters, on their 'link' */
-    struct cfut_list writers; /* write waiters, on their 'link' */
+    struct cfut_list readers;  /* read waiters, on their 'link' */
+    struct cfut_list writers;  /* write waiters, on their 'link' */
+    struct cfut_io *dead_next; /* on 'shared->dead' */
 };
 
 /* ---------------------------------------------------------------------- */
 /* Wait lists                                                              */
 /* ---------------------------------------------------------------------- */
 
+/* Out of line and cold: the single-threaded paths stay small enough to
+ * inline (the shared ones are the pool's; see below). */
+#if defined(__GNUC__)
+#define COLD __attribute__((noinline, cold))
+#define NOINLINE __attribute__((noinline))
+#else
+#define COLD
+#define NOINLINE
+#endif
+
+COLD static void shared_wait(struct cfut_io *io, enum cfut__io_dir dir,
+                             struct cfut__io_waiter *w,
+                             const struct cfut_waker *waker);
+COLD static void shared_unwait(struct cfut_io *io, struct cfut__io_waiter *w);
+COLD static void shared_clear_ready(struct cfut_io *io, unsigned mask);
+
 void
 cfut__io_wait(struct cfut_io *io, enum cfut__io_dir dir,
               struct cfut__io_waiter *w, const struct cfut_waker *waker)
 {
+    if (CFUT__UNLIKELY(io->shared != NULL)) {
+        shared_wait(io, dir, w, waker);
+        return;
+    }
     if (w->link.next != NULL) {
         cfut_waker_register(&w->waker, waker);
         return;
@@ -64,12 +90,30 @@ unlink_waiter(struct cfut__driver *d, struct cfut__io_waiter *w)
     d->n_waiters--;
 }
 
+/* cfut__io_unwait() of a linked waiter: out of line, so that the call on
+ * a waiter that is not linked (after a wake, or none) stays a test. */
+NOINLINE static void
+unwait_linked(struct cfut_io *io, struct cfut__io_waiter *w)
+{
+    if (io->shared != NULL) {
+        shared_unwait(io, w);
+        return;
+    }
+    unlink_waiter(io->drv, w);
+    cfut_waker_drop(&w->waker);
+}
+
 void
 cfut__io_unwait(struct cfut_io *io, struct cfut__io_waiter *w)
 {
-    if (w->link.next != NULL)
-        unlink_waiter(io->drv, w);
-    cfut_waker_drop(&w->waker);
+    /*
+     * A waiter holds a waker exactly while it is linked: the wake that
+     * unlinks it takes the waker, clearing it last with a release store
+     * (wake_list()), which this load pairs with, so an unlinked waiter is
+     * seen as such without the lock of a shared registration.
+     */
+    if (__atomic_load_n(&w->waker.vtable, __ATOMIC_ACQUIRE) != NULL)
+        unwait_linked(io, w);
 }
 
 /* Wakes and unlinks every waiter on the list 'head'. */
@@ -81,7 +125,8 @@ wake_list(struct cfut__driver *d, struct cfut_list *head)
             cfut_container_of(head->next, struct cfut__io_waiter, link);
         unlink_waiter(d, w);
         struct cfut_waker k = w->waker;
-        w->waker = CFUT_WAKER_EMPTY;
+        w->waker.data = NULL;
+        __atomic_store_n(&w->waker.vtable, NULL, __ATOMIC_RELEASE); /* last */
         cfut_waker_wake(&k);
     }
 }
@@ -109,17 +154,136 @@ bits_text(unsigned bits)
     return text[bits & 7u];
 }
 
+/* Wakes the lists 'bits' concern (after recording them). */
+static inline void
+io_wake(struct cfut_io *io, unsigned bits)
+{
+    CFUT__TRACE(event(io->ex, bits_text(bits), io->fd));
+    if (bits & CFUT_IO_READABLE)
+        wake_list(io->drv, &io->readers);
+    if (bits & CFUT_IO_WRITABLE)
+        wake_list(io->drv, &io->writers);
+}
+
 /* The driver's report of an event on the fd: record it, wake the lists. */
 static void
 io_ready(struct cfut__fd_interest *in, unsigned bits)
 {
     struct cfut_io *io = cfut_container_of(in, struct cfut_io, interest);
     io->ready |= bits; /* HUP is sticky: see cfut_reactor.h */
-    CFUT__TRACE(event(io->ex, bits_text(bits), io->fd));
-    if (bits & CFUT_IO_READABLE)
-        wake_list(io->drv, &io->readers);
-    if (bits & CFUT_IO_WRITABLE)
-        wake_list(io->drv, &io->writers);
+    io_wake(io, bits);
+}
+
+/* io_ready() of a shared registration (under its lock): the bits are read
+ * without the lock, so they are written with an atomic store. */
+static void
+io_ready_shared(struct cfut__fd_interest *in, unsigned bits)
+{
+    struct cfut_io *io = cfut_container_of(in, struct cfut_io, interest);
+    __atomic_store_n(&io->ready, io->ready | bits, __ATOMIC_RELAXED);
+    io_wake(io, bits);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Registrations of a shared driver                                        */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * Readiness the driver has not reported yet, asked of the fd itself: on
+ * a shared driver an event can come in between a call's EAGAIN and the
+ * clearing of the bit that follows it (both on a worker, while another
+ * turns the driver), and the edge-triggered registration would not report
+ * it again. A zero-timeout poll(2) after linking the waiter closes that
+ * window. Returns the CFUT_IO_* bits it found for 'dir' (0: none).
+ */
+static unsigned
+poll_now(const struct cfut_io *io, enum cfut__io_dir dir)
+{
+    struct pollfd pfd;
+    pfd.fd = io->fd;
+    pfd.events = dir == CFUT__IO_READ ? POLLIN | POLLRDHUP : POLLOUT;
+    pfd.revents = 0;
+    int n;
+    do
+        n = poll(&pfd, 1, 0);
+    while (n < 0 && errno == EINTR);
+    if (n != 1)
+        return 0;
+    short e = pfd.revents;
+    unsigned bits = 0;
+    if (e & (POLLIN | POLLRDHUP | POLLHUP | POLLERR))
+        bits |= CFUT_IO_READABLE;
+    if (e & (POLLOUT | POLLHUP | POLLERR))
+        bits |= CFUT_IO_WRITABLE;
+    if (e & (POLLRDHUP | POLLHUP | POLLERR))
+        bits |= CFUT_IO_HUP;
+    return bits & (dir == CFUT__IO_READ ? CFUT_IO_READABLE : CFUT_IO_WRITABLE)
+               ? bits
+               : 0;
+}
+
+/*
+ * cfut__io_wait() on a shared registration: under its lock, a bit already
+ * set (by an event since the caller looked) or found by poll_now() wakes
+ * the caller at once instead of linking it, so that it tries again.
+ */
+static void
+shared_wait(struct cfut_io *io, enum cfut__io_dir dir,
+            struct cfut__io_waiter *w, const struct cfut_waker *waker)
+{
+    struct cfut__io_shared *sh = io->shared;
+    unsigned bit = dir == CFUT__IO_READ ? CFUT_IO_READABLE : CFUT_IO_WRITABLE;
+    pthread_mutex_lock(&sh->lock);
+    if (w->link.next != NULL) {
+        cfut_waker_register(&w->waker, waker);
+        pthread_mutex_unlock(&sh->lock);
+        return;
+    }
+    unsigned found = io->ready & bit ? bit : poll_now(io, dir);
+    if (found != 0) {
+        __atomic_store_n(&io->ready, io->ready | found, __ATOMIC_RELAXED);
+        pthread_mutex_unlock(&sh->lock);
+        cfut_waker_wake_by_ref(waker);
+        return;
+    }
+    w->waker = cfut_waker_clone(waker);
+    cfut_list_init(&w->link);
+    cfut_list_push_back(dir == CFUT__IO_READ ? &io->readers : &io->writers,
+                        &w->link);
+    io->drv->n_waiters++;
+    pthread_mutex_unlock(&sh->lock);
+}
+
+static void
+shared_unwait(struct cfut_io *io, struct cfut__io_waiter *w)
+{
+    struct cfut__io_shared *sh = io->shared;
+    pthread_mutex_lock(&sh->lock);
+    if (w->link.next != NULL)
+        unlink_waiter(io->drv, w);
+    struct cfut_waker k = w->waker;
+    w->waker = CFUT_WAKER_EMPTY;
+    pthread_mutex_unlock(&sh->lock);
+    cfut_waker_drop(&k);
+}
+
+static void
+shared_clear_ready(struct cfut_io *io, unsigned mask)
+{
+    mask &= ~CFUT_IO_HUP; /* a hang-up is never cleared */
+    pthread_mutex_lock(&io->shared->lock);
+    __atomic_store_n(&io->ready, io->ready & ~mask, __ATOMIC_RELAXED);
+    pthread_mutex_unlock(&io->shared->lock);
+}
+
+void
+cfut__io_reap(struct cfut__io_shared *sh)
+{
+    while (sh->dead != NULL) {
+        struct cfut_io *io = sh->dead;
+        sh->dead = io->dead_next;
+        cfut_free(io);
+    }
 }
 
 /* ---------------------------------------------------------------------- */
@@ -143,20 +307,21 @@ ignore_sigpipe(void)
     }
 }
 
-int
-cfut_io_new(struct cfut_executor *ex, int fd, struct cfut_io **out)
+/* cfut_io_new() on 'd'; 'sh' is NULL for an executor's driver. */
+static int
+io_new(struct cfut__driver *d, struct cfut__io_shared *sh, const void *key,
+       int fd, struct cfut_io **out)
 {
-    if (ex == NULL || out == NULL || fd < 0)
-        return CFUT_EINVAL;
-    struct cfut__driver *d = cfut__executor_driver(ex);
     if (d->vt->fd_register == NULL)
         return -ENOTSUP; /* a driver without fds (a browser's) */
     struct cfut_io *io = cfut_alloc(sizeof *io);
     if (io == NULL)
         return CFUT_ENOMEM;
-    io->interest.ready = io_ready;
+    io->interest.ready = sh != NULL ? io_ready_shared : io_ready;
     io->drv = d;
-    io->ex = ex;
+    io->ex = key;
+    io->shared = sh;
+    io->dead_next = NULL;
     io->fd = fd;
     io->ready = 0;
     cfut_list_init(&io->readers);
@@ -171,12 +336,17 @@ cfut_io_new(struct cfut_executor *ex, int fd, struct cfut_io **out)
         rc = -errno;
         goto free_io;
     }
+    if (sh != NULL)
+        pthread_mutex_lock(&sh->lock); /* the turning thread may dispatch */
     rc = d->vt->fd_register(d, fd, &io->interest);
+    if (rc == CFUT_OK)
+        d->n_regs++;
+    if (sh != NULL)
+        pthread_mutex_unlock(&sh->lock);
     if (rc != CFUT_OK)
         goto free_io; /* -EPERM for a regular file, -EEXIST, ... */
     if (!io->is_socket)
         pthread_once(&sigpipe_once, ignore_sigpipe);
-    d->n_regs++;
     *out = io;
     return CFUT_OK;
 
@@ -185,19 +355,72 @@ free_io:
     return rc;
 }
 
-void
-cfut_io_free(struct cfut_io *io)
+int
+cfut_io_new(struct cfut_executor *ex, int fd, struct cfut_io **out)
 {
-    if (io == NULL)
-        return;
+    if (ex == NULL || out == NULL || fd < 0)
+        return CFUT_EINVAL;
+    CFUT_DEBUG_ASSERT(ex->owner == cfut__thread_id(),
+                      "cfut_io_new() on an executor used from a second "
+                      "thread (a registration belongs to its executor's "
+                      "thread; on a pool use cfut_pool_io_new())");
+    return io_new(cfut__executor_driver(ex), NULL, ex, fd, out);
+}
+
+int
+cfut__io_new_shared(struct cfut__driver *d, struct cfut__io_shared *sh,
+                    const void *trace_key, int fd, struct cfut_io **out)
+{
+    if (out == NULL || fd < 0)
+        return CFUT_EINVAL;
+    return io_new(d, sh, trace_key, fd, out);
+}
+
+/* Deregisters and frees 'io', closing its fd when 'close_fd'. */
+static void
+io_free(struct cfut_io *io, bool close_fd)
+{
     CFUT_ASSERT(cfut_list_is_empty(&io->readers) &&
                     cfut_list_is_empty(&io->writers),
                 "cfut_io_free() while a future still waits on it");
     struct cfut__driver *d = io->drv;
+    struct cfut__io_shared *sh = io->shared;
+    if (sh != NULL) {
+        /* A turn between its wait and its dispatch may hold an event that
+         * names 'io': then the turn frees it after its dispatch. */
+        pthread_mutex_lock(&sh->lock);
+        d->vt->fd_deregister(d, io->fd, &io->interest);
+        if (close_fd)
+            close(io->fd);
+        d->n_regs--;
+        bool later = sh->in_turn;
+        if (later) {
+            io->dead_next = sh->dead;
+            sh->dead = io;
+        }
+        pthread_mutex_unlock(&sh->lock);
+        if (!later)
+            cfut_free(io);
+        return;
+    }
     d->vt->fd_deregister(d, io->fd, &io->interest);
-    close(io->fd);
+    if (close_fd)
+        close(io->fd);
     d->n_regs--;
     cfut_free(io);
+}
+
+void
+cfut_io_free(struct cfut_io *io)
+{
+    if (io != NULL)
+        io_free(io, true);
+}
+
+void
+cfut__io_free_keep_fd(struct cfut_io *io)
+{
+    io_free(io, false);
 }
 
 int
@@ -209,12 +432,16 @@ cfut_io_fd(const struct cfut_io *io)
 unsigned
 cfut_io_ready(const struct cfut_io *io)
 {
-    return io->ready;
+    return __atomic_load_n(&io->ready, __ATOMIC_RELAXED);
 }
 
 void
 cfut_io_clear_ready(struct cfut_io *io, unsigned mask)
 {
+    if (CFUT__UNLIKELY(io->shared != NULL)) {
+        shared_clear_ready(io, mask);
+        return;
+    }
     io->ready &= ~(mask & ~CFUT_IO_HUP); /* a hang-up is never cleared */
 }
 

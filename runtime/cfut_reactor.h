@@ -8,7 +8,11 @@
  *
  * Threading: single-threaded. A registration belongs to the executor it was
  * created on; it is used, polled and freed on that executor's thread. Only
- * the executor's unpark (through task wakers) crosses threads.
+ * the executor's unpark (through task wakers) crosses threads. A
+ * registration made on a pool (cfut_pool_io_new() in cfut_pool.h) is the
+ * exception: its futures are polled by the pool's tasks on any worker, and
+ * it may be freed from any thread, before the pool. Debug builds abort
+ * when cfut_io_new() is called on an executor from another thread.
  * Lifetime: a registration is one heap block, created by cfut_io_new() and
  * freed by cfut_io_free(), which also closes its fd. It must outlive every
  * future that uses it, and be freed before its executor.

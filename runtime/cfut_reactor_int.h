@@ -6,9 +6,12 @@
 #ifndef CFUT_REACTOR_INT_H
 #define CFUT_REACTOR_INT_H
 
+#include <pthread.h>
 #include <stdbool.h>
 
 #include "cfut_reactor.h"
+
+struct cfut__driver;
 
 /* Which wait list of a registration. */
 enum cfut__io_dir { CFUT__IO_READ = 0, CFUT__IO_WRITE = 1 };
@@ -25,5 +28,40 @@ void cfut__io_unwait(struct cfut_io *io, struct cfut__io_waiter *w);
 
 /* Tells whether the registration is a socket (MSG_NOSIGNAL applies). */
 bool cfut__io_is_socket(const struct cfut_io *io);
+
+/*
+ * What the registrations of a driver that several threads share (the
+ * pool's, cfut_pool_io.c) share with it. A registration made on it
+ * (cfut__io_new_shared()) takes 'lock' around everything a single-threaded
+ * one does without: its readiness bits (written under the lock, read
+ * without it), its wait lists and their waiters, and the driver's counts.
+ * The thread that turns the driver holds 'lock' while it dispatches.
+ */
+struct cfut__io_shared {
+    pthread_mutex_t lock;
+    /* guarded by 'lock' */
+    bool in_turn;         /* a turn is between its wait and its dispatch */
+    struct cfut_io *dead; /* freed during such a turn: freed after it */
+};
+
+/*
+ * Registers 'fd' with the shared driver 'd', as cfut_io_new() does with
+ * an executor's ('trace_key' names the owner in trace events).
+ * Returns: as cfut_io_new().
+ * Context: any thread.
+ */
+int cfut__io_new_shared(struct cfut__driver *d, struct cfut__io_shared *sh,
+                        const void *trace_key, int fd, struct cfut_io **out);
+
+/* Deregisters and frees 'io' as cfut_io_free() does, but leaves its fd
+ * open (a call that fails after registering hands the fd back). */
+void cfut__io_free_keep_fd(struct cfut_io *io);
+
+/*
+ * Frees the registrations freed while a turn was between its wait and its
+ * dispatch (the events it took in may still name them).
+ * Context: the turning thread, with 'sh->lock' held, after the dispatch.
+ */
+void cfut__io_reap(struct cfut__io_shared *sh);
 
 #endif /* CFUT_REACTOR_INT_H */

@@ -11,6 +11,9 @@
 
 #include "cfut_executor_int.h"
 #include "cfut_timers_int.h"
+#ifndef __EMSCRIPTEN__
+#include "cfut_pool_io_int.h" /* a pool's shared driver (not in a page) */
+#endif
 
 /* Returns the timers of the executor running on this thread, or NULL. */
 static struct cfut__timers *
@@ -38,15 +41,23 @@ cfut_time_now(const struct cfut_executor *ex)
         cfut__executor_timers((struct cfut_executor *)(uintptr_t)ex));
 }
 
+/* Debug builds: the clock of 'ex' is its thread's (cfut_time.h). */
+#define CHECK_OWNER(ex)                                                        \
+    CFUT_DEBUG_ASSERT((ex)->owner == cfut__thread_id(),                        \
+                      "an executor's clock was used from a second thread "     \
+                      "(cfut_time_pause/advance belong to its thread)")
+
 void
 cfut_time_pause(struct cfut_executor *ex)
 {
+    CHECK_OWNER(ex);
     cfut__timers_pause(cfut__executor_timers(ex));
 }
 
 int
 cfut_time_advance(struct cfut_executor *ex, uint64_t ns)
 {
+    CHECK_OWNER(ex);
     return cfut__timers_advance(cfut__executor_timers(ex), ns);
 }
 
@@ -80,8 +91,12 @@ cfut_sleep_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
     }
     struct cfut__timers *tm = current_timers();
     if (tm == NULL) {
+#ifndef __EMSCRIPTEN__
+        return cfut__pool_sleep_start(s, cx, status); /* or CFUT_ESTATE */
+#else
         *status = CFUT_ESTATE;
         return CFUT_READY;
+#endif
     }
     /* A duration needs the clock; a deadline compares with the clock's
      * last reading (a passed deadline it misses fires at the next turn). */
@@ -253,12 +268,21 @@ cfut_interval_tick_poll(struct cfut_future *f, struct cfut_context *cx,
     if (!t->has_sleep) {
         if (!iv->started) {
             struct cfut__timers *tm = current_timers();
-            if (tm == NULL) {
-                res->status = CFUT_ESTATE;
+            int rc = CFUT_ESTATE;
+            if (tm != NULL) {
+                iv->next = cfut__timers_now(tm);
+                rc = CFUT_OK;
+            }
+#ifndef __EMSCRIPTEN__
+            else {
+                rc = cfut__pool_io_now(&iv->next); /* a pool's clock */
+            }
+#endif
+            if (rc != CFUT_OK) {
+                res->status = rc;
                 res->deadline = 0;
                 return CFUT_READY;
             }
-            iv->next = cfut__timers_now(tm);
             iv->started = true;
         }
         cfut_sleep_until_init(&t->sleep, iv->next);

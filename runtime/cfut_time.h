@@ -7,6 +7,11 @@
  * Threading: single-threaded: these futures are polled and dropped on the
  * thread of the executor that runs them; their timers live in that
  * executor's timer heap (a binary min-heap: O(log n) insert and cancel).
+ * Polled where no executor runs but a pool does (a pool worker, or inside
+ * cfut_pool_block_on()), they use the pool's shared timer heap instead:
+ * on CLOCK_MONOTONIC (a pool's clock cannot be paused), fired by the
+ * worker that turns the pool's driver, and a task that moves to another
+ * worker keeps its timer (cfut_pool.h, "I/O and time").
  * Lifetime: each future lives in caller storage, is pinned from its first
  * poll until drop, and must be dropped before its executor is freed.
  * Dropping a pending one removes its timer (cancellation).
@@ -75,7 +80,7 @@ CFUT_API int cfut_time_advance(struct cfut_executor *ex, uint64_t ns);
 /*
  * A future that finishes at a deadline. Output: an int status: CFUT_OK at
  * the deadline; CFUT_ENOMEM when the timer heap could not grow; CFUT_ESTATE
- * when polled outside an executor.
+ * when polled outside an executor and outside a pool.
  */
 struct cfut_sleep {
     /* private: do not touch */

@@ -181,6 +181,18 @@ fire_due(struct cfut__timers *tm, uint64_t now)
     return n;
 }
 
+size_t
+cfut__timers_fire_due(struct cfut__timers *tm, uint64_t now)
+{
+    return fire_due(tm, now);
+}
+
+uint64_t
+cfut__timers_next_deadline(const struct cfut__timers *tm)
+{
+    return tm->n != 0 ? tm->heap[0].deadline : UINT64_MAX;
+}
+
 int
 cfut__timers_advance(struct cfut__timers *tm, uint64_t ns)
 {

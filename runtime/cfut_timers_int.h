@@ -74,6 +74,16 @@ cfut__timer_is_armed(const struct cfut__timer *t)
     return t->index != SIZE_MAX;
 }
 
+/*
+ * Wakes every timer due at 'now' (a clock reading), earliest first, and
+ * returns how many. For a turn made by hand (the pool's shared driver,
+ * which holds its lock around it).
+ */
+size_t cfut__timers_fire_due(struct cfut__timers *tm, uint64_t now);
+
+/* Returns the earliest deadline armed, or UINT64_MAX when none is. */
+uint64_t cfut__timers_next_deadline(const struct cfut__timers *tm);
+
 /* The half of cfut__timers_turn() for when timers are armed. */
 int cfut__timers_turn_armed(struct cfut__timers *tm, int64_t timeout_ns);
 

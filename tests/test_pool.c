@@ -891,6 +891,105 @@ START_TEST(test_pool_spawn_during_shutdown_is_estate)
 }
 END_TEST
 
+/* ---------------------------------------------------------------------- */
+/* Sleeps on the shared driver, racing cancels                             */
+/* ---------------------------------------------------------------------- */
+
+/* Sleeps 'ns' twice (a timeout around the second), counting its drop. */
+struct napper {
+    struct cfut_future base;
+    int step;
+    uint64_t ns;
+    atomic_long *drops;
+    struct cfut_sleep s1, s2;
+    struct cfut_timeout to;
+};
+
+static enum cfut_poll
+napper_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
+{
+    struct napper *n = cfut_container_of(f, struct napper, base);
+    int st;
+    if (n->step == 0) {
+        cfut_sleep_init(&n->s1, n->ns);
+        n->step = 1;
+    }
+    if (n->step == 1) {
+        if (cfut_future_poll(&n->s1.base, cx, &st) == CFUT_PENDING)
+            return CFUT_PENDING;
+        REQUIRE(st == CFUT_OK);
+        cfut_future_drop(&n->s1.base);
+        cfut_sleep_init(&n->s2, n->ns);
+        cfut_timeout_init(&n->to, &n->s2.base, n->ns / 2 + 1);
+        n->step = 2;
+    }
+    CFUT_TIMEOUT_OUTPUT(int) r;
+    if (cfut_future_poll(&n->to.base, cx, &r) == CFUT_PENDING)
+        return CFUT_PENDING;
+    REQUIRE(r.status == CFUT_OK || r.status == CFUT_ETIMEDOUT);
+    n->step = 3;
+    *(uint64_t *)out = n->ns;
+    return CFUT_READY;
+}
+
+static void
+napper_drop(struct cfut_future *f)
+{
+    struct napper *n = cfut_container_of(f, struct napper, base);
+    if (n->step == 1)
+        cfut_future_drop(&n->s1.base);
+    if (n->step >= 2) /* finished or not: its own timer may be armed */
+        cfut_future_drop(&n->to.base);
+    atomic_fetch_add(n->drops, 1);
+}
+
+static const struct cfut_future_vtable napper_vtable = {
+    napper_poll, napper_drop, sizeof(uint64_t), "napper", NULL};
+
+/*
+ * 'n' tasks sleep a few hundred microseconds twice (timers fired by
+ * whichever worker turns the shared driver) while another thread cancels
+ * every third; each finishes or is cancelled, drops once, and the
+ * driver's heap is empty at the end.
+ */
+static void
+scenario_sleep(unsigned n_workers, int n)
+{
+    struct cfut_pool *p = new_pool(n_workers);
+    struct cfut_pool_handle *hs = calloc((size_t)n, sizeof *hs);
+    REQUIRE(hs != NULL);
+    atomic_long drops = 0;
+    for (int i = 0; i < n; i++) {
+        struct napper f;
+        memset(&f, 0, sizeof f);
+        cfut_future_init(&f.base, &napper_vtable);
+        f.ns = CFUT_USEC(50 + 37 * (i % 9));
+        f.drops = &drops;
+        REQUIRE(cfut_pool_spawn(p, &f.base, sizeof f, &hs[i]) == CFUT_OK);
+    }
+    for (int i = 0; i < n; i += 3)
+        cfut_pool_handle_cancel(&hs[i]);
+    for (int i = 0; i < n; i++) {
+        CFUT_JOIN_OUTPUT(uint64_t) out;
+        REQUIRE(cfut_pool_block_on(p, &hs[i].base, &out) == CFUT_OK);
+        REQUIRE(out.status == CFUT_OK ||
+                (i % 3 == 0 && out.status == CFUT_ECANCELED));
+    }
+    REQUIRE(atomic_load(&drops) == n);
+    struct cfut_pool_io_counts c;
+    cfut_pool_io_counts(p, &c);
+    REQUIRE(c.n_timers == 0 && c.n_waiters == 0);
+    cfut_pool_free(p);
+    free(hs);
+}
+
+START_TEST(test_pool_sleeps_race_cancels_on_the_shared_driver)
+{
+    for (int i = 0; i < 20; i++)
+        scenario_sleep(2, 30);
+}
+END_TEST
+
 static Suite *
 pool_suite(void)
 {
@@ -915,6 +1014,7 @@ pool_suite(void)
     tcase_add_test(tc, test_pool_migrating_task_keeps_output_and_drops_once);
     tcase_add_test(tc, test_pool_budget_lets_others_run_beside_a_busy_task);
     tcase_add_test(tc, test_pool_handle_awaited_on_another_pool);
+    tcase_add_test(tc, test_pool_sleeps_race_cancels_on_the_shared_driver);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("other executors");
@@ -964,8 +1064,10 @@ stress(long from, long to)
         scenario_cancel(2, 20);
         current_scenario = "shutdown";
         scenario_shutdown(2, 10);
+        current_scenario = "sleep";
+        scenario_sleep(2, 12);
     }
-    printf("test_pool stress: seeds %ld..%ld passed (4 scenarios each)\n", from,
+    printf("test_pool stress: seeds %ld..%ld passed (5 scenarios each)\n", from,
            to);
     return 0;
 }
