@@ -125,19 +125,18 @@ CFUT_API void cfut_transport_get_stats(const struct cfut_transport *t,
 /* A request future (output: struct cfut_response). */
 /* A request future's states (request_poll() in cfut_transport.c). */
 enum cfut__request_state {
-    CFUT__REQUEST_WAITING, /* its entry is in the pending map; no timer */
-    CFUT__REQUEST_TIMED,   /* in the map, with its timeout's timer armed */
-    CFUT__REQUEST_DONE     /* READY returned; out of the map */
+    CFUT__REQUEST_WAITING, /* its slot is in the pending slab; no timer */
+    CFUT__REQUEST_TIMED,   /* its slot in the slab, its timer armed */
+    CFUT__REQUEST_DONE     /* READY returned; its slot is free */
 };
 
 struct cfut_request {
     /* private: do not touch */
     struct cfut_future base;
     struct cfut_transport *t; /* a counted reference */
-    struct cfut_id id;
+    uint32_t slot;            /* its slot in the transport's slab */
     enum cfut__request_state state;
     uint64_t timeout_ns;
-    struct cfut_oneshot_receiver rx;
     struct cfut_future *timer; /* boxed cfut_sleep, while armed */
 };
 
