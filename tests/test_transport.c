@@ -889,6 +889,128 @@ START_TEST(test_transport_server_echoes_shuffled_replies_to_their_requests)
 }
 END_TEST
 
+/* ---- ready replies (cfut_server_new_reply) ---- */
+
+static struct cfut_server *
+start_reply_server(cfut_reply_fn *fn, void *ctx)
+{
+    struct cfut_server *srv;
+    ck_assert_int_eq(cfut_server_new_reply(ex, fn, ctx, NULL, &srv), 0);
+    ck_assert_int_eq(cfut_server_add_stream(srv, srv_end), 0);
+    srv_end = NULL;
+    return srv;
+}
+
+static void
+await_n(struct cfut_request *r, struct cfut_response *out, int n,
+        char (*msg)[16])
+{
+    for (int i = 0; i < n; i++)
+        ck_assert_int_eq(cfut_request_init(&r[i], tr, msg[i], strlen(msg[i])),
+                         0);
+    testkit_await_requests(ex, r, out, n);
+    for (int i = 0; i < n; i++) {
+        ck_assert_int_eq(out[i].status, 0);
+        ck_assert_uint_eq(out[i].len, strlen(msg[i]));
+        ck_assert_mem_eq(cfut_response_data(&out[i]), msg[i], out[i].len);
+    }
+}
+
+/*
+ * The ready path: a handler that answers at once builds no future, and a
+ * round of requests then allocates nothing at all, on either side (the
+ * client's slab and buffers, the server's buffers, are warm after the
+ * first round).
+ */
+START_TEST(test_transport_ready_replies_allocate_nothing_per_request)
+{
+    struct cfut_server *srv = start_reply_server(echo_reply, NULL);
+    enum { N = 64 };
+    static struct cfut_request r[N];
+    static struct cfut_response out[N];
+    static char msg[N][16];
+    for (int i = 0; i < N; i++)
+        snprintf(msg[i], sizeof msg[i], "m%d", i);
+    await_n(r, out, N, msg); /* warm-up */
+    long before = testkit_alloc_count();
+
+    await_n(r, out, N, msg);
+
+    ck_assert_int_eq(testkit_alloc_count() - before, 0);
+    struct cfut_server_stats st;
+    cfut_server_get_stats(srv, &st);
+    ck_assert_uint_eq(st.n_replies, 2 * N);
+    cfut_server_free(srv);
+}
+END_TEST
+
+/* A reply handler that answers at once, fails, or returns a future, by the
+ * payload's first byte. */
+static int
+mixed_reply(void *ctx, const unsigned char *payload, size_t len,
+            struct cfut_reply *reply, struct cfut_future **out)
+{
+    (void)ctx;
+    switch (len > 0 ? payload[0] : 0) {
+    case 'e': /* an error reply, at once */
+        reply->status = -EADDRINUSE;
+        reply->data = NULL;
+        reply->len = 0;
+        return CFUT_REPLY_NOW;
+    case 'f': /* a failure: the server sends the status */
+        return CFUT_EFULL;
+    case 'w': /* a future that waits a few polls */
+        return echo_handler(&(struct echo_config){true, 5}, payload, len, out);
+    case 'b': /* a bogus positive answer: a handler bug */
+        return 7;
+    case 'L': { /* a large reply, in its own block */
+        reply->status = 0;
+        reply->len = 100;
+        reply->data = cfut_alloc(100);
+        if (reply->data == NULL)
+            return CFUT_ENOMEM;
+        memset(reply->data, 'L', 100);
+        return CFUT_REPLY_NOW;
+    }
+    default:
+        return echo_reply(NULL, payload, len, reply, out);
+    }
+}
+
+START_TEST(test_transport_reply_handler_answers_now_or_with_a_future)
+{
+    struct cfut_server *srv = start_reply_server(mixed_reply, NULL);
+    const char *msg[] = {"hello", "err", "full", "wait", "bogus", "Large"};
+    enum { N = 6 };
+    struct cfut_request r[N];
+    struct cfut_response out[N];
+    for (int i = 0; i < N; i++)
+        ck_assert_int_eq(cfut_request_init(&r[i], tr, msg[i], strlen(msg[i])),
+                         0);
+
+    testkit_await_requests(ex, r, out, N);
+
+    ck_assert_int_eq(out[0].status, 0);
+    ck_assert_mem_eq(cfut_response_data(&out[0]), "hello", 5);
+    ck_assert_int_eq(out[1].status, -EADDRINUSE);
+    ck_assert(out[1].remote_error);
+    ck_assert_int_eq(out[2].status, CFUT_EFULL);
+    ck_assert(out[2].remote_error);
+    ck_assert_int_eq(out[3].status, 0);
+    ck_assert_mem_eq(cfut_response_data(&out[3]), "wait", 4);
+    ck_assert_int_eq(out[4].status, CFUT_EINVAL);
+    ck_assert_int_eq(out[5].status, 0);
+    ck_assert_uint_eq(out[5].len, 100);
+    ck_assert_int_eq(cfut_response_data(&out[5])[99], 'L');
+    for (int i = 0; i < N; i++)
+        cfut_response_deinit(&out[i]);
+    struct cfut_server *none;
+    ck_assert_int_eq(cfut_server_new_reply(ex, NULL, NULL, NULL, &none),
+                     CFUT_EINVAL);
+    cfut_server_free(srv);
+}
+END_TEST
+
 /* An operation "add": two little-endian u32 arguments, their sum back. */
 static int
 add_new(void *ctx, const unsigned char *args, size_t len,
@@ -1305,6 +1427,10 @@ transport_suite(void)
     tcase_add_test(
         tc, test_transport_server_echoes_shuffled_replies_to_their_requests);
     tcase_add_test(tc, test_transport_dispatch_table_runs_named_operations);
+    tcase_add_test(tc,
+                   test_transport_ready_replies_allocate_nothing_per_request);
+    tcase_add_test(tc,
+                   test_transport_reply_handler_answers_now_or_with_a_future);
     tcase_add_test(tc, test_transport_error_statuses_travel_with_their_errno);
     tcase_add_test(tc,
                    test_transport_protocol_error_closes_only_that_connection);

@@ -228,6 +228,24 @@ struct cfut_reply {
 typedef int cfut_handler_new_fn(void *ctx, const unsigned char *payload,
                                 size_t len, struct cfut_future **out);
 
+/* What a cfut_reply_fn returns when it wrote its reply at once. */
+#define CFUT_REPLY_NOW 1
+
+/*
+ * A handler that may answer at once, with no future: it either writes
+ * the reply into '*reply' and returns CFUT_REPLY_NOW (the server queues
+ * it there and then: no allocation, no poll, no task), or builds the
+ * future that serves the request into '*out' and returns 0 (as a
+ * cfut_handler_new_fn does), or returns a negative status that the server
+ * sends as an error response.
+ * Ownership: 'payload' is borrowed for the call only; '*reply' is the
+ *   server's (its 'data', when not NULL, is taken and freed as for a
+ *   future's reply; 'inline_bytes' holds up to CFUT_REPLY_INLINE bytes);
+ *   '*out' is taken by the server.
+ */
+typedef int cfut_reply_fn(void *ctx, const unsigned char *payload, size_t len,
+                          struct cfut_reply *reply, struct cfut_future **out);
+
 /* Server settings; zero fields take the defaults. */
 struct cfut_server_config {
     size_t max_frame_len; /* 0: 1 MiB */
@@ -257,6 +275,17 @@ CFUT_API int cfut_server_new(struct cfut_executor *ex,
                              cfut_handler_new_fn *handler, void *ctx,
                              const struct cfut_server_config *cfg,
                              struct cfut_server **out);
+
+/*
+ * As cfut_server_new(), with a handler that may answer at once without a
+ * future (cfut_reply_fn): the fast path for replies known when the
+ * request is decoded (an echo, a table lookup, a refusal).
+ * Returns: as cfut_server_new().
+ */
+CFUT_API int cfut_server_new_reply(struct cfut_executor *ex,
+                                   cfut_reply_fn *handler, void *ctx,
+                                   const struct cfut_server_config *cfg,
+                                   struct cfut_server **out);
 
 /*
  * Serves one connection over 'stream' (a task of its own). Each request
