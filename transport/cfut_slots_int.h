@@ -153,19 +153,32 @@ cfut__slots_check(const struct cfut__slots *s, uint64_t w)
 static inline void
 cfut__slots_put_be(unsigned char *p, uint64_t v)
 {
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) &&                            \
+    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    v = __builtin_bswap64(v);
+    memcpy(p, &v, 8);
+#else
     for (int k = 7; k >= 0; k--) {
         p[k] = (unsigned char)v;
         v >>= 8;
     }
+#endif
 }
 
 static inline uint64_t
 cfut__slots_get_be(const unsigned char *p)
 {
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) &&                            \
+    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return __builtin_bswap64(v);
+#else
     uint64_t v = 0;
     for (int k = 0; k < 8; k++)
         v = v << 8 | p[k];
     return v;
+#endif
 }
 
 /* The wire id of use 'gen' of slot 'i'. */
