@@ -502,9 +502,11 @@ request_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
     struct cfut_transport *t = r->t;
     struct cfut__slot *sl = &t->slots.v[r->slot];
     struct cfut__oneshot_core *c = &sl->u.local.core;
-    /* The receiver's take: the value is copied once, into 'out'. */
-    if (cfut__oneshot_take(c, (const unsigned char *)&sl->u.local.value, out) ==
-        CFUT_OK) {
+    /* The receiver's take (cfut__oneshot_take() with the value's type
+     * known): the value is copied once, into 'out'. */
+    if (c->flags & CFUT__ONESHOT_SENT) {
+        c->flags &= ~CFUT__ONESHOT_SENT;
+        *(struct cfut_response *)out = sl->u.local.value;
         cfut_waker_drop(&c->rx_waker);
         cfut__slots_put(&t->slots, r->slot);
         r->state = CFUT__REQUEST_DONE;
