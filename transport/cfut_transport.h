@@ -1,11 +1,16 @@
 /*
  * cfut_transport.h: request/response over one duplex stream (wire format
  * v1, docs/wire-format.md). The client keeps a map from request id to the
- * *sending* half of a oneshot; each request's future wraps the *receiving*
- * half; one driver task reads frames (many per read) and completes the
- * senders, and writes queued frames in batches (one write per batch). The
- * server decodes requests, runs a handler future per request as its own
- * task (handlers finish in any order), and writes their replies.
+ * *sending* half of a oneshot: a slab of request slots that the id
+ * addresses (index + generation), each slot holding its oneshot's state
+ * and value; each request's future is the *receiving* half; one driver
+ * task reads frames (many per read), decodes each response into its slot,
+ * and writes queued frames in batches (one write per batch). A response
+ * for a request that ended (timed out, dropped) names an old generation of
+ * its slot and is counted and dropped, never delivered to the slot's next
+ * request. The server decodes requests, runs a handler future per request
+ * as its own task (handlers finish in any order), or takes a reply written
+ * at once (cfut_server_new_reply()), and writes the replies.
  *
  * Threading: a transport and a server belong to the executor thread that
  * created them, and request futures are polled there (the local oneshot:
@@ -63,12 +68,14 @@ CFUT_API void cfut_response_deinit(struct cfut_response *r);
 struct cfut_transport_stats {
     uint64_t n_sent;      /* requests written */
     uint64_t n_completed; /* responses delivered to a waiting request */
-    uint64_t n_unknown;   /* responses for no pending id: dropped */
-    uint64_t n_late;      /* responses for a dropped/timed-out request */
+    uint64_t n_unknown;   /* responses for no id this client made (or a
+                             use of a slot not made yet): dropped */
+    uint64_t n_late;      /* responses for a dropped/timed-out request
+                             (or an earlier use of a slot than its last) */
     uint64_t n_duplicate; /* responses for an id answered before */
     uint64_t n_reads;     /* stream reads */
     uint64_t n_writes;    /* stream writes (each a batch of frames) */
-    size_t n_pending;     /* entries in the pending map now */
+    size_t n_pending;     /* requests waiting for their response now */
 };
 
 /* Client settings; zero fields take the defaults. */
@@ -141,10 +148,12 @@ struct cfut_request {
 };
 
 /*
- * Starts a request: draws an id, puts the sender of a new oneshot in the
- * pending map, queues the frame for the driver's next batch, and makes 'r'
- * the future of its response. Dropping 'r' before it is READY removes the
- * map entry (a later response is counted as late and dropped).
+ * Starts a request: takes a slot of the pending map (a oneshot whose
+ * sender is the slot; the id names the slot and its generation), queues
+ * the frame for the driver's next batch, and makes 'r' the future of its
+ * response. Dropping 'r' before it is READY frees the slot (a later
+ * response is counted as late and dropped, also once the slot serves
+ * another request). No allocation once the slab has grown to the load.
  * Ownership: 't' is kept (counted) until 'r' is dropped; 'payload' is
  *   borrowed (copied into the frame); 'r' is caller storage.
  * Returns: 0; CFUT_EINVAL if 'payload' is NULL with a nonzero length;
@@ -160,7 +169,7 @@ CFUT_API int cfut_request_init(struct cfut_request *r, struct cfut_transport *t,
 /*
  * As cfut_request_init(), with a timeout of 'timeout_ns' (0: none) that
  * replaces the transport's default. On expiry the output is
- * CFUT_ETIMEDOUT and the entry is gone from the map.
+ * CFUT_ETIMEDOUT and the slot is freed (as for a dropped request).
  */
 CFUT_API int cfut_request_init_timeout(struct cfut_request *r,
                                        struct cfut_transport *t,
