@@ -122,7 +122,7 @@ reqresp_cfut(uint64_t ops, int k)
     if (cfut_socketpair(fds) != 0 || cfut_fd_stream_new(ex, fds[0], &a) != 0 ||
         cfut_fd_stream_new(ex, fds[1], &b) != 0 ||
         cfut_transport_new(ex, a, NULL, &run.t) != 0 ||
-        cfut_server_new(ex, echo_handler, NULL, NULL, &srv) != 0 ||
+        cfut_server_new_reply(ex, echo_reply, NULL, NULL, &srv) != 0 ||
         cfut_server_add_stream(srv, b) != 0)
         abort();
     run.workers_left = k;

@@ -38,23 +38,28 @@ static const struct cfut_future_vtable echo_vtable = {
     echo_poll, echo_drop, sizeof(struct cfut_reply), "echo", NULL,
 };
 
-int
-echo_handler(void *ctx, const unsigned char *payload, size_t len,
-             struct cfut_future **out)
+/* How many polls the next reply waits (0..3; 0 without a shuffle). */
+static unsigned
+draw_yields(struct echo_config *cfg)
 {
-    struct echo_config *cfg = ctx;
+    if (cfg == NULL || !cfg->shuffle)
+        return 0;
+    /* xorshift64 */
+    uint64_t x = cfg->state != 0 ? cfg->state : 0x9e3779b97f4a7c15ull;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    cfg->state = x;
+    return (unsigned)(x >> 61) & 3u;
+}
+
+static int
+echo_new(unsigned yields, const unsigned char *payload, size_t len,
+         struct cfut_future **out)
+{
     struct echo e;
     cfut_future_init(&e.base, &echo_vtable);
-    e.yields = 0;
-    if (cfg != NULL && cfg->shuffle) {
-        /* xorshift64: how many polls this reply waits (0..3). */
-        uint64_t x = cfg->state != 0 ? cfg->state : 0x9e3779b97f4a7c15ull;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        cfg->state = x;
-        e.yields = (unsigned)(x >> 61) & 3u;
-    }
+    e.yields = yields;
     e.rep.status = 0;
     e.rep.len = len;
     e.rep.data = NULL;
@@ -71,4 +76,32 @@ echo_handler(void *ctx, const unsigned char *payload, size_t len,
     if (rc < 0)
         cfut_free(e.rep.data);
     return rc;
+}
+
+int
+echo_handler(void *ctx, const unsigned char *payload, size_t len,
+             struct cfut_future **out)
+{
+    return echo_new(draw_yields(ctx), payload, len, out);
+}
+
+int
+echo_reply(void *ctx, const unsigned char *payload, size_t len,
+           struct cfut_reply *reply, struct cfut_future **out)
+{
+    unsigned yields = draw_yields(ctx);
+    if (yields != 0)
+        return echo_new(yields, payload, len, out);
+    unsigned char *to = reply->inline_bytes;
+    reply->data = NULL;
+    if (len > CFUT_REPLY_INLINE) {
+        to = reply->data = cfut_alloc(len);
+        if (to == NULL)
+            return CFUT_ENOMEM;
+    }
+    reply->status = 0;
+    reply->len = len;
+    if (len != 0)
+        memcpy(to, payload, len);
+    return CFUT_REPLY_NOW;
 }

@@ -29,4 +29,14 @@ struct echo_config {
 int echo_handler(void *ctx, const unsigned char *payload, size_t len,
                  struct cfut_future **out);
 
+/*
+ * The same handler for cfut_server_new_reply(): a reply that is due at
+ * once (no shuffle, or a shuffle that drew no wait) is written into
+ * '*reply' with no future (and no allocation up to CFUT_REPLY_INLINE
+ * bytes); otherwise it builds echo_handler()'s future.
+ * Returns: CFUT_REPLY_NOW; 0; CFUT_ENOMEM.
+ */
+int echo_reply(void *ctx, const unsigned char *payload, size_t len,
+               struct cfut_reply *reply, struct cfut_future **out);
+
 #endif /* ECHO_HANDLER_H */

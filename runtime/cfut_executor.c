@@ -301,6 +301,10 @@ park(struct cfut_executor *ex)
     CFUT__TRACE(park(ex, true));
     (void)cfut__timers_turn(&ex->timers, CFUT__DRIVER_FOREVER);
     CFUT__TRACE(park(ex, false));
+    /* The driver just turned: the fairness tick counts from here, so a
+     * run that parks often (one request in flight) makes no zero-timeout
+     * turn of its own. */
+    ex->tick = 0;
     pthread_mutex_lock(&r->lock);
     r->parked = false;
     pthread_mutex_unlock(&r->lock);

@@ -53,23 +53,37 @@ cfut__buf_queue_frame(struct cfut__buf *b, enum cfut_frame_kind kind,
                       const struct cfut_id *id, const void *pre, size_t pre_len,
                       const void *payload, size_t len, size_t max_len)
 {
-    unsigned char hdr[CFUT_FRAME_HEADER_SIZE];
-    if (len > SIZE_MAX - pre_len)
+    if (max_len == 0)
+        max_len = CFUT_FRAME_DEFAULT_MAX_LEN;
+    /* The callers pass a kind of their own and a valid maximum: only the
+     * length is checked here (cfut_frame_encode_header() checks all). */
+    if (len > SIZE_MAX - pre_len || max_len < CFUT_FRAME_MIN_LEN ||
+        pre_len + len > max_len - CFUT_FRAME_MIN_LEN)
         return CFUT_EMSGSIZE;
-    int rc = cfut_frame_encode_header(hdr, kind, id, pre_len + len, max_len);
-    if (rc < 0)
-        return rc;
-    rc = cfut__buf_reserve(b, sizeof hdr + pre_len + len);
-    if (rc < 0)
-        return rc;
-    memcpy(b->data + b->len, hdr, sizeof hdr);
-    b->len += sizeof hdr;
+    size_t need = CFUT_FRAME_HEADER_SIZE + pre_len + len;
+    if (b->cap - b->len < need) {
+        int rc = cfut__buf_reserve(b, need);
+        if (rc < 0)
+            return rc;
+    }
+    /* The header written in place: no staging copy. */
+    unsigned char *p = b->data + b->len;
+    uint32_t flen = (uint32_t)(CFUT_FRAME_MIN_LEN + pre_len + len);
+    p[0] = (unsigned char)(flen >> 24);
+    p[1] = (unsigned char)(flen >> 16);
+    p[2] = (unsigned char)(flen >> 8);
+    p[3] = (unsigned char)flen;
+    p[4] = (unsigned char)CFUT_FRAME_VERSION;
+    p[5] = (unsigned char)kind;
+    p[6] = 0;
+    p[7] = 0;
+    memcpy(p + 8, id->bytes, CFUT_ID_SIZE);
+    p += CFUT_FRAME_HEADER_SIZE;
     if (pre_len != 0)
-        memcpy(b->data + b->len, pre, pre_len);
-    b->len += pre_len;
+        memcpy(p, pre, pre_len);
     if (len != 0)
-        memcpy(b->data + b->len, payload, len);
-    b->len += len;
+        memcpy(p + pre_len, payload, len);
+    b->len += need;
     return 0;
 }
 

@@ -276,6 +276,32 @@ cfut_frame_decoder_next(struct cfut_frame_decoder *d, const void *data,
     if (d->error != 0)
         return d->error;
 
+    if (d->n_hdr == 0 && n >= CFUT_FRAME_HEADER_SIZE) {
+        /*
+         * The fast path: a header that starts here, whole. Its first 8
+         * bytes are checked as two words: the length's range, then version
+         * 1, a known kind and zero reserved bits at once.
+         */
+        uint32_t len = (uint32_t)in[0] << 24 | (uint32_t)in[1] << 16 |
+                       (uint32_t)in[2] << 8 | (uint32_t)in[3];
+        uint32_t vk = (uint32_t)in[4] << 24 | (uint32_t)in[5] << 16 |
+                      (uint32_t)in[6] << 8 | (uint32_t)in[7];
+        if (len - CFUT_FRAME_MIN_LEN > d->max_len - CFUT_FRAME_MIN_LEN ||
+            (vk & 0xff00ffffu) != CFUT_FRAME_VERSION << 24 ||
+            in[5] < CFUT_FRAME_REQUEST || in[5] > CFUT_FRAME_ERROR) {
+            d->error = CFUT_EPROTO;
+            return CFUT_EPROTO;
+        }
+        size_t plen = (size_t)len - CFUT_FRAME_MIN_LEN;
+        if (n - CFUT_FRAME_HEADER_SIZE >= plen) {
+            fill_frame(out, in, in + CFUT_FRAME_HEADER_SIZE, plen);
+            d->n_frames++;
+            *consumed = CFUT_FRAME_HEADER_SIZE + plen;
+            return 1;
+        }
+        /* A payload split across reads: the general path below. */
+    }
+
     if (d->n_hdr == CFUT_FRAME_HEADER_SIZE) {
         /* Phase 2: the rest of a split payload. */
         size_t plen = header_payload_len(d->hdr);

@@ -19,7 +19,8 @@ struct cfut_server {
     int refs; /* the owner + each connection */
     bool freed;
     struct cfut_executor *ex;
-    cfut_handler_new_fn *handler;
+    cfut_handler_new_fn *handler; /* or: */
+    cfut_reply_fn *reply_fn;      /* a handler that may answer at once */
     void *ctx;
     size_t max_frame_len;
     size_t max_in_flight;
@@ -68,6 +69,7 @@ struct conn {
     struct cfut__buf obuf; /* replies queued, not yet written */
     size_t in_flight;
     enum conn_state state; /* see conn_poll() */
+    bool in_poll;          /* in conn_poll(): its flush follows, no wake */
     int status; /* why it left CONN_SERVING: 0 while serving; CFUT_EEOF:
                    the peer ended it cleanly */
     struct cfut_waker waker; /* the connection task's */
@@ -136,7 +138,8 @@ queue_reply(struct conn *c, const struct cfut_id *id, int status,
     if (rc < 0)
         c->status = rc;
     c->srv->st.n_replies++;
-    cfut_waker_wake_by_ref(&c->waker);
+    if (!c->in_poll) /* from a request task: the connection writes it */
+        cfut_waker_wake_by_ref(&c->waker);
 }
 
 /* Queues the reply a handler wrote and frees its bytes. */
@@ -233,7 +236,23 @@ on_request(struct conn *c, struct cfut_context *cx, const struct cfut_frame *f)
         return CFUT_EPROTO;
     s->st.n_requests++;
     struct cfut_future *h = NULL;
-    int rc = s->handler(s->ctx, f->payload, f->payload_len, &h);
+    struct cfut_reply rep;
+    int rc;
+    if (s->reply_fn != NULL) {
+        rep.data = NULL;
+        rc = s->reply_fn(s->ctx, f->payload, f->payload_len, &rep, &h);
+        if (rc == CFUT_REPLY_NOW) { /* the ready path: no future at all */
+            send_reply(c, &f->id, &rep);
+            return 0;
+        }
+    } else {
+        rc = s->handler(s->ctx, f->payload, f->payload_len, &h);
+    }
+    if (rc > 0) { /* a handler bug: no such answer */
+        if (h != NULL)
+            cfut_future_drop(h);
+        rc = CFUT_EINVAL;
+    }
     if (rc == 0 && cfut_future_output_size(h) != sizeof(struct cfut_reply)) {
         cfut_future_drop(h);
         rc = CFUT_EINVAL;
@@ -248,7 +267,6 @@ on_request(struct conn *c, struct cfut_context *cx, const struct cfut_frame *f)
      * own, whose first poll gives it that task's waker (the wake it may
      * have kept from this poll only makes this connection look again).
      */
-    struct cfut_reply rep;
     if (cfut_future_poll(h, cx, &rep) == CFUT_READY) {
         cfut_future_drop(h);
         send_reply(c, &f->id, &rep);
@@ -373,12 +391,16 @@ conn_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
         if (c->status == 0 && c->srv->freed)
             c->status = CFUT_ECANCELED;
         if (c->status == 0) {
+            c->in_poll = true;
             int rc = serve(c, cx);
-            if (rc >= 0)
+            c->in_poll = false;
+            /* (a reply that could not be queued set c->status) */
+            if (rc >= 0 && c->status == 0)
                 return CFUT_PENDING;
             if (rc == CFUT_EPROTO)
                 c->srv->st.n_protocol_errors++;
-            c->status = rc;
+            if (rc < 0)
+                c->status = rc;
         }
         cancel_requests(c);
         if (c->status != CFUT_EEOF)
@@ -418,13 +440,13 @@ static const struct cfut_future_vtable conn_vtable = {
 
 /* ---- the server ---- */
 
-int
-cfut_server_new(struct cfut_executor *ex, cfut_handler_new_fn *handler,
-                void *ctx, const struct cfut_server_config *cfg,
-                struct cfut_server **out)
+static int
+server_new(struct cfut_executor *ex, cfut_handler_new_fn *handler,
+           cfut_reply_fn *reply_fn, void *ctx,
+           const struct cfut_server_config *cfg, struct cfut_server **out)
 {
     struct cfut_server_config c = {0, 0, 0};
-    if (ex == NULL || handler == NULL || out == NULL)
+    if (ex == NULL || (handler == NULL && reply_fn == NULL) || out == NULL)
         return CFUT_EINVAL;
     if (cfg != NULL)
         c = *cfg;
@@ -438,6 +460,7 @@ cfut_server_new(struct cfut_executor *ex, cfut_handler_new_fn *handler,
     s->refs = 1;
     s->ex = ex;
     s->handler = handler;
+    s->reply_fn = reply_fn;
     s->ctx = ctx;
     s->max_frame_len =
         c.max_frame_len != 0 ? c.max_frame_len : CFUT_FRAME_DEFAULT_MAX_LEN;
@@ -447,6 +470,26 @@ cfut_server_new(struct cfut_executor *ex, cfut_handler_new_fn *handler,
     cfut_list_init(&s->acceptors);
     *out = s;
     return 0;
+}
+
+int
+cfut_server_new(struct cfut_executor *ex, cfut_handler_new_fn *handler,
+                void *ctx, const struct cfut_server_config *cfg,
+                struct cfut_server **out)
+{
+    if (handler == NULL)
+        return CFUT_EINVAL;
+    return server_new(ex, handler, NULL, ctx, cfg, out);
+}
+
+int
+cfut_server_new_reply(struct cfut_executor *ex, cfut_reply_fn *handler,
+                      void *ctx, const struct cfut_server_config *cfg,
+                      struct cfut_server **out)
+{
+    if (handler == NULL)
+        return CFUT_EINVAL;
+    return server_new(ex, NULL, handler, ctx, cfg, out);
 }
 
 int

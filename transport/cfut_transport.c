@@ -13,25 +13,10 @@
 #include <string.h>
 
 #include "cfut_errors_int.h"
-#include "cfut_idmap.h"
-#include "cfut_oneshot_int.h"
-#include "cfut_time.h"
 #include "cfut_buf_int.h"
-
-/*
- * How many finished ids the client remembers, to tell a duplicate or a
- * late response from an unknown one. The ring is searched only for a
- * response that matches no pending request (an error path), so the common
- * path pays one store per request for it.
- */
-#define DONE_RING 1024u
-
-enum done_tag { DONE_NONE = 0, DONE_ANSWERED = 1, DONE_DROPPED = 2 };
-
-struct done_entry {
-    struct cfut_id id;
-    uint8_t tag; /* enum done_tag */
-};
+#include "cfut_oneshot_int.h"
+#include "cfut_slots_int.h"
+#include "cfut_time.h"
 
 /* A request handed over by another thread (cfut_request_sync_init()). */
 struct inbox_item {
@@ -47,17 +32,14 @@ struct cfut_transport {
     struct cfut_stream *stream; /* NULL once closed */
     size_t max_frame_len;
     uint64_t timeout_ns;
-    struct cfut_id_gen gen;
-    struct cfut_idmap pending; /* id -> cfut__oneshot_any_sender */
+    struct cfut__slots slots; /* the pending requests (cfut_slots_int.h) */
+    size_t n_waiting;         /* slots whose response has not come */
     struct cfut_frame_decoder dec;
     struct cfut__buf rbuf; /* bytes read, not yet decoded */
     struct cfut__buf obuf; /* frames queued, not yet written */
     int status;            /* 0 while open */
     bool freed;            /* the caller's handle is gone */
     bool driver_done;
-    /* recently finished ids, oldest overwritten first */
-    struct done_entry *done_ring;
-    size_t done_next;
     struct cfut_transport_stats st;
     /* the driver's waker, also used by other threads under 'lock' */
     struct cfut_waker driver;
@@ -102,10 +84,8 @@ transport_release(struct cfut_transport *t)
 {
     if (--t->refs != 0)
         return;
-    CFUT_ASSERT(cfut_idmap_size(&t->pending) == 0, "transport freed with "
-                                                   "pending requests");
-    cfut_idmap_deinit(&t->pending);
-    cfut_free(t->done_ring);
+    CFUT_ASSERT(t->n_waiting == 0, "transport freed with pending requests");
+    cfut__slots_deinit(&t->slots);
     cfut_frame_decoder_deinit(&t->dec);
     cfut__buf_free(&t->rbuf);
     cfut__buf_free(&t->obuf);
@@ -121,37 +101,13 @@ transport_release(struct cfut_transport *t)
     cfut_free(t);
 }
 
+/* The oneshot of local slot 'sl' has its value: the receiver is woken. */
 static void
-remember_done(struct cfut_transport *t, const struct cfut_id *id,
-              enum done_tag tag)
+slot_sent(struct cfut__slot *sl)
 {
-    struct done_entry *e = &t->done_ring[t->done_next];
-    e->id = *id;
-    e->tag = (uint8_t)tag;
-    t->done_next = (t->done_next + 1) % DONE_RING;
-}
-
-/* Looks 'id' up among the recently finished ids (newest first). */
-static enum done_tag
-find_done(const struct cfut_transport *t, const struct cfut_id *id)
-{
-    for (size_t k = 1; k <= DONE_RING; k++) {
-        const struct done_entry *e =
-            &t->done_ring[(t->done_next + DONE_RING - k) % DONE_RING];
-        if (e->tag != DONE_NONE && cfut_id_eq(&e->id, id))
-            return (enum done_tag)e->tag;
-    }
-    return DONE_NONE;
-}
-
-static void
-fail_one(void *ctx, const struct cfut_id *id, void *value)
-{
-    (void)id;
-    int status = *(int *)ctx;
-    struct cfut_response r;
-    response_status(&r, status);
-    (void)cfut__oneshot_any_send(value, &r);
+    sl->answered = true;
+    sl->u.local.core.flags |= CFUT__ONESHOT_SENT | CFUT__ONESHOT_TX_DONE;
+    cfut__wake_list_take(CFUT__WAKE_NOW, &sl->u.local.core.rx_waker);
 }
 
 /* Ends the connection: every pending request fails at once with 'status'. */
@@ -160,7 +116,22 @@ transport_fail(struct cfut_transport *t, int status)
 {
     if (t->status == 0)
         t->status = status;
-    cfut_idmap_drain(&t->pending, fail_one, &status);
+    /* A scan of the slab: only when the connection ends. */
+    for (uint32_t i = 0; i < t->slots.cap && t->n_waiting != 0; i++) {
+        struct cfut__slot *sl = &t->slots.v[i];
+        if (sl->state == CFUT__SLOT_FREE || sl->answered)
+            continue;
+        t->n_waiting--;
+        if (sl->state == CFUT__SLOT_LOCAL) {
+            response_status(&sl->u.local.value, status);
+            slot_sent(sl);
+        } else {
+            struct cfut_response r;
+            response_status(&r, status);
+            (void)cfut__oneshot_any_send(&sl->u.sync_tx, &r);
+            cfut__slots_put(&t->slots, i);
+        }
+    }
     t->obuf.off = t->obuf.len = 0;
 }
 
@@ -190,18 +161,22 @@ take_inbox(struct cfut_transport *t)
         struct cfut__oneshot_any_sender tx =
             cfut__oneshot_sync_sender_any(&it->tx);
         struct cfut_id id;
+        int64_t i = 0;
         if (rc == 0) {
-            do
-                cfut_id_gen_next(&t->gen, &id);
-            while (cfut_idmap_get(&t->pending, &id) != NULL);
-            rc = cfut_idmap_reserve(&t->pending,
-                                    cfut_idmap_size(&t->pending) + 1);
+            i = cfut__slots_take(&t->slots);
+            rc = i < 0 ? (int)i : 0;
         }
-        if (rc == 0)
+        if (rc == 0) {
+            cfut__slots_id(&t->slots, (uint32_t)i, t->slots.v[i].gen, &id);
             rc = cfut__buf_queue_frame(&t->obuf, CFUT_FRAME_REQUEST, &id, NULL,
                                        0, it + 1, it->len, t->max_frame_len);
+            if (rc < 0)
+                cfut__slots_put(&t->slots, (uint32_t)i);
+        }
         if (rc == 0) {
-            (void)cfut_idmap_insert(&t->pending, &id, &tx);
+            t->slots.v[i].state = CFUT__SLOT_SYNC;
+            t->slots.v[i].u.sync_tx = tx;
+            t->n_waiting++;
             t->st.n_sent++;
         } else {
             response_status(&r, rc);
@@ -214,59 +189,96 @@ take_inbox(struct cfut_transport *t)
 
 /* ---- the driver task ---- */
 
-static int
-on_response(struct cfut_transport *t, const struct cfut_frame *f)
+/*
+ * Decodes the response frame 'f' into '*r' (a slot's value or a local
+ * one): the payload is copied once, from the read buffer into the
+ * response's inline bytes or its block.
+ */
+static void
+decode_response(struct cfut_response *r, const struct cfut_frame *f)
 {
-    if (f->kind == CFUT_FRAME_REQUEST)
-        return CFUT_EPROTO;
-    struct cfut__oneshot_any_sender tx;
-    if (!cfut_idmap_remove(&t->pending, &f->id, &tx)) {
-        enum done_tag tag = find_done(t, &f->id);
-        if (tag == DONE_NONE)
-            t->st.n_unknown++;
-        else if (tag == DONE_ANSWERED)
-            t->st.n_duplicate++;
-        else
-            t->st.n_late++;
-        return 0;
-    }
-    struct cfut_response r;
-    response_status(&r, 0);
     const unsigned char *data = f->payload;
     size_t len = f->payload_len;
+    r->status = 0;
+    r->remote_error = false;
+    r->heap = NULL;
     if (f->kind == CFUT_FRAME_ERROR) {
         /* A status (Linux errno numbering on the wire), then a message. */
-        r.remote_error = true;
-        r.status = CFUT_EPROTO; /* an error response with no valid status */
+        r->remote_error = true;
+        r->status = CFUT_EPROTO; /* an error response with no valid status */
         if (len >= 4) {
             int32_t code =
                 (int32_t)((uint32_t)data[0] << 24 | (uint32_t)data[1] << 16 |
                           (uint32_t)data[2] << 8 | data[3]);
             if (code < 0)
-                r.status = cfut__status_from_wire(code);
+                r->status = cfut__status_from_wire(code);
             data += 4;
             len -= 4;
         }
     }
+    unsigned char *to = r->inline_bytes;
     if (len > CFUT_RESPONSE_INLINE) {
-        r.heap = cfut_alloc(len);
-        if (r.heap == NULL) {
-            response_status(&r, CFUT_ENOMEM);
-            len = 0;
+        to = r->heap = cfut_alloc(len);
+        if (to == NULL) {
+            response_status(r, CFUT_ENOMEM);
+            return;
         }
     }
-    if (len != 0)
-        memcpy(r.heap != NULL ? r.heap : r.inline_bytes, data, len);
-    r.len = len;
-    int rc = cfut__oneshot_any_send(&tx, &r);
-    if (rc != 0) {
+    memcpy(to, data, len);
+    r->len = len;
+}
+
+/*
+ * A response for a slot that no request waits on: counts it. 'gen' is the
+ * use the id names; the slot is at its use 'sl->gen'.
+ */
+static void
+count_stray(struct cfut_transport *t, const struct cfut__slot *sl, uint32_t gen)
+{
+    uint32_t age = sl->gen - gen; /* how many uses ago */
+    if (age == 0 && sl->state != CFUT__SLOT_FREE)
+        t->st.n_duplicate++; /* answered, its value not taken yet */
+    else if (age == 1 && sl->last == CFUT__SLOT_LAST_ANSWERED)
+        t->st.n_duplicate++;
+    else if (age != 0 && age < (1u << 31) && sl->last != CFUT__SLOT_LAST_NONE)
+        t->st.n_late++; /* dropped, timed out, or an earlier use */
+    else
+        t->st.n_unknown++; /* a use not issued yet */
+}
+
+static int
+on_response(struct cfut_transport *t, const struct cfut_frame *f)
+{
+    if (f->kind == CFUT_FRAME_REQUEST)
+        return CFUT_EPROTO;
+    uint32_t i, gen;
+    if (!cfut__slots_parse(&t->slots, &f->id, &i, &gen)) {
+        t->st.n_unknown++;
+        return 0;
+    }
+    struct cfut__slot *sl = &t->slots.v[i];
+    if (sl->gen != gen || sl->state == CFUT__SLOT_FREE || sl->answered) {
+        count_stray(t, sl, gen);
+        return 0;
+    }
+    t->n_waiting--;
+    if (sl->state == CFUT__SLOT_LOCAL) {
+        /* Straight into the slot: the oneshot's value is the response. */
+        decode_response(&sl->u.local.value, f);
+        slot_sent(sl);
+        t->st.n_completed++;
+        return 0;
+    }
+    struct cfut_response r;
+    decode_response(&r, f);
+    sl->answered = cfut__oneshot_any_send(&sl->u.sync_tx, &r) == 0;
+    cfut__slots_put(&t->slots, i);
+    if (!sl->answered) {
         cfut_response_deinit(&r);
         t->st.n_late++;
-        remember_done(t, &f->id, DONE_DROPPED);
         return 0;
     }
     t->st.n_completed++;
-    remember_done(t, &f->id, DONE_ANSWERED);
     return 0;
 }
 
@@ -393,21 +405,16 @@ cfut_transport_new(struct cfut_executor *ex, struct cfut_stream *stream,
     if (rc < 0)
         goto free_t;
     rc = CFUT_ENOMEM;
-    t->done_ring = cfut_alloc(DONE_RING * sizeof *t->done_ring);
-    if (t->done_ring == NULL)
-        goto free_t;
-    memset(t->done_ring, 0, DONE_RING * sizeof *t->done_ring);
     if (cfut__buf_reserve(&t->rbuf,
                           c.read_buf_size != 0 ? c.read_buf_size : 65536) < 0)
-        goto free_ring;
+        goto free_t;
     t->rbuf.cap = c.read_buf_size != 0 ? c.read_buf_size : t->rbuf.cap;
-    (void)cfut_idmap_init(&t->pending, sizeof(struct cfut__oneshot_any_sender));
+    cfut__slots_init(&t->slots, gen.key);
     t->refs = 2; /* the caller and the driver */
     t->ex = ex;
     t->stream = stream;
     t->max_frame_len = t->dec.max_len;
     t->timeout_ns = c.timeout_ns;
-    t->gen = gen;
     t->driver = CFUT_WAKER_EMPTY;
     pthread_mutex_init(&t->lock, NULL);
     t->inbox_tail = &t->inbox_head;
@@ -423,8 +430,6 @@ cfut_transport_new(struct cfut_executor *ex, struct cfut_stream *stream,
 destroy:
     pthread_mutex_destroy(&t->lock);
     cfut__buf_free(&t->rbuf);
-free_ring:
-    cfut_free(t->done_ring);
 free_t:
     cfut_free(t);
     return rc;
@@ -453,51 +458,73 @@ cfut_transport_get_stats(const struct cfut_transport *t,
                          struct cfut_transport_stats *out)
 {
     *out = t->st;
-    out->n_pending = cfut_idmap_size(&t->pending);
+    out->n_pending = t->n_waiting;
 }
 
 /* ---- request futures ---- */
 
 /*
  * The request future (struct cfut_request), its states and transitions:
- *   WAITING  its entry (the oneshot's sender) is in the pending map, no
- *            timer. The response comes -> DONE, READY with it (or with the
- *            transport's status when the driver failed it). A timeout is
- *            set -> its timer is boxed -> TIMED (no memory for the timer
- *            -> DONE, READY with CFUT_ENOMEM, the entry removed).
- *   TIMED    in the map, the timer armed. The response comes -> DONE, as
- *            above; the timer fires first -> DONE, READY with
- *            CFUT_ETIMEDOUT, the entry removed (a late response is then
- *            counted and dropped).
- *   DONE     READY was returned: out of the map.
- * The drop guard: dropping it in WAITING or TIMED removes its entry; the
- * timer goes with it in any state.
+ *   WAITING  its slot (the oneshot's sending half, with the value's
+ *            storage) is in the slab, no timer. The response comes (or the
+ *            connection's failure) -> DONE, READY with it; the slot is
+ *            freed. A timeout is set -> its timer is boxed -> TIMED (no
+ *            memory for the timer -> DONE, READY with CFUT_ENOMEM, the
+ *            slot freed).
+ *   TIMED    its slot in the slab, the timer armed. The response comes ->
+ *            DONE, as above; the timer fires first -> DONE, READY with
+ *            CFUT_ETIMEDOUT, the slot freed (its generation goes up: a
+ *            late response is then counted and dropped).
+ *   DONE     READY was returned: the slot is free.
+ * The drop guard: dropping it in WAITING or TIMED frees its slot (and a
+ * response delivered but not taken); the timer goes with it in any state.
  */
+
+/* Frees the slot of 'r' (WAITING or TIMED): the drop guard. */
+static void
+request_release_slot(struct cfut_request *r)
+{
+    struct cfut_transport *t = r->t;
+    struct cfut__slot *sl = &t->slots.v[r->slot];
+    if (!sl->answered)
+        t->n_waiting--;
+    else if (sl->u.local.core.flags & CFUT__ONESHOT_SENT)
+        cfut_response_deinit(&sl->u.local.value); /* never taken */
+    cfut_waker_drop(&sl->u.local.core.rx_waker);
+    cfut__slots_put(&t->slots, r->slot);
+    r->state = CFUT__REQUEST_DONE;
+}
+
 static enum cfut_poll
 request_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
 {
     struct cfut_request *r = cfut_container_of(f, struct cfut_request, base);
-    CFUT_ONESHOT_OUTPUT(struct cfut_response) got;
-    struct cfut_response *res = out;
-    if (cfut_future_poll(&r->rx.base, cx, &got) == CFUT_READY) {
-        r->state = CFUT__REQUEST_DONE; /* the driver took the entry */
-        if (got.status == 0)
-            *res = got.value;
-        else
-            response_status(res,
-                            r->t->status != 0 ? r->t->status : CFUT_ECANCELED);
+    struct cfut_transport *t = r->t;
+    struct cfut__slot *sl = &t->slots.v[r->slot];
+    struct cfut__oneshot_core *c = &sl->u.local.core;
+    /* The receiver's take (cfut__oneshot_take() with the value's type
+     * known): the value is copied once, into 'out'. */
+    if (c->flags & CFUT__ONESHOT_SENT) {
+        c->flags &= ~CFUT__ONESHOT_SENT;
+        *(struct cfut_response *)out = sl->u.local.value;
+        cfut_waker_drop(&c->rx_waker);
+        cfut__slots_put(&t->slots, r->slot);
+        r->state = CFUT__REQUEST_DONE;
         return CFUT_READY;
     }
+    cfut_waker_register(&c->rx_waker, cx->waker);
     if (r->timeout_ns == 0)
         return CFUT_PENDING;
+    struct cfut_response *res = out;
     if (r->state == CFUT__REQUEST_WAITING) {
-        struct cfut_sleep sl;
-        cfut_sleep_init(&sl, r->timeout_ns);
-        if (cfut_future_box(&sl.base, sizeof sl, &r->timer) < 0) {
+        struct cfut_sleep slp;
+        cfut_sleep_init(&slp, r->timeout_ns);
+        if (cfut_future_box(&slp.base, sizeof slp, &r->timer) < 0) {
             r->timer = NULL;
             /* No timer: fail the request rather than hang without one. */
             response_status(res, CFUT_ENOMEM);
-            goto remove;
+            request_release_slot(r);
+            return CFUT_READY;
         }
         r->state = CFUT__REQUEST_TIMED;
     }
@@ -505,13 +532,7 @@ request_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
     if (cfut_future_poll(r->timer, cx, &st) == CFUT_PENDING)
         return CFUT_PENDING;
     response_status(res, st == 0 ? CFUT_ETIMEDOUT : st);
-remove:;
-    struct cfut__oneshot_any_sender tx;
-    if (cfut_idmap_remove(&r->t->pending, &r->id, &tx)) {
-        cfut__oneshot_any_sender_drop(&tx);
-        remember_done(r->t, &r->id, DONE_DROPPED);
-    }
-    r->state = CFUT__REQUEST_DONE;
+    request_release_slot(r);
     return CFUT_READY;
 }
 
@@ -519,14 +540,9 @@ static void
 request_drop(struct cfut_future *f)
 {
     struct cfut_request *r = cfut_container_of(f, struct cfut_request, base);
-    struct cfut__oneshot_any_sender tx;
-    /* The drop guard: a request that goes away takes its entry along. */
-    if (r->state != CFUT__REQUEST_DONE &&
-        cfut_idmap_remove(&r->t->pending, &r->id, &tx)) {
-        cfut__oneshot_any_sender_drop(&tx);
-        remember_done(r->t, &r->id, DONE_DROPPED);
-    }
-    cfut_future_drop(&r->rx.base);
+    /* The drop guard: a request that goes away takes its slot along. */
+    if (r->state != CFUT__REQUEST_DONE)
+        request_release_slot(r);
     if (r->timer != NULL)
         cfut_future_drop(r->timer);
     transport_release(r->t);
@@ -547,43 +563,34 @@ cfut_request_init_timeout(struct cfut_request *r, struct cfut_transport *t,
         return t->status;
     if (len > t->max_frame_len - CFUT_FRAME_MIN_LEN)
         return CFUT_EMSGSIZE;
-    struct cfut_oneshot_sender local;
-    int rc = cfut_oneshot_new(sizeof(struct cfut_response), response_drop_value,
-                              &local, &r->rx);
-    if (rc < 0)
-        return rc;
-    struct cfut__oneshot_any_sender tx = cfut__oneshot_sender_any(&local);
-    /* Make room first, so nothing needs undoing after the insert. */
-    rc = cfut_idmap_reserve(&t->pending, cfut_idmap_size(&t->pending) + 1);
-    if (rc < 0)
-        goto drop_channel;
-    /* After the reserve, an insert fails only for a duplicate id. */
+    int64_t i = cfut__slots_take(&t->slots);
+    if (i < 0)
+        return (int)i;
+    struct cfut__slot *sl = &t->slots.v[i];
     struct cfut_id id;
-    do
-        cfut_id_gen_next(&t->gen, &id);
-    while (cfut_idmap_insert(&t->pending, &id, &tx) != 0);
-    rc = cfut__buf_queue_frame(&t->obuf, CFUT_FRAME_REQUEST, &id, NULL, 0,
-                               payload, len, t->max_frame_len);
+    cfut__slots_id(&t->slots, (uint32_t)i, sl->gen, &id);
+    int rc = cfut__buf_queue_frame(&t->obuf, CFUT_FRAME_REQUEST, &id, NULL, 0,
+                                   payload, len, t->max_frame_len);
     if (rc < 0) {
-        cfut_idmap_remove(&t->pending, &id, NULL);
-        goto drop_channel;
+        cfut__slots_put(&t->slots, (uint32_t)i);
+        return rc;
     }
+    /* The oneshot: its state and value live in the slot. */
+    sl->state = CFUT__SLOT_LOCAL;
+    cfut__oneshot_core_init(&sl->u.local.core, false,
+                            sizeof(struct cfut_response), response_drop_value);
+    t->n_waiting++;
     t->st.n_sent++;
     cfut_future_init(&r->base, &request_vtable);
     r->t = t;
     t->refs++;
-    r->id = id;
+    r->slot = (uint32_t)i;
     r->state = CFUT__REQUEST_WAITING;
     r->timeout_ns = timeout_ns;
     r->timer = NULL;
     if (t->obuf.len - t->obuf.off == CFUT_FRAME_HEADER_SIZE + len)
         wake_driver(t); /* the first frame of a batch */
     return 0;
-
-drop_channel:
-    cfut__oneshot_any_sender_drop(&tx);
-    cfut_future_drop(&r->rx.base);
-    return rc;
 }
 
 int

@@ -1,11 +1,16 @@
 /*
  * cfut_transport.h: request/response over one duplex stream (wire format
  * v1, docs/wire-format.md). The client keeps a map from request id to the
- * *sending* half of a oneshot; each request's future wraps the *receiving*
- * half; one driver task reads frames (many per read) and completes the
- * senders, and writes queued frames in batches (one write per batch). The
- * server decodes requests, runs a handler future per request as its own
- * task (handlers finish in any order), and writes their replies.
+ * *sending* half of a oneshot: a slab of request slots that the id
+ * addresses (index + generation), each slot holding its oneshot's state
+ * and value; each request's future is the *receiving* half; one driver
+ * task reads frames (many per read), decodes each response into its slot,
+ * and writes queued frames in batches (one write per batch). A response
+ * for a request that ended (timed out, dropped) names an old generation of
+ * its slot and is counted and dropped, never delivered to the slot's next
+ * request. The server decodes requests, runs a handler future per request
+ * as its own task (handlers finish in any order), or takes a reply written
+ * at once (cfut_server_new_reply()), and writes the replies.
  *
  * Threading: a transport and a server belong to the executor thread that
  * created them, and request futures are polled there (the local oneshot:
@@ -63,12 +68,14 @@ CFUT_API void cfut_response_deinit(struct cfut_response *r);
 struct cfut_transport_stats {
     uint64_t n_sent;      /* requests written */
     uint64_t n_completed; /* responses delivered to a waiting request */
-    uint64_t n_unknown;   /* responses for no pending id: dropped */
-    uint64_t n_late;      /* responses for a dropped/timed-out request */
+    uint64_t n_unknown;   /* responses for no id this client made (or a
+                             use of a slot not made yet): dropped */
+    uint64_t n_late;      /* responses for a dropped/timed-out request
+                             (or an earlier use of a slot than its last) */
     uint64_t n_duplicate; /* responses for an id answered before */
     uint64_t n_reads;     /* stream reads */
     uint64_t n_writes;    /* stream writes (each a batch of frames) */
-    size_t n_pending;     /* entries in the pending map now */
+    size_t n_pending;     /* requests waiting for their response now */
 };
 
 /* Client settings; zero fields take the defaults. */
@@ -125,27 +132,28 @@ CFUT_API void cfut_transport_get_stats(const struct cfut_transport *t,
 /* A request future (output: struct cfut_response). */
 /* A request future's states (request_poll() in cfut_transport.c). */
 enum cfut__request_state {
-    CFUT__REQUEST_WAITING, /* its entry is in the pending map; no timer */
-    CFUT__REQUEST_TIMED,   /* in the map, with its timeout's timer armed */
-    CFUT__REQUEST_DONE     /* READY returned; out of the map */
+    CFUT__REQUEST_WAITING, /* its slot is in the pending slab; no timer */
+    CFUT__REQUEST_TIMED,   /* its slot in the slab, its timer armed */
+    CFUT__REQUEST_DONE     /* READY returned; its slot is free */
 };
 
 struct cfut_request {
     /* private: do not touch */
     struct cfut_future base;
     struct cfut_transport *t; /* a counted reference */
-    struct cfut_id id;
+    uint32_t slot;            /* its slot in the transport's slab */
     enum cfut__request_state state;
     uint64_t timeout_ns;
-    struct cfut_oneshot_receiver rx;
     struct cfut_future *timer; /* boxed cfut_sleep, while armed */
 };
 
 /*
- * Starts a request: draws an id, puts the sender of a new oneshot in the
- * pending map, queues the frame for the driver's next batch, and makes 'r'
- * the future of its response. Dropping 'r' before it is READY removes the
- * map entry (a later response is counted as late and dropped).
+ * Starts a request: takes a slot of the pending map (a oneshot whose
+ * sender is the slot; the id names the slot and its generation), queues
+ * the frame for the driver's next batch, and makes 'r' the future of its
+ * response. Dropping 'r' before it is READY frees the slot (a later
+ * response is counted as late and dropped, also once the slot serves
+ * another request). No allocation once the slab has grown to the load.
  * Ownership: 't' is kept (counted) until 'r' is dropped; 'payload' is
  *   borrowed (copied into the frame); 'r' is caller storage.
  * Returns: 0; CFUT_EINVAL if 'payload' is NULL with a nonzero length;
@@ -161,7 +169,7 @@ CFUT_API int cfut_request_init(struct cfut_request *r, struct cfut_transport *t,
 /*
  * As cfut_request_init(), with a timeout of 'timeout_ns' (0: none) that
  * replaces the transport's default. On expiry the output is
- * CFUT_ETIMEDOUT and the entry is gone from the map.
+ * CFUT_ETIMEDOUT and the slot is freed (as for a dropped request).
  */
 CFUT_API int cfut_request_init_timeout(struct cfut_request *r,
                                        struct cfut_transport *t,
@@ -229,6 +237,24 @@ struct cfut_reply {
 typedef int cfut_handler_new_fn(void *ctx, const unsigned char *payload,
                                 size_t len, struct cfut_future **out);
 
+/* What a cfut_reply_fn returns when it wrote its reply at once. */
+#define CFUT_REPLY_NOW 1
+
+/*
+ * A handler that may answer at once, with no future: it either writes
+ * the reply into '*reply' and returns CFUT_REPLY_NOW (the server queues
+ * it there and then: no allocation, no poll, no task), or builds the
+ * future that serves the request into '*out' and returns 0 (as a
+ * cfut_handler_new_fn does), or returns a negative status that the server
+ * sends as an error response.
+ * Ownership: 'payload' is borrowed for the call only; '*reply' is the
+ *   server's (its 'data', when not NULL, is taken and freed as for a
+ *   future's reply; 'inline_bytes' holds up to CFUT_REPLY_INLINE bytes);
+ *   '*out' is taken by the server.
+ */
+typedef int cfut_reply_fn(void *ctx, const unsigned char *payload, size_t len,
+                          struct cfut_reply *reply, struct cfut_future **out);
+
 /* Server settings; zero fields take the defaults. */
 struct cfut_server_config {
     size_t max_frame_len; /* 0: 1 MiB */
@@ -258,6 +284,17 @@ CFUT_API int cfut_server_new(struct cfut_executor *ex,
                              cfut_handler_new_fn *handler, void *ctx,
                              const struct cfut_server_config *cfg,
                              struct cfut_server **out);
+
+/*
+ * As cfut_server_new(), with a handler that may answer at once without a
+ * future (cfut_reply_fn): the fast path for replies known when the
+ * request is decoded (an echo, a table lookup, a refusal).
+ * Returns: as cfut_server_new().
+ */
+CFUT_API int cfut_server_new_reply(struct cfut_executor *ex,
+                                   cfut_reply_fn *handler, void *ctx,
+                                   const struct cfut_server_config *cfg,
+                                   struct cfut_server **out);
 
 /*
  * Serves one connection over 'stream' (a task of its own). Each request
