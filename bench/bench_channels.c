@@ -700,6 +700,155 @@ mpsc_cfut_recv_future(uint64_t ops)
     return mpsc_run(ops, false, true);
 }
 
+/*
+ * The batched variants (both kinds): the producer queues up to MPSC_BATCH
+ * messages a call with try_send_many and, when the channel is full, awaits
+ * a send future for the next one (capacity); the consumer takes up to
+ * MPSC_BATCH a poll with poll_recv_many.
+ */
+#define MPSC_BATCH 64
+
+struct bproducer {
+    struct cfut_future base;
+    bool sync;
+    struct cfut_mpsc_sender tx;
+    struct cfut_mpsc_sync_sender stx;
+    uint64_t i, n;
+    bool sending;
+    struct cfut_mpsc_send send;
+    struct cfut_mpsc_sync_send ssend;
+    uint64_t batch[MPSC_BATCH];
+};
+
+static enum cfut_poll
+bproducer_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
+{
+    (void)out;
+    struct bproducer *p = cfut_container_of(f, struct bproducer, base);
+    while (p->i < p->n) {
+        if (!p->sending) {
+            size_t k =
+                p->n - p->i < MPSC_BATCH ? (size_t)(p->n - p->i) : MPSC_BATCH;
+            for (size_t j = 0; j < k; j++)
+                p->batch[j] = p->i + j;
+            size_t sent;
+            int rc =
+                p->sync
+                    ? cfut_mpsc_sync_try_send_many(&p->stx, p->batch, k, &sent)
+                    : cfut_mpsc_try_send_many(&p->tx, p->batch, k, &sent);
+            p->i += sent;
+            if (rc == CFUT_OK)
+                continue;
+            if (rc != CFUT_EFULL)
+                abort();
+            p->batch[0] = p->i; /* full: wait for room for the next one */
+            if (p->sync)
+                cfut_mpsc_sync_send_init(&p->ssend, &p->stx, &p->batch[0]);
+            else
+                cfut_mpsc_send_init(&p->send, &p->tx, &p->batch[0]);
+            p->sending = true;
+        }
+        int st;
+        struct cfut_future *sf = p->sync ? &p->ssend.base : &p->send.base;
+        if (cfut_future_poll(sf, cx, &st) == CFUT_PENDING)
+            return CFUT_PENDING;
+        cfut_future_drop(sf);
+        p->sending = false;
+        p->i++;
+    }
+    if (p->sync)
+        cfut_mpsc_sync_sender_drop(&p->stx);
+    else
+        cfut_mpsc_sender_drop(&p->tx);
+    return CFUT_READY;
+}
+
+static void
+bproducer_drop(struct cfut_future *f)
+{
+    struct bproducer *p = cfut_container_of(f, struct bproducer, base);
+    if (p->sending)
+        cfut_future_drop(p->sync ? &p->ssend.base : &p->send.base);
+    cfut_mpsc_sender_drop(&p->tx);
+    cfut_mpsc_sync_sender_drop(&p->stx);
+}
+
+static const struct cfut_future_vtable bproducer_vtable = {
+    bproducer_poll, bproducer_drop, 0, "bproducer", NULL};
+
+struct bconsumer {
+    struct cfut_future base;
+    bool sync;
+    struct cfut_mpsc_receiver rx;
+    struct cfut_mpsc_sync_receiver srx;
+    uint64_t sum;
+    uint64_t batch[MPSC_BATCH];
+};
+
+static enum cfut_poll
+bconsumer_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
+{
+    struct bconsumer *c = cfut_container_of(f, struct bconsumer, base);
+    for (;;) {
+        size_t n;
+        enum cfut_poll r = c->sync ? cfut_mpsc_sync_poll_recv_many(
+                                         &c->srx, cx, c->batch, MPSC_BATCH, &n)
+                                   : cfut_mpsc_poll_recv_many(
+                                         &c->rx, cx, c->batch, MPSC_BATCH, &n);
+        if (r == CFUT_PENDING)
+            return CFUT_PENDING;
+        if (n == 0)
+            break;
+        for (size_t j = 0; j < n; j++)
+            c->sum += c->batch[j];
+    }
+    cfut_mpsc_receiver_drop(&c->rx);
+    cfut_mpsc_sync_receiver_drop(&c->srx);
+    *(uint64_t *)out = c->sum;
+    return CFUT_READY;
+}
+
+static void
+bconsumer_drop(struct cfut_future *f)
+{
+    struct bconsumer *c = cfut_container_of(f, struct bconsumer, base);
+    cfut_mpsc_receiver_drop(&c->rx);
+    cfut_mpsc_sync_receiver_drop(&c->srx);
+}
+
+static const struct cfut_future_vtable bconsumer_vtable = {
+    bconsumer_poll, bconsumer_drop, sizeof(uint64_t), "bconsumer", NULL};
+
+static uint64_t
+mpsc_batch_run(uint64_t ops, bool sync)
+{
+    struct bproducer p = {.sync = sync, .n = ops};
+    struct bconsumer c = {.sync = sync};
+    cfut_future_init(&p.base, &bproducer_vtable);
+    cfut_future_init(&c.base, &bconsumer_vtable);
+    int rc =
+        sync ? cfut_mpsc_sync_new(sizeof(uint64_t), MPSC_CAP, NULL, &p.stx,
+                                  &c.srx)
+             : cfut_mpsc_new(sizeof(uint64_t), MPSC_CAP, NULL, &p.tx, &c.rx);
+    if (rc != CFUT_OK)
+        abort();
+    if (cfut_spawn(ex, &p.base, sizeof p, NULL) != CFUT_OK)
+        abort();
+    return run_u64(&c.base);
+}
+
+static uint64_t
+mpsc_cfut_batch(uint64_t ops)
+{
+    return mpsc_batch_run(ops, false);
+}
+
+static uint64_t
+mpsc_cfut_sync_batch(uint64_t ops)
+{
+    return mpsc_batch_run(ops, true);
+}
+
 /* The same with the thread-safe kind, both tasks on one executor. */
 struct smproducer {
     struct cfut_future base;
@@ -1255,6 +1404,10 @@ main(int argc, char **argv)
                  mpsc_cfut_recv_future, 1000000, 1, expect_sum_below);
     benchkit_run(&b, "mpsc_throughput", "cfut-sync", mpsc_cfut_sync, 1000000, 1,
                  expect_sum_below);
+    benchkit_run(&b, "mpsc_throughput", "cfut-batch", mpsc_cfut_batch, 1000000,
+                 1, expect_sum_below);
+    benchkit_run(&b, "mpsc_throughput", "cfut-sync-batch", mpsc_cfut_sync_batch,
+                 1000000, 1, expect_sum_below);
     benchkit_run(&b, "mpsc_throughput", "floor", mpsc_floor, 1000000, 1,
                  expect_sum_below);
     benchkit_run(&b, "broadcast_fanout_8", "cfut", fanout_cfut, 100000, FANOUT,

@@ -99,6 +99,20 @@ cfut_mpsc_try_send(const struct cfut_mpsc_sender *tx, const void *msg)
     return cfut__mpsc_try_send(&tx->shared->core, msg, CFUT__WAKE_NOW);
 }
 
+int
+cfut_mpsc_try_send_many(const struct cfut_mpsc_sender *tx, const void *msgs,
+                        size_t n, size_t *sent)
+{
+    CFUT_ASSERT(tx->shared != NULL, "mpsc: try_send_many on an empty sender");
+    if (sent == NULL)
+        return CFUT_EINVAL;
+    *sent = 0;
+    if (msgs == NULL && n != 0)
+        return CFUT_EINVAL;
+    return cfut__mpsc_try_send_many(&tx->shared->core, msgs, n, sent,
+                                    CFUT__WAKE_NOW);
+}
+
 /* ---- send future ---- */
 
 static enum cfut_poll
@@ -142,6 +156,47 @@ cfut_mpsc_try_recv(struct cfut_mpsc_receiver *rx, void *msg)
 {
     CFUT_ASSERT(rx->shared != NULL, "mpsc: try_recv on an empty receiver");
     return cfut__mpsc_try_recv(&rx->shared->core, msg, CFUT__WAKE_NOW);
+}
+
+/* Hands the slots a batched receive freed to the waiting senders. */
+static void
+hand_permits(struct cfut__mpsc_core *c)
+{
+    struct cfut_waker w;
+    while (cfut__mpsc_permit_next(c, &w))
+        cfut_waker_wake(&w);
+}
+
+int
+cfut_mpsc_try_recv_many(struct cfut_mpsc_receiver *rx, void *msgs, size_t max,
+                        size_t *n)
+{
+    CFUT_ASSERT(rx->shared != NULL, "mpsc: try_recv_many on an empty receiver");
+    if (n == NULL)
+        return CFUT_EINVAL;
+    *n = 0;
+    if (max == 0 || msgs == NULL)
+        return CFUT_EINVAL;
+    struct cfut__mpsc_core *c = &rx->shared->core;
+    int rc = cfut__mpsc_try_recv_many(c, msgs, max, n);
+    if (rc == CFUT_OK && c->cap != 0)
+        hand_permits(c);
+    return rc;
+}
+
+enum cfut_poll
+cfut_mpsc_poll_recv_many(struct cfut_mpsc_receiver *rx, struct cfut_context *cx,
+                         void *msgs, size_t max, size_t *n)
+{
+    CFUT_DEBUG_ASSERT(rx->shared != NULL && max != 0 && msgs != NULL &&
+                          n != NULL,
+                      "mpsc: poll_recv_many on an empty receiver, or with "
+                      "no room");
+    struct cfut__mpsc_core *c = &rx->shared->core;
+    enum cfut_poll r = cfut__mpsc_poll_recv_many(c, cx, msgs, max, n);
+    if (*n != 0 && c->cap != 0)
+        hand_permits(c);
+    return r;
 }
 
 enum cfut_poll

@@ -189,6 +189,33 @@ CFUT_API int cfut_mpsc_sync_try_send(const struct cfut_mpsc_sync_sender *tx,
                                      const void *msg);
 
 /*
+ * Queues copies of the 'n' messages of the array at 'msgs' (n * msg_size
+ * bytes), in order, without waiting: as many as fit, with one wake of the
+ * receiver for the batch. An unbounded channel grows to hold them all. A
+ * bounded channel whose senders already wait for capacity takes none.
+ * Ownership: 'tx' and 'msgs' are borrowed (the bytes are copied); '*sent'
+ *   receives the number queued, 0..n (the rest stays the caller's).
+ * Returns: 0 when all 'n' were queued; otherwise why the rest was not:
+ *   CFUT_EFULL (a bounded channel has no free slot left), CFUT_ECLOSED
+ *   (the receiver is gone; none queued), CFUT_ENOMEM (an unbounded
+ *   channel cannot grow). CFUT_EINVAL (nothing queued) when 'sent' is
+ *   NULL, or 'msgs' is NULL with 'n' > 0.
+ * Context: the channel's thread, inside or outside a task.
+ */
+CFUT_API int cfut_mpsc_try_send_many(const struct cfut_mpsc_sender *tx,
+                                     const void *msgs, size_t n, size_t *sent);
+
+/*
+ * Queues many messages without waiting, as cfut_mpsc_try_send_many(),
+ * under one lock.
+ * Returns: 0; CFUT_EFULL; CFUT_ECLOSED; CFUT_ENOMEM; CFUT_EINVAL.
+ * Context: any thread.
+ */
+CFUT_API int
+cfut_mpsc_sync_try_send_many(const struct cfut_mpsc_sync_sender *tx,
+                             const void *msgs, size_t n, size_t *sent);
+
+/*
  * Initialises 'f' to send the message at 'msg', waiting for capacity.
  * On an unbounded channel it is READY at its first poll (CFUT_ENOMEM in
  * its status when the ring cannot grow). Each slot a receive frees goes to
@@ -240,6 +267,35 @@ CFUT_API int cfut_mpsc_sync_try_recv(struct cfut_mpsc_sync_receiver *rx,
                                      void *msg);
 
 /*
+ * Takes up to 'max' of the oldest messages without waiting, in order, into
+ * the array at 'msgs' (room for max * msg_size bytes); the slots they free
+ * go to waiting senders as try_recv's do.
+ * Ownership: 'rx' is borrowed; 'msgs' receives the messages; '*n'
+ *   receives how many (1..max on success, 0 otherwise).
+ * Returns: 0 (at least one message); CFUT_EAGAIN when the queue is empty
+ *   and a sender remains; CFUT_ECLOSED when it is empty and every sender
+ *   is gone; CFUT_EINVAL when 'max' is 0 or 'msgs' or 'n' is NULL.
+ * Context: the channel's thread. Cancel-safe.
+ */
+CFUT_API int cfut_mpsc_try_recv_many(struct cfut_mpsc_receiver *rx, void *msgs,
+                                     size_t max, size_t *n);
+
+/*
+ * Takes up to 'max' messages without waiting, as
+ * cfut_mpsc_try_recv_many(), under one lock (while senders wait for
+ * capacity, at most CFUT_MPSC_SYNC_BATCH_WAKES messages a call, so that
+ * the permits it hands out are woken in one go after the unlock).
+ * Returns: 0; CFUT_EAGAIN; CFUT_ECLOSED; CFUT_EINVAL.
+ * Context: the receiver's thread.
+ */
+CFUT_API int cfut_mpsc_sync_try_recv_many(struct cfut_mpsc_sync_receiver *rx,
+                                          void *msgs, size_t max, size_t *n);
+
+/* The most messages a thread-safe batched receive takes while senders wait
+ * for capacity (each freed slot wakes one of them). */
+#define CFUT_MPSC_SYNC_BATCH_WAKES 16
+
+/*
  * Initialises 'f' to receive the next message. At most one recv future per
  * receiver may be alive at a time.
  * Ownership: 'rx' is kept: it must stay valid and undropped until 'f' is
@@ -281,6 +337,34 @@ CFUT_API enum cfut_poll cfut_mpsc_poll_recv(struct cfut_mpsc_receiver *rx,
 CFUT_API enum cfut_poll
 cfut_mpsc_sync_poll_recv(struct cfut_mpsc_sync_receiver *rx,
                          struct cfut_context *cx, void *out);
+
+/*
+ * Polls the receiver for a batch, as tokio's recv_many: READY with 1..max
+ * of the oldest messages in the array at 'msgs' (room for max * msg_size
+ * bytes) and their number in '*n', or READY with '*n' 0 when the queue is
+ * drained and every sender is gone; PENDING registers the waker of 'cx'
+ * as cfut_mpsc_poll_recv() does. A batch spends one unit of the task's
+ * budget. Cancel-safe: messages are taken only when it returns READY.
+ * Ownership: 'rx' and 'cx' are borrowed; 'max' > 0 and 'msgs', 'n' are
+ *   not NULL (debug builds assert it).
+ * Returns: CFUT_READY or CFUT_PENDING.
+ * Context: inside a poll, on the channel's thread.
+ */
+CFUT_API enum cfut_poll cfut_mpsc_poll_recv_many(struct cfut_mpsc_receiver *rx,
+                                                 struct cfut_context *cx,
+                                                 void *msgs, size_t max,
+                                                 size_t *n);
+
+/*
+ * Polls the receiver for a batch, as cfut_mpsc_poll_recv_many() (at most
+ * CFUT_MPSC_SYNC_BATCH_WAKES messages while senders wait for capacity).
+ * Returns: CFUT_READY or CFUT_PENDING.
+ * Context: inside a poll, on the receiver's thread. Cancel-safe.
+ */
+CFUT_API enum cfut_poll
+cfut_mpsc_sync_poll_recv_many(struct cfut_mpsc_sync_receiver *rx,
+                              struct cfut_context *cx, void *msgs, size_t max,
+                              size_t *n);
 
 /* Returns the number of queued messages. Context: the channel's thread. */
 CFUT_API size_t cfut_mpsc_len(const struct cfut_mpsc_receiver *rx);

@@ -16,6 +16,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "cfut_count_int.h"
 #include "cfut_alloc_int.h"
@@ -206,21 +207,104 @@ cfut__mpsc_try_send(struct cfut__mpsc_core *c, const void *msg,
 }
 
 /*
+ * Copies 'n' messages from 'src' into the ring after the queued ones (pre:
+ * 'n' free slots); at most two copies, around the ring's end.
+ */
+static inline void
+cfut__mpsc_ring_put(struct cfut__mpsc_core *c, const unsigned char *src,
+                    size_t n)
+{
+    size_t i = c->head + c->len;
+    if (i >= c->ring_cap)
+        i -= c->ring_cap;
+    size_t first = c->ring_cap - i;
+    if (first > n)
+        first = n;
+    memcpy(c->ring + i * c->msg_size, src, first * c->msg_size);
+    memcpy(c->ring, src + first * c->msg_size, (n - first) * c->msg_size);
+    c->len += n;
+}
+
+/*
+ * try_send_many: queues copies of the first of the 'n' messages at 'msgs'
+ * that fit, in order, and wakes the receiver once; '*sent' says how many.
+ * An unbounded ring grows to hold them all.
+ * Returns: 0 (all 'n' queued); otherwise why the rest was not: CFUT_EFULL
+ *   (no free slot left, or senders wait), CFUT_ECLOSED (nothing queued),
+ *   CFUT_ENOMEM (an unbounded ring cannot grow).
+ */
+static inline int
+cfut__mpsc_try_send_many(struct cfut__mpsc_core *c, const void *msgs, size_t n,
+                         size_t *sent, struct cfut__wake_list *wl)
+{
+    *sent = 0;
+    if (c->rx_closed)
+        return CFUT_ECLOSED;
+    int rc = CFUT_OK;
+    size_t k = n;
+    if (c->cap != 0) {
+        size_t room =
+            cfut_list_is_empty(&c->waiters) ? c->cap - c->len - c->reserved : 0;
+        if (k > room) {
+            k = room;
+            rc = CFUT_EFULL;
+        }
+    } else {
+        while (c->ring_cap - c->len < k) {
+            if (cfut__mpsc_grow(c) != CFUT_OK) {
+                k = c->ring_cap - c->len;
+                rc = CFUT_ENOMEM;
+                break;
+            }
+        }
+    }
+    if (k != 0) {
+        cfut__mpsc_ring_put(c, msgs, k);
+        cfut__mpsc_wake_rx(c, wl);
+    }
+    *sent = k;
+    return rc;
+}
+
+/*
+ * Gives a free slot to the first waiting sender, if there are both (a
+ * permit), and moves its waker to '*w' (the caller wakes it). Returns
+ * whether it did.
+ */
+static inline bool
+cfut__mpsc_permit_next(struct cfut__mpsc_core *c, struct cfut_waker *w)
+{
+    if (cfut_list_is_empty(&c->waiters) || c->len + c->reserved >= c->cap)
+        return false;
+    struct cfut__mpsc_waiter *sw = cfut_container_of(
+        c->waiters.next, struct cfut__mpsc_waiter, waiter_link);
+    cfut_list_remove(&sw->waiter_link);
+    sw->is_waiting = false;
+    sw->has_permit = true;
+    c->reserved++;
+    *w = sw->waker;
+    sw->waker = CFUT_WAKER_EMPTY;
+    return true;
+}
+
+/* Gives a free slot to the first waiting sender, if any, and hands its
+ * waker to 'wl'. */
+static inline void
+cfut__mpsc_give_permit(struct cfut__mpsc_core *c, struct cfut__wake_list *wl)
+{
+    struct cfut_waker w;
+    if (cfut__mpsc_permit_next(c, &w))
+        cfut__wake_list_take(wl, &w);
+}
+
+/*
  * Gives a slot just freed to the first waiting sender (a permit) and hands
  * its waker to 'wl'. One is enough (see the permits above).
  */
 static inline void
 cfut__mpsc_hand_permit(struct cfut__mpsc_core *c, struct cfut__wake_list *wl)
 {
-    if (!cfut_list_is_empty(&c->waiters) && c->len + c->reserved < c->cap) {
-        struct cfut__mpsc_waiter *w = cfut_container_of(
-            c->waiters.next, struct cfut__mpsc_waiter, waiter_link);
-        cfut_list_remove(&w->waiter_link);
-        w->is_waiting = false;
-        w->has_permit = true;
-        c->reserved++;
-        cfut__wake_list_take(wl, &w->waker);
-    }
+    cfut__mpsc_give_permit(c, wl);
     CFUT_DEBUG_ASSERT(cfut_list_is_empty(&c->waiters) ||
                           c->len + c->reserved == c->cap,
                       "mpsc: a free slot while senders wait");
@@ -319,6 +403,72 @@ cfut__mpsc_pop(struct cfut__mpsc_core *c, void *out, struct cfut__wake_list *wl)
     cfut__copy(out, cfut__mpsc_shift(c), c->msg_size);
     if (c->cap != 0)
         cfut__mpsc_hand_permit(c, wl);
+}
+
+/*
+ * Takes the 'k' oldest messages into 'out' (pre: 0 < k <= len), at most
+ * two copies. The slots it frees are not handed on: the caller gives them
+ * to waiting senders (cfut__mpsc_permit_next() until it says no) before
+ * it lets go of the state.
+ */
+static inline void
+cfut__mpsc_take_many(struct cfut__mpsc_core *c, void *out, size_t k)
+{
+    size_t first = c->ring_cap - c->head;
+    if (first > k)
+        first = k;
+    memcpy(out, c->ring + c->head * c->msg_size, first * c->msg_size);
+    memcpy((unsigned char *)out + first * c->msg_size, c->ring,
+           (k - first) * c->msg_size);
+    c->head += k;
+    if (c->head >= c->ring_cap)
+        c->head -= c->ring_cap;
+    c->len -= k;
+}
+
+/*
+ * try_recv_many: takes up to 'max' (> 0) of the oldest messages into the
+ * array 'msgs'; '*n' says how many (the caller hands the freed slots on,
+ * see cfut__mpsc_take_many()).
+ * Returns: 0 (at least one); CFUT_EAGAIN (empty, a sender remains);
+ *   CFUT_ECLOSED (empty, every sender gone).
+ */
+static inline int
+cfut__mpsc_try_recv_many(struct cfut__mpsc_core *c, void *msgs, size_t max,
+                         size_t *n)
+{
+    size_t k = c->len < max ? c->len : max;
+    *n = k;
+    if (k != 0) {
+        cfut__mpsc_take_many(c, msgs, k);
+        return CFUT_OK;
+    }
+    return c->n_senders == 0 ? CFUT_ECLOSED : CFUT_EAGAIN;
+}
+
+/*
+ * The receiver's batched poll: as cfut__mpsc_poll_recv(), but READY takes
+ * up to 'max' messages into 'msgs' ('*n' of them, one unit of budget for
+ * the batch; the caller hands the freed slots on), or none ('*n' 0) when
+ * every sender is gone.
+ */
+static inline enum cfut_poll
+cfut__mpsc_poll_recv_many(struct cfut__mpsc_core *c, struct cfut_context *cx,
+                          void *msgs, size_t max, size_t *n)
+{
+    *n = 0;
+    if (c->len != 0) {
+        if (!cfut_context_consume_budget(cx))
+            return CFUT_PENDING;
+        *n = c->len < max ? c->len : max;
+        cfut__mpsc_take_many(c, msgs, *n);
+        return CFUT_READY;
+    }
+    if (c->n_senders == 0)
+        return CFUT_READY;
+    cfut_waker_register(&c->rx_waker, cx->waker);
+    c->rx_parked = true;
+    return CFUT_PENDING;
 }
 
 /*

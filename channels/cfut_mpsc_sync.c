@@ -113,6 +113,22 @@ cfut_mpsc_sync_try_send(const struct cfut_mpsc_sync_sender *tx, const void *msg)
     return rc;
 }
 
+int
+cfut_mpsc_sync_try_send_many(const struct cfut_mpsc_sync_sender *tx,
+                             const void *msgs, size_t n, size_t *sent)
+{
+    CFUT_ASSERT(tx->shared != NULL, "mpsc: try_send_many on an empty sender");
+    if (sent == NULL)
+        return CFUT_EINVAL;
+    *sent = 0;
+    if (msgs == NULL && n != 0)
+        return CFUT_EINVAL;
+    struct cfut__wake_list wl = CFUT__WAKE_LIST_DEFERRED;
+    int rc = cfut__mpsc_try_send_many(lock(tx->shared), msgs, n, sent, &wl);
+    unlock_finish(tx->shared, &wl, false);
+    return rc;
+}
+
 /* ---- send future ---- */
 
 static enum cfut_poll
@@ -172,6 +188,70 @@ cfut_mpsc_sync_try_recv(struct cfut_mpsc_sync_receiver *rx, void *msg)
     int rc = cfut__mpsc_try_recv(lock(rx->shared), msg, &wl);
     unlock_finish(rx->shared, &wl, false);
     return rc;
+}
+
+/*
+ * A batch's bound under the lock of 'c': while senders wait, each message
+ * taken frees a slot that wakes one, and the wakers must fit the array
+ * that carries them past the unlock.
+ */
+static size_t
+batch_max(const struct cfut__mpsc_core *c, size_t max)
+{
+    if (c->cap != 0 && !cfut_list_is_empty(&c->waiters) &&
+        max > CFUT_MPSC_SYNC_BATCH_WAKES)
+        return CFUT_MPSC_SYNC_BATCH_WAKES;
+    return max;
+}
+
+/*
+ * Gives the slots a batched receive freed to the waiting senders, unlocks
+ * 's', then wakes them (at most CFUT_MPSC_SYNC_BATCH_WAKES: see
+ * batch_max()).
+ */
+static void
+unlock_hand_permits(struct cfut__mpsc_sync *s)
+{
+    struct cfut_waker woken[CFUT_MPSC_SYNC_BATCH_WAKES];
+    size_t n = 0;
+    while (n < CFUT_MPSC_SYNC_BATCH_WAKES &&
+           cfut__mpsc_permit_next(&s->core, &woken[n]))
+        n++;
+    pthread_mutex_unlock(&s->lock);
+    for (size_t i = 0; i < n; i++)
+        cfut_waker_wake(&woken[i]);
+}
+
+int
+cfut_mpsc_sync_try_recv_many(struct cfut_mpsc_sync_receiver *rx, void *msgs,
+                             size_t max, size_t *n)
+{
+    CFUT_ASSERT(rx->shared != NULL, "mpsc: try_recv_many on an empty receiver");
+    if (n == NULL)
+        return CFUT_EINVAL;
+    *n = 0;
+    if (max == 0 || msgs == NULL)
+        return CFUT_EINVAL;
+    struct cfut__mpsc_core *c = lock(rx->shared);
+    int rc = cfut__mpsc_try_recv_many(c, msgs, batch_max(c, max), n);
+    unlock_hand_permits(rx->shared);
+    return rc;
+}
+
+enum cfut_poll
+cfut_mpsc_sync_poll_recv_many(struct cfut_mpsc_sync_receiver *rx,
+                              struct cfut_context *cx, void *msgs, size_t max,
+                              size_t *n)
+{
+    CFUT_DEBUG_ASSERT(rx->shared != NULL && max != 0 && msgs != NULL &&
+                          n != NULL,
+                      "mpsc: poll_recv_many on an empty receiver, or with "
+                      "no room");
+    struct cfut__mpsc_core *c = lock(rx->shared);
+    enum cfut_poll r =
+        cfut__mpsc_poll_recv_many(c, cx, msgs, batch_max(c, max), n);
+    unlock_hand_permits(rx->shared);
+    return r;
 }
 
 enum cfut_poll

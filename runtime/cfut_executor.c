@@ -290,14 +290,15 @@ park(struct cfut_executor *ex)
         cfut__inbox_drain(ex);
         return ex->run_head != NULL;
     }
-    pthread_mutex_lock(&r->lock);
-    if (!cfut_list_is_empty(&r->inbox)) {
-        pthread_mutex_unlock(&r->lock);
+    /* No lock (see 'parked'): store, then load; a foreign op stores
+     * 'has_items', then loads 'parked'. A wake that arrives between the
+     * two sees 'parked' and unparks the driver, whose turn then returns at
+     * once. */
+    atomic_store_explicit(&r->parked, true, memory_order_seq_cst);
+    if (atomic_load_explicit(&r->has_items, memory_order_seq_cst)) {
+        atomic_store_explicit(&r->parked, false, memory_order_relaxed);
         return true;
     }
-    r->parked = true;
-    r->notified = false;
-    pthread_mutex_unlock(&r->lock);
     CFUT__TRACE(park(ex, true));
     (void)cfut__timers_turn(&ex->timers, CFUT__DRIVER_FOREVER);
     CFUT__TRACE(park(ex, false));
@@ -305,9 +306,7 @@ park(struct cfut_executor *ex)
      * run that parks often (one request in flight) makes no zero-timeout
      * turn of its own. */
     ex->tick = 0;
-    pthread_mutex_lock(&r->lock);
-    r->parked = false;
-    pthread_mutex_unlock(&r->lock);
+    atomic_store_explicit(&r->parked, false, memory_order_relaxed);
     return true;
 }
 
@@ -371,11 +370,8 @@ enter(struct cfut_executor *ex)
     ex->running = true;
     tls_current = ex;
     if (ex->drv->vt->hosted) {
-        struct cfut__remote *r = ex->remote;
         ex->host_idle = false;
-        pthread_mutex_lock(&r->lock);
-        r->parked = false;
-        pthread_mutex_unlock(&r->lock);
+        atomic_store_explicit(&ex->remote->parked, false, memory_order_seq_cst);
     }
     return CFUT_OK;
 }
@@ -392,14 +388,16 @@ leave(struct cfut_executor *ex)
     tls_current = NULL;
     CFUT__TRACE(run_end(ex));
     if (ex->drv->vt->hosted) {
+        /* Parked first, then a look (see 'parked'): a foreign wake from
+         * now on unparks the driver, or this look sees it. */
         struct cfut__remote *r = ex->remote;
-        pthread_mutex_lock(&r->lock);
-        bool more = ex->run_head != NULL || !cfut_list_is_empty(&r->inbox);
-        r->parked = true;
-        r->notified = more;
-        pthread_mutex_unlock(&r->lock);
+        atomic_store_explicit(&r->parked, true, memory_order_seq_cst);
+        bool more = ex->run_head != NULL ||
+                    atomic_load_explicit(&r->has_items, memory_order_seq_cst);
         ex->host_idle = !more;
-        if (more)
+        /* Unparked once: by this call, or by a foreign op that won. */
+        if (more &&
+            atomic_exchange_explicit(&r->parked, false, memory_order_seq_cst))
             ex->drv->vt->unpark(ex->drv);
     }
 }
@@ -429,8 +427,8 @@ cfut__executor_new_with_driver(struct cfut__driver *drv,
     atomic_init(&r->used, false);
     cfut_list_init(&r->inbox);
     r->ex = ex;
-    r->parked = drv->vt->hosted; /* a hosted driver waits for its host */
-    r->notified = false;
+    /* A hosted driver waits for its host. */
+    atomic_init(&r->parked, drv->vt->hosted);
     r->drv = drv;
     ex->remote = r;
     ex->drv = drv;

@@ -34,13 +34,21 @@
 struct cfut__remote {
     pthread_mutex_t lock;
     atomic_uint refs;
-    atomic_bool has_items; /* inbox is not empty (a hint) */
+    atomic_bool has_items; /* inbox is not empty (set under 'lock') */
     atomic_bool used;      /* sticky: a foreign op ever happened */
+    /*
+     * The owner will not look at the inbox without an unpark: set by the
+     * owner before it blocks in its driver (or leaves a hosted run), then
+     * cleared by the owner when it looks again, or by the first foreign op
+     * that unparks it (an exchange: one unpark per parking). No lock: the
+     * owner stores it, then loads 'has_items'; a foreign op stores
+     * 'has_items', then loads it (both sequentially consistent), so one of
+     * the two sees the other and no wake is lost.
+     */
+    atomic_bool parked;
     /* guarded by 'lock' */
     struct cfut_list inbox;   /* tasks, on their 'inbox_link' */
     struct cfut_executor *ex; /* NULL once the executor is freed */
-    bool parked;              /* the owner will not look without an unpark */
-    bool notified;            /* an unpark was sent since parking */
     struct cfut__driver *drv; /* for unpark; NULL once freed */
 };
 
@@ -312,12 +320,21 @@ cfut__task_release(struct cfut_executor *ex, struct cfut__task *t)
  */
 void cfut__task_remote_op(struct cfut__task *t, int32_t delta, bool wake);
 
+/* The slow half of cfut__inbox_drain(): the inbox has items. */
+void cfut__inbox_take(struct cfut_executor *ex);
+
 /*
  * Takes in every task on the inbox: applies their reference changes,
- * frees those left with none and schedules the woken ones.
+ * frees those left with none and schedules the woken ones. An empty inbox
+ * costs one load.
  * Context: the owner thread.
  */
-void cfut__inbox_drain(struct cfut_executor *ex);
+static inline void
+cfut__inbox_drain(struct cfut_executor *ex)
+{
+    if (atomic_load_explicit(&ex->remote->has_items, memory_order_acquire))
+        cfut__inbox_take(ex);
+}
 
 /*
  * Takes in the inbox for good when 'ex' is freed: tasks with references

@@ -68,6 +68,38 @@ const struct cfut_future_vtable cfut__join_handle_vtable = {
     cfut_join_handle_poll, cfut_join_handle_drop, CFUT_OUTPUT_DYNAMIC,
     "join_handle", cfut_join_handle_output_size};
 
+int
+cfut_join_handle_take(struct cfut_join_handle *h, void *out, size_t out_size)
+{
+    struct cfut__task *t = h->task;
+    CFUT_ASSERT(t != NULL, "cfut_join_handle_take() on a join handle that "
+                           "was dropped or detached");
+    if (t->state != CFUT__TASK_DONE)
+        return CFUT_EAGAIN;
+    if (out_size != t->output_size || (out == NULL && out_size != 0))
+        return CFUT_EINVAL;
+    CFUT_ASSERT(t->owner == cfut__thread_id(),
+                "cfut_join_handle_take() called from another thread");
+    int status = t->status;
+    if (status == CFUT_OK && out_size != 0)
+        cfut__copy(out, t->out, out_size);
+    /* The drop, without the vtable: a DONE task's join waker is the one
+     * its finish consumed, unless it was registered since (then drop it). */
+    h->task = NULL;
+    t->flags =
+        (uint8_t)((t->flags | CFUT__TASK_TAKEN) & ~CFUT__TASK_HAS_HANDLE);
+    cfut_waker_drop(&t->join_waker);
+#if CFUT_DEBUG_CHECKS
+    h->base.dbg_magic = CFUT_MAGIC_DEAD;
+    h->base.dbg_state = CFUT_DBG_DROPPED;
+#endif
+    if (cfut__task_is_local(t))
+        cfut__task_release(t->ex, t);
+    else
+        cfut__task_remote_op(t, -1, false); /* orphan: the executor is gone */
+    return status;
+}
+
 void
 cfut_join_handle_cancel(struct cfut_join_handle *h)
 {

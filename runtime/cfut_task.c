@@ -127,11 +127,12 @@ cfut__task_remote_op(struct cfut__task *t, int32_t delta, bool wake)
     t->remote_woken = t->remote_woken || wake;
     if (!cfut_list_is_linked(&t->inbox_link))
         cfut_list_push_back(&r->inbox, &t->inbox_link);
-    atomic_store_explicit(&r->has_items, true, memory_order_release);
-    if (r->parked && !r->notified) {
-        r->notified = true;
+    /* Store, then load (see 'parked'): the owner stores 'parked', then
+     * loads 'has_items'. */
+    atomic_store_explicit(&r->has_items, true, memory_order_seq_cst);
+    if (atomic_load_explicit(&r->parked, memory_order_seq_cst) &&
+        atomic_exchange_explicit(&r->parked, false, memory_order_seq_cst))
         r->drv->vt->unpark(r->drv);
-    }
     pthread_mutex_unlock(&r->lock);
 }
 
@@ -156,11 +157,9 @@ absorb(struct cfut_executor *ex, struct cfut__task *t)
  * this all happens under the inbox lock.
  */
 void
-cfut__inbox_drain(struct cfut_executor *ex)
+cfut__inbox_take(struct cfut_executor *ex)
 {
     struct cfut__remote *r = ex->remote;
-    if (!atomic_load_explicit(&r->has_items, memory_order_acquire))
-        return;
     pthread_mutex_lock(&r->lock);
     atomic_store_explicit(&r->has_items, false, memory_order_relaxed);
     cfut_list_for_each_safe(it, nx, &r->inbox)

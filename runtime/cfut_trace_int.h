@@ -16,9 +16,13 @@
 #if defined(__GNUC__)
 #define CFUT__UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define CFUT__HIDDEN __attribute__((visibility("hidden")))
+/* A hook is never inlined (not even by LTO): the hot path that checks
+ * cfut__trace_on keeps no register or stack frame for it. */
+#define CFUT__TRACE_HOOK __attribute__((cold, noinline))
 #else
 #define CFUT__UNLIKELY(x) (x)
 #define CFUT__HIDDEN
+#define CFUT__TRACE_HOOK
 #endif
 
 /*
@@ -59,19 +63,21 @@ void cfut__trace_executor_free(const void *ex);
  * Task 'id' (future 'name') was spawned on 'ex', or entered block_on
  * ('main').
  */
-void cfut__trace_spawn(const void *ex, uint64_t id, const char *name,
-                       bool main);
+CFUT__TRACE_HOOK void cfut__trace_spawn(const void *ex, uint64_t id,
+                                        const char *name, bool main);
 
 /* The executor 'ex' is about to poll task 'id'. */
-void cfut__trace_poll_begin(const void *ex, uint64_t id, const char *name);
+CFUT__TRACE_HOOK void cfut__trace_poll_begin(const void *ex, uint64_t id,
+                                             const char *name);
 
 /*
  * The poll of task 'id' returned 'r'; called at once, before a READY
  * future is dropped. 'file' and 'line' name the await its innermost
  * coroutine suspended at during that poll ('file' NULL: none).
  */
-void cfut__trace_poll_end(const void *ex, uint64_t id, const char *name,
-                          enum cfut_poll r, const char *file, int line);
+CFUT__TRACE_HOOK void cfut__trace_poll_end(const void *ex, uint64_t id,
+                                           const char *name, enum cfut_poll r,
+                                           const char *file, int line);
 
 /*
  * Task 'id' of 'ex' was woken: on its executor's thread ('name' is its
@@ -79,21 +85,22 @@ void cfut__trace_poll_end(const void *ex, uint64_t id, const char *name,
  * executor is gone). The first wake since the task's last poll starts a
  * flow that its next poll ends. Context: any thread.
  */
-void cfut__trace_wake(const void *ex, uint64_t id, const char *name);
+CFUT__TRACE_HOOK void cfut__trace_wake(const void *ex, uint64_t id,
+                                       const char *name);
 
 /* Task 'id' finishes with 'status' (CFUT_OK or CFUT_ECANCELED). */
-void cfut__trace_finish(const void *ex, uint64_t id, const char *name,
-                        int status);
+CFUT__TRACE_HOOK void cfut__trace_finish(const void *ex, uint64_t id,
+                                         const char *name, int status);
 
 /*
  * A run of 'ex' (block_on, run, run_ready) returns: no task is polled or
  * finished any more, so spawns and wakes that follow on this thread come
  * from outside any task (the last task's finish no longer counts).
  */
-void cfut__trace_run_end(const void *ex);
+CFUT__TRACE_HOOK void cfut__trace_run_end(const void *ex);
 
 /* The executor 'ex' parks ('begin') or wakes up from parking. */
-void cfut__trace_park(const void *ex, bool begin);
+CFUT__TRACE_HOOK void cfut__trace_park(const void *ex, bool begin);
 
 /*
  * The paused clock of 'ex' jumped 'ns' forward (cfut_time_advance(), or to

@@ -141,6 +141,96 @@ START_TEST(test_executor_join_handle_delivers_output)
 }
 END_TEST
 
+/* ---- the typed take ---- */
+
+START_TEST(test_executor_take_collects_a_finished_task_and_frees_it)
+{
+    struct testkit_countdown c;
+    testkit_countdown_init(&c, 0, true, 8);
+    struct cfut_join_handle h;
+    ck_assert_int_eq(cfut_spawn(ex, &c.base, sizeof c, &h), CFUT_OK);
+    cfut_executor_run_ready(ex);
+    ck_assert_uint_eq(cfut_executor_n_task_blocks(ex), 1);
+
+    uint64_t v = 0;
+    ck_assert_int_eq(CFUT_JOIN_HANDLE_TAKE(&h, uint64_t, &v), CFUT_OK);
+
+    ck_assert_uint_eq(v, 8);
+    ck_assert_uint_eq(cfut_executor_n_task_blocks(ex), 0); /* handle gone */
+}
+END_TEST
+
+START_TEST(test_executor_take_before_the_end_is_eagain_and_changes_nothing)
+{
+    struct testkit_countdown c;
+    testkit_countdown_init(&c, 2, true, 5);
+    struct cfut_join_handle h;
+    ck_assert_int_eq(cfut_spawn(ex, &c.base, sizeof c, &h), CFUT_OK);
+    uint64_t v = 77;
+    ck_assert_int_eq(CFUT_JOIN_HANDLE_TAKE(&h, uint64_t, &v), CFUT_EAGAIN);
+    ck_assert_uint_eq(v, 77);
+
+    /* The handle is still a future that can be awaited. */
+    CFUT_JOIN_OUTPUT(uint64_t) r;
+    ck_assert_int_eq(cfut_block_on(ex, &h.base, &r), CFUT_OK);
+    ck_assert_int_eq(r.status, CFUT_OK);
+    ck_assert_uint_eq(r.value, 5);
+}
+END_TEST
+
+START_TEST(test_executor_take_with_the_wrong_size_is_einval)
+{
+    struct testkit_countdown c;
+    testkit_countdown_init(&c, 0, true, 9);
+    struct cfut_join_handle h;
+    ck_assert_int_eq(cfut_spawn(ex, &c.base, sizeof c, &h), CFUT_OK);
+    cfut_executor_run_ready(ex);
+    uint32_t small = 0;
+    ck_assert_int_eq(CFUT_JOIN_HANDLE_TAKE(&h, uint32_t, &small), CFUT_EINVAL);
+    ck_assert_int_eq(cfut_join_handle_take(&h, NULL, sizeof(uint64_t)),
+                     CFUT_EINVAL);
+    uint64_t v = 0;
+    ck_assert_int_eq(CFUT_JOIN_HANDLE_TAKE(&h, uint64_t, &v), CFUT_OK);
+    ck_assert_uint_eq(v, 9);
+}
+END_TEST
+
+START_TEST(test_executor_take_of_a_cancelled_task_is_ecanceled)
+{
+    int dropped = 0;
+    struct probe p;
+    probe_init(&p, PROBE_READY_AFTER, 1000, 1);
+    p.dropped = &dropped;
+    struct cfut_join_handle h;
+    ck_assert_int_eq(cfut_spawn(ex, &p.base, sizeof p, &h), CFUT_OK);
+    cfut_executor_run_ready(ex);
+    cfut_join_handle_cancel(&h);
+    cfut_executor_run_ready(ex);
+
+    uint64_t v = 3;
+    ck_assert_int_eq(CFUT_JOIN_HANDLE_TAKE(&h, uint64_t, &v), CFUT_ECANCELED);
+    ck_assert_uint_eq(v, 3);
+    ck_assert_int_eq(dropped, 1);
+    ck_assert_uint_eq(cfut_executor_n_task_blocks(ex), 0);
+}
+END_TEST
+
+START_TEST(test_executor_take_after_the_executor_is_freed)
+{
+    struct testkit_countdown c;
+    testkit_countdown_init(&c, 0, true, 11);
+    struct cfut_join_handle h;
+    ck_assert_int_eq(cfut_spawn(ex, &c.base, sizeof c, &h), CFUT_OK);
+    cfut_executor_run_ready(ex);
+    cfut_executor_free(ex);
+    ex = NULL;
+
+    uint64_t v = 0; /* the orphaned task's memory goes with the handle */
+    ck_assert_int_eq(CFUT_JOIN_HANDLE_TAKE(&h, uint64_t, &v), CFUT_OK);
+    ck_assert_uint_eq(v, 11);
+}
+END_TEST
+
 START_TEST(test_executor_run_finishes_detached_tasks)
 {
     int dropped = 0;
@@ -863,6 +953,13 @@ executor_suite(void)
     tcase_add_test(tc,
                    test_executor_block_on_with_null_out_discards_the_output);
     tcase_add_test(tc, test_executor_spawn_rejects_bad_arguments);
+    tcase_add_test(tc,
+                   test_executor_take_collects_a_finished_task_and_frees_it);
+    tcase_add_test(
+        tc, test_executor_take_before_the_end_is_eagain_and_changes_nothing);
+    tcase_add_test(tc, test_executor_take_with_the_wrong_size_is_einval);
+    tcase_add_test(tc, test_executor_take_of_a_cancelled_task_is_ecanceled);
+    tcase_add_test(tc, test_executor_take_after_the_executor_is_freed);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("wakes");

@@ -3,9 +3,10 @@
  * built twice: for the local kind, and with FUZZ_MPSC_SYNC for the
  * thread-safe kind (driven from one thread: the same semantics).
  *
- * The input is a program: each byte picks an operation (try_send, start,
- * poll or drop a send future, try_recv, poll_recv, clone or drop a sender,
- * drop the receiver) on up to four senders and four send futures of
+ * The input is a program: each byte picks an operation (try_send,
+ * try_send_many, start, poll or drop a send future, try_recv, poll_recv,
+ * try_recv_many, poll_recv_many, clone or drop a sender, drop the
+ * receiver) on up to four senders and four send futures of
  * several simulated tasks. A small model of the documented behaviour
  * (cfut_mpsc.h: FIFO order, bounded capacity, waiting senders first and
  * served in the order they began to wait, capacity reserved for the
@@ -131,7 +132,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct cfut_context cx;
     cfut_context_init(&cx, cfut_waker_noop());
 
-    while (in.n > 0 && next_msg < MAX_MSGS - N_SEND) {
+    while (in.n > 0 && next_msg < MAX_MSGS - N_SEND - 8) {
         uint8_t op = fuzz_byte(&in);
         unsigned a = (op >> 4) & 3; /* which sender / send future */
         switch (op & 15) {
@@ -255,6 +256,65 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 m.reserved = 0;
             }
             break;
+        case 13: { /* try_send_many of 1, 3, 5 or 7 messages */
+            if (!tx_live[a])
+                break;
+            size_t n = 2 * a + 1, sent = 99;
+            uint32_t ids[8];
+            for (size_t j = 0; j < n; j++)
+                ids[j] = next_msg + (uint32_t)j;
+            int rc = API(try_send_many)(&tx[a], ids, n, &sent);
+            size_t room = n;
+            if (!m.rx_alive)
+                room = 0;
+            else if (m.cap != 0)
+                room = m.n_waiters > 0 || model_full(&m)
+                           ? 0
+                           : m.cap - m.len - m.reserved;
+            size_t k = room < n ? room : n;
+            FUZZ_CHECK(sent == k);
+            if (!m.rx_alive)
+                FUZZ_CHECK(rc == CFUT_ECLOSED);
+            else
+                FUZZ_CHECK(rc == (k == n ? 0 : CFUT_EFULL));
+            for (size_t j = 0; j < k; j++)
+                model_push(&m, next_msg++);
+            break;
+        }
+        case 14: { /* try_recv_many or poll_recv_many of up to 1..4 */
+            if (!m.rx_alive)
+                break;
+            bool any_sender = false;
+            for (int k = 0; k < N_TX; k++)
+                any_sender |= tx_live[k];
+            for (int k = 0; k < N_SEND; k++)
+                any_sender |= ss[k].st != S_NONE;
+            size_t max = a + 1, n = 99;
+            uint32_t got[4];
+            int rc;
+            if (op & 0x40) {
+                enum cfut_poll p = API(poll_recv_many)(&rx, &cx, got, max, &n);
+                rc = p == CFUT_PENDING ? CFUT_EAGAIN
+                                       : (n == 0 ? CFUT_ECLOSED : 0);
+            } else {
+                rc = API(try_recv_many)(&rx, got, max, &n);
+            }
+            size_t k = m.len < max ? m.len : max;
+            FUZZ_CHECK(n == k);
+            if (k == 0) {
+                FUZZ_CHECK(rc == (any_sender ? CFUT_EAGAIN : CFUT_ECLOSED));
+                break;
+            }
+            FUZZ_CHECK(rc == 0);
+            for (size_t j = 0; j < k; j++) {
+                FUZZ_CHECK(got[j] == m.queue[m.head]);
+                fate[got[j]] = 2;
+                m.head = (m.head + 1) % MAX_MSGS;
+                m.len--;
+            }
+            model_grant(&m, ss);
+            break;
+        }
         default: /* observe */
             if (m.rx_alive)
                 FUZZ_CHECK(API(len)(&rx) == m.len);
