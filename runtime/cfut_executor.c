@@ -30,6 +30,9 @@
  */
 #define TURN_INTERVAL_NS 1000000u
 
+/* 'last_turn' after a park: the driver turned; the next tick dates it. */
+#define PARKED_TURN UINT64_MAX
+
 /* Where the future and the output of a task start in its block. */
 #define TASK_FUT_OFF CFUT__ALIGN_UP(sizeof(struct cfut__task), CFUT__MAX_ALIGN)
 
@@ -237,6 +240,8 @@ tick(struct cfut_executor *ex)
 {
     ex->tick = 0;
     uint64_t now = monotonic_ns();
+    if (ex->last_turn == PARKED_TURN)
+        ex->last_turn = now; /* a park turned the driver since the last tick */
     if (now - ex->last_turn < TURN_INTERVAL_NS) {
         cfut__inbox_drain(ex);
         return;
@@ -303,9 +308,11 @@ park(struct cfut_executor *ex)
     (void)cfut__timers_turn(&ex->timers, CFUT__DRIVER_FOREVER);
     CFUT__TRACE(park(ex, false));
     /* The driver just turned: the fairness tick counts from here, so a
-     * run that parks often (one request in flight) makes no zero-timeout
-     * turn of its own. */
+     * run that parks often (one request in flight, or a batch of 64) makes
+     * no zero-timeout turn of its own. No clock is read here: the next
+     * tick takes its own reading as the time of this turn. */
     ex->tick = 0;
+    ex->last_turn = PARKED_TURN;
     atomic_store_explicit(&r->parked, false, memory_order_relaxed);
     return true;
 }
