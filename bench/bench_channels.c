@@ -413,7 +413,9 @@ struct sclient {
     struct cfut_mpsc_sync_sender tx;
     uint64_t i, n, sum;
     bool waiting;
+    bool use_storage; /* the reply's state in 'storage', reused */
     struct cfut_oneshot_sync_receiver reply;
+    CFUT_ONESHOT_SYNC_STORAGE(uint64_t) storage;
 };
 
 static enum cfut_poll
@@ -425,8 +427,13 @@ sclient_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
             if (c->i == c->n)
                 break;
             struct sreq q;
-            if (cfut_oneshot_sync_new(sizeof(uint64_t), NULL, &q.reply,
-                                      &c->reply) != CFUT_OK)
+            int rc = c->use_storage
+                         ? cfut_oneshot_sync_init(
+                               &c->storage, sizeof c->storage, sizeof(uint64_t),
+                               NULL, &q.reply, &c->reply)
+                         : cfut_oneshot_sync_new(sizeof(uint64_t), NULL,
+                                                 &q.reply, &c->reply);
+            if (rc != CFUT_OK)
                 abort();
             q.v = c->i++;
             if (cfut_mpsc_sync_try_send(&c->tx, &q) != CFUT_OK)
@@ -458,10 +465,11 @@ static const struct cfut_future_vtable sclient_vtable = {
     sclient_poll, sclient_drop, sizeof(uint64_t), "sclient", NULL};
 
 static uint64_t
-pingpong_cfut_sync(uint64_t ops)
+pingpong_sync_run(uint64_t ops, bool use_storage)
 {
     struct sserver s;
     struct sclient c;
+    c.use_storage = use_storage;
     cfut_future_init(&s.base, &sserver_vtable);
     cfut_future_init(&c.base, &sclient_vtable);
     if (cfut_mpsc_sync_new(sizeof(struct sreq), CFUT_MPSC_UNBOUNDED, NULL,
@@ -478,6 +486,18 @@ pingpong_cfut_sync(uint64_t ops)
     if (cfut_executor_run(ex) != CFUT_OK)
         abort();
     return sum;
+}
+
+static uint64_t
+pingpong_cfut_sync(uint64_t ops)
+{
+    return pingpong_sync_run(ops, false);
+}
+
+static uint64_t
+pingpong_cfut_sync_storage(uint64_t ops)
+{
+    return pingpong_sync_run(ops, true);
 }
 
 /* The floor: client and server as hand-written state machines, a request
@@ -1394,6 +1414,8 @@ main(int argc, char **argv)
                  100000, 1, expect_sum_to);
     benchkit_run(&b, "oneshot_pingpong", "cfut-sync", pingpong_cfut_sync,
                  100000, 1, expect_sum_to);
+    benchkit_run(&b, "oneshot_pingpong", "cfut-sync-storage",
+                 pingpong_cfut_sync_storage, 100000, 1, expect_sum_to);
     benchkit_run(&b, "oneshot_pingpong", "floor", pingpong_floor, 100000, 1,
                  expect_sum_to);
     benchkit_run(&b, "mpsc_throughput", "cfut", mpsc_cfut, 1000000, 1,

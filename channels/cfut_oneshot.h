@@ -53,6 +53,20 @@ typedef void cfut_oneshot_drop_value_fn(void *value);
         T value;                                                               \
     }
 
+/* Bytes before the value in a thread-safe oneshot's state. */
+#define CFUT_ONESHOT_SYNC_HEADER_SIZE 128
+
+/*
+ * Caller storage for a thread-safe oneshot carrying a 'T' (see
+ * cfut_oneshot_sync_init()).
+ */
+#define CFUT_ONESHOT_SYNC_STORAGE(T)                                           \
+    struct {                                                                   \
+        _Alignas(                                                              \
+            max_align_t) unsigned char header[CFUT_ONESHOT_SYNC_HEADER_SIZE];  \
+        T value;                                                               \
+    }
+
 /* The shared state (opaque). */
 struct cfut__oneshot;
 struct cfut__oneshot_sync;
@@ -145,9 +159,8 @@ CFUT_API int cfut_oneshot_sync_new(size_t value_size,
  * instead of the heap (no allocation): declare the storage with
  * CFUT_ONESHOT_STORAGE(T), or give any block aligned for max_align_t of at
  * least CFUT_ONESHOT_HEADER_SIZE + 'value_size' bytes. A task that creates
- * and awaits oneshots one after another can reuse one storage block. The
- * local kind only: the thread-safe kind's state outlives whichever half
- * goes last, on whichever thread, so it lives on the heap.
+ * and awaits oneshots one after another can reuse one storage block (the
+ * thread-safe kind: cfut_oneshot_sync_init()).
  * Ownership: 'storage' is kept: it must stay valid and unmoved until both
  *   halves and any closed future are dropped (a receiver that returned
  *   READY implies the sender is done, so dropping it frees the storage when
@@ -161,6 +174,30 @@ CFUT_API int cfut_oneshot_init(void *storage, size_t storage_size,
                                cfut_oneshot_drop_value_fn *drop_value,
                                struct cfut_oneshot_sender *tx,
                                struct cfut_oneshot_receiver *rx);
+
+/*
+ * Creates a thread-safe oneshot channel whose state lives in caller
+ * storage (no allocation): declare it with CFUT_ONESHOT_SYNC_STORAGE(T),
+ * or give any block aligned for max_align_t of at least
+ * CFUT_ONESHOT_SYNC_HEADER_SIZE + 'value_size' bytes. The sender may go
+ * to another thread as with cfut_oneshot_sync_new(); a half lets go of the
+ * state under its lock, and touches nothing of it after, so the thread
+ * that saw the value (or the sender's drop) knows the other is done.
+ * Ownership: 'storage' is kept: it must stay valid and unmoved until both
+ *   halves and any closed future are dropped; a receiver that returned
+ *   READY implies the sender is done, so once that receiver (and any
+ *   closed future) is dropped, the storage may be reused, for another
+ *   cfut_oneshot_sync_init() too, or freed. Otherwise as
+ *   cfut_oneshot_sync_new().
+ * Returns: 0; CFUT_EINVAL if a pointer is NULL, 'storage' is misaligned or
+ *   'storage_size' is too small.
+ * Context: any thread.
+ */
+CFUT_API int cfut_oneshot_sync_init(void *storage, size_t storage_size,
+                                    size_t value_size,
+                                    cfut_oneshot_drop_value_fn *drop_value,
+                                    struct cfut_oneshot_sync_sender *tx,
+                                    struct cfut_oneshot_sync_receiver *rx);
 
 /* ---------------------------------------------------------------------- */
 /* The sender                                                              */

@@ -18,11 +18,23 @@
 struct cfut__oneshot_sync {
     pthread_mutex_t lock;           /* first: its address is the block's */
     struct cfut__oneshot_core core; /* guarded by 'lock' */
-    atomic_uint refs;               /* sender + receiver + closed future */
+    atomic_uint refs; /* sender + receiver + closed future (+ storage) */
+    /*
+     * Immutable: the state is in caller storage, which holds a reference
+     * of its own that is never released. A half then lets go of its
+     * reference before it unlocks, and touches nothing of the state after
+     * that unlock: once the receiver has seen the value (or the sender's
+     * drop) under the lock, the other thread is done with the storage.
+     */
+    bool in_storage;
 };
 
-#define HDR_SIZE                                                               \
-    CFUT__ALIGN_UP(sizeof(struct cfut__oneshot_sync), CFUT__MAX_ALIGN)
+#define HDR_SIZE ((size_t)CFUT_ONESHOT_SYNC_HEADER_SIZE)
+_Static_assert(sizeof(struct cfut__oneshot_sync) <=
+                   CFUT_ONESHOT_SYNC_HEADER_SIZE,
+               "CFUT_ONESHOT_SYNC_HEADER_SIZE is too small");
+_Static_assert(CFUT_ONESHOT_SYNC_HEADER_SIZE % _Alignof(max_align_t) == 0,
+               "CFUT_ONESHOT_SYNC_HEADER_SIZE must keep the value aligned");
 
 static inline unsigned char *
 slot(struct cfut__oneshot_sync *s)
@@ -63,10 +75,19 @@ release(struct cfut__oneshot_sync *s)
     cfut__free_small(s, HDR_SIZE + s->core.value_size);
 }
 
-/* The end of a call that let go of a half: unlock, wake, release. */
+/*
+ * The end of a call that let go of a half: unlock, wake, release. In
+ * caller storage the reference goes first, under the lock (it cannot be
+ * the last: the storage keeps one), so nothing follows the unlock.
+ */
 static inline void
 unlock_wake_release(struct cfut__oneshot_sync *s, struct cfut__wake_list *wl)
 {
+    if (s->in_storage) {
+        atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel);
+        unlock_wake(s, wl);
+        return;
+    }
     unlock_wake(s, wl);
     release(s);
 }
@@ -111,6 +132,25 @@ static const struct cfut_future_vtable receiver_vtable = {
 
 /* ---- creation ---- */
 
+/* Sets up a channel in 'block' (heap, or caller storage with a reference
+ * of its own) and its two halves. Returns 0. */
+static int
+setup(void *block, bool in_storage, size_t value_size,
+      cfut_oneshot_drop_value_fn *drop_value,
+      struct cfut_oneshot_sync_sender *tx,
+      struct cfut_oneshot_sync_receiver *rx)
+{
+    struct cfut__oneshot_sync *s = block;
+    pthread_mutex_init(&s->lock, NULL);
+    cfut__oneshot_core_init(&s->core, true, value_size, drop_value);
+    atomic_init(&s->refs, in_storage ? 3 : 2);
+    s->in_storage = in_storage;
+    tx->shared = s;
+    cfut_future_init(&rx->base, &receiver_vtable);
+    rx->shared = s;
+    return CFUT_OK;
+}
+
 int
 cfut_oneshot_sync_new(size_t value_size, cfut_oneshot_drop_value_fn *drop_value,
                       struct cfut_oneshot_sync_sender *tx,
@@ -121,13 +161,20 @@ cfut_oneshot_sync_new(size_t value_size, cfut_oneshot_drop_value_fn *drop_value,
         HDR_SIZE, value_size, tx != NULL && rx != NULL, &rc);
     if (s == NULL)
         return rc;
-    pthread_mutex_init(&s->lock, NULL);
-    cfut__oneshot_core_init(&s->core, true, value_size, drop_value);
-    atomic_init(&s->refs, 2);
-    tx->shared = s;
-    cfut_future_init(&rx->base, &receiver_vtable);
-    rx->shared = s;
-    return CFUT_OK;
+    return setup(s, false, value_size, drop_value, tx, rx);
+}
+
+int
+cfut_oneshot_sync_init(void *storage, size_t storage_size, size_t value_size,
+                       cfut_oneshot_drop_value_fn *drop_value,
+                       struct cfut_oneshot_sync_sender *tx,
+                       struct cfut_oneshot_sync_receiver *rx)
+{
+    if (storage == NULL || tx == NULL || rx == NULL ||
+        (uintptr_t)storage % _Alignof(max_align_t) != 0 ||
+        storage_size < HDR_SIZE || storage_size - HDR_SIZE < value_size)
+        return CFUT_EINVAL;
+    return setup(storage, true, value_size, drop_value, tx, rx);
 }
 
 /* ---- sender ---- */

@@ -18,6 +18,12 @@
 #include "cfut_list_int.h"
 #include "cfut_timers_int.h"
 
+#if defined(__GNUC__)
+#define CFUT__UNLIKELY_INT(x) __builtin_expect(!!(x), 0)
+#else
+#define CFUT__UNLIKELY_INT(x) (x)
+#endif
+
 /* An extern thread-local read on hot paths: one instruction to reach. */
 #if defined(__GNUC__)
 #define CFUT__TLS_FAST                                                         \
@@ -288,11 +294,23 @@ cfut__task_init(struct cfut_executor *ex, struct cfut__task *t, uint32_t refs)
 #endif
 }
 
-/* Returns the block of 't' to the pool of 'ex' (last reference gone). */
-void cfut__task_free(struct cfut_executor *ex, struct cfut__task *t);
-
 /* Frees the memory of 't' for good (orphans, pool teardown). */
 void cfut__task_free_memory(struct cfut__task *t);
+
+/* Returns the block of 't' to the pool of 'ex' (last reference gone). */
+static inline void
+cfut__task_free(struct cfut_executor *ex, struct cfut__task *t)
+{
+    cfut_list_remove(&t->all_link);
+    ex->n_blocks--;
+    if (CFUT__UNLIKELY_INT(t->size_class == CFUT__TASK_BIG)) {
+        cfut__task_free_memory(t);
+        return;
+    }
+    struct cfut__free_block *b = (struct cfut__free_block *)(void *)t;
+    b->next = ex->pool[t->size_class];
+    ex->pool[t->size_class] = b;
+}
 
 /* Frees every pooled block of 'ex'. */
 void cfut__task_pool_free(struct cfut_executor *ex);
@@ -304,11 +322,19 @@ void cfut__task_pool_free(struct cfut_executor *ex);
  */
 void cfut__task_last_ref(struct cfut_executor *ex, struct cfut__task *t);
 
-/* Drops one reference on the owner thread. */
+/*
+ * Drops one reference on the owner thread. The last one frees the task
+ * here unless another thread ever made a waker operation on the executor
+ * (then cfut__task_last_ref() takes in what it may have posted).
+ */
 static inline void
 cfut__task_release(struct cfut_executor *ex, struct cfut__task *t)
 {
-    if (--t->refs == 0)
+    if (--t->refs != 0)
+        return;
+    if (!atomic_load_explicit(&t->remote->used, memory_order_relaxed))
+        cfut__task_free(ex, t);
+    else
         cfut__task_last_ref(ex, t);
 }
 

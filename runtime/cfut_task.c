@@ -64,20 +64,6 @@ cfut__task_alloc_new(struct cfut_executor *ex, size_t size)
 }
 
 void
-cfut__task_free(struct cfut_executor *ex, struct cfut__task *t)
-{
-    cfut_list_remove(&t->all_link);
-    ex->n_blocks--;
-    if (t->size_class == CFUT__TASK_BIG) {
-        cfut__task_free_memory(t);
-        return;
-    }
-    struct cfut__free_block *b = (struct cfut__free_block *)(void *)t;
-    b->next = ex->pool[t->size_class];
-    ex->pool[t->size_class] = b;
-}
-
-void
 cfut__task_pool_free(struct cfut_executor *ex)
 {
     for (unsigned c = 0; c < CFUT__TASK_POOL_CLASSES; c++) {

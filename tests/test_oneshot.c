@@ -109,6 +109,21 @@ s_make(size_t n, cfut_oneshot_drop_value_fn *d, union tx_any *t,
 {
     return cfut_oneshot_sync_new(n, d, &t->sync, &r->sync);
 }
+
+/* The thread-safe kind in caller storage: two blocks, used in turn. */
+static struct {
+    _Alignas(max_align_t) unsigned char b[CFUT_ONESHOT_SYNC_HEADER_SIZE + 1024];
+} sync_storage[2];
+static int next_sync_storage;
+
+static int
+sc_make(size_t n, cfut_oneshot_drop_value_fn *d, union tx_any *t,
+        union rx_any *r)
+{
+    void *st = &sync_storage[next_sync_storage++ % 2];
+    return cfut_oneshot_sync_init(st, sizeof sync_storage[0], n, d, &t->sync,
+                                  &r->sync);
+}
 static int
 s_send(union tx_any *t, const void *v)
 {
@@ -174,7 +189,7 @@ sa_sender_drop(union tx_any *t)
         any_drop(cfut__oneshot_sync_sender_any(&t->sync));
 }
 
-#define N_KINDS 5
+#define N_KINDS 6
 static const struct kind kinds[N_KINDS] = {
     {"local", l_make, l_send, l_sender_drop, l_is_closed, l_closed_init,
      l_close, l_try_recv},
@@ -185,6 +200,8 @@ static const struct kind kinds[N_KINDS] = {
     {"local-any", l_make, la_send, la_sender_drop, l_is_closed, l_closed_init,
      l_close, l_try_recv},
     {"sync-any", s_make, sa_send, sa_sender_drop, s_is_closed, s_closed_init,
+     s_close, s_try_recv},
+    {"sync-storage", sc_make, s_send, s_sender_drop, s_is_closed, s_closed_init,
      s_close, s_try_recv},
 };
 
@@ -718,6 +735,36 @@ START_TEST(test_oneshot_init_rejects_unfit_storage)
 }
 END_TEST
 
+START_TEST(test_oneshot_sync_init_rejects_unfit_storage_and_allocates_nothing)
+{
+    static struct {
+        _Alignas(
+            max_align_t) unsigned char b[CFUT_ONESHOT_SYNC_HEADER_SIZE + 16];
+    } st;
+    CFUT_ONESHOT_SYNC_STORAGE(uint64_t) good;
+    struct cfut_oneshot_sync_sender tx = {NULL};
+    struct cfut_oneshot_sync_receiver rx;
+
+    ck_assert_int_eq(cfut_oneshot_sync_init(&st, sizeof st, 17, NULL, &tx, &rx),
+                     CFUT_EINVAL);
+    ck_assert_int_eq(
+        cfut_oneshot_sync_init(st.b + 1, sizeof st - 1, 8, NULL, &tx, &rx),
+        CFUT_EINVAL);
+    ck_assert_int_eq(cfut_oneshot_sync_init(NULL, sizeof st, 8, NULL, &tx, &rx),
+                     CFUT_EINVAL);
+    ck_assert_ptr_null(tx.shared);
+    ck_assert_int_eq(cfut_oneshot_sync_init(&good, sizeof good,
+                                            sizeof(uint64_t), NULL, &tx, &rx),
+                     CFUT_OK);
+    uint64_t v = 5, got = 0;
+    ck_assert_int_eq(cfut_oneshot_sync_send(&tx, &v), CFUT_OK);
+    ck_assert_int_eq(cfut_oneshot_sync_try_recv(&rx, &got), CFUT_OK);
+    ck_assert_uint_eq(got, 5);
+    ck_assert_int_eq(testkit_alloc_count(), 0);
+    cfut_future_drop(&rx.base);
+}
+END_TEST
+
 START_TEST(test_oneshot_send_twice_aborts)
 {
     struct cfut_oneshot_sender tx;
@@ -894,6 +941,60 @@ START_TEST(test_oneshot_sync_close_racing_send_loses_nothing)
 }
 END_TEST
 
+/* One caller storage block reused round after round: the receiver's
+ * thread sets up the next channel in it as soon as it has dropped the
+ * receiver that saw the value, without waiting for the sender's thread
+ * (which must touch nothing after the unlock that published the value:
+ * ThreadSanitizer and memcheck watch the block). */
+struct reuse {
+    struct cfut_oneshot_sync_sender handoff;
+    struct event ready;
+    long rounds;
+};
+
+static void *
+reuse_sender(void *arg)
+{
+    struct reuse *r = arg;
+    for (long i = 0; i < r->rounds; i++) {
+        event_wait(&r->ready);
+        struct cfut_oneshot_sync_sender tx = r->handoff;
+        uint64_t v = (uint64_t)i;
+        ck_assert_int_eq(cfut_oneshot_sync_send(&tx, &v), CFUT_OK);
+    }
+    return NULL;
+}
+
+START_TEST(test_oneshot_sync_storage_is_reusable_once_the_value_is_seen)
+{
+    static struct reuse r;
+    static CFUT_ONESHOT_SYNC_STORAGE(uint64_t) st;
+    struct cfut_executor *ex;
+    ck_assert_int_eq(cfut_executor_new(&ex), CFUT_OK);
+    r.rounds = RUNNING_ON_VALGRIND ? 200 : 2000;
+    spin_limit = RUNNING_ON_VALGRIND ? 0 : 2000;
+    atomic_init(&r.ready.set, false);
+    ck_assert_int_eq(sem_init(&r.ready.sem, 0, 0), 0);
+    pthread_t th;
+    ck_assert_int_eq(pthread_create(&th, NULL, reuse_sender, &r), 0);
+    for (long i = 0; i < r.rounds; i++) {
+        struct cfut_oneshot_sync_receiver rx;
+        ck_assert_int_eq(cfut_oneshot_sync_init(&st, sizeof st,
+                                                sizeof(uint64_t), NULL,
+                                                &r.handoff, &rx),
+                         CFUT_OK);
+        event_post(&r.ready);
+        CFUT_ONESHOT_OUTPUT(uint64_t) out;
+        ck_assert_int_eq(cfut_block_on(ex, &rx.base, &out), CFUT_OK);
+        ck_assert_int_eq(out.status, CFUT_OK);
+        ck_assert_uint_eq(out.value, (uint64_t)i);
+    }
+    pthread_join(th, NULL);
+    sem_destroy(&r.ready.sem);
+    cfut_executor_free(ex);
+}
+END_TEST
+
 static Suite *
 oneshot_suite(void)
 {
@@ -942,6 +1043,8 @@ oneshot_suite(void)
                         0, 2);
     tcase_add_test(tc, test_oneshot_new_rejects_bad_arguments);
     tcase_add_test(tc, test_oneshot_init_rejects_unfit_storage);
+    tcase_add_test(
+        tc, test_oneshot_sync_init_rejects_unfit_storage_and_allocates_nothing);
     testkit_add_abort_test(tc, test_oneshot_send_twice_aborts);
     testkit_add_abort_test(tc, test_oneshot_two_closed_futures_abort);
     suite_add_tcase(s, tc);
@@ -952,6 +1055,8 @@ oneshot_suite(void)
     tcase_add_test(
         tc, test_oneshot_sync_sender_on_another_thread_wakes_parked_executor);
     tcase_add_test(tc, test_oneshot_sync_close_racing_send_loses_nothing);
+    tcase_add_test(
+        tc, test_oneshot_sync_storage_is_reusable_once_the_value_is_seen);
     suite_add_tcase(s, tc);
     return s;
 }
