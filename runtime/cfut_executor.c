@@ -233,12 +233,20 @@ monotonic_ns(void)
  * The fairness tick, every EVENT_INTERVAL polls of a pass: takes in the
  * inbox, and turns the driver with a zero timeout only when the last such
  * turn is TURN_INTERVAL_NS old (the first tick of an executor always
- * turns). A run queue that empties parks in the driver anyway.
+ * turns; with a paused clock, every tick turns: no real time in it). A run
+ * queue that empties parks in the driver anyway.
  */
 static void
 tick(struct cfut_executor *ex)
 {
     ex->tick = 0;
+    if (ex->timers.paused) {
+        /* A paused clock makes runs replayable (the transport's seeded
+         * simulation): the tick then counts polls only, with no real time
+         * in the decision. */
+        maintenance(ex);
+        return;
+    }
     uint64_t now = monotonic_ns();
     if (ex->last_turn == PARKED_TURN)
         ex->last_turn = now; /* a park turned the driver since the last tick */

@@ -60,7 +60,9 @@ CFUT_API uint64_t cfut_time_now(const struct cfut_executor *ex);
  * through cfut_time_advance(), and, when the executor would block with
  * timers armed and no event arrives, it jumps to the earliest deadline
  * (auto-advance, as tokio's paused clock does). Timer tests then never
- * sleep for real. Pausing a paused clock does nothing.
+ * sleep for real. While paused, nothing the executor decides depends on
+ * real time (its fairness tick turns the driver every 61 polls), so a
+ * seeded run replays exactly. Pausing a paused clock does nothing.
  * Context: the executor's thread.
  */
 CFUT_API void cfut_time_pause(struct cfut_executor *ex);

@@ -160,6 +160,66 @@ START_TEST(test_reactor_wake_from_another_thread_cuts_a_timed_wait_short)
 }
 END_TEST
 
+/* ---- the fairness tick on a paused clock ---- */
+
+/* Keeps the executor busy (a self-waking task), writing one byte to 'fd'
+ * at its 100th poll, until 'seen' is finished; records that poll. */
+struct busy_writer {
+    struct cfut_future base;
+    int fd;
+    struct cfut_join_handle *seen;
+    unsigned n, n_seen;
+};
+
+static enum cfut_poll
+busy_writer_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
+{
+    struct busy_writer *b = cfut_container_of(f, struct busy_writer, base);
+    (void)out;
+    b->n++;
+    if (b->n == 100)
+        ck_assert_int_eq(write(b->fd, "x", 1), 1);
+    if (cfut_join_handle_is_finished(b->seen) || b->n >= 100000) {
+        b->n_seen = b->n;
+        return CFUT_READY;
+    }
+    cfut_waker_wake_by_ref(cx->waker);
+    return CFUT_PENDING;
+}
+
+static const struct cfut_future_vtable busy_writer_vtable = {
+    busy_writer_poll, NULL, 0, "busy_writer", NULL};
+
+/*
+ * With a paused clock the executor's fairness tick turns the driver every
+ * 61 polls, whatever real time passed: a busy run sees I/O at the same
+ * poll every time, which makes a seeded run replayable (with the real
+ * clock, at most one zero-timeout turn a millisecond).
+ */
+START_TEST(test_reactor_paused_clock_busy_run_sees_io_within_two_ticks)
+{
+    cfut_time_pause(ex);
+    int fds[2];
+    ck_assert_int_eq(cfut_socketpair(fds), CFUT_OK);
+    struct cfut_io *io;
+    ck_assert_int_eq(cfut_io_new(ex, fds[0], &io), CFUT_OK);
+    struct cfut_readiness r;
+    cfut_readable_init(&r, io);
+    struct cfut_join_handle hr;
+    ck_assert_int_eq(cfut_spawn(ex, &r.base, sizeof r, &hr), CFUT_OK);
+    struct busy_writer b = {.fd = fds[1], .seen = &hr};
+    cfut_future_init(&b.base, &busy_writer_vtable);
+    ck_assert_int_eq(cfut_block_on(ex, &b.base, NULL), CFUT_OK);
+
+    /* The byte lands at poll 100; the next tick or the one after turns
+     * the driver; the reader finishes in the pass after. */
+    ck_assert_uint_le(b.n_seen, 100 + 2 * 61 + 4);
+    cfut_future_drop(&hr.base);
+    cfut_io_free(io);
+    close(fds[1]);
+}
+END_TEST
+
 /* ---- misuse ---- */
 
 START_TEST(test_reactor_freeing_a_registration_with_a_waiter_aborts)
@@ -246,6 +306,8 @@ reactor_suite(void)
     testkit_executor_fixture(tc);
     tcase_add_test(tc, test_reactor_every_executor_has_an_idle_reactor);
     tcase_add_test(tc, test_reactor_pending_forever_is_still_a_deadlock);
+    tcase_add_test(tc,
+                   test_reactor_paused_clock_busy_run_sees_io_within_two_ticks);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("cross-thread wakes");

@@ -106,7 +106,8 @@ START_TEST(test_sim_scenario_seeds)
 }
 END_TEST
 
-/* The same seed makes the same run: same events at the same times. */
+/* The same seed makes the same run: same events at the same times, and
+ * the same polls (no real time in the executor's decisions). */
 START_TEST(test_sim_same_seed_same_run)
 {
     testkit_alloc_sweep_off();
@@ -116,6 +117,7 @@ START_TEST(test_sim_same_seed_same_run)
     run_checked(sc, 7, false, &b);
     run_checked(sc, 8, false, &c);
     ck_assert_uint_eq(a.trace_hash, b.trace_hash);
+    ck_assert_uint_eq(a.n_polls, b.n_polls);
     ck_assert_uint_eq(a.n_requests, b.n_requests);
     ck_assert_uint_eq(a.n_ok, b.n_ok);
     ck_assert_uint_eq(a.n_timeouts, b.n_timeouts);

@@ -132,6 +132,7 @@ const struct sim_scenario *sim_scenario_find(const char *name);
 /* What one run did (for the tests that look at it). */
 struct sim_result {
     uint64_t trace_hash;
+    uint64_t n_polls; /* the executor's task polls (cfut_executor_n_polls) */
     uint64_t n_requests, n_ok, n_remote_errors, n_timeouts, n_cancelled,
         n_conn_errors, n_late, n_connections, n_faults, n_segments, n_stalls,
         n_full, n_aborts, n_restarts;

@@ -207,6 +207,7 @@ sim_run(const struct sim_scenario *sc, uint64_t seed, bool verbose,
     s.res.n_stalls = ns.n_stalls;
     s.res.n_full = ns.n_full;
     s.res.trace_hash = sim_net_trace_hash(s.net);
+    s.res.n_polls = cfut_executor_n_polls(s.ex);
     cur_sim = NULL;
     sim_net_free(s.net);
     cfut_executor_free(s.ex);
