@@ -64,6 +64,7 @@ cfut__pool_io_turn(struct cfut__pool_io *pio, bool block)
     struct cfut__io_shared *sh = &pio->sh;
     pthread_mutex_lock(&sh->lock);
     uint64_t now = cfut__timers_now(&pio->timers);
+    pio->last_turn = now; /* (guarded by 'busy', which the caller holds) */
     size_t fired = cfut__timers_fire_due(&pio->timers, now);
     int64_t wait = 0;
     if (block && fired == 0) {
@@ -279,7 +280,6 @@ cfut__pool_park_in_driver(struct cfut__worker *w)
         w->in_driver = true;
         cfut__pool_io_turn(pio, true);
         w->in_driver = false;
-        pio->last_turn = pio->timers.now_cache;
     }
     atomic_store(&pk->state, CFUT__PARK_EMPTY); /* an unpark is consumed */
     atomic_store_explicit(&pio->busy, false, memory_order_release);
@@ -297,7 +297,6 @@ cfut__pool_io_tick(struct cfut__worker *w)
     uint64_t now = pio->drv->vt->now(pio->drv);
     bool turn = now - pio->last_turn >= TICK_TURN_NS;
     if (turn) {
-        pio->last_turn = now;
         w->in_driver = true;
         cfut__pool_io_turn(pio, false);
         w->in_driver = false;

@@ -22,6 +22,10 @@
 #include "cfut_list_int.h"
 #include "cfut_trace_int.h"
 
+#ifndef POLLRDHUP /* (a libc without it: POLLHUP still reports the end) */
+#define POLLRDHUP 0
+#endif
+
 _Static_assert(CFUT_IO_READABLE == CFUT__DRIVER_READABLE &&
                    CFUT_IO_WRITABLE == CFUT__DRIVER_WRITABLE &&
                    CFUT_IO_HUP == CFUT__DRIVER_HUP,
