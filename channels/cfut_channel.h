@@ -36,8 +36,14 @@
  *     so a future that waits again with the same waker takes no new
  *     reference. The local kind wakes it by reference; the thread-safe kind
  *     wakes a clone taken under the lock (one clone per wake).
- *   - Storage: only a local oneshot can live in caller storage
- *     (cfut_oneshot_init()).
+ *   - Storage: a oneshot of either kind can live in caller storage
+ *     (cfut_oneshot_init(), cfut_oneshot_sync_init()); the other channels
+ *     are allocated by their constructors.
+ *   - Debug builds: a local-kind state used from a thread other than the
+ *     one that made it (a pool task that moved to another worker) aborts
+ *     with a message naming it: watch, broadcast, semaphore, cancellation
+ *     token and mpsc. The local oneshot is not checked (the transport's
+ *     request slots embed its core).
  */
 #ifndef CFUT_CHANNEL_H
 #define CFUT_CHANNEL_H

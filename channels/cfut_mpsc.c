@@ -11,12 +11,23 @@
 #include <string.h>
 
 #include "cfut_mpsc_core_int.h"
+#include "cfut_owner_int.h"
 
 struct cfut__mpsc {
     struct cfut__mpsc_core core; /* and nothing else: one thread */
+    CFUT__OWNER_FIELD;           /* debug builds: that thread */
 };
 
 #define HDR_SIZE CFUT__ALIGN_UP(sizeof(struct cfut__mpsc), CFUT__MAX_ALIGN)
+
+/* The core of 's', in debug builds checked to be used on the thread that
+ * made it (cfut_owner_int.h). */
+static inline struct cfut__mpsc_core *
+core_of(struct cfut__mpsc *s)
+{
+    CFUT__OWNER_CHECK(s);
+    return &s->core;
+}
 
 /* Frees the state, once the core says nothing refers to it. */
 static void
@@ -63,6 +74,7 @@ cfut_mpsc_new(size_t msg_size, size_t capacity, cfut_mpsc_drop_msg_fn *drop_msg,
     if (s == NULL)
         return rc;
     cfut__mpsc_core_init(&s->core, s, HDR_SIZE, msg_size, capacity, drop_msg);
+    CFUT__OWNER_INIT(s, "mpsc channel");
     tx->shared = rx->shared = s;
     return CFUT_OK;
 }
@@ -71,7 +83,7 @@ struct cfut_mpsc_sender
 cfut_mpsc_sender_clone(const struct cfut_mpsc_sender *tx)
 {
     CFUT_ASSERT(tx->shared != NULL, "mpsc: clone of an empty sender");
-    bool ok = cfut__count_up(&tx->shared->core.n_senders);
+    bool ok = cfut__count_up(&core_of(tx->shared)->n_senders);
     CFUT_ASSERT(ok, "mpsc: too many senders");
     return *tx;
 }
@@ -81,7 +93,7 @@ cfut_mpsc_sender_drop(struct cfut_mpsc_sender *tx)
 {
     struct cfut__mpsc *s = tx->shared;
     tx->shared = NULL;
-    if (s != NULL && cfut__mpsc_sender_gone(&s->core, CFUT__WAKE_NOW))
+    if (s != NULL && cfut__mpsc_sender_gone(core_of(s), CFUT__WAKE_NOW))
         free_state(s);
 }
 
@@ -89,14 +101,14 @@ bool
 cfut_mpsc_sender_is_closed(const struct cfut_mpsc_sender *tx)
 {
     CFUT_ASSERT(tx->shared != NULL, "mpsc: is_closed on an empty sender");
-    return tx->shared->core.rx_closed;
+    return core_of(tx->shared)->rx_closed;
 }
 
 int
 cfut_mpsc_try_send(const struct cfut_mpsc_sender *tx, const void *msg)
 {
     CFUT_ASSERT(tx->shared != NULL, "mpsc: try_send on an empty sender");
-    return cfut__mpsc_try_send(&tx->shared->core, msg, CFUT__WAKE_NOW);
+    return cfut__mpsc_try_send(core_of(tx->shared), msg, CFUT__WAKE_NOW);
 }
 
 int
@@ -109,7 +121,7 @@ cfut_mpsc_try_send_many(const struct cfut_mpsc_sender *tx, const void *msgs,
     *sent = 0;
     if (msgs == NULL && n != 0)
         return CFUT_EINVAL;
-    return cfut__mpsc_try_send_many(&tx->shared->core, msgs, n, sent,
+    return cfut__mpsc_try_send_many(core_of(tx->shared), msgs, n, sent,
                                     CFUT__WAKE_NOW);
 }
 
@@ -120,7 +132,7 @@ send_poll(struct cfut_future *fut, struct cfut_context *cx, void *out)
 {
     struct cfut_mpsc_send *f =
         cfut_container_of(fut, struct cfut_mpsc_send, base);
-    return cfut__mpsc_send_poll(&f->shared->core, &f->waiter, f->msg, cx,
+    return cfut__mpsc_send_poll(core_of(f->shared), &f->waiter, f->msg, cx,
                                 CFUT__WAKE_NOW, out);
 }
 
@@ -129,7 +141,7 @@ send_drop(struct cfut_future *fut)
 {
     struct cfut_mpsc_send *f =
         cfut_container_of(fut, struct cfut_mpsc_send, base);
-    if (cfut__mpsc_send_gone(&f->shared->core, &f->waiter, CFUT__WAKE_NOW))
+    if (cfut__mpsc_send_gone(core_of(f->shared), &f->waiter, CFUT__WAKE_NOW))
         free_state(f->shared);
 }
 
@@ -141,7 +153,7 @@ cfut_mpsc_send_init(struct cfut_mpsc_send *f, const struct cfut_mpsc_sender *tx,
                     const void *msg)
 {
     CFUT_ASSERT(tx->shared != NULL, "mpsc: send from an empty sender");
-    bool ok = cfut__count_up(&tx->shared->core.n_senders);
+    bool ok = cfut__count_up(&core_of(tx->shared)->n_senders);
     CFUT_ASSERT(ok, "mpsc: too many senders");
     cfut_future_init(&f->base, &send_vtable);
     f->shared = tx->shared;
@@ -155,7 +167,7 @@ int
 cfut_mpsc_try_recv(struct cfut_mpsc_receiver *rx, void *msg)
 {
     CFUT_ASSERT(rx->shared != NULL, "mpsc: try_recv on an empty receiver");
-    return cfut__mpsc_try_recv(&rx->shared->core, msg, CFUT__WAKE_NOW);
+    return cfut__mpsc_try_recv(core_of(rx->shared), msg, CFUT__WAKE_NOW);
 }
 
 /* Hands the slots a batched receive freed to the waiting senders. */
@@ -177,7 +189,7 @@ cfut_mpsc_try_recv_many(struct cfut_mpsc_receiver *rx, void *msgs, size_t max,
     *n = 0;
     if (max == 0 || msgs == NULL)
         return CFUT_EINVAL;
-    struct cfut__mpsc_core *c = &rx->shared->core;
+    struct cfut__mpsc_core *c = core_of(rx->shared);
     int rc = cfut__mpsc_try_recv_many(c, msgs, max, n);
     if (rc == CFUT_OK && c->cap != 0)
         hand_permits(c);
@@ -192,7 +204,7 @@ cfut_mpsc_poll_recv_many(struct cfut_mpsc_receiver *rx, struct cfut_context *cx,
                           n != NULL,
                       "mpsc: poll_recv_many on an empty receiver, or with "
                       "no room");
-    struct cfut__mpsc_core *c = &rx->shared->core;
+    struct cfut__mpsc_core *c = core_of(rx->shared);
     enum cfut_poll r = cfut__mpsc_poll_recv_many(c, cx, msgs, max, n);
     if (*n != 0 && c->cap != 0)
         hand_permits(c);
@@ -205,22 +217,22 @@ cfut_mpsc_poll_recv(struct cfut_mpsc_receiver *rx, struct cfut_context *cx,
 {
     CFUT_DEBUG_ASSERT(rx->shared != NULL,
                       "mpsc: poll_recv on an empty receiver");
-    return cfut__mpsc_poll_recv(&rx->shared->core, cx, out, CFUT__WAKE_NOW);
+    return cfut__mpsc_poll_recv(core_of(rx->shared), cx, out, CFUT__WAKE_NOW);
 }
 
 static enum cfut_poll
 recv_poll(struct cfut_future *fut, struct cfut_context *cx, void *out)
 {
     return cfut__mpsc_poll_recv(
-        &cfut_container_of(fut, struct cfut_mpsc_recv, base)->shared->core, cx,
-        out, CFUT__WAKE_NOW);
+        core_of(cfut_container_of(fut, struct cfut_mpsc_recv, base)->shared),
+        cx, out, CFUT__WAKE_NOW);
 }
 
 static void
 recv_drop(struct cfut_future *fut)
 {
     cfut__mpsc_recv_gone(
-        &cfut_container_of(fut, struct cfut_mpsc_recv, base)->shared->core,
+        core_of(cfut_container_of(fut, struct cfut_mpsc_recv, base)->shared),
         CFUT__WAKE_NOW);
 }
 
@@ -239,7 +251,7 @@ void
 cfut_mpsc_recv_init(struct cfut_mpsc_recv *f, struct cfut_mpsc_receiver *rx)
 {
     CFUT_ASSERT(rx->shared != NULL, "mpsc: recv on an empty receiver");
-    bool first = cfut__mpsc_recv_begin(&rx->shared->core);
+    bool first = cfut__mpsc_recv_begin(core_of(rx->shared));
     CFUT_ASSERT(first, "mpsc: a recv future is already alive");
     cfut_future_init(&f->base, &recv_vtable);
     f->shared = rx->shared;
@@ -248,7 +260,7 @@ cfut_mpsc_recv_init(struct cfut_mpsc_recv *f, struct cfut_mpsc_receiver *rx)
 size_t
 cfut_mpsc_len(const struct cfut_mpsc_receiver *rx)
 {
-    return rx->shared->core.len;
+    return core_of(rx->shared)->len;
 }
 
 void
@@ -258,7 +270,7 @@ cfut_mpsc_receiver_drop(struct cfut_mpsc_receiver *rx)
     rx->shared = NULL;
     if (s == NULL)
         return;
-    bool ok = cfut__mpsc_receiver_close(&s->core, CFUT__WAKE_NOW);
+    bool ok = cfut__mpsc_receiver_close(core_of(s), CFUT__WAKE_NOW);
     CFUT_ASSERT(ok, "mpsc: receiver dropped under a recv future");
     cfut__mpsc_drain(&s->core);
     while (cfut__mpsc_release_waiter(&s->core, CFUT__WAKE_NOW))

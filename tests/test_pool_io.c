@@ -842,6 +842,22 @@ local_token_on_two_threads(void *arg)
     on_second_thread(token_cancel);
 }
 
+static struct cfut_mpsc_sender mpsc_tx;
+static struct cfut_mpsc_receiver mpsc_rx;
+static void
+mpsc_send(void)
+{
+    int v = 2;
+    (void)cfut_mpsc_try_send(&mpsc_tx, &v);
+}
+static void
+local_mpsc_on_two_threads(void *arg)
+{
+    (void)arg;
+    REQUIRE(cfut_mpsc_new(sizeof(int), 4, NULL, &mpsc_tx, &mpsc_rx) == 0);
+    on_second_thread(mpsc_send);
+}
+
 static struct cfut_executor *clock_ex;
 static void
 advance_clock(void)
@@ -875,6 +891,7 @@ START_TEST(test_pool_io_local_channel_kinds_on_a_second_thread_abort)
     require_abort(local_broadcast_on_two_threads, "a local broadcast channel");
     require_abort(local_semaphore_on_two_threads, "a local semaphore");
     require_abort(local_token_on_two_threads, "a local cancellation token");
+    require_abort(local_mpsc_on_two_threads, "a local mpsc channel");
 }
 END_TEST
 
