@@ -23,6 +23,7 @@
 struct state {
     bool unparked;          /* an unpark not yet taken in by a turn */
     bool blocked;           /* a blocking turn waits for an unpark now */
+    bool caller_done;       /* the test's cfut_block_on() has returned */
     uint64_t now;           /* the fake clock, in ns */
     int n_turns;            /* every turn */
     int n_unparks;          /* every unpark */
@@ -295,16 +296,19 @@ gate_has_waiter(struct gate *g)
     return has;
 }
 
-/* A thread that opens a gate once the blocking driver waits in a turn. */
+/* A thread that opens a gate once the blocking driver waits in a turn, or
+ * ends if the test's block_on returns first (an allocation failure). */
 static void *
 open_when_blocked(void *arg)
 {
     struct gate *g = arg;
     pthread_mutex_lock(&drv->lock);
-    while (!drv->s.blocked)
+    while (!drv->s.blocked && !drv->s.caller_done)
         pthread_cond_wait(&drv->cond, &drv->lock);
+    bool blocked = drv->s.blocked;
     pthread_mutex_unlock(&drv->lock);
-    gate_open(g);
+    if (blocked)
+        gate_open(g);
     return NULL;
 }
 
@@ -421,6 +425,10 @@ START_TEST(test_driver_wake_from_another_thread_ends_a_blocked_turn)
     ck_assert_int_eq(pthread_create(&th, NULL, open_when_blocked, &g), 0);
 
     int rc = cfut_block_on(tex, &f.base, NULL);
+    pthread_mutex_lock(&drv->lock);
+    drv->s.caller_done = true; /* the thread must not wait for a turn */
+    pthread_cond_broadcast(&drv->cond);
+    pthread_mutex_unlock(&drv->lock);
 
     pthread_join(th, NULL);
     ck_assert_int_eq(rc, CFUT_OK);
