@@ -31,15 +31,66 @@ scaled(long n)
     return n;
 }
 
-/* Fails (in every mode, the stress one included) with a message. */
+/*
+ * REQUIRE(cond) fails the test when 'cond' is false. On the Check test's
+ * own thread it is a Check assertion (so an allocation-failure sweep sees
+ * the test end on its assertion). On any other thread (workers, outside
+ * spawners) it records the first failure (file:line: expression) and
+ * returns; the test thread fails on it in require_no_failure(), which
+ * wait_for() and the end of every scenario call. In stress mode (no Check
+ * runner) it prints and aborts, as the crash handler expects.
+ */
+static atomic_bool under_check;
+static pthread_t test_thread;
+static atomic_bool failure_claimed;
+static atomic_bool failure_recorded;
+static char failure_text[256];
+
+static void
+require_failed(const char *file, int line, const char *expr)
+{
+    if (!atomic_load(&under_check)) {
+        fprintf(stderr, "%s:%d: check failed: %s\n", file, line, expr);
+        abort();
+    }
+    if (pthread_equal(pthread_self(), test_thread))
+        ck_abort_msg("%s:%d: check failed: %s", file, line, expr);
+    if (!atomic_exchange(&failure_claimed, true)) {
+        snprintf(failure_text, sizeof failure_text, "%s:%d: check failed: %s",
+                 file, line, expr);
+        atomic_store(&failure_recorded, true);
+    }
+}
+
 #define REQUIRE(cond)                                                          \
     do {                                                                       \
-        if (!(cond)) {                                                         \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__,   \
-                    #cond);                                                    \
-            abort();                                                           \
-        }                                                                      \
+        if (!(cond))                                                           \
+            require_failed(__FILE__, __LINE__, #cond);                         \
     } while (0)
+
+/* Fails the test (on its thread) if another thread's REQUIRE failed. */
+static void
+require_no_failure(void)
+{
+    if (atomic_load(&under_check) && atomic_load(&failure_recorded))
+        ck_abort_msg("on another thread: %s", failure_text);
+}
+
+/* Checked fixture: REQUIRE is a Check assertion on this thread. */
+static void
+require_setup(void)
+{
+    test_thread = pthread_self();
+    atomic_store(&failure_claimed, false);
+    atomic_store(&failure_recorded, false);
+    atomic_store(&under_check, true);
+}
+
+static void
+require_teardown(void)
+{
+    require_no_failure();
+}
 
 static struct cfut_pool *
 new_pool(unsigned n)
@@ -63,6 +114,7 @@ static void
 wait_for(atomic_long *v, long want)
 {
     for (long i = 0; atomic_load(v) < want; i++) {
+        require_no_failure();
         REQUIRE(i < 600000);
         nap(100);
     }
@@ -995,6 +1047,7 @@ pool_suite(void)
 {
     Suite *s = suite_create("pool");
     TCase *tc = tcase_create("basics");
+    tcase_add_checked_fixture(tc, require_setup, require_teardown);
     testkit_fixture(tc);
     tcase_add_test(tc, test_pool_spawn_and_block_on_handle);
     tcase_add_test(tc, test_pool_spawn_rejects_bad_arguments);
@@ -1004,6 +1057,7 @@ pool_suite(void)
     suite_add_tcase(s, tc);
 
     tc = tcase_create("many threads");
+    tcase_add_checked_fixture(tc, require_setup, require_teardown);
     testkit_fixture(tc);
     tcase_set_timeout(tc, 280);
     tcase_add_test(tc, test_pool_million_tasks_from_threads_and_tasks);
@@ -1018,6 +1072,7 @@ pool_suite(void)
     suite_add_tcase(s, tc);
 
     tc = tcase_create("other executors");
+    tcase_add_checked_fixture(tc, require_setup, require_teardown);
     testkit_executor_fixture(tc);
     tcase_add_test(tc, test_pool_handle_awaited_on_a_single_threaded_executor);
     suite_add_tcase(s, tc);
