@@ -76,6 +76,25 @@ require_no_failure(void)
         ck_abort_msg("on another thread: %s", failure_text);
 }
 
+/* Nap; defined below. */
+static void nap(long us);
+
+/*
+ * Under the allocation-failure sweep a task whose REQUIRE failed may never
+ * finish: before block_on parks on handle 'h', wait for it here, failing
+ * on a recorded failure. Without CFUT_OOM_NTH, block_on parks as before.
+ */
+static void
+sweep_wait(struct cfut_pool_handle *h)
+{
+    if (getenv("CFUT_OOM_NTH") == NULL || !atomic_load(&under_check))
+        return;
+    while (!cfut_pool_handle_is_finished(h)) {
+        require_no_failure();
+        nap(1000);
+    }
+}
+
 /* Checked fixture: REQUIRE is a Check assertion on this thread. */
 static void
 require_setup(void)
@@ -387,6 +406,7 @@ scenario_storm(unsigned n_workers, int n_cells, long need)
     for (int i = 0; i < n_cells; i++) {
         uint64_t v = 0;
         CFUT_JOIN_OUTPUT(uint64_t) out;
+        sweep_wait(&hs[i]);
         REQUIRE(cfut_pool_block_on(p, &hs[i].base, &out) == CFUT_OK);
         REQUIRE(out.status == CFUT_OK);
         v = out.value;
@@ -445,6 +465,7 @@ scenario_cancel(unsigned n_workers, int n)
     int n_ok = 0, n_cancelled = 0;
     for (int i = 0; i < n; i++) {
         CFUT_JOIN_OUTPUT(uint64_t) out;
+        sweep_wait(&hs[i]);
         REQUIRE(cfut_pool_block_on(p, &hs[i].base, &out) == CFUT_OK);
         if (out.status == CFUT_OK) {
             REQUIRE(out.value == (uint64_t)i);
@@ -562,6 +583,7 @@ START_TEST(test_pool_spawn_and_block_on_handle)
 
     ck_assert_int_eq(cfut_pool_spawn(p, &t.base, sizeof t, &h), CFUT_OK);
     CFUT_JOIN_OUTPUT(uint64_t) out;
+    sweep_wait(&h);
     int rc = cfut_pool_block_on(p, &h.base, &out);
 
     ck_assert_int_eq(rc, CFUT_OK);
@@ -613,6 +635,7 @@ START_TEST(test_pool_handle_awaited_on_a_single_threaded_executor)
     cell_wake(&c, false);
     CFUT_JOIN_OUTPUT(uint64_t) out;
 
+    sweep_wait(&h);
     int rc = cfut_block_on(testkit_ex, &h.base, &out);
 
     ck_assert_int_eq(rc, CFUT_OK);
@@ -666,6 +689,7 @@ START_TEST(test_pool_handle_awaited_on_another_pool)
 
     cell_wake(&c, true);
     CFUT_JOIN_OUTPUT(uint64_t) out;
+    sweep_wait(&h);
     ck_assert_int_eq(cfut_pool_block_on(b, &h.base, &out), CFUT_OK);
 
     ck_assert_int_eq(out.status, CFUT_OK);
@@ -743,6 +767,7 @@ START_TEST(test_pool_migrating_task_keeps_output_and_drops_once)
     ck_assert_int_eq(cfut_pool_spawn(p, &m.base, sizeof m, &h), CFUT_OK);
 
     CFUT_JOIN_OUTPUT(uint64_t) out;
+    sweep_wait(&h);
     ck_assert_int_eq(cfut_pool_block_on(p, &h.base, &out), CFUT_OK);
 
     ck_assert_int_eq(out.status, CFUT_OK);
@@ -815,6 +840,7 @@ START_TEST(test_pool_budget_lets_others_run_beside_a_busy_task)
 
     ck_assert_int_eq(cfut_pool_spawn(p, &s.base, sizeof s, NULL), CFUT_OK);
     CFUT_JOIN_OUTPUT(uint64_t) out;
+    sweep_wait(&hb);
     ck_assert_int_eq(cfut_pool_block_on(p, &hb.base, &out), CFUT_OK);
 
     ck_assert_int_eq(out.status, CFUT_OK);
@@ -835,6 +861,7 @@ START_TEST(test_pool_cancel_idle_task_drops_it_on_a_worker)
     cfut_pool_handle_cancel(&h);
     cfut_pool_handle_cancel(&h); /* twice is harmless */
     struct cfut_join_status st;
+    sweep_wait(&h);
     ck_assert_int_eq(cfut_pool_block_on(p, &h.base, &st), CFUT_OK);
 
     ck_assert_int_eq(st.status, CFUT_ECANCELED);
@@ -1023,6 +1050,7 @@ scenario_sleep(unsigned n_workers, int n)
         cfut_pool_handle_cancel(&hs[i]);
     for (int i = 0; i < n; i++) {
         CFUT_JOIN_OUTPUT(uint64_t) out;
+        sweep_wait(&hs[i]);
         REQUIRE(cfut_pool_block_on(p, &hs[i].base, &out) == CFUT_OK);
         REQUIRE(out.status == CFUT_OK ||
                 (i % 3 == 0 && out.status == CFUT_ECANCELED));

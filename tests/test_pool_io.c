@@ -111,6 +111,17 @@ join(struct cfut_pool *p, struct cfut_pool_handle *h, int64_t *value)
 {
     join_i64 out;
     memset(&out, 0, sizeof out);
+    /*
+     * Under the allocation-failure sweep a task whose REQUIRE failed may
+     * never finish (e.g. a client whose connection was never accepted):
+     * wait here, failing on the recorded failure, before block_on parks.
+     */
+    if (getenv("CFUT_OOM_NTH") != NULL)
+        while (!cfut_pool_handle_is_finished(h)) {
+            require_no_failure();
+            struct timespec ts = {0, 1000000};
+            nanosleep(&ts, NULL);
+        }
     ck_assert_int_eq(cfut_pool_block_on(p, &h->base, &out), CFUT_OK);
     require_no_failure();
     if (value != NULL)
