@@ -374,7 +374,7 @@ static void *
 produce(void *arg)
 {
     struct producer *p = arg;
-    struct cfut_executor *ex;
+    struct cfut_executor *ex = NULL; /* (left alone when the call fails) */
     p->status = cfut_executor_new(&ex);
     uint64_t i = 0;
     while (p->status == CFUT_OK && i < N_PER_PRODUCER) {
