@@ -31,85 +31,8 @@ scaled(long n)
     return n;
 }
 
-/*
- * REQUIRE(cond) fails the test when 'cond' is false. On the Check test's
- * own thread it is a Check assertion (so an allocation-failure sweep sees
- * the test end on its assertion). On any other thread (workers, outside
- * spawners) it records the first failure (file:line: expression) and
- * returns; the test thread fails on it in require_no_failure(), which
- * wait_for() and the end of every scenario call. In stress mode (no Check
- * runner) it prints and aborts, as the crash handler expects.
- */
-static atomic_bool under_check;
-static pthread_t test_thread;
-static atomic_bool failure_claimed;
-static atomic_bool failure_recorded;
-static char failure_text[256];
-
-static void
-require_failed(const char *file, int line, const char *expr)
-{
-    if (!atomic_load(&under_check)) {
-        fprintf(stderr, "%s:%d: check failed: %s\n", file, line, expr);
-        abort();
-    }
-    if (pthread_equal(pthread_self(), test_thread))
-        ck_abort_msg("%s:%d: check failed: %s", file, line, expr);
-    if (!atomic_exchange(&failure_claimed, true)) {
-        snprintf(failure_text, sizeof failure_text, "%s:%d: check failed: %s",
-                 file, line, expr);
-        atomic_store(&failure_recorded, true);
-    }
-}
-
-#define REQUIRE(cond)                                                          \
-    do {                                                                       \
-        if (!(cond))                                                           \
-            require_failed(__FILE__, __LINE__, #cond);                         \
-    } while (0)
-
-/* Fails the test (on its thread) if another thread's REQUIRE failed. */
-static void
-require_no_failure(void)
-{
-    if (atomic_load(&under_check) && atomic_load(&failure_recorded))
-        ck_abort_msg("on another thread: %s", failure_text);
-}
-
-/* Nap; defined below. */
-static void nap(long us);
-
-/*
- * Under the allocation-failure sweep a task whose REQUIRE failed may never
- * finish: before block_on parks on handle 'h', wait for it here, failing
- * on a recorded failure. Without CFUT_OOM_NTH, block_on parks as before.
- */
-static void
-sweep_wait(struct cfut_pool_handle *h)
-{
-    if (getenv("CFUT_OOM_NTH") == NULL || !atomic_load(&under_check))
-        return;
-    while (!cfut_pool_handle_is_finished(h)) {
-        require_no_failure();
-        nap(1000);
-    }
-}
-
-/* Checked fixture: REQUIRE is a Check assertion on this thread. */
-static void
-require_setup(void)
-{
-    test_thread = pthread_self();
-    atomic_store(&failure_claimed, false);
-    atomic_store(&failure_recorded, false);
-    atomic_store(&under_check, true);
-}
-
-static void
-require_teardown(void)
-{
-    require_no_failure();
-}
+/* REQUIRE: a check that works on any thread (testkit.h). */
+#define REQUIRE(cond) TESTKIT_REQUIRE(cond)
 
 static struct cfut_pool *
 new_pool(unsigned n)
@@ -133,7 +56,7 @@ static void
 wait_for(atomic_long *v, long want)
 {
     for (long i = 0; atomic_load(v) < want; i++) {
-        require_no_failure();
+        testkit_require_no_failure();
         REQUIRE(i < 600000);
         nap(100);
     }
@@ -406,7 +329,7 @@ scenario_storm(unsigned n_workers, int n_cells, long need)
     for (int i = 0; i < n_cells; i++) {
         uint64_t v = 0;
         CFUT_JOIN_OUTPUT(uint64_t) out;
-        sweep_wait(&hs[i]);
+        testkit_pool_sweep_wait(&hs[i]);
         REQUIRE(cfut_pool_block_on(p, &hs[i].base, &out) == CFUT_OK);
         REQUIRE(out.status == CFUT_OK);
         v = out.value;
@@ -465,7 +388,7 @@ scenario_cancel(unsigned n_workers, int n)
     int n_ok = 0, n_cancelled = 0;
     for (int i = 0; i < n; i++) {
         CFUT_JOIN_OUTPUT(uint64_t) out;
-        sweep_wait(&hs[i]);
+        testkit_pool_sweep_wait(&hs[i]);
         REQUIRE(cfut_pool_block_on(p, &hs[i].base, &out) == CFUT_OK);
         if (out.status == CFUT_OK) {
             REQUIRE(out.value == (uint64_t)i);
@@ -583,7 +506,7 @@ START_TEST(test_pool_spawn_and_block_on_handle)
 
     ck_assert_int_eq(cfut_pool_spawn(p, &t.base, sizeof t, &h), CFUT_OK);
     CFUT_JOIN_OUTPUT(uint64_t) out;
-    sweep_wait(&h);
+    testkit_pool_sweep_wait(&h);
     int rc = cfut_pool_block_on(p, &h.base, &out);
 
     ck_assert_int_eq(rc, CFUT_OK);
@@ -635,7 +558,7 @@ START_TEST(test_pool_handle_awaited_on_a_single_threaded_executor)
     cell_wake(&c, false);
     CFUT_JOIN_OUTPUT(uint64_t) out;
 
-    sweep_wait(&h);
+    testkit_pool_sweep_wait(&h);
     int rc = cfut_block_on(testkit_ex, &h.base, &out);
 
     ck_assert_int_eq(rc, CFUT_OK);
@@ -689,7 +612,7 @@ START_TEST(test_pool_handle_awaited_on_another_pool)
 
     cell_wake(&c, true);
     CFUT_JOIN_OUTPUT(uint64_t) out;
-    sweep_wait(&h);
+    testkit_pool_sweep_wait(&h);
     ck_assert_int_eq(cfut_pool_block_on(b, &h.base, &out), CFUT_OK);
 
     ck_assert_int_eq(out.status, CFUT_OK);
@@ -767,7 +690,7 @@ START_TEST(test_pool_migrating_task_keeps_output_and_drops_once)
     ck_assert_int_eq(cfut_pool_spawn(p, &m.base, sizeof m, &h), CFUT_OK);
 
     CFUT_JOIN_OUTPUT(uint64_t) out;
-    sweep_wait(&h);
+    testkit_pool_sweep_wait(&h);
     ck_assert_int_eq(cfut_pool_block_on(p, &h.base, &out), CFUT_OK);
 
     ck_assert_int_eq(out.status, CFUT_OK);
@@ -840,7 +763,7 @@ START_TEST(test_pool_budget_lets_others_run_beside_a_busy_task)
 
     ck_assert_int_eq(cfut_pool_spawn(p, &s.base, sizeof s, NULL), CFUT_OK);
     CFUT_JOIN_OUTPUT(uint64_t) out;
-    sweep_wait(&hb);
+    testkit_pool_sweep_wait(&hb);
     ck_assert_int_eq(cfut_pool_block_on(p, &hb.base, &out), CFUT_OK);
 
     ck_assert_int_eq(out.status, CFUT_OK);
@@ -861,7 +784,7 @@ START_TEST(test_pool_cancel_idle_task_drops_it_on_a_worker)
     cfut_pool_handle_cancel(&h);
     cfut_pool_handle_cancel(&h); /* twice is harmless */
     struct cfut_join_status st;
-    sweep_wait(&h);
+    testkit_pool_sweep_wait(&h);
     ck_assert_int_eq(cfut_pool_block_on(p, &h.base, &st), CFUT_OK);
 
     ck_assert_int_eq(st.status, CFUT_ECANCELED);
@@ -1050,7 +973,7 @@ scenario_sleep(unsigned n_workers, int n)
         cfut_pool_handle_cancel(&hs[i]);
     for (int i = 0; i < n; i++) {
         CFUT_JOIN_OUTPUT(uint64_t) out;
-        sweep_wait(&hs[i]);
+        testkit_pool_sweep_wait(&hs[i]);
         REQUIRE(cfut_pool_block_on(p, &hs[i].base, &out) == CFUT_OK);
         REQUIRE(out.status == CFUT_OK ||
                 (i % 3 == 0 && out.status == CFUT_ECANCELED));
@@ -1075,7 +998,7 @@ pool_suite(void)
 {
     Suite *s = suite_create("pool");
     TCase *tc = tcase_create("basics");
-    tcase_add_checked_fixture(tc, require_setup, require_teardown);
+    testkit_require_fixture(tc);
     testkit_fixture(tc);
     tcase_add_test(tc, test_pool_spawn_and_block_on_handle);
     tcase_add_test(tc, test_pool_spawn_rejects_bad_arguments);
@@ -1085,7 +1008,7 @@ pool_suite(void)
     suite_add_tcase(s, tc);
 
     tc = tcase_create("many threads");
-    tcase_add_checked_fixture(tc, require_setup, require_teardown);
+    testkit_require_fixture(tc);
     testkit_fixture(tc);
     tcase_set_timeout(tc, 280);
     tcase_add_test(tc, test_pool_million_tasks_from_threads_and_tasks);
@@ -1100,7 +1023,7 @@ pool_suite(void)
     suite_add_tcase(s, tc);
 
     tc = tcase_create("other executors");
-    tcase_add_checked_fixture(tc, require_setup, require_teardown);
+    testkit_require_fixture(tc);
     testkit_executor_fixture(tc);
     tcase_add_test(tc, test_pool_handle_awaited_on_a_single_threaded_executor);
     suite_add_tcase(s, tc);

@@ -21,59 +21,8 @@
 
 #include "testkit.h"
 
-/*
- * REQUIRE(cond) fails the test when 'cond' is false. On the Check test's
- * own thread it is a Check assertion (so the allocation-failure sweep sees
- * the test end on its assertion, not a crash). On any other thread (the
- * pool's workers) it records the first failure (file:line: expression)
- * and returns; the test thread fails on it in require_no_failure(), which
- * join() and the checked teardown call.
- */
-static pthread_t test_thread;
-static atomic_bool failure_claimed;
-static atomic_bool failure_recorded;
-static char failure_text[256];
-
-static void
-require_failed(const char *file, int line, const char *expr)
-{
-    if (pthread_equal(pthread_self(), test_thread))
-        ck_abort_msg("%s:%d: check failed: %s", file, line, expr);
-    if (!atomic_exchange(&failure_claimed, true)) {
-        snprintf(failure_text, sizeof failure_text, "%s:%d: check failed: %s",
-                 file, line, expr);
-        atomic_store(&failure_recorded, true);
-    }
-}
-
-#define REQUIRE(cond)                                                          \
-    do {                                                                       \
-        if (!(cond))                                                           \
-            require_failed(__FILE__, __LINE__, #cond);                         \
-    } while (0)
-
-/* Fails the test (on its thread) if another thread's REQUIRE failed. */
-static void
-require_no_failure(void)
-{
-    if (atomic_load(&failure_recorded))
-        ck_abort_msg("on another thread: %s", failure_text);
-}
-
-/* Checked fixture: REQUIRE is a Check assertion on this thread. */
-static void
-require_setup(void)
-{
-    test_thread = pthread_self();
-    atomic_store(&failure_claimed, false);
-    atomic_store(&failure_recorded, false);
-}
-
-static void
-require_teardown(void)
-{
-    require_no_failure();
-}
+/* REQUIRE: a check that works on any thread (testkit.h). */
+#define REQUIRE(cond) TESTKIT_REQUIRE(cond)
 
 static struct cfut_pool *
 new_pool(unsigned n)
@@ -111,19 +60,9 @@ join(struct cfut_pool *p, struct cfut_pool_handle *h, int64_t *value)
 {
     join_i64 out;
     memset(&out, 0, sizeof out);
-    /*
-     * Under the allocation-failure sweep a task whose REQUIRE failed may
-     * never finish (e.g. a client whose connection was never accepted):
-     * wait here, failing on the recorded failure, before block_on parks.
-     */
-    if (getenv("CFUT_OOM_NTH") != NULL)
-        while (!cfut_pool_handle_is_finished(h)) {
-            require_no_failure();
-            struct timespec ts = {0, 1000000};
-            nanosleep(&ts, NULL);
-        }
+    testkit_pool_sweep_wait(h);
     ck_assert_int_eq(cfut_pool_block_on(p, &h->base, &out), CFUT_OK);
-    require_no_failure();
+    testkit_require_no_failure();
     if (value != NULL)
         *value = out.value;
     return out.status;
@@ -998,7 +937,7 @@ pool_io_suite(void)
 {
     Suite *s = suite_create("pool_io");
     TCase *tc = tcase_create("time");
-    tcase_add_checked_fixture(tc, require_setup, require_teardown);
+    testkit_require_fixture(tc);
     testkit_fixture(tc);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc,
@@ -1013,7 +952,7 @@ pool_io_suite(void)
     suite_add_tcase(s, tc);
 
     tc = tcase_create("io");
-    tcase_add_checked_fixture(tc, require_setup, require_teardown);
+    testkit_require_fixture(tc);
     testkit_fixture(tc);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_pool_io_socketpair_ping_pong_on_the_pool);
@@ -1028,7 +967,7 @@ pool_io_suite(void)
 
 #if CFUT_DEBUG_CHECKS
     tc = tcase_create("thread checks");
-    tcase_add_checked_fixture(tc, require_setup, require_teardown);
+    testkit_require_fixture(tc);
     testkit_fixture(tc);
     tcase_add_test(tc,
                    test_pool_io_local_channel_kinds_on_a_second_thread_abort);

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 /* ---- counting allocator ---- */
@@ -867,4 +868,70 @@ testkit_await_spawn(struct cfut_executor *ex, const struct cfut_future *inner,
     struct testkit_await t;
     testkit_await_init(&t, inner, size, result, n_done);
     ck_assert_int_eq(cfut_spawn(ex, &t.base, sizeof t, NULL), CFUT_OK);
+}
+
+/* ---- checks from any thread ---- */
+
+static atomic_bool require_armed;
+static pthread_t require_thread;
+static atomic_bool require_claimed;
+static atomic_bool require_recorded;
+static char require_text[256];
+
+void
+testkit_require_failed(const char *file, int line, const char *expr)
+{
+    if (!atomic_load(&require_armed)) {
+        fprintf(stderr, "%s:%d: check failed: %s\n", file, line, expr);
+        abort();
+    }
+    if (pthread_equal(pthread_self(), require_thread))
+        ck_abort_msg("%s:%d: check failed: %s", file, line, expr);
+    if (!atomic_exchange(&require_claimed, true)) {
+        snprintf(require_text, sizeof require_text, "%s:%d: check failed: %s",
+                 file, line, expr);
+        atomic_store(&require_recorded, true);
+    }
+}
+
+void
+testkit_require_setup(void)
+{
+    require_thread = pthread_self();
+    atomic_store(&require_claimed, false);
+    atomic_store(&require_recorded, false);
+    atomic_store(&require_armed, true);
+}
+
+void
+testkit_require_no_failure(void)
+{
+    if (atomic_load(&require_armed) && atomic_load(&require_recorded))
+        ck_abort_msg("on another thread: %s", require_text);
+}
+
+void
+testkit_require_teardown(void)
+{
+    testkit_require_no_failure();
+    atomic_store(&require_armed, false);
+}
+
+void
+testkit_require_fixture(TCase *tc)
+{
+    tcase_add_checked_fixture(tc, testkit_require_setup,
+                              testkit_require_teardown);
+}
+
+void
+testkit_pool_sweep_wait(struct cfut_pool_handle *h)
+{
+    if (getenv("CFUT_OOM_NTH") == NULL || !atomic_load(&require_armed))
+        return;
+    while (!cfut_pool_handle_is_finished(h)) {
+        testkit_require_no_failure();
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
 }

@@ -141,6 +141,40 @@ bool testkit_aborts(void (*fn)(void *), void *arg, char *msg, size_t n);
 /* Runs 's' with CK_NORMAL output; returns the exit status for main(). */
 int testkit_run(Suite *s);
 
+/* ---- checks from any thread ---- */
+
+/*
+ * TESTKIT_REQUIRE(cond) fails the test when 'cond' is false, from any
+ * thread. On the thread that called testkit_require_setup() it is a Check
+ * assertion (so an allocation-failure sweep sees the test end on its
+ * assertion, not a crash). On any other thread (pool workers, outside
+ * spawners) it records the first failure ("file:line: check failed:
+ * expression") and returns; the test's thread fails on it in
+ * testkit_require_no_failure(). Outside a checked test (no setup, e.g. a
+ * stress mode run without Check) it prints the failure and aborts.
+ */
+#define TESTKIT_REQUIRE(cond)                                                  \
+    do {                                                                       \
+        if (!(cond))                                                           \
+            testkit_require_failed(__FILE__, __LINE__, #cond);                 \
+    } while (0)
+void testkit_require_failed(const char *file, int line, const char *expr);
+/* Arms TESTKIT_REQUIRE for a checked test on the calling thread. */
+void testkit_require_setup(void);
+/* Fails the test (on its thread) if another thread's check failed. */
+void testkit_require_no_failure(void);
+/* Checked teardown: testkit_require_no_failure(), then disarms. */
+void testkit_require_teardown(void);
+/* Adds the two above to 'tc' as a checked fixture. */
+void testkit_require_fixture(TCase *tc);
+/*
+ * Under the allocation-failure sweep (CFUT_OOM_NTH set), waits until the
+ * pool task 'h' finished, failing on a recorded failure meanwhile: a task
+ * whose check failed may never finish, and cfut_pool_block_on() would
+ * wait for it without bound. Does nothing otherwise.
+ */
+void testkit_pool_sweep_wait(struct cfut_pool_handle *h);
+
 /*
  * Runs the 'n' request futures at 'r' to completion on 'ex' (one
  * cfut_block_on() over all of them; the test fails unless it returns 0),
