@@ -202,6 +202,12 @@ class Results:
             if "instr_per_op" in r:
                 self.c.setdefault(r["name"], {})[r["impl"]] = r["instr_per_op"]
         self.names = workload_order(set(self.t) | set(self.c))
+        self.sys = {}  # (name, impl) -> system calls per op
+
+    def add_syscalls(self, rows):
+        for r in rows:
+            if "syscalls_per_op" in r:
+                self.sys[(r["name"], r["impl"])] = r["syscalls_per_op"]
 
     def ns(self, name, impl):
         r = self.t.get(name, {}).get(impl)
@@ -360,6 +366,16 @@ def targets(res):
     floor_t(14, "reqresp_socketpair_inflight_64")
     peer_t(14, "reqresp_socketpair_inflight_64", 2.5)
     floor_t(14, "reqresp_socketpair_inflight_1", 1.3)
+    floor_t(14, "http_keepalive_c1", 1.0)
+
+    def sys_t(issue, name):
+        c, f = res.sys.get((name, "cfut")), res.sys.get((name, "floor"))
+        out.append((issue, "%s: system calls per request ≤ the floor's" % name,
+                    None if c is None or f is None else "%.2f vs floor %.2f" % (c, f),
+                    None if c is None or f is None else c <= f + 0.005))
+
+    sys_t(14, "reqresp_socketpair_inflight_1")
+    sys_t(14, "http_keepalive_c1")
     listed = {t[1] for t in out}
     for n in res.names:
         if res.cfut_floor(n)[1] is not None and res.cfut_floor(n)[3] is not None:
@@ -502,7 +518,10 @@ def write_results(path, meta, cmeta, res, run_path, count_path, svg_name, svg_co
                  "bench_transport and bench_io alone under `strace -f -c`, "
                  "with --count's fixed ops; the program's own start-up "
                  "(measured with no workload) is subtracted. For the transport "
-                 "one op is one completed request.")
+                 "one op is one completed request. `http_keepalive_c1`: the "
+                 "server process under `strace -f -c` while one kept-alive "
+                 "connection makes 20,000 requests "
+                 "(`bench/http_bench.py --syscalls`).")
         L.append("")
         L.append("| workload | impl | system calls per op | by call |")
         L.append("| --- | --- | ---: | --- |")
@@ -740,6 +759,7 @@ def main():
     cmeta, counts = load(a.count)
     _, sys_rows = load(a.syscalls)
     res = Results(rows, counts)
+    res.add_syscalls(sys_rows)
     if not res.names:
         print("report.py: no results in %s" % a.run, file=sys.stderr)
         return 1
