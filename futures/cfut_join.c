@@ -182,7 +182,7 @@ join_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
      * always wakes itself must not keep the join polling). */
     if (cfut__wakeset_start(ws)) { /* the first poll: every child */
         for (uint32_t i = 0; i < (uint32_t)j->n; i++) {
-            cfut__wakeset_clear(ws, i);
+            cfut__wakeset_init_slot(ws, i);
             if (poll_child(j, cx, c, values, i, out))
                 return CFUT_READY;
         }

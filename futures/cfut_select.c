@@ -142,6 +142,7 @@ poll_woken(struct cfut_select *s, struct cfut_context *cx, void *out)
     size_t k = 0;
     if (cfut__wakeset_start(ws)) { /* the first poll: every child, in order */
         for (uint32_t i = (uint32_t)s->start; k < s->n; k++) {
+            cfut__wakeset_init_slot(ws, i);
             order[k] = i;
             if (++i == s->n)
                 i = 0;

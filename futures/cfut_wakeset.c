@@ -183,12 +183,6 @@ cfut__wakeset_new(uint32_t n, size_t extra, struct cfut__wakeset **out)
     ws->n = n;
     ws->started = false;
     ws->extra_off = off;
-    for (uint32_t i = 0; i < n; i++) {
-        /* 'next' is written by each push before the slot is published */
-        ws->slots[i].idx = i;
-        ws->slots[i].lqueued = true;
-        atomic_init(&ws->slots[i].queued, false);
-    }
     atomic_init(&ws->head, CFUT__WAKESET_EMPTY);
     *out = ws;
     return CFUT_OK;

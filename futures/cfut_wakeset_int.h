@@ -100,10 +100,11 @@ extern const struct cfut_waker_vtable cfut__wakeset_vtable;
 
 /*
  * Allocates a block for 'n' children with 'extra' bytes (max-aligned) for
- * the combinator. Every child starts queued but the lists start empty: the
+ * the combinator. The slots are left unwritten and the lists empty: the
  * combinator's first poll polls every child itself (cfut__wakeset_start()),
- * clearing each one's flag (cfut__wakeset_clear()) before its poll, so init
- * writes no list and the first poll walks none. Returns 0 or CFUT_ENOMEM.
+ * setting up each one's slot (cfut__wakeset_init_slot()) just before its
+ * poll (no sub-waker of a child exists before it), so init walks no slot
+ * and the first poll walks no list. Returns 0 or CFUT_ENOMEM.
  */
 int cfut__wakeset_new(uint32_t n, size_t extra, struct cfut__wakeset **out);
 
@@ -140,7 +141,7 @@ cfut__wakeset_enter(struct cfut__wakeset *ws)
 
 /*
  * Returns true exactly once, at the combinator's first poll: it must then
- * poll every child (clearing each one's flag first), not drain the lists.
+ * poll every child (cfut__wakeset_init_slot() first), not drain the lists.
  * Only the polling thread calls it.
  */
 static inline bool
@@ -151,6 +152,18 @@ cfut__wakeset_start(struct cfut__wakeset *ws)
     ws->started = true;
     cfut__wakeset_enter(ws);
     return true;
+}
+
+/*
+ * Sets up child 'i's slot at the first poll, before the child's poll: not
+ * queued on either list.
+ */
+static inline void
+cfut__wakeset_init_slot(struct cfut__wakeset *ws, uint32_t i)
+{
+    ws->slots[i].idx = i;
+    ws->slots[i].lqueued = false;
+    atomic_store_explicit(&ws->slots[i].queued, false, memory_order_relaxed);
 }
 
 /* Returns the combinator's private data area. */
