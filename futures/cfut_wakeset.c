@@ -58,21 +58,62 @@ ws_unlock(struct cfut__wakeset *ws)
     atomic_flag_clear_explicit(&ws->lock, memory_order_release);
 }
 
+/*
+ * Begins an operation on the local side if the calling thread owns 'ws':
+ * marks it 'busy' before reading 'owner' again, so that a thread that
+ * takes over (cfut__wakeset_adopt()) either sees the mark and waits, or
+ * this read sees its fallback. Only the owner writes 'busy' while it owns
+ * the set, so a load and a store count it (a local wake may nest through
+ * the parent's wake). Returns true when the local path is taken; then
+ * local_leave(ws, *b) ends it.
+ */
+static inline bool
+local_enter(struct cfut__wakeset *ws, uint32_t *b)
+{
+    const void *me = &cfut__wakeset_token;
+    if (atomic_load_explicit(&ws->owner, memory_order_relaxed) != me)
+        return false;
+    *b = atomic_load_explicit(&ws->busy, memory_order_relaxed);
+    atomic_store_explicit(&ws->busy, *b + 1, memory_order_relaxed);
+    atomic_signal_fence(memory_order_seq_cst);
+    if (atomic_load_explicit(&ws->owner, memory_order_relaxed) == me)
+        return true;
+    atomic_store_explicit(&ws->busy, *b, memory_order_release);
+    return false;
+}
+
+static inline void
+local_leave(struct cfut__wakeset *ws, uint32_t b)
+{
+    atomic_store_explicit(&ws->busy, b, memory_order_release);
+}
+
+/* Releases 'k' shared references; the last one frees the block. */
 static void
-ws_unref(struct cfut__wakeset *ws)
+shared_unref(struct cfut__wakeset *ws, size_t k)
 {
     /* acq_rel rather than release + fence: ThreadSanitizer does not model
      * fences, and on x86 the cost is the same. */
-    if (atomic_fetch_sub_explicit(&ws->refs, 1, memory_order_acq_rel) != 1)
+    if (atomic_fetch_sub_explicit(&ws->refs, k, memory_order_acq_rel) != k)
         return;
     cfut_waker_drop(&ws->parent);
     cfut__free_small(ws, ws->alloc_size);
 }
 
+/*
+ * A clone on the owner thread is counted in 'lrefs' with plain stores and
+ * is a local waker; elsewhere it is counted in 'refs' and is a shared one.
+ */
 static struct cfut_waker
 sub_clone(void *data)
 {
     struct cfut__wakeset *ws = slot_set(data);
+    uint32_t b;
+    if (local_enter(ws, &b)) {
+        ws->lrefs++;
+        local_leave(ws, b);
+        return (struct cfut_waker){&cfut__wakeset_local_vtable, data};
+    }
     atomic_fetch_add_explicit(&ws->refs, 1, memory_order_relaxed);
     return (struct cfut_waker){&cfut__wakeset_vtable, data};
 }
@@ -124,31 +165,20 @@ sub_wake_by_ref(void *data)
 {
     struct cfut__wakeset_slot *slot = data;
     struct cfut__wakeset *ws = slot_set(slot);
-    const void *me = &cfut__wakeset_token;
-    if (atomic_load_explicit(&ws->owner, memory_order_relaxed) == me) {
-        /* Mark the local wake before reading 'owner' again: a thread that
-         * takes over (cfut__wakeset_adopt()) either sees the mark and waits,
-         * or this read sees its fallback. Only this thread writes 'busy'
-         * while it owns the set, so a load and a store count it (a local
-         * wake may nest through the parent's wake). */
-        uint32_t b = atomic_load_explicit(&ws->busy, memory_order_relaxed);
-        atomic_store_explicit(&ws->busy, b + 1, memory_order_relaxed);
-        atomic_signal_fence(memory_order_seq_cst);
-        bool mine =
-            atomic_load_explicit(&ws->owner, memory_order_relaxed) == me;
-        if (mine)
-            local_wake(ws, slot);
-        atomic_store_explicit(&ws->busy, b, memory_order_release);
-        if (mine)
-            return;
+    uint32_t b;
+    if (local_enter(ws, &b)) {
+        local_wake(ws, slot);
+        local_leave(ws, b);
+        return;
     }
     foreign_wake(ws, slot);
 }
 
+/* A shared waker's reference is in 'refs'. */
 static void
 sub_drop(void *data)
 {
-    ws_unref(slot_set(data));
+    shared_unref(slot_set(data), 1);
 }
 
 static void
@@ -158,8 +188,69 @@ sub_wake(void *data)
     sub_drop(data);
 }
 
+/*
+ * A local waker's reference is in 'lrefs' until the set falls back
+ * (local_convert()): on the owner thread a plain decrement (the combinator
+ * holds one more, so it never reaches 0 there); elsewhere it is counted in
+ * 'ldebt', unless the conversion came first, which then counted it in
+ * 'refs'. One atomic word makes the two orders distinguishable.
+ */
+static void
+local_drop(void *data)
+{
+    struct cfut__wakeset *ws = slot_set(data);
+    uint32_t b;
+    if (local_enter(ws, &b)) {
+        ws->lrefs--;
+        local_leave(ws, b);
+        return;
+    }
+    size_t old = atomic_fetch_add_explicit(&ws->ldebt, 1, memory_order_acq_rel);
+    if (old & CFUT__WAKESET_CONVERTED)
+        shared_unref(ws, 1);
+}
+
+static void
+local_wake_consume(void *data)
+{
+    sub_wake_by_ref(data);
+    local_drop(data);
+}
+
 const struct cfut_waker_vtable cfut__wakeset_vtable = {
     sub_clone, sub_wake, sub_wake_by_ref, sub_drop};
+const struct cfut_waker_vtable cfut__wakeset_local_vtable = {
+    sub_clone, local_wake_consume, sub_wake_by_ref, local_drop};
+
+/*
+ * Ends the local reference count: the thread that calls it has the local
+ * side to itself (the owner at release, or the thread that took over after
+ * its wait) and 'owner' no longer names a live owner. The local references
+ * still alive ('lrefs' minus those dropped elsewhere) become shared ones,
+ * in place of the single shared reference the local side held. Returns
+ * false when that freed the block.
+ */
+static bool
+local_convert(struct cfut__wakeset *ws)
+{
+    ws->sub_vt = &cfut__wakeset_vtable;
+    size_t debt = atomic_fetch_or_explicit(&ws->ldebt, CFUT__WAKESET_CONVERTED,
+                                           memory_order_acq_rel);
+    if (debt & CFUT__WAKESET_CONVERTED)
+        return true; /* converted before */
+    size_t live = ws->lrefs - debt;
+    ws->lrefs = 0;
+    if (live > 0) {
+        atomic_fetch_add_explicit(&ws->refs, live - 1, memory_order_relaxed);
+        return true;
+    }
+    /* Only at release (the combinator's own reference was dropped first). */
+    if (atomic_fetch_sub_explicit(&ws->refs, 1, memory_order_acq_rel) != 1)
+        return true;
+    cfut_waker_drop(&ws->parent);
+    cfut__free_small(ws, ws->alloc_size);
+    return false;
+}
 
 int
 cfut__wakeset_new(uint32_t n, size_t extra, struct cfut__wakeset **out)
@@ -172,13 +263,17 @@ cfut__wakeset_new(uint32_t n, size_t extra, struct cfut__wakeset **out)
     if (ws == NULL)
         return CFUT_ENOMEM;
     ws->alloc_size = off + extra;
+    bool local = membarrier_ready();
+    /* Local: the combinator's reference is in 'lrefs', and the local side
+     * holds the one shared reference. Fallen back: it is in 'refs'. */
     atomic_init(&ws->refs, 1);
+    ws->lrefs = local ? 1 : 0;
+    atomic_init(&ws->ldebt, local ? 0 : CFUT__WAKESET_CONVERTED);
+    ws->sub_vt = local ? &cfut__wakeset_local_vtable : &cfut__wakeset_vtable;
     atomic_flag_clear(&ws->lock);
     ws->parent = CFUT_WAKER_EMPTY;
     ws->lhead = CFUT__WAKESET_EMPTY;
-    atomic_init(&ws->owner, membarrier_ready()
-                                ? NULL
-                                : (const void *)&cfut__wakeset_shared);
+    atomic_init(&ws->owner, local ? NULL : (const void *)&cfut__wakeset_shared);
     atomic_init(&ws->busy, 0);
     ws->n = n;
     ws->started = false;
@@ -215,16 +310,31 @@ void
 cfut__wakeset_release(struct cfut__wakeset *ws)
 {
     cfut__wakeset_enter(ws);
+    const void *o = atomic_load_explicit(&ws->owner, memory_order_relaxed);
+    bool local = o != &cfut__wakeset_shared;
     /* With no sub-waker clone alive, nobody else can reach the block (a
      * clone is made only from a live reference or, during a poll on this
      * thread, from the borrowed sub-waker): free it without atomics. */
-    if (atomic_load_explicit(&ws->refs, memory_order_acquire) == 1) {
+    if (atomic_load_explicit(&ws->refs, memory_order_acquire) == 1 &&
+        (!local ||
+         (ws->lrefs == 1 &&
+          atomic_load_explicit(&ws->ldebt, memory_order_acquire) == 0))) {
         cfut_waker_drop(&ws->parent);
         cfut__free_small(ws, ws->alloc_size);
         return;
     }
     cfut__wakeset_clear_parent(ws);
-    ws_unref(ws);
+    if (local) {
+        /* This thread owns the set and no other can be in a local
+         * operation: end the owner path here (no membarrier needed), then
+         * convert what is left without the combinator's reference. */
+        atomic_store_explicit(&ws->owner, (const void *)&cfut__wakeset_shared,
+                              memory_order_relaxed);
+        ws->lrefs--;
+        local_convert(ws);
+        return;
+    }
+    shared_unref(ws, 1);
 }
 
 void
@@ -248,6 +358,7 @@ cfut__wakeset_adopt(struct cfut__wakeset *ws)
                           "membarrier failed after it was registered");
     while (atomic_load_explicit(&ws->busy, memory_order_acquire) != 0)
         sched_yield();
+    local_convert(ws); /* the combinator holds a reference: never frees */
 }
 
 void

@@ -53,6 +53,17 @@ struct cfut__wakeset_slot {
  * clone one more. The combinator's private data ('extra') follows the slots
  * in the same allocation, so init allocates once.
  *
+ * References come in two kinds. While the set has an owner, the
+ * combinator's reference and every clone made on the owner thread (a local
+ * waker, cfut__wakeset_local_vtable) are counted in 'lrefs' with plain
+ * stores, and together hold a single reference in 'refs'; a clone made on
+ * another thread (a shared waker) is counted in 'refs'. A local waker
+ * dropped on another thread adds 1 to 'ldebt'. When the owner path ends
+ * (at release, or when another thread takes over), the live local
+ * references ('lrefs' - 'ldebt') replace that single reference in 'refs'
+ * and 'ldebt' is marked converted in the same atomic operation, so a local
+ * waker dropped elsewhere afterwards decrements 'refs' instead.
+ *
  * Owner-thread wakes. 'owner' names the thread that polls the set (the
  * first poll sets it). A wake on that thread takes the local path: plain
  * loads and stores on the local list and a plain read of 'parent', no
@@ -81,7 +92,10 @@ struct cfut__wakeset_slot {
  * fallback.
  */
 struct cfut__wakeset {
-    atomic_size_t refs;
+    atomic_size_t refs;  /* shared references (see local_convert()) */
+    size_t lrefs;        /* local references (owner thread only) */
+    atomic_size_t ldebt; /* local references dropped elsewhere */
+    const struct cfut_waker_vtable *sub_vt; /* of the borrowed sub-wakers */
     _Atomic uint32_t head;       /* foreign stack (Treiber), or EMPTY */
     uint32_t lhead;              /* local list (newest first), or EMPTY */
     _Atomic(const void *) owner; /* NULL before the first poll */
@@ -95,8 +109,13 @@ struct cfut__wakeset {
     struct cfut__wakeset_slot slots[];
 };
 
-/* The vtable of every sub-waker (cfut_wakeset.c). */
+/* 'ldebt' flag: the local references have become shared ones. */
+#define CFUT__WAKESET_CONVERTED ((size_t)1 << (sizeof(size_t) * 8 - 1))
+
+/* The vtables of the sub-wakers (cfut_wakeset.c): a shared one counts its
+ * reference in 'refs', a local one (made on the owner thread) in 'lrefs'. */
 extern const struct cfut_waker_vtable cfut__wakeset_vtable;
+extern const struct cfut_waker_vtable cfut__wakeset_local_vtable;
 
 /*
  * Allocates a block for 'n' children with 'extra' bytes (max-aligned) for
@@ -251,7 +270,7 @@ cfut__wakeset_clear(struct cfut__wakeset *ws, uint32_t i)
 static inline struct cfut_waker
 cfut__wakeset_waker(struct cfut__wakeset *ws, uint32_t i)
 {
-    return (struct cfut_waker){&cfut__wakeset_vtable, &ws->slots[i]};
+    return (struct cfut_waker){ws->sub_vt, &ws->slots[i]};
 }
 
 #endif /* CFUT_WAKESET_INT_H */
