@@ -226,26 +226,30 @@ const struct cfut_waker_vtable cfut__wakeset_local_vtable = {
  * Ends the local reference count: the thread that calls it has the local
  * side to itself (the owner at release, or the thread that took over after
  * its wait) and 'owner' no longer names a live owner. The local references
- * still alive ('lrefs' minus those dropped elsewhere) become shared ones,
- * in place of the single shared reference the local side held. Returns
- * false when that freed the block.
+ * still alive ('lrefs' minus those dropped elsewhere, 'ldebt') become
+ * shared ones, in place of the single shared reference the local side
+ * held. In three steps, so that 'refs' never undercounts: add every local
+ * reference first; then mark 'ldebt' converted (from here a local waker
+ * dropped elsewhere decrements 'refs'); then take back the ones dropped
+ * before the mark and the local side's own. Returns false when that freed
+ * the block (only at release: the combinator's own reference was dropped
+ * from 'lrefs' first).
  */
 static bool
 local_convert(struct cfut__wakeset *ws)
 {
+    if (atomic_load_explicit(&ws->ldebt, memory_order_relaxed) &
+        CFUT__WAKESET_CONVERTED)
+        return true; /* started in the fallback: nothing local */
     ws->sub_vt = &cfut__wakeset_vtable;
+    size_t lrefs = ws->lrefs;
+    ws->lrefs = 0;
+    atomic_fetch_add_explicit(&ws->refs, lrefs, memory_order_relaxed);
     size_t debt = atomic_fetch_or_explicit(&ws->ldebt, CFUT__WAKESET_CONVERTED,
                                            memory_order_acq_rel);
-    if (debt & CFUT__WAKESET_CONVERTED)
-        return true; /* converted before */
-    size_t live = ws->lrefs - debt;
-    ws->lrefs = 0;
-    if (live > 0) {
-        atomic_fetch_add_explicit(&ws->refs, live - 1, memory_order_relaxed);
-        return true;
-    }
-    /* Only at release (the combinator's own reference was dropped first). */
-    if (atomic_fetch_sub_explicit(&ws->refs, 1, memory_order_acq_rel) != 1)
+    size_t back = debt + 1;
+    if (atomic_fetch_sub_explicit(&ws->refs, back, memory_order_acq_rel) !=
+        back)
         return true;
     cfut_waker_drop(&ws->parent);
     cfut__free_small(ws, ws->alloc_size);
