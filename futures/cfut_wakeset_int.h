@@ -61,8 +61,9 @@ struct cfut__wakeset_slot {
  * dropped on another thread adds 1 to 'ldebt'. When the owner path ends
  * (at release, or when another thread takes over), the live local
  * references ('lrefs' - 'ldebt') replace that single reference in 'refs'
- * and 'ldebt' is marked converted in the same atomic operation, so a local
- * waker dropped elsewhere afterwards decrements 'refs' instead.
+ * (see local_convert() for the order of the steps) and 'ldebt' is marked
+ * converted, so a local waker dropped elsewhere afterwards decrements
+ * 'refs' instead.
  *
  * Owner-thread wakes. 'owner' names the thread that polls the set (the
  * first poll sets it). A wake on that thread takes the local path: plain
