@@ -12,18 +12,14 @@
 #include "cfut_alloc_int.h"
 #include "cfut_wakeset_int.h"
 
-enum child_state {
-    CHILD_RUNNING = 0, /* polled when woken */
-    CHILD_DONE = 1,    /* finished: its output is in the values buffer */
-    CHILD_TAKEN = 2    /* its output has been handed out */
-};
-
-/* Per-child data in the block's extra area. */
+/*
+ * Per-child data in the block's extra area (wake-set form): a child is
+ * running while 'fut' is not NULL (owned then); it is set to NULL when the
+ * child finishes (its output is then in the values) or is dropped.
+ */
 struct join_child {
-    struct cfut_future *fut; /* owned while RUNNING */
-    size_t off;              /* offset of its output in the values */
-    size_t size;             /* its output size */
-    unsigned char state;     /* enum child_state */
+    struct cfut_future *fut;
+    size_t off; /* offset of its output in the values */
 };
 
 static struct join_child *
@@ -71,9 +67,10 @@ drop_running(struct cfut_join *j)
     }
     struct join_child *c = join_children(j);
     for (size_t i = 0; i < j->n; i++) {
-        if (c[i].state == CHILD_RUNNING) {
-            c[i].state = CHILD_TAKEN;
-            cfut_future_drop(c[i].fut);
+        struct cfut_future *f = c[i].fut;
+        if (f != NULL) {
+            c[i].fut = NULL;
+            cfut_future_drop(f);
         }
     }
 }
@@ -90,12 +87,9 @@ join_finish(struct cfut_join *j, void *out, int status, size_t failed)
     }
     if (j->values_size != 0)
         memcpy(dst, join_values(j), j->values_size);
-    if (j->ws == NULL)
-        return;
-    struct join_child *c = join_children(j);
-    for (size_t i = 0; i < j->n; i++)
-        c[i].state = CHILD_TAKEN;
-    cfut__wakeset_clear_parent(j->ws);
+    /* Every child is finished or dropped by now (its 'fut' is NULL). */
+    if (j->ws != NULL)
+        cfut__wakeset_clear_parent(j->ws);
 }
 
 /*
@@ -143,10 +137,29 @@ poll_small(struct cfut_join *j, struct cfut_context *cx, void *out)
 }
 
 /*
- * States: small form: poll_small(). Wake-set form: n_left > 0 with woken
- * children on the stack (poll each; a READY
- * one becomes DONE), n_left > 0 with none woken (PENDING), n_left == 0
- * (write every output, READY). A try_join also ends at the first child
+ * Polls running child 'i' (wake-set form) under its sub-waker. Returns true
+ * when the join has finished (a try_join's failing child).
+ */
+static inline bool
+poll_child(struct cfut_join *j, struct cfut_context *cx, struct join_child *c,
+           unsigned char *values, uint32_t i, void *out)
+{
+    struct cfut_waker w = cfut__wakeset_waker(j->ws, i);
+    struct cfut_context sub = cfut_context_with_waker(cx, &w);
+    struct cfut_future *f = c[i].fut;
+    unsigned char *value = values + c[i].off;
+    if (cfut_future_poll(f, &sub, value) != CFUT_READY)
+        return false;
+    c[i].fut = NULL;
+    return child_done(j, f, i, value, out);
+}
+
+/*
+ * States: small form: poll_small(). Wake-set form: the first poll polls
+ * every child in index order; later ones, n_left > 0 with woken children on
+ * the stack (poll each running one; a READY one is dropped and its 'fut'
+ * cleared), n_left > 0 with none woken (PENDING), n_left == 0 (write every
+ * output, READY). A try_join also ends at the first child
  * whose status is negative, dropping the rest.
  */
 static enum cfut_poll
@@ -165,20 +178,22 @@ join_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
     struct cfut__wakeset *ws = j->ws;
     struct join_child *c = join_children(j);
     unsigned char *values = join_values(j);
-    uint32_t i = cfut__wakeset_take(ws);
-    while (i != CFUT__WAKESET_EMPTY) {
-        uint32_t nx = cfut__wakeset_next(ws, i);
-        struct join_child *ch = &c[i];
-        if (ch->state == CHILD_RUNNING) {
-            struct cfut_waker w = cfut__wakeset_waker(ws, i);
-            struct cfut_context sub = cfut_context_with_waker(cx, &w);
-            if (cfut_future_poll(ch->fut, &sub, values + ch->off) ==
-                    CFUT_READY &&
-                (ch->state = CHILD_DONE,
-                 child_done(j, ch->fut, i, values + ch->off, out)))
+    /* Children woken during this poll wait for the next one (a child that
+     * always wakes itself must not keep the join polling). */
+    if (cfut__wakeset_start(ws)) { /* the first poll: every child */
+        for (uint32_t i = 0; i < (uint32_t)j->n; i++) {
+            cfut__wakeset_init_slot(ws, i);
+            if (poll_child(j, cx, c, values, i, out))
                 return CFUT_READY;
         }
-        i = nx;
+    } else {
+        uint32_t i = cfut__wakeset_take(ws);
+        while (i != CFUT__WAKESET_EMPTY) {
+            uint32_t nx = cfut__wakeset_next(ws, i);
+            if (c[i].fut != NULL && poll_child(j, cx, c, values, i, out))
+                return CFUT_READY;
+            i = nx;
+        }
     }
     if (j->n_left != 0) {
         cfut__wakeset_register(ws, cx->waker);
@@ -236,6 +251,8 @@ join_init(struct cfut_join *j, struct cfut_future *const *children, size_t n,
         int rc = cfut__wakeset_new((uint32_t)n, values_off(n) + values, &ws);
         if (rc != CFUT_OK)
             return rc;
+        /* The same layout as above; the sizes are asked again rather than
+         * kept, since there is nowhere to keep them before the block. */
         struct join_child *c = cfut__wakeset_extra(ws);
         size_t off = 0;
         for (size_t i = 0; i < n; i++) {
@@ -243,8 +260,6 @@ join_init(struct cfut_join *j, struct cfut_future *const *children, size_t n,
             off = CFUT__ALIGN_UP(off, value_align(sz));
             c[i].fut = children[i];
             c[i].off = off;
-            c[i].size = sz;
-            c[i].state = CHILD_RUNNING;
             off += sz;
         }
     }

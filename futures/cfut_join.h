@@ -21,8 +21,10 @@
  *
  * Polling order (wake-set form): the first poll polls every child in index
  * order; later polls poll only the children woken since the previous poll,
- * in the order their wakes arrived. A child woken during another child's
- * poll is polled at the next poll (the join's own waker is woken for it).
+ * in the order their wakes arrived (a wake from a thread other than the
+ * polling one counts as made when the poll takes it). A child woken during
+ * another child's poll is polled at the next poll (the join's own waker is
+ * woken for it).
  *
  * Cancel-safety: a join is as cancel-safe as its least cancel-safe child.
  * Dropping a pending join drops every unfinished child (cancelling it) and

@@ -140,11 +140,20 @@ poll_woken(struct cfut_select *s, struct cfut_context *cx, void *out)
     struct cfut_future **c = sel_children(s);
     uint32_t *order = sel_scratch(s);
     size_t k = 0;
-    for (uint32_t i = cfut__wakeset_take(ws); i != CFUT__WAKESET_EMPTY;
-         i = cfut__wakeset_peek(ws, i))
-        order[k++] = i;
-    if (k > 1)
-        sort_order(order, k, s->start, (uint32_t)s->n);
+    if (cfut__wakeset_start(ws)) { /* the first poll: every child, in order */
+        for (uint32_t i = (uint32_t)s->start; k < s->n; k++) {
+            cfut__wakeset_init_slot(ws, i);
+            order[k] = i;
+            if (++i == s->n)
+                i = 0;
+        }
+    } else {
+        for (uint32_t i = cfut__wakeset_take(ws); i != CFUT__WAKESET_EMPTY;
+             i = cfut__wakeset_peek(ws, i))
+            order[k++] = i;
+        if (k > 1)
+            sort_order(order, k, s->start, (uint32_t)s->n);
+    }
     for (size_t a = 0; a < k; a++) {
         uint32_t i = order[a];
         cfut__wakeset_clear(ws, i);
