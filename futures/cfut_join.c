@@ -151,14 +151,15 @@ small_restore(struct cfut_join *j, unsigned char *dst)
  * outputs back, READY. A try_join whose child fails: drop the running
  * ones, copy the saved outputs back, write the head, READY.
  */
-static enum cfut_poll
-poll_small(struct cfut_join *j, struct cfut_context *cx, void *out)
+static inline enum cfut_poll
+small_poll_as(struct cfut_join *j, struct cfut_context *cx, void *out,
+              const bool is_try)
 {
     /* out is NULL only when every output is empty: any storage will do. */
     unsigned char *dst = out != NULL ? out : j->small_values.bytes;
-    if (j->is_try)
+    if (is_try)
         dst += CFUT_TRY_JOIN_VALUE_OFFSET;
-    size_t n = j->n;
+    size_t n = j->n, left = j->n_left;
     unsigned now = 0;
     for (size_t i = 0; i < n; i++) {
         struct cfut_future *c = j->small[i];
@@ -168,11 +169,12 @@ poll_small(struct cfut_join *j, struct cfut_context *cx, void *out)
         if (cfut_future_poll(c, cx, value) != CFUT_READY)
             continue;
         j->small[i] = NULL;
-        j->n_left--;
+        left--;
         cfut_future_drop(c);
         now |= 1u << i;
         int st;
-        if (j->is_try && (memcpy(&st, value, sizeof st), st < 0)) {
+        if (is_try && (memcpy(&st, value, sizeof st), st < 0)) {
+            j->n_left = left;
             drop_running(j);
             small_restore(j, dst);
             struct cfut_try_join_head head = {st, i};
@@ -180,13 +182,15 @@ poll_small(struct cfut_join *j, struct cfut_context *cx, void *out)
             return CFUT_READY;
         }
     }
-    if (j->n_left != 0) {
+    j->n_left = left;
+    if (left != 0) {
         small_save(j, dst, now);
         j->small_saved |= (unsigned char)now;
         return CFUT_PENDING;
     }
-    small_restore(j, dst);
-    if (j->is_try) {
+    if (j->small_saved != 0)
+        small_restore(j, dst);
+    if (is_try) {
         struct cfut_try_join_head head = {CFUT_OK, SIZE_MAX};
         memcpy(out, &head, sizeof head);
     }
@@ -194,9 +198,24 @@ poll_small(struct cfut_join *j, struct cfut_context *cx, void *out)
 }
 
 static enum cfut_poll
+poll_small(struct cfut_join *j, struct cfut_context *cx, void *out)
+{
+    return j->is_try ? small_poll_as(j, cx, out, true)
+                     : small_poll_as(j, cx, out, false);
+}
+
+static enum cfut_poll
 small_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
 {
-    return poll_small(cfut_container_of(f, struct cfut_join, base), cx, out);
+    return small_poll_as(cfut_container_of(f, struct cfut_join, base), cx, out,
+                         false);
+}
+
+static enum cfut_poll
+small_try_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
+{
+    return small_poll_as(cfut_container_of(f, struct cfut_join, base), cx, out,
+                         true);
 }
 
 static void
@@ -211,6 +230,8 @@ static size_t join_output_size(const struct cfut_future *f);
 
 static const struct cfut_future_vtable small_vtable = {
     small_poll, small_drop, CFUT_OUTPUT_DYNAMIC, "join", join_output_size};
+static const struct cfut_future_vtable small_try_vtable = {
+    small_try_poll, small_drop, CFUT_OUTPUT_DYNAMIC, "join", join_output_size};
 
 /*
  * Initialises 'j' in the small form when the children fit (1..4 children,
@@ -237,7 +258,7 @@ small_init(struct cfut_join *j, struct cfut_future *const *children, size_t n,
         j->small_size[i] = (unsigned char)sz;
         values += sz;
     }
-    cfut_future_init(&j->base, &small_vtable);
+    cfut_future_init(&j->base, is_try ? &small_try_vtable : &small_vtable);
     j->ws = NULL;
     j->n = n;
     j->n_left = n;
