@@ -10,6 +10,11 @@
  *   - wake set (otherwise): each child is polled with its own sub-waker, so
  *     a wake re-polls only the children that were woken: a poll costs
  *     O(woken children), not O(N).
+ * Output storage (small form): the children write their outputs straight
+ * into the 'out' of the join's poll, also during a poll that returns
+ * PENDING (what finished is then saved inside the join, so a later poll
+ * may pass other storage): the contents of 'out' are the join's output
+ * only once it is READY.
  *
  * Threading: a join is polled and dropped on one thread; the wakers it
  * hands its children may be cloned, woken and dropped from any thread, and
