@@ -72,13 +72,11 @@ run(struct cfut_chain *c, struct cfut_context *cx, void *out)
         if (st == end) {
             if (cfut_future_poll(cur, cx, dst) == CFUT_PENDING)
                 goto suspend;
-            c->cur = NULL;
             cfut_future_drop(cur);
             goto finish;
         }
         if (cfut_future_poll(cur, cx, val) == CFUT_PENDING)
             goto suspend;
-        c->cur = NULL;
         cfut_future_drop(cur);
         /* The value is in 'val': run steps until one builds a future. */
         for (;;) {
@@ -131,6 +129,7 @@ suspend:
     c->state = CHAIN_AWAIT;
     return CFUT_PENDING;
 finish:
+    c->cur = NULL; /* every future it ran is dropped */
     c->pos = (size_t)(st - steps);
     c->state = CHAIN_DONE;
     put_status(out, status);
