@@ -197,6 +197,11 @@ small_poll_as(struct cfut_join *j, struct cfut_context *cx, void *out,
     return CFUT_READY;
 }
 
+/* For join_poll(): a small join polls through small_vtable, so this is
+ * never reached on a hot path (kept out of line). */
+#if defined(__GNUC__)
+__attribute__((noinline, cold))
+#endif
 static enum cfut_poll
 poll_small(struct cfut_join *j, struct cfut_context *cx, void *out)
 {
@@ -383,6 +388,20 @@ join_init(struct cfut_join *j, struct cfut_future *const *children, size_t n,
     return CFUT_OK;
 }
 
+/*
+ * join_init() specialised per kind (flatten inlines it with is_try
+ * constant: left to itself, LTO passes is_try through at run time).
+ */
+#if defined(__GNUC__)
+__attribute__((flatten, noinline))
+#endif
+static int
+join_init_plain(struct cfut_join *j, struct cfut_future *const *children,
+                size_t n)
+{
+    return join_init(j, children, n, false);
+}
+
 /* The small form when it fits, else join_init(). */
 static inline int
 join_start(struct cfut_join *j, struct cfut_future *const *children, size_t n,
@@ -393,7 +412,8 @@ join_start(struct cfut_join *j, struct cfut_future *const *children, size_t n,
         if (rc != 1)
             return rc;
     }
-    return join_init(j, children, n, is_try);
+    return is_try ? join_init(j, children, n, true)
+                  : join_init_plain(j, children, n);
 }
 
 int
