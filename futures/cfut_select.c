@@ -267,9 +267,7 @@ pair_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
     }
     memcpy(out, &w, sizeof w);
     struct cfut_future *win = s->small[w], *lose = s->small[w ^ 1];
-    s->small[0] = NULL;
-    s->small[1] = NULL;
-    s->state = SELECT_DONE;
+    s->state = SELECT_DONE; /* the slots are not read once done */
     cfut_future_drop(win);
     if ((s->flags & CFUT_SELECT_HAND_BACK) == 0)
         cfut_future_drop(lose);
