@@ -300,6 +300,18 @@ cfut_and_then(struct cfut_chain *c, cfut_and_then_fn *fn, void *ctx,
 {
     if (fn == NULL)
         return CFUT_EINVAL;
+    /* The fast path of append() with the step written in place. */
+    if (c != NULL && c->state == CHAIN_FRESH && c->n_steps < c->cap_steps &&
+        next_size <= c->future_cap && out_size <= c->value_cap &&
+        c->out_size <= c->value_cap) {
+        struct cfut__chain_step *d = chain_steps(c) + c->n_steps++;
+        d->fn.and_then = fn;
+        d->ctx = ctx;
+        d->out_size = out_size;
+        d->kind = STEP_AND_THEN;
+        c->out_size = out_size;
+        return CFUT_OK;
+    }
     struct cfut__chain_step st = {
         .ctx = ctx, .out_size = out_size, .kind = STEP_AND_THEN};
     st.fn.and_then = fn;
