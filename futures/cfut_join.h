@@ -70,11 +70,12 @@ struct cfut_join {
     size_t n_left;      /* children still running */
     size_t values_size; /* bytes of the children's outputs, laid out */
     bool is_try;
+    /* small form (these two fill the padding after is_try) */
+    unsigned char small_saved; /* bit i: child i's output is in the values */
+    unsigned char small_size[CFUT_JOIN_SMALL_MAX]; /* output sizes */
     /* small form: children (NULL once finished) and their outputs */
     struct cfut_future *small[CFUT_JOIN_SMALL_MAX];
-    unsigned char small_off[CFUT_JOIN_SMALL_MAX];  /* offsets in the values */
-    unsigned char small_size[CFUT_JOIN_SMALL_MAX]; /* output sizes */
-    unsigned char small_saved; /* bit i: child i's output is in the values */
+    unsigned char small_off[CFUT_JOIN_SMALL_MAX]; /* offsets in the values */
     union {
         max_align_t align;
         unsigned char bytes[CFUT_JOIN_SMALL_BYTES];
