@@ -52,79 +52,85 @@ enum chain_state {
 /*
  * Runs the chain from CHAIN_FRESH or CHAIN_AWAIT (see chain_poll()): polls
  * 'cur' and, each time it is READY, the steps after it, until a future is
- * pending or the output is written.
+ * pending or the output is written. The running future and the position
+ * stay in locals and are stored back only when the chain suspends or
+ * finishes (a step function cannot reach the chain).
  */
 static enum cfut_poll
 run(struct cfut_chain *c, struct cfut_context *cx, void *out)
 {
     unsigned char *dst = (unsigned char *)out + CFUT_CHAIN_VALUE_OFFSET;
     const struct cfut__chain_step *steps = chain_steps(c);
-    unsigned char *vals[2] = {chain_value(c, 0), chain_value(c, 1)};
+    unsigned char *val = chain_value(c, c->cur_buf);
     void *storage = chain_storage(c);
-    size_t pos = c->pos, n = c->n_steps;
-    unsigned b = c->cur_buf;
+    struct cfut_future *cur = c->cur;
+    const struct cfut__chain_step *st = steps + c->pos;
+    const struct cfut__chain_step *end = steps + c->n_steps;
     int status = CFUT_OK;
     for (;;) {
         /* 'cur' runs; as the last step it writes straight into 'out'. */
-        bool last = pos == n;
-        if (cfut_future_poll(c->cur, cx, last ? dst : vals[b]) ==
-            CFUT_PENDING) {
-            c->pos = pos;
-            c->cur_buf = b;
-            c->state = CHAIN_AWAIT;
-            return CFUT_PENDING;
-        }
-        struct cfut_future *done = c->cur;
-        c->cur = NULL;
-        cfut_future_drop(done);
-        if (last)
+        if (st == end) {
+            if (cfut_future_poll(cur, cx, dst) == CFUT_PENDING)
+                goto suspend;
+            cfut_future_drop(cur);
             goto finish;
-        /* The value is in buffer 'b': run steps until one builds a future. */
+        }
+        if (cfut_future_poll(cur, cx, val) == CFUT_PENDING)
+            goto suspend;
+        cfut_future_drop(cur);
+        /* The value is in 'val': run steps until one builds a future. */
         for (;;) {
-            if (pos == n) {
-                memcpy(dst, vals[b], c->out_size);
+            if (st == end) {
+                memcpy(dst, val, c->out_size);
                 goto finish;
             }
-            const struct cfut__chain_step *st = &steps[pos++];
-            switch ((enum step_kind)st->kind) {
-            case STEP_AND_THEN: {
+            const struct cfut__chain_step *s = st++;
+            if (s->kind == STEP_AND_THEN) {
                 struct cfut_future *next = NULL;
-                int rc = st->fn.and_then(st->ctx, vals[b], storage, &next);
-                if (rc >= 0 && next == NULL)
-                    rc = CFUT_EINVAL;
-                if (rc < 0) {
+                int rc = s->fn.and_then(s->ctx, val, storage, &next);
+                if (rc < 0 || next == NULL) {
                     memset(dst, 0, c->out_size);
-                    status = rc;
-                    pos = n;
+                    status = rc < 0 ? rc : CFUT_EINVAL;
+                    st = end;
                     goto finish;
                 }
-                CFUT_ASSERT(cfut_future_output_size(next) == st->out_size,
+                CFUT_ASSERT(cfut_future_output_size(next) == s->out_size,
                             "and_then built a future whose output size "
                             "differs from the size given to cfut_and_then()");
-                c->cur = next;
-                break;
+                cur = next;
+                break; /* a new 'cur' */
             }
+            switch ((enum step_kind)s->kind) {
+            case STEP_AND_THEN: /* handled above */
+                break;
             case STEP_THEN:
-                if (pos == n) {
-                    st->fn.then(st->ctx, vals[b], dst);
+                if (st == end) {
+                    s->fn.then(s->ctx, val, dst);
                     goto finish;
                 }
-                st->fn.then(st->ctx, vals[b], vals[b ^ 1u]);
-                b ^= 1u;
-                continue;
+                c->cur_buf ^= 1u;
+                unsigned char *next_val = chain_value(c, c->cur_buf);
+                s->fn.then(s->ctx, val, next_val);
+                val = next_val;
+                break;
             case STEP_MAP_ERR: {
                 int vs;
-                memcpy(&vs, vals[b], sizeof vs);
+                memcpy(&vs, val, sizeof vs);
                 if (vs < 0)
-                    st->fn.map_err(st->ctx, vals[b]);
-                continue;
+                    s->fn.map_err(s->ctx, val);
+                break;
             }
             }
-            break; /* a new 'cur' */
         }
     }
+suspend:
+    c->cur = cur;
+    c->pos = (size_t)(st - steps);
+    c->state = CHAIN_AWAIT;
+    return CFUT_PENDING;
 finish:
-    c->pos = pos;
+    c->cur = NULL; /* every future it ran is dropped */
+    c->pos = (size_t)(st - steps);
     c->state = CHAIN_DONE;
     put_status(out, status);
     return CFUT_READY;
@@ -168,9 +174,11 @@ chain_drop(struct cfut_future *f)
         cfut_future_drop(c->cur);
         c->cur = NULL;
     }
-    cfut_free(c->steps);
-    cfut_free(c->heap_future);
-    cfut_free(c->heap_values);
+    if (c->steps == NULL && c->heap_future == NULL && c->heap_values == NULL)
+        return; /* a short chain: everything inline */
+    cfut__free_small(c->steps, c->cap_steps * sizeof *c->steps);
+    cfut__free_small(c->heap_future, c->future_cap);
+    cfut__free_small(c->heap_values, 2 * c->value_cap);
     c->steps = NULL;
     c->heap_future = NULL;
     c->heap_values = NULL;
@@ -225,36 +233,36 @@ append_slow(struct cfut_chain *c, const struct cfut__chain_step *st,
     size_t value_cap = c->value_cap;
     if (c->n_steps == cap_steps) {
         cap_steps = cap_steps < 16 ? 16 : 2 * cap_steps;
-        steps = cfut_alloc(cap_steps * sizeof *steps);
+        steps = cfut__alloc_small(cap_steps * sizeof *steps);
         if (steps == NULL)
             goto fail;
     }
     if (next_size > future_cap) {
         future_cap = CFUT__ALIGN_UP(next_size, CFUT__MAX_ALIGN);
-        fut = cfut_alloc(future_cap);
+        fut = cfut__alloc_small(future_cap);
         if (fut == NULL)
             goto fail;
     }
     size_t need = c->out_size > st->out_size ? c->out_size : st->out_size;
     if (need > value_cap) {
         value_cap = CFUT__ALIGN_UP(need, CFUT__MAX_ALIGN);
-        vals = cfut_alloc(2 * value_cap);
+        vals = cfut__alloc_small(2 * value_cap);
         if (vals == NULL)
             goto fail;
     }
     if (steps != NULL) {
         memcpy(steps, chain_steps(c), c->n_steps * sizeof *steps);
-        cfut_free(c->steps);
+        cfut__free_small(c->steps, c->cap_steps * sizeof *steps);
         c->steps = steps;
         c->cap_steps = cap_steps;
     }
     if (fut != NULL) {
-        cfut_free(c->heap_future);
+        cfut__free_small(c->heap_future, c->future_cap);
         c->heap_future = fut;
         c->future_cap = future_cap;
     }
     if (vals != NULL) {
-        cfut_free(c->heap_values);
+        cfut__free_small(c->heap_values, 2 * c->value_cap);
         c->heap_values = vals;
         c->value_cap = value_cap;
     }
@@ -262,8 +270,8 @@ append_slow(struct cfut_chain *c, const struct cfut__chain_step *st,
     c->out_size = st->out_size;
     return CFUT_OK;
 fail:
-    cfut_free(steps);
-    cfut_free(fut);
+    cfut__free_small(steps, cap_steps * sizeof *steps);
+    cfut__free_small(fut, future_cap);
     return CFUT_ENOMEM;
 }
 
@@ -292,6 +300,18 @@ cfut_and_then(struct cfut_chain *c, cfut_and_then_fn *fn, void *ctx,
 {
     if (fn == NULL)
         return CFUT_EINVAL;
+    /* The fast path of append() with the step written in place. */
+    if (c != NULL && c->state == CHAIN_FRESH && c->n_steps < c->cap_steps &&
+        next_size <= c->future_cap && out_size <= c->value_cap &&
+        c->out_size <= c->value_cap) {
+        struct cfut__chain_step *d = chain_steps(c) + c->n_steps++;
+        d->fn.and_then = fn;
+        d->ctx = ctx;
+        d->out_size = out_size;
+        d->kind = STEP_AND_THEN;
+        c->out_size = out_size;
+        return CFUT_OK;
+    }
     struct cfut__chain_step st = {
         .ctx = ctx, .out_size = out_size, .kind = STEP_AND_THEN};
     st.fn.and_then = fn;

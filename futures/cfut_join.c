@@ -112,28 +112,159 @@ child_done(struct cfut_join *j, struct cfut_future *c, size_t i,
 }
 
 /*
- * The poll of a small join: every child still running, in index order,
- * with the parent's own context.
+ * The small form. Its children write their outputs straight into the
+ * caller's 'out' (at their offsets), so a join whose children are all
+ * ready in one poll copies nothing. A poll that ends PENDING saves the
+ * outputs written in it into the inline values (bit i of 'small_saved'),
+ * since the next poll may get another 'out'; the poll that finishes copies
+ * the saved ones back.
  */
-static enum cfut_poll
-poll_small(struct cfut_join *j, struct cfut_context *cx, void *out)
+static void
+small_save(struct cfut_join *j, unsigned char *dst, unsigned now)
 {
-    unsigned char *values = j->small_values.bytes;
-    for (size_t i = 0; i < j->n; i++) {
+    for (size_t i = 0; now != 0; i++, now >>= 1)
+        if (now & 1u)
+            memcpy(j->small_values.bytes + j->small_off[i],
+                   dst + j->small_off[i], j->small_size[i]);
+}
+
+static void
+small_restore(struct cfut_join *j, unsigned char *dst)
+{
+    unsigned saved = j->small_saved;
+    for (size_t i = 0; saved != 0; i++, saved >>= 1)
+        if (saved & 1u)
+            memcpy(dst + j->small_off[i],
+                   j->small_values.bytes + j->small_off[i], j->small_size[i]);
+}
+
+/*
+ * The poll of a small join: every child still running, in index order,
+ * with the parent's own context. States: running children left after the
+ * poll: save what finished in it, PENDING. None left: copy the saved
+ * outputs back, READY. A try_join whose child fails: drop the running
+ * ones, copy the saved outputs back, write the head, READY.
+ */
+static inline enum cfut_poll
+small_poll_as(struct cfut_join *j, struct cfut_context *cx, void *out,
+              const bool is_try)
+{
+    /* out is NULL only when every output is empty: any storage will do. */
+    unsigned char *dst = out != NULL ? out : j->small_values.bytes;
+    if (is_try)
+        dst += CFUT_TRY_JOIN_VALUE_OFFSET;
+    size_t n = j->n, left = j->n_left;
+    unsigned now = 0;
+    for (size_t i = 0; i < n; i++) {
         struct cfut_future *c = j->small[i];
         if (c == NULL)
             continue;
-        unsigned char *value = values + j->small_off[i];
+        unsigned char *value = dst + j->small_off[i];
         if (cfut_future_poll(c, cx, value) != CFUT_READY)
             continue;
         j->small[i] = NULL;
-        if (child_done(j, c, i, value, out))
+        left--;
+        cfut_future_drop(c);
+        now |= 1u << i;
+        int st;
+        if (is_try && (memcpy(&st, value, sizeof st), st < 0)) {
+            j->n_left = left;
+            drop_running(j);
+            small_restore(j, dst);
+            struct cfut_try_join_head head = {st, i};
+            memcpy(out, &head, sizeof head);
             return CFUT_READY;
+        }
     }
-    if (j->n_left != 0)
+    j->n_left = left;
+    if (left != 0) {
+        small_save(j, dst, now);
+        j->small_saved |= (unsigned char)now;
         return CFUT_PENDING;
-    join_finish(j, out, CFUT_OK, SIZE_MAX);
+    }
+    if (j->small_saved != 0)
+        small_restore(j, dst);
+    if (is_try) {
+        struct cfut_try_join_head head = {CFUT_OK, SIZE_MAX};
+        memcpy(out, &head, sizeof head);
+    }
     return CFUT_READY;
+}
+
+/* For join_poll(): a small join polls through small_vtable, so this is
+ * never reached on a hot path (kept out of line). */
+#if defined(__GNUC__)
+__attribute__((noinline, cold))
+#endif
+static enum cfut_poll
+poll_small(struct cfut_join *j, struct cfut_context *cx, void *out)
+{
+    return j->is_try ? small_poll_as(j, cx, out, true)
+                     : small_poll_as(j, cx, out, false);
+}
+
+static enum cfut_poll
+small_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
+{
+    return small_poll_as(cfut_container_of(f, struct cfut_join, base), cx, out,
+                         false);
+}
+
+static enum cfut_poll
+small_try_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
+{
+    return small_poll_as(cfut_container_of(f, struct cfut_join, base), cx, out,
+                         true);
+}
+
+static void
+small_drop(struct cfut_future *f)
+{
+    struct cfut_join *j = cfut_container_of(f, struct cfut_join, base);
+    if (j->n_left != 0) /* a finished join holds nothing */
+        drop_running(j);
+}
+
+static size_t join_output_size(const struct cfut_future *f);
+
+static const struct cfut_future_vtable small_vtable = {
+    small_poll, small_drop, CFUT_OUTPUT_DYNAMIC, "join", join_output_size};
+static const struct cfut_future_vtable small_try_vtable = {
+    small_try_poll, small_drop, CFUT_OUTPUT_DYNAMIC, "join", join_output_size};
+
+/*
+ * Initialises 'j' in the small form when the children fit (1..4 children,
+ * outputs in CFUT_JOIN_SMALL_BYTES): returns CFUT_OK or CFUT_EINVAL, or 1
+ * when they do not fit (join_init() goes on with the wake-set form).
+ */
+static int
+small_init(struct cfut_join *j, struct cfut_future *const *children, size_t n,
+           bool is_try)
+{
+    size_t values = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct cfut_future *c = children[i];
+        if (c == NULL)
+            return CFUT_EINVAL;
+        size_t sz = cfut_future_output_size(c);
+        if (is_try && sz < sizeof(int))
+            return CFUT_EINVAL;
+        values = CFUT__ALIGN_UP(values, value_align(sz));
+        if (sz > CFUT_JOIN_SMALL_BYTES || values + sz > CFUT_JOIN_SMALL_BYTES)
+            return 1;
+        j->small[i] = c;
+        j->small_off[i] = (unsigned char)values;
+        j->small_size[i] = (unsigned char)sz;
+        values += sz;
+    }
+    cfut_future_init(&j->base, is_try ? &small_try_vtable : &small_vtable);
+    j->ws = NULL;
+    j->n = n;
+    j->n_left = n;
+    j->values_size = values;
+    j->is_try = is_try;
+    j->small_saved = 0;
+    return CFUT_OK;
 }
 
 /*
@@ -272,25 +403,53 @@ join_init(struct cfut_join *j, struct cfut_future *const *children, size_t n,
     return CFUT_OK;
 }
 
+/*
+ * join_init() specialised per kind (flatten inlines it with is_try
+ * constant: left to itself, LTO passes is_try through at run time).
+ */
+#if defined(__GNUC__)
+__attribute__((flatten, noinline))
+#endif
+static int
+join_init_plain(struct cfut_join *j, struct cfut_future *const *children,
+                size_t n)
+{
+    return join_init(j, children, n, false);
+}
+
+/* The small form when it fits, else join_init(). */
+static inline int
+join_start(struct cfut_join *j, struct cfut_future *const *children, size_t n,
+           bool is_try)
+{
+    if (j != NULL && children != NULL && n - 1 < CFUT_JOIN_SMALL_MAX) {
+        int rc = small_init(j, children, n, is_try);
+        if (rc != 1)
+            return rc;
+    }
+    return is_try ? join_init(j, children, n, true)
+                  : join_init_plain(j, children, n);
+}
+
 int
 cfut_join_init(struct cfut_join *j, struct cfut_future *const *children,
                size_t n)
 {
-    return join_init(j, children, n, false);
+    return join_start(j, children, n, false);
 }
 
 int
 cfut_join2(struct cfut_join *j, struct cfut_future *a, struct cfut_future *b)
 {
     struct cfut_future *children[2] = {a, b};
-    return join_init(j, children, 2, false);
+    return join_start(j, children, 2, false);
 }
 
 int
 cfut_try_join_init(struct cfut_join *j, struct cfut_future *const *children,
                    size_t n)
 {
-    return join_init(j, children, n, true);
+    return join_start(j, children, n, true);
 }
 
 size_t

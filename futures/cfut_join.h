@@ -10,6 +10,11 @@
  *   - wake set (otherwise): each child is polled with its own sub-waker, so
  *     a wake re-polls only the children that were woken: a poll costs
  *     O(woken children), not O(N).
+ * Output storage (small form): the children write their outputs straight
+ * into the 'out' of the join's poll, also during a poll that returns
+ * PENDING (what finished is then saved inside the join, so a later poll
+ * may pass other storage): the contents of 'out' are the join's output
+ * only once it is READY.
  *
  * Threading: a join is polled and dropped on one thread; the wakers it
  * hands its children may be cloned, woken and dropped from any thread, and
@@ -67,6 +72,9 @@ struct cfut_join {
     size_t n_left;      /* children still running */
     size_t values_size; /* bytes of the children's outputs, laid out */
     bool is_try;
+    /* small form (these two fill the padding after is_try) */
+    unsigned char small_saved; /* bit i: child i's output is in the values */
+    unsigned char small_size[CFUT_JOIN_SMALL_MAX]; /* output sizes */
     /* small form: children (NULL once finished) and their outputs */
     struct cfut_future *small[CFUT_JOIN_SMALL_MAX];
     unsigned char small_off[CFUT_JOIN_SMALL_MAX]; /* offsets in the values */

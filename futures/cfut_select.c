@@ -112,24 +112,6 @@ sel_try(struct cfut_select *s, struct cfut_future **c, size_t i,
 }
 
 /*
- * The poll of a small select: every child, from the start index around,
- * with the parent's own context, until one is READY.
- */
-static enum cfut_poll
-poll_small(struct cfut_select *s, struct cfut_context *cx, void *out)
-{
-    size_t n = s->n;
-    size_t i = s->start;
-    for (size_t k = 0; k < n; k++) {
-        if (sel_try(s, s->small, i, cx, out))
-            return CFUT_READY;
-        if (++i == n)
-            i = 0;
-    }
-    return CFUT_PENDING;
-}
-
-/*
  * The poll of a wake-set select: polls the woken children in the mode's
  * order until one is READY (see sel_poll()).
  */
@@ -184,7 +166,7 @@ sel_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
     struct cfut_select *s = cfut_container_of(f, struct cfut_select, base);
     switch ((enum select_state)s->state) {
     case SELECT_RUNNING:
-        return s->ws == NULL ? poll_small(s, cx, out) : poll_woken(s, cx, out);
+        return poll_woken(s, cx, out);
     case SELECT_DONE:
         break;
     }
@@ -218,6 +200,110 @@ sel_output_size(const struct cfut_future *f)
 static const struct cfut_future_vtable sel_vtable = {
     sel_poll, sel_drop, CFUT_OUTPUT_DYNAMIC, "select", sel_output_size};
 
+/*
+ * The small form has a vtable of its own, so that its poll and drop are
+ * short functions with no wake-set code (issue 14: select_2 167 -> see
+ * docs/combinators.md). The states are the same two.
+ *
+ * Finishes a small select whose child 'w' won: drops the winner, then the
+ * losers (unless they are handed back).
+ */
+static void
+small_finish(struct cfut_select *s, size_t w)
+{
+    struct cfut_future *win = s->small[w];
+    s->small[w] = NULL;
+    s->state = SELECT_DONE;
+    cfut_future_drop(win);
+    bool keep = (s->flags & CFUT_SELECT_HAND_BACK) != 0;
+    size_t n = s->n;
+    for (size_t i = 0; i < n; i++) {
+        struct cfut_future *c = s->small[i];
+        s->small[i] = NULL;
+        if (c != NULL && !keep)
+            cfut_future_drop(c);
+    }
+}
+
+/*
+ * States and transitions (small form):
+ *   SELECT_RUNNING: polls every child, from the start index around, with
+ *     the parent's own context, until one is READY: it wins (its index
+ *     and output are written, it and the losers are dropped or the losers
+ *     handed back) -> SELECT_DONE, READY. None READY: PENDING (each child
+ *     has the parent's waker).
+ *   SELECT_DONE: never polled again: polling it is a misuse (it aborts).
+ */
+static enum cfut_poll
+small_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
+{
+    struct cfut_select *s = cfut_container_of(f, struct cfut_select, base);
+    if (s->state != SELECT_RUNNING)
+        cfut__assert_fail(__FILE__, __LINE__, "state == SELECT_RUNNING",
+                          "a select was polled after it finished");
+    void *value = (char *)out + CFUT_SELECT_VALUE_OFFSET;
+    size_t n = s->n;
+    size_t i = s->start;
+    for (size_t k = 0; k < n; k++) {
+        if (cfut_future_poll(s->small[i], cx, value) == CFUT_READY) {
+            memcpy(out, &i, sizeof i);
+            small_finish(s, i);
+            return CFUT_READY;
+        }
+        if (++i == n)
+            i = 0;
+    }
+    return CFUT_PENDING;
+}
+
+/*
+ * The small poll unrolled for two children (cfut_select2(), the common
+ * case): the same states and order as small_poll(), without the loops.
+ */
+static enum cfut_poll
+pair_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
+{
+    struct cfut_select *s = cfut_container_of(f, struct cfut_select, base);
+    if (s->state != SELECT_RUNNING)
+        cfut__assert_fail(__FILE__, __LINE__, "state == SELECT_RUNNING",
+                          "a select was polled after it finished");
+    void *value = (char *)out + CFUT_SELECT_VALUE_OFFSET;
+    size_t w = s->start;
+    if (cfut_future_poll(s->small[w], cx, value) != CFUT_READY) {
+        w ^= 1;
+        if (cfut_future_poll(s->small[w], cx, value) != CFUT_READY)
+            return CFUT_PENDING;
+    }
+    memcpy(out, &w, sizeof w);
+    struct cfut_future *win = s->small[w], *lose = s->small[w ^ 1];
+    s->state = SELECT_DONE; /* the slots are not read once done */
+    cfut_future_drop(win);
+    if ((s->flags & CFUT_SELECT_HAND_BACK) == 0)
+        cfut_future_drop(lose);
+    return CFUT_READY;
+}
+
+/* States: SELECT_RUNNING: drop every child -> SELECT_DONE. Done: nothing. */
+static void
+small_drop(struct cfut_future *f)
+{
+    struct cfut_select *s = cfut_container_of(f, struct cfut_select, base);
+    if (s->state != SELECT_RUNNING)
+        return;
+    s->state = SELECT_DONE;
+    size_t n = s->n;
+    for (size_t i = 0; i < n; i++) {
+        struct cfut_future *c = s->small[i];
+        s->small[i] = NULL;
+        cfut_future_drop(c);
+    }
+}
+
+static const struct cfut_future_vtable small_vtable = {
+    small_poll, small_drop, CFUT_OUTPUT_DYNAMIC, "select", sel_output_size};
+static const struct cfut_future_vtable pair_vtable = {
+    pair_poll, small_drop, CFUT_OUTPUT_DYNAMIC, "select", sel_output_size};
+
 int
 cfut_select_init(struct cfut_select *s, struct cfut_future *const *children,
                  size_t n, unsigned flags)
@@ -245,7 +331,9 @@ cfut_select_init(struct cfut_select *s, struct cfut_future *const *children,
     }
     for (size_t i = 0; i < n; i++)
         c[i] = children[i];
-    cfut_future_init(&s->base, &sel_vtable);
+    cfut_future_init(&s->base, ws != NULL ? &sel_vtable
+                               : n == 2   ? &pair_vtable
+                                          : &small_vtable);
     s->ws = ws;
     s->n = n;
     s->max_size = max_size;

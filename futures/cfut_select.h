@@ -75,7 +75,7 @@ struct cfut_select {
     uint32_t start;  /* first index in polling order */
     unsigned flags;
     unsigned char state; /* running or done (cfut_select.c) */
-    /* small form: the children, NULL once dropped or handed back */
+    /* small form: the children (not read once the select is done) */
     struct cfut_future *small[CFUT_SELECT_SMALL_MAX];
 };
 

@@ -140,6 +140,50 @@ START_TEST(test_and_then_runs_effects_in_order)
 }
 END_TEST
 
+/* and_then: a countdown that stays pending twice, then gives in + 5. */
+static int
+slow_add_five(void *ctx, void *in, void *storage, struct cfut_future **next)
+{
+    (void)ctx;
+    struct testkit_countdown *c = storage;
+    testkit_countdown_init(c, 2, true, *(uint64_t *)in + 5);
+    *next = &c->base;
+    return CFUT_OK;
+}
+
+/*
+ * map steps before and after an and_then that suspends: the value moves
+ * between the two buffers across the suspension (1 * 2 = 2, + 5 = 7,
+ * * 2 = 14, * 2 = 28), and nothing is left allocated.
+ */
+START_TEST(test_and_then_maps_around_a_suspended_link_keep_the_value)
+{
+    struct cfut_ready first;
+    ready_first(&first, 1);
+    struct cfut_chain c;
+    ck_assert_int_eq(cfut_chain_init(&c, &first.base), CFUT_OK);
+    ck_assert_int_eq(cfut_map(&c, twice, NULL, sizeof(uint64_t)), CFUT_OK);
+    ck_assert_int_eq(cfut_and_then(&c, slow_add_five, NULL,
+                                   sizeof(struct testkit_countdown),
+                                   sizeof(uint64_t)),
+                     CFUT_OK);
+    ck_assert_int_eq(cfut_map(&c, twice, NULL, sizeof(uint64_t)), CFUT_OK);
+    ck_assert_int_eq(cfut_map(&c, twice, NULL, sizeof(uint64_t)), CFUT_OK);
+    chain_u64 out;
+    ck_assert_int_eq(testkit_poll(&c.base, cfut_waker_noop(), &out),
+                     CFUT_PENDING);
+    ck_assert_int_eq(testkit_poll(&c.base, cfut_waker_noop(), &out),
+                     CFUT_PENDING);
+    ck_assert_int_eq(testkit_poll(&c.base, cfut_waker_noop(), &out),
+                     CFUT_READY);
+    cfut_future_drop(&c.base);
+    ck_assert_int_eq(out.status, CFUT_OK);
+    ck_assert_uint_eq(out.value, 28);
+    ck_assert_int_eq(testkit_alloc_live(), 0);
+    ck_assert_int_eq(testkit_wakers_live(), 0);
+}
+END_TEST
+
 /* and_then: the first future must already be dropped ('x' logged). */
 static int
 check_first_dropped(void *ctx, void *in, void *storage,
@@ -529,6 +573,8 @@ and_then_suite(void)
     TCase *tc = tcase_create("order");
     testkit_fixture(tc);
     tcase_add_test(tc, test_and_then_runs_effects_in_order);
+    tcase_add_test(tc,
+                   test_and_then_maps_around_a_suspended_link_keep_the_value);
     tcase_add_test(
         tc, test_and_then_drops_the_first_future_before_building_the_next);
     tcase_add_test(tc, test_and_then_chain_of_100000_links_completes);

@@ -277,6 +277,66 @@ START_TEST(test_join_small_polls_every_child_with_the_parent_waker)
 }
 END_TEST
 
+/*
+ * The small form writes the children's outputs straight into the caller's
+ * storage; a child finished in an earlier poll must survive a later poll
+ * that gets another 'out' (the contract does not pin 'out').
+ */
+START_TEST(test_join_small_keeps_outputs_when_out_moves_between_polls)
+{
+    struct status_fut s[3];
+    struct cfut_future *kids[3];
+    for (int i = 0; i < 3; i++) {
+        status_init(&s[i], i, CFUT_OK, (uint64_t)(20 + i), NULL);
+        kids[i] = &s[i].base;
+    }
+    struct cfut_join j;
+    ck_assert_int_eq(cfut_join_init(&j, kids, 3), CFUT_OK);
+    ck_assert_int_eq(testkit_alloc_live(), 0); /* the small form */
+    status3 out[3];
+    memset(out, 0xAA, sizeof out);
+    for (int p = 0; p < 2; p++)
+        ck_assert_int_eq(testkit_poll(&j.base, cfut_waker_noop(), &out[p]),
+                         CFUT_PENDING);
+    ck_assert_int_eq(testkit_poll(&j.base, cfut_waker_noop(), &out[2]),
+                     CFUT_READY);
+    cfut_future_drop(&j.base);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(out[2][i].status, CFUT_OK);
+        ck_assert_uint_eq(out[2][i].v, (uint64_t)(20 + i));
+    }
+}
+END_TEST
+
+START_TEST(test_try_join_small_failure_keeps_earlier_values_when_out_moves)
+{
+    bool dropped[3] = {false, false, false};
+    struct status_fut s[3];
+    status_init(&s[0], 0, CFUT_OK, 1, &dropped[0]);
+    status_init(&s[1], 1, CFUT_EIO, 2, &dropped[1]);
+    status_init(&s[2], 5, CFUT_OK, 3, &dropped[2]);
+    struct cfut_future *kids[3] = {&s[0].base, &s[1].base, &s[2].base};
+    struct cfut_join j;
+    ck_assert_int_eq(cfut_try_join_init(&j, kids, 3), CFUT_OK);
+    CFUT_TRY_JOIN_OUTPUT(status3) out[2];
+    memset(out, 0xAA, sizeof out);
+    ck_assert_int_eq(testkit_poll(&j.base, cfut_waker_noop(), &out[0]),
+                     CFUT_PENDING);
+    ck_assert(dropped[0]); /* finished: dropped at once */
+    ck_assert(!dropped[2]);
+    ck_assert_int_eq(testkit_poll(&j.base, cfut_waker_noop(), &out[1]),
+                     CFUT_READY);
+    ck_assert(dropped[1]);
+    ck_assert(dropped[2]); /* the running sibling is cancelled */
+    ck_assert_int_eq(out[1].status, CFUT_EIO);
+    ck_assert_uint_eq(out[1].failed, 1);
+    ck_assert_uint_eq(out[1].values[0].v, 1); /* from the earlier poll */
+    ck_assert_uint_eq(out[1].values[1].v, 2);
+    cfut_future_drop(&j.base);
+    ck_assert_int_eq(testkit_alloc_live(), 0);
+}
+END_TEST
+
 START_TEST(test_join_repolls_only_the_woken_children)
 {
     enum { N = 8 };
@@ -834,6 +894,10 @@ join_suite(void)
     tc = tcase_create("wakes");
     testkit_fixture(tc);
     tcase_add_test(tc, test_join_repolls_only_the_woken_children);
+    tcase_add_test(tc,
+                   test_join_small_keeps_outputs_when_out_moves_between_polls);
+    tcase_add_test(
+        tc, test_try_join_small_failure_keeps_earlier_values_when_out_moves);
     tcase_add_test(tc, test_join_small_polls_every_child_with_the_parent_waker);
     tcase_add_test(tc, test_join_keeps_a_wake_made_during_another_childs_poll);
     tcase_add_test(tc, test_join_wakes_the_latest_parent_waker);

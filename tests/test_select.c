@@ -156,6 +156,70 @@ START_TEST(test_select_fair_spreads_wins_across_children)
 }
 END_TEST
 
+/*
+ * A select of two (its own unrolled poll): both children ready, the fair
+ * mode alternates the winner; the loser is dropped at once, unpolled when
+ * the winner came first, and holds no waker.
+ */
+START_TEST(test_select2_fair_alternates_and_drops_the_unpolled_loser)
+{
+    int wins[2] = {0, 0};
+    for (int r = 0; r < 200; r++) {
+        bool dropped[2] = {false, false};
+        struct testkit_countdown c[2];
+        for (int i = 0; i < 2; i++) {
+            testkit_countdown_init(&c[i], 0, false, (uint64_t)(30 + i));
+            c[i].dropped = &dropped[i];
+        }
+        struct cfut_select s;
+        ck_assert_int_eq(
+            cfut_select2(&s, &c[0].base, &c[1].base, CFUT_SELECT_FAIR),
+            CFUT_OK);
+        sel_out out;
+        ck_assert_int_eq(testkit_poll(&s.base, cfut_waker_noop(), &out),
+                         CFUT_READY);
+        ck_assert_uint_lt(out.index, 2);
+        ck_assert_uint_eq(out.value, 30 + out.index);
+        ck_assert(dropped[0] && dropped[1]); /* before the select's drop */
+        ck_assert_int_eq(c[out.index].n_polls, 1);
+        ck_assert_int_eq(c[out.index ^ 1].n_polls, 0);
+        wins[out.index]++;
+        cfut_future_drop(&s.base);
+    }
+    ck_assert_int_eq(wins[0], 100);
+    ck_assert_int_eq(wins[1], 100);
+    ck_assert_int_eq(testkit_wakers_live(), 0);
+}
+END_TEST
+
+/* A select of two whose second child wins at a later poll. */
+START_TEST(test_select2_second_child_wins_after_pending_polls)
+{
+    bool dropped = false;
+    struct testkit_countdown a, b;
+    testkit_countdown_init(&a, 10, false, 1);
+    testkit_countdown_init(&b, 2, true, 2);
+    a.dropped = &dropped;
+    struct cfut_select s;
+    ck_assert_int_eq(cfut_select2(&s, &a.base, &b.base, CFUT_SELECT_BIASED),
+                     CFUT_OK);
+    struct testkit_waker tw;
+    struct cfut_waker w = testkit_waker_init(&tw);
+    sel_out out;
+    ck_assert_int_eq(testkit_poll(&s.base, &w, &out), CFUT_PENDING);
+    ck_assert_int_eq(testkit_poll(&s.base, &w, &out), CFUT_PENDING);
+    ck_assert(!dropped);
+    ck_assert_int_eq(testkit_poll(&s.base, &w, &out), CFUT_READY);
+    ck_assert(dropped);
+    ck_assert_int_eq(a.n_polls, 3); /* biased: the first child each time */
+    ck_assert_uint_eq(out.index, 1);
+    ck_assert_uint_eq(out.value, 2);
+    ck_assert_int_eq(testkit_waker_n_wakes(&tw), 2);
+    cfut_future_drop(&s.base);
+    ck_assert_int_eq(testkit_wakers_live(), 0);
+}
+END_TEST
+
 START_TEST(test_select_fair_polls_woken_children_from_the_rotating_start)
 {
     /* Two fair selects in a row start at consecutive indexes. */
@@ -437,6 +501,9 @@ select_suite(void)
     tcase_add_test(tc,
                    test_select_biased_lowest_index_wins_among_ready_children);
     tcase_add_test(tc, test_select_fair_spreads_wins_across_children);
+    tcase_add_test(tc,
+                   test_select2_fair_alternates_and_drops_the_unpolled_loser);
+    tcase_add_test(tc, test_select2_second_child_wins_after_pending_polls);
     tcase_add_test(
         tc, test_select_fair_polls_woken_children_from_the_rotating_start);
     tcase_add_test(tc, test_select_between_yield_and_pending_under_block_on);
