@@ -131,6 +131,25 @@ cfut_mpsc_sync_try_send_many(const struct cfut_mpsc_sync_sender *tx,
 
 /* ---- send future ---- */
 
+/* A READY send future has let go of the channel: nothing to drop. Polling
+ * it again breaks the contract (debug builds abort before); it stays
+ * PENDING, like a terminated fuse. */
+static enum cfut_poll
+send_done_poll(struct cfut_future *fut, struct cfut_context *cx, void *out)
+{
+    (void)fut, (void)cx, (void)out;
+    return CFUT_PENDING;
+}
+
+static const struct cfut_future_vtable send_done_vtable = {
+    send_done_poll, NULL, sizeof(int), "mpsc_sync_send", NULL};
+
+/*
+ * The poll, under one lock: READY also releases the future's count of
+ * senders in the same critical section (the last one wakes the receiver)
+ * and switches to a vtable with no drop, so that dropping a finished send
+ * takes no lock at all.
+ */
 static enum cfut_poll
 send_poll(struct cfut_future *fut, struct cfut_context *cx, void *out)
 {
@@ -138,9 +157,16 @@ send_poll(struct cfut_future *fut, struct cfut_context *cx, void *out)
         cfut_container_of(fut, struct cfut_mpsc_sync_send, base);
     struct cfut__mpsc_sync *s = f->shared;
     struct cfut__wake_list wl = CFUT__WAKE_LIST_DEFERRED;
+    struct cfut__mpsc_core *c = lock(s);
     enum cfut_poll r =
-        cfut__mpsc_send_poll(lock(s), &f->waiter, f->msg, cx, &wl, out);
-    unlock_finish(s, &wl, false);
+        cfut__mpsc_send_poll(c, &f->waiter, f->msg, cx, &wl, out);
+    bool unreferenced = false;
+    if (r == CFUT_READY) {
+        unreferenced = cfut__mpsc_sender_gone(c, &wl);
+        f->base.vtable = &send_done_vtable;
+        f->shared = NULL;
+    }
+    unlock_finish(s, &wl, unreferenced);
     return r;
 }
 
