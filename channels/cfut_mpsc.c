@@ -143,8 +143,9 @@ send_done_poll(struct cfut_future *fut, struct cfut_context *cx, void *out)
 static const struct cfut_future_vtable send_done_vtable = {
     send_done_poll, NULL, sizeof(int), "mpsc_send", NULL};
 
-/* The end of a READY poll: the future lets go of the channel. */
-static void
+/* The end of a READY poll: the future lets go of the channel. Out of line:
+ * the fast path calls it only for the last sender. */
+static __attribute__((noinline)) void
 send_finish(struct cfut_mpsc_send *f, struct cfut__mpsc *s)
 {
     f->base.vtable = &send_done_vtable;
