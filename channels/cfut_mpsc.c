@@ -273,21 +273,36 @@ cfut_mpsc_poll_recv_many(struct cfut_mpsc_receiver *rx, struct cfut_context *cx,
     return r;
 }
 
+/* The receiver's poll: the fast path (a message, no sender waiting: no
+ * permit to hand, so no wake list to build), else the core's poll. */
+static inline enum cfut_poll
+poll_recv(struct cfut__mpsc_core *c, struct cfut_context *cx, void *out)
+{
+    if (!cfut__mpsc_recv_is_fast(c))
+        return cfut__mpsc_poll_recv(c, cx, out, CFUT__WAKE_NOW);
+    if (!cfut_context_consume_budget(cx))
+        return CFUT_PENDING;
+    *(int *)out = CFUT_OK;
+    cfut__copy((unsigned char *)out + CFUT_MPSC_VALUE_OFFSET,
+               cfut__mpsc_shift(c), c->msg_size);
+    return CFUT_READY;
+}
+
 enum cfut_poll
 cfut_mpsc_poll_recv(struct cfut_mpsc_receiver *rx, struct cfut_context *cx,
                     void *out)
 {
     CFUT_DEBUG_ASSERT(rx->shared != NULL,
                       "mpsc: poll_recv on an empty receiver");
-    return cfut__mpsc_poll_recv(core_of(rx->shared), cx, out, CFUT__WAKE_NOW);
+    return poll_recv(core_of(rx->shared), cx, out);
 }
 
 static enum cfut_poll
 recv_poll(struct cfut_future *fut, struct cfut_context *cx, void *out)
 {
-    return cfut__mpsc_poll_recv(
+    return poll_recv(
         core_of(cfut_container_of(fut, struct cfut_mpsc_recv, base)->shared),
-        cx, out, CFUT__WAKE_NOW);
+        cx, out);
 }
 
 static void

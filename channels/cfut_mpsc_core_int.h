@@ -508,6 +508,18 @@ cfut__mpsc_try_recv(struct cfut__mpsc_core *c, void *msg,
 }
 
 /*
+ * The receiver's fast path, for the local kind: a message is queued and no
+ * sender waits, so taking it hands no permit and needs no wake list (the
+ * caller then spends budget, writes CFUT_OK and copies cfut__mpsc_shift()
+ * out). Everything else goes through cfut__mpsc_poll_recv().
+ */
+static inline bool
+cfut__mpsc_recv_is_fast(const struct cfut__mpsc_core *c)
+{
+    return c->len != 0 && cfut_list_is_empty(&c->waiters);
+}
+
+/*
  * The receiver's poll (a recv future's, or poll_recv's). States: a message
  * is queued (READY with it, budget allowing); every sender is gone (READY,
  * CFUT_ECLOSED); otherwise PENDING, parked with the waker of 'cx' in
