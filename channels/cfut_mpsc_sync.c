@@ -5,24 +5,60 @@
  * user callback runs under the lock. The count of senders is part of the
  * state (the last one wakes the receiver), so it stays under the lock.
  */
+#define _GNU_SOURCE
 #include "cfut_mpsc.h"
 
-#include <pthread.h>
+#include <linux/futex.h>
 #include <stdint.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
+#include "cfut_lock_int.h"
 #include "cfut_mpsc_core_int.h"
 
 struct cfut__mpsc_sync {
-    pthread_mutex_t lock;        /* first: its address is the block's */
+    struct cfut__lock lock;      /* cfut_lock_int.h */
     struct cfut__mpsc_core core; /* guarded by 'lock' */
 };
 
 #define HDR_SIZE CFUT__ALIGN_UP(sizeof(struct cfut__mpsc_sync), CFUT__MAX_ALIGN)
 
+/* ---- the lock's contended paths (cfut_lock_int.h) ---- */
+
+/* Spins this many times on a held lock before it sleeps on the futex. */
+#define SPINS 64
+
+void
+cfut__lock_slow(struct cfut__lock *l)
+{
+    for (int i = 0; i < SPINS; i++) {
+        uint32_t free = 0;
+        if (atomic_load_explicit(&l->word, memory_order_relaxed) == 0 &&
+            atomic_compare_exchange_weak_explicit(
+                &l->word, &free, 1, memory_order_acquire, memory_order_relaxed))
+            return;
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#endif
+    }
+    /* Held: mark it slept on (2) and sleep until an unlock wakes us; the
+     * lock taken this way stays marked, so its unlock wakes the next. */
+    while (atomic_exchange_explicit(&l->word, 2, memory_order_acquire) != 0)
+        (void)syscall(SYS_futex, (void *)&l->word, FUTEX_WAIT_PRIVATE, 2, NULL,
+                      NULL, 0);
+}
+
+void
+cfut__unlock_wake(struct cfut__lock *l)
+{
+    (void)syscall(SYS_futex, (void *)&l->word, FUTEX_WAKE_PRIVATE, 1, NULL,
+                  NULL, 0);
+}
+
 static inline struct cfut__mpsc_core *
 lock(struct cfut__mpsc_sync *s)
 {
-    pthread_mutex_lock(&s->lock);
+    cfut__lock(&s->lock);
     return &s->core;
 }
 
@@ -35,10 +71,9 @@ unlock_finish(struct cfut__mpsc_sync *s, struct cfut__wake_list *wl,
               bool unreferenced)
 {
     cfut__wake_list_detach(wl);
-    pthread_mutex_unlock(&s->lock);
+    cfut__unlock(&s->lock);
     cfut__wake_list_run(wl);
     if (unreferenced) {
-        pthread_mutex_destroy(&s->lock);
         cfut__mpsc_core_deinit(&s->core);
         cfut_free(s);
     }
@@ -51,7 +86,7 @@ add_sender(const struct cfut_mpsc_sync_sender *tx)
 {
     CFUT_ASSERT(tx->shared != NULL, "mpsc: an empty sender");
     bool ok = cfut__count_up(&lock(tx->shared)->n_senders);
-    pthread_mutex_unlock(&tx->shared->lock);
+    cfut__unlock(&tx->shared->lock);
     CFUT_ASSERT(ok, "mpsc: too many senders");
     return tx->shared;
 }
@@ -69,7 +104,7 @@ cfut_mpsc_sync_new(size_t msg_size, size_t capacity,
                                                  tx != NULL && rx != NULL, &rc);
     if (s == NULL)
         return rc;
-    pthread_mutex_init(&s->lock, NULL);
+    atomic_init(&s->lock.word, 0);
     cfut__mpsc_core_init(&s->core, s, HDR_SIZE, msg_size, capacity, drop_msg);
     tx->shared = rx->shared = s;
     return CFUT_OK;
@@ -99,7 +134,7 @@ cfut_mpsc_sync_sender_is_closed(const struct cfut_mpsc_sync_sender *tx)
 {
     CFUT_ASSERT(tx->shared != NULL, "mpsc: is_closed on an empty sender");
     bool closed = lock(tx->shared)->rx_closed;
-    pthread_mutex_unlock(&tx->shared->lock);
+    cfut__unlock(&tx->shared->lock);
     return closed;
 }
 
@@ -243,7 +278,7 @@ unlock_hand_permits(struct cfut__mpsc_sync *s)
     while (n < CFUT_MPSC_SYNC_BATCH_WAKES &&
            cfut__mpsc_permit_next(&s->core, &woken[n]))
         n++;
-    pthread_mutex_unlock(&s->lock);
+    cfut__unlock(&s->lock);
     for (size_t i = 0; i < n; i++)
         cfut_waker_wake(&woken[i]);
 }
@@ -325,7 +360,7 @@ cfut_mpsc_sync_recv_init(struct cfut_mpsc_sync_recv *f,
 {
     CFUT_ASSERT(rx->shared != NULL, "mpsc: recv on an empty receiver");
     bool first = cfut__mpsc_recv_begin(lock(rx->shared));
-    pthread_mutex_unlock(&rx->shared->lock);
+    cfut__unlock(&rx->shared->lock);
     CFUT_ASSERT(first, "mpsc: a recv future is already alive");
     cfut_future_init(&f->base, &recv_vtable);
     f->shared = rx->shared;
@@ -335,7 +370,7 @@ size_t
 cfut_mpsc_sync_len(const struct cfut_mpsc_sync_receiver *rx)
 {
     size_t n = lock(rx->shared)->len;
-    pthread_mutex_unlock(&rx->shared->lock);
+    cfut__unlock(&rx->shared->lock);
     return n;
 }
 
