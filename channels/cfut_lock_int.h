@@ -1,10 +1,10 @@
 /*
  * cfut_lock_int.h: a small mutex on one futex word, for the thread-safe
- * channels' short critical sections (internal; never included by a public
- * header). Uncontended, lock is one compare-and-swap and unlock one
- * exchange, both inline: a pthread mutex call costs about 30 instructions
- * each way (callgrind) with the same two locked instructions. Contended,
- * it spins briefly, then sleeps on the futex (Drepper's "Futexes Are
+ * channels' short critical sections (every thread-safe kind) (internal; never
+ * included by a public header). Uncontended, lock is one compare-and-swap and
+ * unlock one exchange, both inline: a pthread mutex call costs about 30
+ * instructions each way (callgrind) with the same two locked instructions.
+ * Contended, it spins briefly, then sleeps on the futex (Drepper's "Futexes Are
  * Tricky", mutex 2: 0 free, 1 held, 2 held with sleepers). No user code
  * and no wake runs under a channel lock, so holds are a few hundred
  * instructions at most. Linux only, as the runtime is (epoll).
@@ -24,12 +24,21 @@ struct cfut__lock {
     _Atomic uint32_t word; /* 0 free, 1 held, 2 held and someone sleeps */
 };
 
-#define CFUT__LOCK_INIT                                                        \
-    {                                                                          \
-        0                                                                      \
-    }
+/* Initialises 'l', free. */
+static inline void
+cfut__lock_init(struct cfut__lock *l)
+{
+    atomic_init(&l->word, 0);
+}
 
-/* The contended paths (cfut_mpsc_sync.c). */
+/* Ends 'l' (free; nothing to release). */
+static inline void
+cfut__lock_destroy(struct cfut__lock *l)
+{
+    (void)l;
+}
+
+/* The contended paths (cfut_kind.c). */
 void cfut__lock_slow(struct cfut__lock *l);
 void cfut__unlock_wake(struct cfut__lock *l);
 

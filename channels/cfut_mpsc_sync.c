@@ -5,13 +5,9 @@
  * user callback runs under the lock. The count of senders is part of the
  * state (the last one wakes the receiver), so it stays under the lock.
  */
-#define _GNU_SOURCE
 #include "cfut_mpsc.h"
 
-#include <linux/futex.h>
 #include <stdint.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include "cfut_lock_int.h"
 #include "cfut_mpsc_core_int.h"
@@ -22,38 +18,6 @@ struct cfut__mpsc_sync {
 };
 
 #define HDR_SIZE CFUT__ALIGN_UP(sizeof(struct cfut__mpsc_sync), CFUT__MAX_ALIGN)
-
-/* ---- the lock's contended paths (cfut_lock_int.h) ---- */
-
-/* Spins this many times on a held lock before it sleeps on the futex. */
-#define SPINS 64
-
-void
-cfut__lock_slow(struct cfut__lock *l)
-{
-    for (int i = 0; i < SPINS; i++) {
-        uint32_t free = 0;
-        if (atomic_load_explicit(&l->word, memory_order_relaxed) == 0 &&
-            atomic_compare_exchange_weak_explicit(
-                &l->word, &free, 1, memory_order_acquire, memory_order_relaxed))
-            return;
-#if defined(__x86_64__) || defined(__i386__)
-        __builtin_ia32_pause();
-#endif
-    }
-    /* Held: mark it slept on (2) and sleep until an unlock wakes us; the
-     * lock taken this way stays marked, so its unlock wakes the next. */
-    while (atomic_exchange_explicit(&l->word, 2, memory_order_acquire) != 0)
-        (void)syscall(SYS_futex, (void *)&l->word, FUTEX_WAIT_PRIVATE, 2, NULL,
-                      NULL, 0);
-}
-
-void
-cfut__unlock_wake(struct cfut__lock *l)
-{
-    (void)syscall(SYS_futex, (void *)&l->word, FUTEX_WAKE_PRIVATE, 1, NULL,
-                  NULL, 0);
-}
 
 static inline struct cfut__mpsc_core *
 lock(struct cfut__mpsc_sync *s)
@@ -104,7 +68,7 @@ cfut_mpsc_sync_new(size_t msg_size, size_t capacity,
                                                  tx != NULL && rx != NULL, &rc);
     if (s == NULL)
         return rc;
-    atomic_init(&s->lock.word, 0);
+    cfut__lock_init(&s->lock);
     cfut__mpsc_core_init(&s->core, s, HDR_SIZE, msg_size, capacity, drop_msg);
     tx->shared = rx->shared = s;
     return CFUT_OK;
