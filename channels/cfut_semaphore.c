@@ -121,8 +121,14 @@ cfut_semaphore_permit_forget(struct cfut_semaphore_permit *permit)
     CFUT__KIND_DISPATCH(permit_end, permit->lock, permit, true);
 }
 
+/* A READY acquire future that holds nothing (see acquire_core()). */
+static const struct cfut_future_vtable acquire_done_vtable;
+
 /* Polls 'f' (with its kind's lock held); a permit in the output takes the
- * future's reference with it. */
+ * future's reference with it. When it is READY with the permits and holds
+ * no waker (an acquire that had room at its first poll), nothing is left
+ * for its drop: it switches to a vtable without one, so dropping it takes
+ * no lock and no call. */
 static inline enum cfut_poll
 acquire_core(struct cfut_semaphore_acquire *f, struct cfut_context *cx,
              void *out)
@@ -134,9 +140,12 @@ acquire_core(struct cfut_semaphore_acquire *f, struct cfut_context *cx,
     if (r == CFUT_READY) {
         o->status = status;
         o->permit = (struct cfut_semaphore_permit){0, NULL, NULL};
-        if (status == CFUT_OK)
+        if (status == CFUT_OK) {
             o->permit =
                 (struct cfut_semaphore_permit){f->waiter.n, f->shared, f->lock};
+            if (f->waiter.w.waker.vtable == NULL && !f->waiter.w.is_linked)
+                f->base.vtable = &acquire_done_vtable;
+        }
     }
     return r;
 }
@@ -155,6 +164,19 @@ CFUT__KIND_FUTURE(acquire, struct cfut_semaphore_acquire,
                   struct cfut__semaphore, CFUT__KIND_WAITER_LATER, acquire_core,
                   acquire_gone, sizeof(struct cfut_semaphore_acquired),
                   "semaphore_acquire", NULL)
+
+/* Polling a READY acquire again breaks the contract (debug builds abort
+ * before); it stays PENDING, like a terminated fuse. */
+static enum cfut_poll
+acquire_done_poll(struct cfut_future *fut, struct cfut_context *cx, void *out)
+{
+    (void)fut, (void)cx, (void)out;
+    return CFUT_PENDING;
+}
+
+static const struct cfut_future_vtable acquire_done_vtable = {
+    acquire_done_poll, NULL, sizeof(struct cfut_semaphore_acquired),
+    "semaphore_acquire", NULL};
 
 /* Initialises 'f' to acquire 'n' of 'c' (a reference of its own), of the
  * kind of 'm'. */
