@@ -23,7 +23,7 @@ _Static_assert(offsetof(output_probe, n_skipped) ==
  * its mutex; the ring follows. */
 struct broadcast_sync {
     struct cfut__broadcast core;
-    pthread_mutex_t lock;
+    struct cfut__lock lock;
 };
 
 #define HDR_LOCAL                                                              \
@@ -31,7 +31,7 @@ struct broadcast_sync {
 #define HDR_SYNC CFUT__ALIGN_UP(sizeof(struct broadcast_sync), CFUT__MAX_ALIGN)
 
 /* The lock of a thread-safe state (NULL for NULL: an empty handle). */
-static inline pthread_mutex_t *
+static inline struct cfut__lock *
 lock_of(struct cfut__broadcast *c)
 {
     return c != NULL ? &cfut_container_of(c, struct broadcast_sync, core)->lock
@@ -64,7 +64,7 @@ create(bool is_sync, size_t msg_size, size_t cap,
 }
 
 CFUT__KIND_INLINE int
-send(pthread_mutex_t *m, struct cfut__broadcast *c, const void *msg)
+send(struct cfut__lock *m, struct cfut__broadcast *c, const void *msg)
 {
     int rc;
     CFUT__KIND_CALL(m, k, c, rc = cfut__broadcast_send(c, msg, &k.batch));
@@ -73,7 +73,7 @@ send(pthread_mutex_t *m, struct cfut__broadcast *c, const void *msg)
 
 /* A receiver more; returns its position (the tail). */
 CFUT__KIND_INLINE uint64_t
-subscribe(pthread_mutex_t *m, struct cfut__broadcast *c)
+subscribe(struct cfut__lock *m, struct cfut__broadcast *c)
 {
     uint64_t next = 0;
     bool ok;
@@ -83,7 +83,7 @@ subscribe(pthread_mutex_t *m, struct cfut__broadcast *c)
 }
 
 CFUT__KIND_INLINE int
-try_recv(pthread_mutex_t *m, struct cfut__broadcast *c, uint64_t *next,
+try_recv(struct cfut__lock *m, struct cfut__broadcast *c, uint64_t *next,
          void *msg, uint64_t *n_skipped)
 {
     uint64_t skipped = 0;
@@ -96,7 +96,7 @@ try_recv(pthread_mutex_t *m, struct cfut__broadcast *c, uint64_t *next,
 }
 
 CFUT__KIND_INLINE uint64_t
-len(pthread_mutex_t *m, struct cfut__broadcast *c, uint64_t next)
+len(struct cfut__lock *m, struct cfut__broadcast *c, uint64_t next)
 {
     uint64_t n;
     CFUT__KIND_LOCKED(m, c, n = c->tail - next);
@@ -104,7 +104,7 @@ len(pthread_mutex_t *m, struct cfut__broadcast *c, uint64_t next)
 }
 
 CFUT__KIND_INLINE void
-receiver_drop(pthread_mutex_t *m, struct cfut__broadcast *c, uint64_t next)
+receiver_drop(struct cfut__lock *m, struct cfut__broadcast *c, uint64_t next)
 {
     CFUT__KIND_RELEASE(m, k, c, cfut__broadcast_receiver_gone(c, next),
                        cfut__kind_free);

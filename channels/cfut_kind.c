@@ -3,10 +3,14 @@
  * primitives (cfut_kind_int.h): unlock, then wake, a round at a time. Out
  * of line, so the local kind's inlined calls stay small.
  */
+#define _GNU_SOURCE
 #include "cfut_kind_int.h"
 
+#include <linux/futex.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #if CFUT_DEBUG_CHECKS
 _Thread_local char cfut__owner_token;
@@ -25,7 +29,7 @@ cfut__owner_fail(const struct cfut__owner *o)
 #endif
 
 void
-cfut__kind_finish_sync(pthread_mutex_t *m, struct cfut__wake_list *wl,
+cfut__kind_finish_sync(struct cfut__lock *m, struct cfut__wake_list *wl,
                        struct cfut_list *batch)
 {
     cfut__wake_list_detach(wl);
@@ -39,12 +43,44 @@ cfut__kind_finish_sync(pthread_mutex_t *m, struct cfut__wake_list *wl,
             w[n++] = cfut_waker_clone(&x->waker);
         }
         bool more = n == CFUT__KIND_WAKE_ROUND && !cfut_list_is_empty(batch);
-        pthread_mutex_unlock(m);
+        cfut__unlock(m);
         cfut__wake_list_run(wl);
         for (size_t i = 0; i < n; i++)
             cfut_waker_wake(&w[i]);
         if (!more)
             return;
-        pthread_mutex_lock(m);
+        cfut__lock(m);
     }
+}
+
+/* ---- the lock's contended paths (cfut_lock_int.h) ---- */
+
+/* Spins this many times on a held lock before it sleeps on the futex. */
+#define SPINS 64
+
+void
+cfut__lock_slow(struct cfut__lock *l)
+{
+    for (int i = 0; i < SPINS; i++) {
+        uint32_t free = 0;
+        if (atomic_load_explicit(&l->word, memory_order_relaxed) == 0 &&
+            atomic_compare_exchange_weak_explicit(
+                &l->word, &free, 1, memory_order_acquire, memory_order_relaxed))
+            return;
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#endif
+    }
+    /* Held: mark it slept on (2) and sleep until an unlock wakes us; the
+     * lock taken this way stays marked, so its unlock wakes the next. */
+    while (atomic_exchange_explicit(&l->word, 2, memory_order_acquire) != 0)
+        (void)syscall(SYS_futex, (void *)&l->word, FUTEX_WAIT_PRIVATE, 2, NULL,
+                      NULL, 0);
+}
+
+void
+cfut__unlock_wake(struct cfut__lock *l)
+{
+    (void)syscall(SYS_futex, (void *)&l->word, FUTEX_WAKE_PRIVATE, 1, NULL,
+                  NULL, 0);
 }

@@ -12,7 +12,7 @@
 #ifndef CFUT_KIND_INT_H
 #define CFUT_KIND_INT_H
 
-#include <pthread.h>
+#include "cfut_lock_int.h"
 #include <stddef.h>
 
 #include "cfut_count_int.h"
@@ -47,18 +47,18 @@
 
 /* Takes the lock 'm' (none in the local kind). */
 static inline void
-cfut__kind_lock(pthread_mutex_t *m)
+cfut__kind_lock(struct cfut__lock *m)
 {
     if (m != NULL)
-        pthread_mutex_lock(m);
+        cfut__lock(m);
 }
 
 /* Releases the lock 'm' (none in the local kind). */
 static inline void
-cfut__kind_unlock(pthread_mutex_t *m)
+cfut__kind_unlock(struct cfut__lock *m)
 {
     if (m != NULL)
-        pthread_mutex_unlock(m);
+        cfut__unlock(m);
 }
 
 /*
@@ -70,7 +70,7 @@ cfut__kind_unlock(pthread_mutex_t *m)
  * has left the batch by itself.
  * Context: with 'm' held; returns with it released.
  */
-void cfut__kind_finish_sync(pthread_mutex_t *m, struct cfut__wake_list *wl,
+void cfut__kind_finish_sync(struct cfut__lock *m, struct cfut__wake_list *wl,
                             struct cfut_list *batch);
 
 /*
@@ -81,7 +81,7 @@ void cfut__kind_finish_sync(pthread_mutex_t *m, struct cfut__wake_list *wl,
  * Context: with 'm' held; returns with it released.
  */
 static inline void
-cfut__kind_finish(pthread_mutex_t *m, struct cfut__wake_list *wl,
+cfut__kind_finish(struct cfut__lock *m, struct cfut__wake_list *wl,
                   struct cfut_list *batch)
 {
     if (m != NULL)
@@ -104,7 +104,7 @@ static const struct cfut__wake_list cfut__kind_wake_now = {
  * for the core to fill.
  */
 struct cfut__call {
-    pthread_mutex_t *m;
+    struct cfut__lock *m;
     struct cfut__wake_list *wl;      /* 'deferred', or the immediate list */
     struct cfut__wake_list deferred; /* the thread-safe kind's only */
     struct cfut_list batch;          /* waiters to wake at the end */
@@ -112,7 +112,7 @@ struct cfut__call {
 
 /* Begins a call on the state whose lock is 'm': takes the lock. */
 static inline void
-cfut__call_begin(struct cfut__call *k, pthread_mutex_t *m)
+cfut__call_begin(struct cfut__call *k, struct cfut__lock *m)
 {
     k->m = m;
     if (m != NULL) {
@@ -127,7 +127,7 @@ cfut__call_begin(struct cfut__call *k, pthread_mutex_t *m)
 }
 
 /* The lock of the call 'k' (NULL: the local kind). */
-static inline pthread_mutex_t *
+static inline struct cfut__lock *
 cfut__call_lock(const struct cfut__call *k)
 {
     return k->m;
@@ -193,7 +193,7 @@ cfut__call_end(struct cfut__call *k)
  * batch), and its waker is released (after unlocking, in the thread-safe
  * kind). */
 CFUT__KIND_INLINE void
-cfut__call_waiter_gone_in(pthread_mutex_t *m, struct cfut__waiter *w)
+cfut__call_waiter_gone_in(struct cfut__lock *m, struct cfut__waiter *w)
 {
     struct cfut__call k; /* (a waiter, not a state: no owner to check) */
     CFUT__KIND_NOT_EMPTY(w);
@@ -228,7 +228,7 @@ cfut__call_waiter_gone(void *lock, struct cfut__waiter *w)
  */
 #define CFUT__KIND_FUTURE(name, T, S, W, core, gone, size, label, size_fn)     \
     CFUT__KIND_INLINE enum cfut_poll name##_poll_in(                           \
-        pthread_mutex_t *m, T *f, struct cfut_context *cx, void *out)          \
+        struct cfut__lock *m, T *f, struct cfut_context *cx, void *out)        \
     {                                                                          \
         CFUT__KIND_OWNED(m, f->shared);                                        \
         cfut__kind_lock(m); /* (the state: never NULL, see _start) */          \
@@ -249,7 +249,7 @@ cfut__call_waiter_gone(void *lock, struct cfut__waiter *w)
     }                                                                          \
     static const struct cfut_future_vtable name##_vtable = {                   \
         name##_poll, name##_drop, size, label, size_fn};                       \
-    static void name##_start(T *f, pthread_mutex_t *m, S *c)                   \
+    static void name##_start(T *f, struct cfut__lock *m, S *c)                 \
     {                                                                          \
         CFUT_ASSERT(c != NULL, label ": on an empty handle");                  \
         cfut_future_init(&f->base, &name##_vtable);                            \
@@ -351,19 +351,19 @@ cfut__call_waiter_gone(void *lock, struct cfut__waiter *w)
 
 /* Initialises the lock 'm' of a new state (NULL: the local kind, none). */
 static inline void
-cfut__kind_lock_init(pthread_mutex_t *m)
+cfut__kind_lock_init(struct cfut__lock *m)
 {
     if (m != NULL)
-        pthread_mutex_init(m, NULL);
+        cfut__lock_init(m);
 }
 
 /* Frees a state's 'block' whose lock is 'm' (NULL: the local kind), once
  * nothing can reach it. */
 static inline void
-cfut__kind_free(pthread_mutex_t *m, void *block)
+cfut__kind_free(struct cfut__lock *m, void *block)
 {
     if (m != NULL)
-        pthread_mutex_destroy(m);
+        cfut__lock_destroy(m);
     cfut_free(block);
 }
 

@@ -127,13 +127,75 @@ cfut_mpsc_try_send_many(const struct cfut_mpsc_sender *tx, const void *msgs,
 
 /* ---- send future ---- */
 
+static enum cfut_poll send_poll(struct cfut_future *fut,
+                                struct cfut_context *cx, void *out);
+
+/* A READY send future has let go of the channel: nothing to drop. Polling
+ * it again breaks the contract (debug builds abort before); it stays
+ * PENDING, like a terminated fuse. */
+static enum cfut_poll
+send_done_poll(struct cfut_future *fut, struct cfut_context *cx, void *out)
+{
+    (void)fut, (void)cx, (void)out;
+    return CFUT_PENDING;
+}
+
+static const struct cfut_future_vtable send_done_vtable = {
+    send_done_poll, NULL, sizeof(int), "mpsc_send", NULL};
+
+/* The end of a READY poll: the future lets go of the channel. Out of line:
+ * the fast path calls it only for the last sender. */
+static __attribute__((noinline)) void
+send_finish(struct cfut_mpsc_send *f, struct cfut__mpsc *s)
+{
+    f->base.vtable = &send_done_vtable;
+    f->shared = NULL;
+    if (cfut__mpsc_sender_gone(&s->core, CFUT__WAKE_NOW))
+        free_state(s);
+}
+
+/* Every poll but the fast path's, out of line so that the fast path needs
+ * no stack frame. */
+static __attribute__((noinline)) enum cfut_poll
+send_poll_slow(struct cfut_mpsc_send *f, struct cfut_context *cx, int *out)
+{
+    struct cfut__mpsc *s = f->shared;
+    if (cfut__mpsc_send_poll(core_of(s), &f->waiter, f->msg, cx, CFUT__WAKE_NOW,
+                             out) == CFUT_PENDING)
+        return CFUT_PENDING;
+    send_finish(f, s);
+    return CFUT_READY;
+}
+
+/*
+ * The poll. The fast path (cfut__mpsc_send_is_fast(): room, nobody
+ * waiting, never waited) queues and is READY with no waker traffic. READY
+ * releases the future's count of senders at once (when it is the last, the
+ * receiver is woken to see the end, and the state is freed if the receiver
+ * is gone too) and switches to a vtable with no drop, so that
+ * cfut_future_drop() of a finished send is a load and a test.
+ */
 static enum cfut_poll
 send_poll(struct cfut_future *fut, struct cfut_context *cx, void *out)
 {
     struct cfut_mpsc_send *f =
         cfut_container_of(fut, struct cfut_mpsc_send, base);
-    return cfut__mpsc_send_poll(core_of(f->shared), &f->waiter, f->msg, cx,
-                                CFUT__WAKE_NOW, out);
+    struct cfut__mpsc *s = f->shared;
+    struct cfut__mpsc_core *c = core_of(s);
+    if (!cfut__mpsc_send_is_fast(c, &f->waiter) || c->cap == 0)
+        return send_poll_slow(f, cx, out);
+    if (!cfut_context_consume_budget(cx))
+        return CFUT_PENDING;
+    cfut__mpsc_push(c, f->msg, CFUT__WAKE_NOW);
+    *(int *)out = CFUT_OK;
+    if (__builtin_expect(c->n_senders == 1, 0)) /* the last sender */
+        send_finish(f, s);
+    else {
+        c->n_senders--;
+        f->base.vtable = &send_done_vtable;
+        f->shared = NULL;
+    }
+    return CFUT_READY;
 }
 
 static void
@@ -211,21 +273,36 @@ cfut_mpsc_poll_recv_many(struct cfut_mpsc_receiver *rx, struct cfut_context *cx,
     return r;
 }
 
+/* The receiver's poll: the fast path (a message, no sender waiting: no
+ * permit to hand, so no wake list to build), else the core's poll. */
+static inline enum cfut_poll
+poll_recv(struct cfut__mpsc_core *c, struct cfut_context *cx, void *out)
+{
+    if (!cfut__mpsc_recv_is_fast(c))
+        return cfut__mpsc_poll_recv(c, cx, out, CFUT__WAKE_NOW);
+    if (!cfut_context_consume_budget(cx))
+        return CFUT_PENDING;
+    *(int *)out = CFUT_OK;
+    cfut__copy((unsigned char *)out + CFUT_MPSC_VALUE_OFFSET,
+               cfut__mpsc_shift(c), c->msg_size);
+    return CFUT_READY;
+}
+
 enum cfut_poll
 cfut_mpsc_poll_recv(struct cfut_mpsc_receiver *rx, struct cfut_context *cx,
                     void *out)
 {
     CFUT_DEBUG_ASSERT(rx->shared != NULL,
                       "mpsc: poll_recv on an empty receiver");
-    return cfut__mpsc_poll_recv(core_of(rx->shared), cx, out, CFUT__WAKE_NOW);
+    return poll_recv(core_of(rx->shared), cx, out);
 }
 
 static enum cfut_poll
 recv_poll(struct cfut_future *fut, struct cfut_context *cx, void *out)
 {
-    return cfut__mpsc_poll_recv(
+    return poll_recv(
         core_of(cfut_container_of(fut, struct cfut_mpsc_recv, base)->shared),
-        cx, out, CFUT__WAKE_NOW);
+        cx, out);
 }
 
 static void

@@ -78,8 +78,13 @@ CFUT_CHANNEL_HANDLE(cfut_mpsc_sync_receiver, cfut__mpsc_sync);
  * pinned from its first poll until drop, since the wait list points to it):
  * READY with an int status once the message is queued
  * (CFUT_OK) or the receiver is gone (CFUT_ECLOSED; the caller's buffer
- * still owns the message). While it lives it counts as a sender.
- * Cancel-safe: dropping it before READY queues nothing, unlinks it from the
+ * still owns the message). It counts as a sender until it is READY or
+ * dropped: READY lets go of the channel at once (when it was the last
+ * sender, the receiver is woken to drain and see CFUT_ECLOSED), and
+ * dropping a READY send future touches nothing (it may outlive the
+ * channel). The first poll of a send that finds room (nobody waiting, a
+ * free slot, or any unbounded channel) queues at once and registers no
+ * waker. Cancel-safe: dropping it before READY queues nothing, unlinks it from the
  * wait list, releases its waker and hands capacity reserved for it to the
  * next waiting sender.
  */

@@ -325,6 +325,24 @@ cfut__mpsc_unwait(struct cfut__mpsc_core *c, struct cfut__mpsc_waiter *w)
 }
 
 /*
+ * Tells whether a send future's poll takes the fast path: it never waited
+ * (so it holds no waker and no permit), the receiver is there, and there
+ * is room with nobody waiting ahead. It then only spends budget and
+ * queues (cfut__mpsc_push_room()), with no waker traffic.
+ */
+static inline bool
+cfut__mpsc_send_is_fast(const struct cfut__mpsc_core *c,
+                        const struct cfut__mpsc_waiter *w)
+{
+    bool fast =
+        __builtin_expect(!(w->is_waiting | w->has_permit | c->rx_closed), 1) &&
+        cfut__mpsc_has_room(c);
+    CFUT_DEBUG_ASSERT(!fast || w->waker.vtable == NULL,
+                      "mpsc: a waker on a send future that never waited");
+    return fast;
+}
+
+/*
  * The send future's poll, for its waiter 'w' and message 'msg'. States:
  * the receiver is gone (READY, CFUT_ECLOSED); a permit was handed over
  * (READY, queued into the reserved slot); not waiting, and there is room
@@ -338,6 +356,12 @@ cfut__mpsc_send_poll(struct cfut__mpsc_core *c, struct cfut__mpsc_waiter *w,
                      const void *msg, struct cfut_context *cx,
                      struct cfut__wake_list *wl, int *status)
 {
+    if (cfut__mpsc_send_is_fast(c, w)) {
+        if (!cfut_context_consume_budget(cx))
+            return CFUT_PENDING;
+        *status = cfut__mpsc_push_room(c, msg, wl);
+        return CFUT_READY;
+    }
     int rc = CFUT_OK;
     if (c->rx_closed) {
         cfut__mpsc_unwait(c, w);
@@ -345,10 +369,6 @@ cfut__mpsc_send_poll(struct cfut__mpsc_core *c, struct cfut__mpsc_waiter *w,
     } else if (w->has_permit) {
         cfut__mpsc_unwait(c, w);
         cfut__mpsc_push(c, msg, wl);
-    } else if (!w->is_waiting && cfut__mpsc_has_room(c)) {
-        if (!cfut_context_consume_budget(cx))
-            return CFUT_PENDING;
-        rc = cfut__mpsc_push_room(c, msg, wl);
     } else {
         cfut_waker_register(&w->waker, cx->waker);
         if (!w->is_waiting) {
@@ -485,6 +505,18 @@ cfut__mpsc_try_recv(struct cfut__mpsc_core *c, void *msg,
         return CFUT_OK;
     }
     return c->n_senders == 0 ? CFUT_ECLOSED : CFUT_EAGAIN;
+}
+
+/*
+ * The receiver's fast path, for the local kind: a message is queued and no
+ * sender waits, so taking it hands no permit and needs no wake list (the
+ * caller then spends budget, writes CFUT_OK and copies cfut__mpsc_shift()
+ * out). Everything else goes through cfut__mpsc_poll_recv().
+ */
+static inline bool
+cfut__mpsc_recv_is_fast(const struct cfut__mpsc_core *c)
+{
+    return c->len != 0 && cfut_list_is_empty(&c->waiters);
 }
 
 /*

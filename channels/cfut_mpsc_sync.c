@@ -7,13 +7,13 @@
  */
 #include "cfut_mpsc.h"
 
-#include <pthread.h>
 #include <stdint.h>
 
+#include "cfut_lock_int.h"
 #include "cfut_mpsc_core_int.h"
 
 struct cfut__mpsc_sync {
-    pthread_mutex_t lock;        /* first: its address is the block's */
+    struct cfut__lock lock;      /* cfut_lock_int.h */
     struct cfut__mpsc_core core; /* guarded by 'lock' */
 };
 
@@ -22,7 +22,7 @@ struct cfut__mpsc_sync {
 static inline struct cfut__mpsc_core *
 lock(struct cfut__mpsc_sync *s)
 {
-    pthread_mutex_lock(&s->lock);
+    cfut__lock(&s->lock);
     return &s->core;
 }
 
@@ -35,10 +35,9 @@ unlock_finish(struct cfut__mpsc_sync *s, struct cfut__wake_list *wl,
               bool unreferenced)
 {
     cfut__wake_list_detach(wl);
-    pthread_mutex_unlock(&s->lock);
+    cfut__unlock(&s->lock);
     cfut__wake_list_run(wl);
     if (unreferenced) {
-        pthread_mutex_destroy(&s->lock);
         cfut__mpsc_core_deinit(&s->core);
         cfut_free(s);
     }
@@ -51,7 +50,7 @@ add_sender(const struct cfut_mpsc_sync_sender *tx)
 {
     CFUT_ASSERT(tx->shared != NULL, "mpsc: an empty sender");
     bool ok = cfut__count_up(&lock(tx->shared)->n_senders);
-    pthread_mutex_unlock(&tx->shared->lock);
+    cfut__unlock(&tx->shared->lock);
     CFUT_ASSERT(ok, "mpsc: too many senders");
     return tx->shared;
 }
@@ -69,7 +68,7 @@ cfut_mpsc_sync_new(size_t msg_size, size_t capacity,
                                                  tx != NULL && rx != NULL, &rc);
     if (s == NULL)
         return rc;
-    pthread_mutex_init(&s->lock, NULL);
+    cfut__lock_init(&s->lock);
     cfut__mpsc_core_init(&s->core, s, HDR_SIZE, msg_size, capacity, drop_msg);
     tx->shared = rx->shared = s;
     return CFUT_OK;
@@ -99,7 +98,7 @@ cfut_mpsc_sync_sender_is_closed(const struct cfut_mpsc_sync_sender *tx)
 {
     CFUT_ASSERT(tx->shared != NULL, "mpsc: is_closed on an empty sender");
     bool closed = lock(tx->shared)->rx_closed;
-    pthread_mutex_unlock(&tx->shared->lock);
+    cfut__unlock(&tx->shared->lock);
     return closed;
 }
 
@@ -131,6 +130,25 @@ cfut_mpsc_sync_try_send_many(const struct cfut_mpsc_sync_sender *tx,
 
 /* ---- send future ---- */
 
+/* A READY send future has let go of the channel: nothing to drop. Polling
+ * it again breaks the contract (debug builds abort before); it stays
+ * PENDING, like a terminated fuse. */
+static enum cfut_poll
+send_done_poll(struct cfut_future *fut, struct cfut_context *cx, void *out)
+{
+    (void)fut, (void)cx, (void)out;
+    return CFUT_PENDING;
+}
+
+static const struct cfut_future_vtable send_done_vtable = {
+    send_done_poll, NULL, sizeof(int), "mpsc_sync_send", NULL};
+
+/*
+ * The poll, under one lock: READY also releases the future's count of
+ * senders in the same critical section (the last one wakes the receiver)
+ * and switches to a vtable with no drop, so that dropping a finished send
+ * takes no lock at all.
+ */
 static enum cfut_poll
 send_poll(struct cfut_future *fut, struct cfut_context *cx, void *out)
 {
@@ -138,9 +156,16 @@ send_poll(struct cfut_future *fut, struct cfut_context *cx, void *out)
         cfut_container_of(fut, struct cfut_mpsc_sync_send, base);
     struct cfut__mpsc_sync *s = f->shared;
     struct cfut__wake_list wl = CFUT__WAKE_LIST_DEFERRED;
+    struct cfut__mpsc_core *c = lock(s);
     enum cfut_poll r =
-        cfut__mpsc_send_poll(lock(s), &f->waiter, f->msg, cx, &wl, out);
-    unlock_finish(s, &wl, false);
+        cfut__mpsc_send_poll(c, &f->waiter, f->msg, cx, &wl, out);
+    bool unreferenced = false;
+    if (r == CFUT_READY) {
+        unreferenced = cfut__mpsc_sender_gone(c, &wl);
+        f->base.vtable = &send_done_vtable;
+        f->shared = NULL;
+    }
+    unlock_finish(s, &wl, unreferenced);
     return r;
 }
 
@@ -217,7 +242,7 @@ unlock_hand_permits(struct cfut__mpsc_sync *s)
     while (n < CFUT_MPSC_SYNC_BATCH_WAKES &&
            cfut__mpsc_permit_next(&s->core, &woken[n]))
         n++;
-    pthread_mutex_unlock(&s->lock);
+    cfut__unlock(&s->lock);
     for (size_t i = 0; i < n; i++)
         cfut_waker_wake(&woken[i]);
 }
@@ -299,7 +324,7 @@ cfut_mpsc_sync_recv_init(struct cfut_mpsc_sync_recv *f,
 {
     CFUT_ASSERT(rx->shared != NULL, "mpsc: recv on an empty receiver");
     bool first = cfut__mpsc_recv_begin(lock(rx->shared));
-    pthread_mutex_unlock(&rx->shared->lock);
+    cfut__unlock(&rx->shared->lock);
     CFUT_ASSERT(first, "mpsc: a recv future is already alive");
     cfut_future_init(&f->base, &recv_vtable);
     f->shared = rx->shared;
@@ -309,7 +334,7 @@ size_t
 cfut_mpsc_sync_len(const struct cfut_mpsc_sync_receiver *rx)
 {
     size_t n = lock(rx->shared)->len;
-    pthread_mutex_unlock(&rx->shared->lock);
+    cfut__unlock(&rx->shared->lock);
     return n;
 }
 

@@ -8,7 +8,7 @@
  */
 #include "cfut_oneshot.h"
 
-#include <pthread.h>
+#include "cfut_lock_int.h"
 #include <stdatomic.h>
 #include <stdint.h>
 
@@ -16,7 +16,7 @@
 #include "cfut_oneshot_int.h"
 
 struct cfut__oneshot_sync {
-    pthread_mutex_t lock;           /* first: its address is the block's */
+    struct cfut__lock lock;         /* first: its address is the block's */
     struct cfut__oneshot_core core; /* guarded by 'lock' */
     atomic_uint refs; /* sender + receiver + closed future (+ storage) */
     /*
@@ -46,14 +46,14 @@ slot(struct cfut__oneshot_sync *s)
 static inline struct cfut__oneshot_core *
 lock(struct cfut__oneshot_sync *s)
 {
-    pthread_mutex_lock(&s->lock);
+    cfut__lock(&s->lock);
     return &s->core;
 }
 
 static inline void
 unlock(struct cfut__oneshot_sync *s)
 {
-    pthread_mutex_unlock(&s->lock);
+    cfut__unlock(&s->lock);
 }
 
 /* Unlocks 's' and wakes what 'wl' holds, keeping the reference. */
@@ -71,7 +71,7 @@ release(struct cfut__oneshot_sync *s)
 {
     if (atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1)
         return;
-    pthread_mutex_destroy(&s->lock);
+    cfut__lock_destroy(&s->lock);
     cfut__free_small(s, HDR_SIZE + s->core.value_size);
 }
 
@@ -141,7 +141,7 @@ setup(void *block, bool in_storage, size_t value_size,
       struct cfut_oneshot_sync_receiver *rx)
 {
     struct cfut__oneshot_sync *s = block;
-    pthread_mutex_init(&s->lock, NULL);
+    cfut__lock_init(&s->lock);
     cfut__oneshot_core_init(&s->core, true, value_size, drop_value);
     atomic_init(&s->refs, in_storage ? 3 : 2);
     s->in_storage = in_storage;

@@ -16,11 +16,11 @@
  * its mutex. */
 struct semaphore_sync {
     struct cfut__semaphore core;
-    pthread_mutex_t lock;
+    struct cfut__lock lock;
 };
 
 /* The lock of a thread-safe state (NULL for NULL: an empty handle). */
-static inline pthread_mutex_t *
+static inline struct cfut__lock *
 lock_of(struct cfut__semaphore *c)
 {
     return c != NULL ? &cfut_container_of(c, struct semaphore_sync, core)->lock
@@ -49,7 +49,7 @@ create(bool is_sync, size_t permits, bool has_handle, int *rc)
 }
 
 CFUT__KIND_INLINE void
-handle_drop(pthread_mutex_t *m, struct cfut__semaphore *c)
+handle_drop(struct cfut__lock *m, struct cfut__semaphore *c)
 {
     CFUT__KIND_RELEASE(m, k, c, cfut__semaphore_unref(c), cfut__kind_free);
 }
@@ -57,7 +57,7 @@ handle_drop(pthread_mutex_t *m, struct cfut__semaphore *c)
 /* try_acquire: 0 with 'n' permits in '*permit' (which holds a reference),
  * or the error with '*permit' untouched. */
 CFUT__KIND_INLINE int
-try_acquire(pthread_mutex_t *m, struct cfut__semaphore *c, size_t n,
+try_acquire(struct cfut__lock *m, struct cfut__semaphore *c, size_t n,
             struct cfut_semaphore_permit *permit)
 {
     int rc;
@@ -70,7 +70,7 @@ try_acquire(pthread_mutex_t *m, struct cfut__semaphore *c, size_t n,
 /* A permit of the kind of 'm' goes: its permits given back, or with
  * 'forget', gone for good. */
 CFUT__KIND_INLINE void
-permit_end(pthread_mutex_t *m, struct cfut_semaphore_permit *permit,
+permit_end(struct cfut__lock *m, struct cfut_semaphore_permit *permit,
            bool forget)
 {
     struct cfut__semaphore *c = permit->shared;
@@ -85,7 +85,7 @@ permit_end(pthread_mutex_t *m, struct cfut_semaphore_permit *permit,
 }
 
 CFUT__KIND_INLINE int
-add(pthread_mutex_t *m, struct cfut__semaphore *c, size_t n)
+add(struct cfut__lock *m, struct cfut__semaphore *c, size_t n)
 {
     int rc;
     CFUT__KIND_CALL(m, k, c, rc = cfut__semaphore_add(c, n, &k.batch));
@@ -93,14 +93,14 @@ add(pthread_mutex_t *m, struct cfut__semaphore *c, size_t n)
 }
 
 CFUT__KIND_INLINE void
-close_sem(pthread_mutex_t *m, struct cfut__semaphore *c)
+close_sem(struct cfut__lock *m, struct cfut__semaphore *c)
 {
     CFUT__KIND_CALL(m, k, c, cfut__semaphore_close(c, &k.batch));
 }
 
 /* Reads the count available. */
 CFUT__KIND_INLINE size_t
-available(pthread_mutex_t *m, const struct cfut__semaphore *c)
+available(struct cfut__lock *m, const struct cfut__semaphore *c)
 {
     size_t v;
     CFUT__KIND_LOCKED(m, c, v = c->available);
@@ -121,8 +121,14 @@ cfut_semaphore_permit_forget(struct cfut_semaphore_permit *permit)
     CFUT__KIND_DISPATCH(permit_end, permit->lock, permit, true);
 }
 
+/* A READY acquire future that holds nothing (see acquire_core()). */
+static const struct cfut_future_vtable acquire_done_vtable;
+
 /* Polls 'f' (with its kind's lock held); a permit in the output takes the
- * future's reference with it. */
+ * future's reference with it. When it is READY with the permits and holds
+ * no waker (an acquire that had room at its first poll), nothing is left
+ * for its drop: it switches to a vtable without one, so dropping it takes
+ * no lock and no call. */
 static inline enum cfut_poll
 acquire_core(struct cfut_semaphore_acquire *f, struct cfut_context *cx,
              void *out)
@@ -134,16 +140,19 @@ acquire_core(struct cfut_semaphore_acquire *f, struct cfut_context *cx,
     if (r == CFUT_READY) {
         o->status = status;
         o->permit = (struct cfut_semaphore_permit){0, NULL, NULL};
-        if (status == CFUT_OK)
+        if (status == CFUT_OK) {
             o->permit =
                 (struct cfut_semaphore_permit){f->waiter.n, f->shared, f->lock};
+            if (f->waiter.w.waker.vtable == NULL && !f->waiter.w.is_linked)
+                f->base.vtable = &acquire_done_vtable;
+        }
     }
     return r;
 }
 
 /* The future goes: its place and its permits, then its reference. */
 CFUT__KIND_INLINE void
-acquire_gone(pthread_mutex_t *m, struct cfut_semaphore_acquire *f)
+acquire_gone(struct cfut__lock *m, struct cfut_semaphore_acquire *f)
 {
     struct cfut__semaphore *c = f->shared;
     CFUT__KIND_RELEASE(
@@ -156,10 +165,23 @@ CFUT__KIND_FUTURE(acquire, struct cfut_semaphore_acquire,
                   acquire_gone, sizeof(struct cfut_semaphore_acquired),
                   "semaphore_acquire", NULL)
 
+/* Polling a READY acquire again breaks the contract (debug builds abort
+ * before); it stays PENDING, like a terminated fuse. */
+static enum cfut_poll
+acquire_done_poll(struct cfut_future *fut, struct cfut_context *cx, void *out)
+{
+    (void)fut, (void)cx, (void)out;
+    return CFUT_PENDING;
+}
+
+static const struct cfut_future_vtable acquire_done_vtable = {
+    acquire_done_poll, NULL, sizeof(struct cfut_semaphore_acquired),
+    "semaphore_acquire", NULL};
+
 /* Initialises 'f' to acquire 'n' of 'c' (a reference of its own), of the
  * kind of 'm'. */
 static void
-acquire_init(struct cfut_semaphore_acquire *f, pthread_mutex_t *m,
+acquire_init(struct cfut_semaphore_acquire *f, struct cfut__lock *m,
              struct cfut__semaphore *c, size_t n)
 {
     CFUT__KIND_LOCKED(m, c, c->refs++); /* never full: cfut__count_up_size() */

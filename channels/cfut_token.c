@@ -16,12 +16,12 @@
  * tree's lock, and in a root the mutex itself. */
 struct token_sync {
     struct cfut__token core;
-    pthread_mutex_t *lock;       /* the root's 'root_lock' */
-    pthread_mutex_t root_lock[]; /* a root's state only */
+    struct cfut__lock *lock;       /* the root's 'root_lock' */
+    struct cfut__lock root_lock[]; /* a root's state only */
 };
 
 /* The tree lock of a thread-safe state (NULL for NULL: an empty handle). */
-static inline pthread_mutex_t *
+static inline struct cfut__lock *
 lock_of(const struct cfut__token *c)
 {
     return c != NULL ? cfut_container_of(c, struct token_sync, core)->lock
@@ -48,7 +48,7 @@ release_end(struct cfut__call *k, struct cfut__token *c)
 
 /* Drops a handle's reference to 'c'. */
 CFUT__KIND_INLINE void
-release(pthread_mutex_t *m, struct cfut__token *c)
+release(struct cfut__lock *m, struct cfut__token *c)
 {
     struct cfut__call k;
     cfut__call_begin(&k, m);
@@ -57,7 +57,7 @@ release(pthread_mutex_t *m, struct cfut__token *c)
 
 /* Links a new state 'c' under 'parent' (NULL: a root) with one reference. */
 CFUT__KIND_INLINE void
-link_state(pthread_mutex_t *m, struct cfut__token *c,
+link_state(struct cfut__lock *m, struct cfut__token *c,
            struct cfut__token *parent)
 {
     bool ok;
@@ -66,7 +66,7 @@ link_state(pthread_mutex_t *m, struct cfut__token *c,
 }
 
 CFUT__KIND_INLINE void
-cancel(pthread_mutex_t *m, struct cfut__token *c)
+cancel(struct cfut__lock *m, struct cfut__token *c)
 {
     CFUT__KIND_CALL(m, k, c, cfut__token_cancel(c, &k.batch));
 }
@@ -85,7 +85,7 @@ cancelled_core(struct cfut_token_cancelled *f, struct cfut_context *cx,
 /* The future goes: off the wait list, its waker released, then its
  * reference. */
 CFUT__KIND_INLINE void
-cancelled_gone(pthread_mutex_t *m, struct cfut_token_cancelled *f)
+cancelled_gone(struct cfut__lock *m, struct cfut_token_cancelled *f)
 {
     struct cfut__call k;
     cfut__call_begin(&k, m);
@@ -119,7 +119,7 @@ make(bool is_sync, struct cfut__token *parent, struct cfut__token **out)
         return CFUT_OK;
     }
     size_t size = sizeof(struct token_sync) +
-                  (parent == NULL ? sizeof(pthread_mutex_t) : 0);
+                  (parent == NULL ? sizeof(struct cfut__lock) : 0);
     struct token_sync *s = cfut_alloc(size);
     if (s == NULL)
         return CFUT_ENOMEM;
@@ -127,7 +127,7 @@ make(bool is_sync, struct cfut__token *parent, struct cfut__token **out)
         s->lock = lock_of(parent);
     } else {
         s->lock = s->root_lock;
-        pthread_mutex_init(s->lock, NULL);
+        cfut__lock_init(s->lock);
     }
     link_state(s->lock, &s->core, parent);
     *out = &s->core;

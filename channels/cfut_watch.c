@@ -17,14 +17,14 @@
  * its mutex; the slots follow. */
 struct watch_sync {
     struct cfut__watch core;
-    pthread_mutex_t lock;
+    struct cfut__lock lock;
 };
 
 #define HDR_LOCAL CFUT__ALIGN_UP(sizeof(struct cfut__watch), CFUT__MAX_ALIGN)
 #define HDR_SYNC CFUT__ALIGN_UP(sizeof(struct watch_sync), CFUT__MAX_ALIGN)
 
 /* The lock of a thread-safe state (NULL for NULL: an empty handle). */
-static inline pthread_mutex_t *
+static inline struct cfut__lock *
 lock_of(const struct cfut__watch *c)
 {
     return c != NULL ? &cfut_container_of(c, struct watch_sync, core)->lock
@@ -58,14 +58,14 @@ create(bool is_sync, size_t value_size, const void *initial,
 
 /* Frees 'c' (no lock held: nothing else can reach it). */
 static inline void
-free_state(pthread_mutex_t *m, struct cfut__watch *c)
+free_state(struct cfut__lock *m, struct cfut__watch *c)
 {
     cfut__watch_core_deinit(c);
     cfut__kind_free(m, c);
 }
 
 CFUT__KIND_INLINE int
-send(pthread_mutex_t *m, struct cfut__watch *c, const void *value)
+send(struct cfut__lock *m, struct cfut__watch *c, const void *value)
 {
     int rc;
     cfut__watch_stage(c, value); /* the idle slot: the sender's alone */
@@ -78,7 +78,7 @@ send(pthread_mutex_t *m, struct cfut__watch *c, const void *value)
 /* A receiver of 'c' more, that has seen version '*seen' (the current one
  * when 'seen' is NULL); returns the version it has seen. */
 CFUT__KIND_INLINE uint64_t
-add_receiver(pthread_mutex_t *m, struct cfut__watch *c, const uint64_t *seen)
+add_receiver(struct cfut__lock *m, struct cfut__watch *c, const uint64_t *seen)
 {
     uint64_t v;
     CFUT__KIND_COUNT_UP(m, c, cfut__count_up, n_receivers,
@@ -88,7 +88,7 @@ add_receiver(pthread_mutex_t *m, struct cfut__watch *c, const uint64_t *seen)
 }
 
 CFUT__KIND_INLINE void
-receiver_drop(pthread_mutex_t *m, struct cfut__watch *c)
+receiver_drop(struct cfut__lock *m, struct cfut__watch *c)
 {
     CFUT__KIND_RELEASE(m, k, c, cfut__watch_receiver_gone(c), free_state);
 }
@@ -96,7 +96,7 @@ receiver_drop(pthread_mutex_t *m, struct cfut__watch *c)
 /* Copies the current value to 'out' and marks it seen in '*seen';
  * returns its version. */
 CFUT__KIND_INLINE uint64_t
-get(pthread_mutex_t *m, struct cfut__watch *c, void *out, uint64_t *seen)
+get(struct cfut__lock *m, struct cfut__watch *c, void *out, uint64_t *seen)
 {
     uint64_t v;
     CFUT__KIND_LOCKED(m, c, v = cfut__watch_get(c, out, seen));
@@ -105,7 +105,7 @@ get(pthread_mutex_t *m, struct cfut__watch *c, void *out, uint64_t *seen)
 
 /* Tells whether a version newer than 'seen' is there. */
 CFUT__KIND_INLINE bool
-is_newer(pthread_mutex_t *m, const struct cfut__watch *c, uint64_t seen)
+is_newer(struct cfut__lock *m, const struct cfut__watch *c, uint64_t seen)
 {
     bool newer;
     CFUT__KIND_LOCKED(m, c, newer = c->version != seen);
@@ -113,7 +113,7 @@ is_newer(pthread_mutex_t *m, const struct cfut__watch *c, uint64_t seen)
 }
 
 CFUT__KIND_INLINE bool
-is_closed(pthread_mutex_t *m, struct cfut__watch *c)
+is_closed(struct cfut__lock *m, struct cfut__watch *c)
 {
     bool closed;
     CFUT__KIND_LOCKED(m, c, closed = c->n_receivers == 0);

@@ -321,6 +321,87 @@ START_TEST(test_mpsc_last_sender_drop_wakes_a_waiting_receiver)
 }
 END_TEST
 
+/*
+ * A send future that is READY has let go of the channel: it no longer
+ * counts as a sender (the last one wakes the parked receiver, which drains
+ * and sees CFUT_ECLOSED before the future is dropped), its first poll
+ * registers no waker, and dropping it afterwards touches nothing, even
+ * once the state is freed (ASan and the allocator's count check that).
+ */
+START_TEST(test_mpsc_a_ready_send_future_lets_go_of_the_channel)
+{
+    const struct mkind *k = &kinds[_i % 2];
+    union mtx tx;
+    union mrx rx;
+    ck_assert_int_eq(k->make(sizeof(uint64_t), 4, NULL, &tx, &rx), CFUT_OK);
+    struct testkit_waker tw, sw;
+    struct cfut_waker w = testkit_waker_init(&tw);
+    struct cfut_waker ws = testkit_waker_init(&sw);
+    out_u64 out = {0, 0};
+    union mrecv r;
+    k->recv_init(&r, &rx);
+    ck_assert_int_eq(testkit_poll(&r.base, &w, &out), CFUT_PENDING);
+
+    uint64_t v = 7;
+    union msend f;
+    k->send_init(&f, &tx, &v);
+    k->sender_drop(&tx); /* the send future is the last sender */
+    ck_assert_int_eq(testkit_waker_n_wakes(&tw), 0);
+    int st = -1;
+    ck_assert_int_eq(testkit_poll(&f.base, &ws, &st), CFUT_READY);
+    ck_assert_int_eq(st, CFUT_OK);
+    ck_assert_int_eq(atomic_load(&sw.clones), 0); /* the fast path */
+    ck_assert_int_ge(testkit_waker_n_wakes(&tw), 1);
+
+    ck_assert_int_eq(testkit_poll(&r.base, &w, &out), CFUT_READY);
+    ck_assert_int_eq(out.status, CFUT_OK);
+    ck_assert_uint_eq(out.value, 7);
+    cfut_future_drop(&r.base);
+    ck_assert_int_eq(k->try_recv(&rx, &out.value), CFUT_ECLOSED);
+    if (_i >= 2) { /* the receiver goes first: the state is freed now */
+        k->receiver_drop(&rx);
+        cfut_future_drop(&f.base);
+    } else {
+        cfut_future_drop(&f.base);
+        k->receiver_drop(&rx);
+    }
+}
+END_TEST
+
+/*
+ * A send future that waited for capacity and is READY through its permit
+ * lets go of the channel the same way: the receiver sees CFUT_ECLOSED
+ * after draining, with the future not yet dropped.
+ */
+START_TEST(test_mpsc_a_send_ready_after_waiting_lets_go_of_the_channel)
+{
+    const struct mkind *k = &kinds[_i];
+    union mtx tx;
+    union mrx rx;
+    ck_assert_int_eq(k->make(sizeof(uint64_t), 1, NULL, &tx, &rx), CFUT_OK);
+    struct testkit_waker sw;
+    struct cfut_waker ws = testkit_waker_init(&sw);
+    uint64_t a = 1, b = 2, got = 0;
+    ck_assert_int_eq(k->try_send(&tx, &a), CFUT_OK);
+    union msend f;
+    k->send_init(&f, &tx, &b);
+    k->sender_drop(&tx);
+    int st = -1;
+    ck_assert_int_eq(testkit_poll(&f.base, &ws, &st), CFUT_PENDING);
+    ck_assert_int_eq(k->try_recv(&rx, &got), CFUT_OK);
+    ck_assert_uint_eq(got, 1);
+    ck_assert_int_eq(testkit_waker_n_wakes(&sw), 1);
+    ck_assert_int_eq(testkit_poll(&f.base, &ws, &st), CFUT_READY);
+    ck_assert_int_eq(st, CFUT_OK);
+    ck_assert_int_eq(atomic_load(&sw.refs), 0);
+    ck_assert_int_eq(k->try_recv(&rx, &got), CFUT_OK);
+    ck_assert_uint_eq(got, 2);
+    ck_assert_int_eq(k->try_recv(&rx, &got), CFUT_ECLOSED);
+    k->receiver_drop(&rx);
+    cfut_future_drop(&f.base);
+}
+END_TEST
+
 START_TEST(test_mpsc_receiver_drop_frees_queued_messages_and_fails_sends)
 {
     const struct mkind *k = &kinds[_i & 1];
@@ -1070,6 +1151,10 @@ mpsc_suite(void)
         tc, test_mpsc_dropped_send_future_releases_capacity_and_unlinks, 0, 2);
     tcase_add_loop_test(tc, test_mpsc_dropped_recv_future_loses_no_message, 0,
                         2);
+    tcase_add_loop_test(
+        tc, test_mpsc_a_ready_send_future_lets_go_of_the_channel, 0, 4);
+    tcase_add_loop_test(
+        tc, test_mpsc_a_send_ready_after_waiting_lets_go_of_the_channel, 0, 2);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("permits, wakes and callbacks");
