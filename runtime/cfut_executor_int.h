@@ -81,13 +81,17 @@ struct cfut__remote {
  *     lives on while references (handle, wakers) remain.
  * So a task is queued at most once: only IDLE -> SCHEDULED and
  * RUNNING_WOKEN -> SCHEDULED push it, and only the queue takes it off.
+ *   CFUT__TASK_FREE: not a task: the block is in the executor's pool. Set
+ *     only when the last reference of a DONE task returns its block to the
+ *     pool; left only when a spawn (or block_on) takes it again.
  */
 enum cfut__task_state {
     CFUT__TASK_IDLE,
     CFUT__TASK_SCHEDULED,
     CFUT__TASK_RUNNING,
     CFUT__TASK_RUNNING_WOKEN,
-    CFUT__TASK_DONE
+    CFUT__TASK_DONE,
+    CFUT__TASK_FREE /* a pooled block: no task (on 'blocks' only) */
 };
 
 /*
@@ -126,7 +130,7 @@ struct cfut__task {
     int status;                   /* CFUT_OK or CFUT_ECANCELED when DONE */
     const void *owner;            /* owner thread token (immutable) */
     struct cfut__remote *remote;  /* immutable */
-    struct cfut_list all_link;    /* on ex->all_tasks while allocated */
+    struct cfut_list all_link;    /* on ex->blocks while allocated */
     struct cfut_waker join_waker; /* who awaits the join handle */
     uint64_t id;
     size_t output_size;
@@ -163,11 +167,17 @@ struct cfut_executor {
     bool host_idle;     /* hosted driver, no run: a wake must unpark it */
     size_t n_tasks;     /* spawned tasks with a live future */
     size_t n_wakers;    /* task waker clones alive */
-    size_t n_blocks;    /* task blocks in use (not pooled) */
     uint64_t n_polls;
     uint64_t next_id;
-    const void *owner;          /* owner thread token */
-    struct cfut_list all_tasks; /* every allocated task */
+    const void *owner; /* owner thread token */
+    /*
+     * Every block of the executor, pooled (CFUT__TASK_FREE) or in use, in
+     * the order they were allocated: a block is linked once, when it is
+     * allocated, and unlinked only when its memory is freed, so spawning
+     * and freeing a task from the pool touch no list. Walked by
+     * cfut_executor_free(), the dump and cfut_executor_n_task_blocks().
+     */
+    struct cfut_list blocks;
     struct cfut__free_block *pool[CFUT__TASK_POOL_CLASSES];
     struct cfut__remote *remote;
     struct cfut__driver *drv; /* owned */
@@ -239,6 +249,7 @@ cfut__task_schedule(struct cfut_executor *ex, struct cfut__task *t)
     case CFUT__TASK_SCHEDULED:     /* queued already */
     case CFUT__TASK_RUNNING_WOKEN: /* will be requeued already */
     case CFUT__TASK_DONE:          /* nothing left to run */
+    case CFUT__TASK_FREE:          /* no task (never reached) */
         break;
     }
 }
@@ -263,7 +274,6 @@ cfut__task_alloc(struct cfut_executor *ex, size_t size)
         struct cfut__free_block *b = ex->pool[c];
         if (b != NULL) {
             ex->pool[c] = b->next;
-            ex->n_blocks++;
             return (struct cfut__task *)(void *)b;
         }
     }
@@ -272,8 +282,8 @@ cfut__task_alloc(struct cfut_executor *ex, size_t size)
 
 /*
  * Initialises the header of a new task of 'ex' with 'refs' references,
- * state SCHEDULED (not yet pushed), no flags, the next id, and links it on
- * 'all_tasks'. The fields a block keeps while pooled are already set.
+ * state SCHEDULED (not yet pushed), no flags and the next id. The fields a
+ * block keeps while pooled (and its link on 'blocks') are already set.
  */
 static inline void
 cfut__task_init(struct cfut_executor *ex, struct cfut__task *t, uint32_t refs)
@@ -282,11 +292,6 @@ cfut__task_init(struct cfut_executor *ex, struct cfut__task *t, uint32_t refs)
     t->state = CFUT__TASK_SCHEDULED;
     t->flags = 0;
     t->status = CFUT_OK;
-    struct cfut_list *tail = ex->all_tasks.prev;
-    t->all_link.next = &ex->all_tasks;
-    t->all_link.prev = tail;
-    tail->next = &t->all_link;
-    ex->all_tasks.prev = &t->all_link;
     t->id = ex->next_id++;
 #if CFUT_DEBUG_CHECKS
     t->dbg_await_file = NULL;
@@ -301,12 +306,12 @@ void cfut__task_free_memory(struct cfut__task *t);
 static inline void
 cfut__task_free(struct cfut_executor *ex, struct cfut__task *t)
 {
-    cfut_list_remove(&t->all_link);
-    ex->n_blocks--;
     if (CFUT__UNLIKELY_INT(t->size_class == CFUT__TASK_BIG)) {
+        cfut_list_remove(&t->all_link);
         cfut__task_free_memory(t);
         return;
     }
+    t->state = CFUT__TASK_FREE;
     struct cfut__free_block *b = (struct cfut__free_block *)(void *)t;
     b->next = ex->pool[t->size_class];
     ex->pool[t->size_class] = b;
