@@ -190,10 +190,12 @@ poll_task(struct cfut_executor *ex, struct cfut__task *t)
     struct cfut_context cx;
     cx.waker = &w;
     cx.budget = &ex->budget;
-    if (CFUT__UNLIKELY(WATCH_POLLS))
+    /* Read once: tracing switches on and off between polls only. */
+    bool watch = WATCH_POLLS;
+    if (CFUT__UNLIKELY(watch))
         watch_begin(ex, t);
     enum cfut_poll r = cfut_future_poll(t->fut, &cx, t->out);
-    if (CFUT__UNLIKELY(WATCH_POLLS))
+    if (CFUT__UNLIKELY(watch))
         watch_end(ex, t, r);
     if (r == CFUT_READY) {
         finish(ex, t, CFUT_OK);

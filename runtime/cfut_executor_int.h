@@ -97,9 +97,6 @@ enum cfut__task_state {
 /*
  * Task flags ('flags'): owner thread only.
  *
- *   CFUT__TASK_HAS_HANDLE: a join handle refers to the task (and holds a
- *     reference). Set only at spawn, when a handle is made; cleared only
- *     when that handle is dropped or detached; never set again.
  *   CFUT__TASK_CANCEL: cancellation was asked for. Set only by
  *     cfut_join_handle_cancel() on a task that is not DONE (which also
  *     schedules it); never cleared. The executor looks at it before each
@@ -109,10 +106,11 @@ enum cfut__task_state {
  *     caller's, not in the block, and it is not counted in 'n_tasks'. Set
  *     only when block_on makes the task; never changes.
  *   CFUT__TASK_TAKEN: the handle copied the output out. Set only by the
- *     handle's READY poll of a DONE task, once (debug builds assert it);
- *     never cleared.
+ *     handle's READY poll of a DONE task, once (debug builds assert it),
+ *     and by cfut_join_handle_take() in debug builds; never cleared. (A join
+ * handle's reference needs no flag: the handle holds the task, the task never
+ * looks at its handle.)
  */
-#define CFUT__TASK_HAS_HANDLE 0x1u
 #define CFUT__TASK_CANCEL 0x2u
 #define CFUT__TASK_MAIN 0x4u
 #define CFUT__TASK_TAKEN 0x8u
@@ -388,7 +386,6 @@ extern const struct cfut_future_vtable cfut__join_handle_vtable;
 static inline void
 cfut__join_handle_init(struct cfut_join_handle *h, struct cfut__task *t)
 {
-    t->flags |= CFUT__TASK_HAS_HANDLE;
     cfut_future_init(&h->base, &cfut__join_handle_vtable);
     h->task = t;
 }
