@@ -190,10 +190,12 @@ poll_task(struct cfut_executor *ex, struct cfut__task *t)
     struct cfut_context cx;
     cx.waker = &w;
     cx.budget = &ex->budget;
-    if (CFUT__UNLIKELY(WATCH_POLLS))
+    /* Read once: tracing switches on and off between polls only. */
+    bool watch = WATCH_POLLS;
+    if (CFUT__UNLIKELY(watch))
         watch_begin(ex, t);
     enum cfut_poll r = cfut_future_poll(t->fut, &cx, t->out);
-    if (CFUT__UNLIKELY(WATCH_POLLS))
+    if (CFUT__UNLIKELY(watch))
         watch_end(ex, t, r);
     if (r == CFUT_READY) {
         finish(ex, t, CFUT_OK);
@@ -268,7 +270,7 @@ run_pass(struct cfut_executor *ex)
 {
 #if CFUT_HARD_TESTS
     /* Spurious polls: every live idle task is polled every pass. */
-    cfut_list_for_each(it, &ex->all_tasks)
+    cfut_list_for_each(it, &ex->blocks)
     {
         struct cfut__task *t =
             cfut_container_of(it, struct cfut__task, all_link);
@@ -450,7 +452,7 @@ cfut__executor_new_with_driver(struct cfut__driver *drv,
     ex->host_idle = drv->vt->hosted;
     ex->owner = cfut__thread_id();
     ex->next_id = 1;
-    cfut_list_init(&ex->all_tasks);
+    cfut_list_init(&ex->blocks);
     cfut__timers_init(&ex->timers, drv, ex);
     cfut__trace_executor_new(ex); /* reads CFUT_TRACE once */
     tls_n_executors++;
@@ -486,28 +488,35 @@ cfut_executor_free(struct cfut_executor *ex)
     ex->host_idle = false; /* nothing will run again: no unpark */
 
     /*
-     * Cancel every live task, in one walk: finishing a task may free others
-     * (its future held their wakers) or spawn new ones (appended at the
-     * tail), so the next node is read only after the finish, while a
-     * reference of our own keeps the current task alive.
+     * Cancel every live task, in walks over the blocks: finishing a task
+     * may free others (its future held their wakers) or spawn new ones
+     * (in a new block, appended at the tail, or in a pooled block passed
+     * already: hence another walk while tasks are left), so the next node
+     * is read only after the finish, while a reference of our own keeps
+     * the current task alive.
      */
     cfut__inbox_drain(ex);
-    struct cfut_list *it = ex->all_tasks.next;
-    while (it != &ex->all_tasks) {
-        struct cfut__task *t =
-            cfut_container_of(it, struct cfut__task, all_link);
-        if (t->state == CFUT__TASK_DONE) {
+    for (bool again = true; again && ex->n_tasks != 0;) {
+        again = false;
+        struct cfut_list *it = ex->blocks.next;
+        while (it != &ex->blocks) {
+            struct cfut__task *t =
+                cfut_container_of(it, struct cfut__task, all_link);
+            if (t->state == CFUT__TASK_DONE || t->state == CFUT__TASK_FREE ||
+                (t->flags & CFUT__TASK_MAIN)) {
+                it = it->next;
+                continue;
+            }
+            /* The run queue is abandoned: nothing in it will run again. */
+            ex->run_head = ex->run_tail = NULL;
+            t->refs++;
+            t->state = CFUT__TASK_RUNNING;
+            again = true;
+            finish(ex, t, CFUT_ECANCELED);
+            cfut__inbox_drain(ex);
             it = it->next;
-            continue;
+            cfut__task_release(ex, t);
         }
-        /* The run queue is abandoned: nothing in it will run again. */
-        ex->run_head = ex->run_tail = NULL;
-        t->refs++;
-        t->state = CFUT__TASK_RUNNING;
-        finish(ex, t, CFUT_ECANCELED);
-        cfut__inbox_drain(ex);
-        it = it->next;
-        cfut__task_release(ex, t);
     }
     ex->run_head = ex->run_tail = NULL;
     CFUT_ASSERT(ex->n_tasks == 0, "a task survived cfut_executor_free()");
@@ -654,7 +663,15 @@ cfut_executor_n_wakers(const struct cfut_executor *ex)
 size_t
 cfut_executor_n_task_blocks(const struct cfut_executor *ex)
 {
-    return ex->n_blocks;
+    /* Counted here, not on every spawn and free: the blocks not pooled. */
+    size_t n = 0;
+    cfut_list_for_each(it, &ex->blocks)
+    {
+        const struct cfut__task *t =
+            cfut_container_of(it, const struct cfut__task, all_link);
+        n += t->state != CFUT__TASK_FREE;
+    }
+    return n;
 }
 
 uint64_t
@@ -669,12 +686,24 @@ static const char *const state_names[] = {"idle", "scheduled", "running",
 void
 cfut_executor_dump(const struct cfut_executor *ex, FILE *f)
 {
-    cfut_list_for_each(it, &ex->all_tasks)
-    {
-        const struct cfut__task *t =
-            cfut_container_of(it, const struct cfut__task, all_link);
-        if (t->state == CFUT__TASK_DONE)
-            continue;
+    /* Blocks are reused, so their order is not the tasks': one line per
+     * live task in id order (spawn order), found by a walk per line. */
+    uint64_t last = 0;
+    for (;;) {
+        const struct cfut__task *t = NULL;
+        cfut_list_for_each(it, &ex->blocks)
+        {
+            const struct cfut__task *c =
+                cfut_container_of(it, const struct cfut__task, all_link);
+            if (c->state == CFUT__TASK_DONE || c->state == CFUT__TASK_FREE ||
+                c->id <= last)
+                continue;
+            if (t == NULL || c->id < t->id)
+                t = c;
+        }
+        if (t == NULL)
+            return;
+        last = t->id;
         fprintf(f, "task %llu '%s' %s%s", (unsigned long long)t->id,
                 cfut_future_name(t->fut), state_names[t->state],
                 (t->flags & CFUT__TASK_MAIN) ? " (block_on)" : "");

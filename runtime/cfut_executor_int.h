@@ -81,21 +81,22 @@ struct cfut__remote {
  *     lives on while references (handle, wakers) remain.
  * So a task is queued at most once: only IDLE -> SCHEDULED and
  * RUNNING_WOKEN -> SCHEDULED push it, and only the queue takes it off.
+ *   CFUT__TASK_FREE: not a task: the block is in the executor's pool. Set
+ *     only when the last reference of a DONE task returns its block to the
+ *     pool; left only when a spawn (or block_on) takes it again.
  */
 enum cfut__task_state {
     CFUT__TASK_IDLE,
     CFUT__TASK_SCHEDULED,
     CFUT__TASK_RUNNING,
     CFUT__TASK_RUNNING_WOKEN,
-    CFUT__TASK_DONE
+    CFUT__TASK_DONE,
+    CFUT__TASK_FREE /* a pooled block: no task (on 'blocks' only) */
 };
 
 /*
  * Task flags ('flags'): owner thread only.
  *
- *   CFUT__TASK_HAS_HANDLE: a join handle refers to the task (and holds a
- *     reference). Set only at spawn, when a handle is made; cleared only
- *     when that handle is dropped or detached; never set again.
  *   CFUT__TASK_CANCEL: cancellation was asked for. Set only by
  *     cfut_join_handle_cancel() on a task that is not DONE (which also
  *     schedules it); never cleared. The executor looks at it before each
@@ -105,10 +106,11 @@ enum cfut__task_state {
  *     caller's, not in the block, and it is not counted in 'n_tasks'. Set
  *     only when block_on makes the task; never changes.
  *   CFUT__TASK_TAKEN: the handle copied the output out. Set only by the
- *     handle's READY poll of a DONE task, once (debug builds assert it);
- *     never cleared.
+ *     handle's READY poll of a DONE task, once (debug builds assert it),
+ *     and by cfut_join_handle_take() in debug builds; never cleared. (A join
+ * handle's reference needs no flag: the handle holds the task, the task never
+ * looks at its handle.)
  */
-#define CFUT__TASK_HAS_HANDLE 0x1u
 #define CFUT__TASK_CANCEL 0x2u
 #define CFUT__TASK_MAIN 0x4u
 #define CFUT__TASK_TAKEN 0x8u
@@ -126,7 +128,7 @@ struct cfut__task {
     int status;                   /* CFUT_OK or CFUT_ECANCELED when DONE */
     const void *owner;            /* owner thread token (immutable) */
     struct cfut__remote *remote;  /* immutable */
-    struct cfut_list all_link;    /* on ex->all_tasks while allocated */
+    struct cfut_list all_link;    /* on ex->blocks while allocated */
     struct cfut_waker join_waker; /* who awaits the join handle */
     uint64_t id;
     size_t output_size;
@@ -163,11 +165,17 @@ struct cfut_executor {
     bool host_idle;     /* hosted driver, no run: a wake must unpark it */
     size_t n_tasks;     /* spawned tasks with a live future */
     size_t n_wakers;    /* task waker clones alive */
-    size_t n_blocks;    /* task blocks in use (not pooled) */
     uint64_t n_polls;
     uint64_t next_id;
-    const void *owner;          /* owner thread token */
-    struct cfut_list all_tasks; /* every allocated task */
+    const void *owner; /* owner thread token */
+    /*
+     * Every block of the executor, pooled (CFUT__TASK_FREE) or in use, in
+     * the order they were allocated: a block is linked once, when it is
+     * allocated, and unlinked only when its memory is freed, so spawning
+     * and freeing a task from the pool touch no list. Walked by
+     * cfut_executor_free(), the dump and cfut_executor_n_task_blocks().
+     */
+    struct cfut_list blocks;
     struct cfut__free_block *pool[CFUT__TASK_POOL_CLASSES];
     struct cfut__remote *remote;
     struct cfut__driver *drv; /* owned */
@@ -239,6 +247,7 @@ cfut__task_schedule(struct cfut_executor *ex, struct cfut__task *t)
     case CFUT__TASK_SCHEDULED:     /* queued already */
     case CFUT__TASK_RUNNING_WOKEN: /* will be requeued already */
     case CFUT__TASK_DONE:          /* nothing left to run */
+    case CFUT__TASK_FREE:          /* no task (never reached) */
         break;
     }
 }
@@ -263,7 +272,6 @@ cfut__task_alloc(struct cfut_executor *ex, size_t size)
         struct cfut__free_block *b = ex->pool[c];
         if (b != NULL) {
             ex->pool[c] = b->next;
-            ex->n_blocks++;
             return (struct cfut__task *)(void *)b;
         }
     }
@@ -272,8 +280,8 @@ cfut__task_alloc(struct cfut_executor *ex, size_t size)
 
 /*
  * Initialises the header of a new task of 'ex' with 'refs' references,
- * state SCHEDULED (not yet pushed), no flags, the next id, and links it on
- * 'all_tasks'. The fields a block keeps while pooled are already set.
+ * state SCHEDULED (not yet pushed), no flags and the next id. The fields a
+ * block keeps while pooled (and its link on 'blocks') are already set.
  */
 static inline void
 cfut__task_init(struct cfut_executor *ex, struct cfut__task *t, uint32_t refs)
@@ -282,11 +290,6 @@ cfut__task_init(struct cfut_executor *ex, struct cfut__task *t, uint32_t refs)
     t->state = CFUT__TASK_SCHEDULED;
     t->flags = 0;
     t->status = CFUT_OK;
-    struct cfut_list *tail = ex->all_tasks.prev;
-    t->all_link.next = &ex->all_tasks;
-    t->all_link.prev = tail;
-    tail->next = &t->all_link;
-    ex->all_tasks.prev = &t->all_link;
     t->id = ex->next_id++;
 #if CFUT_DEBUG_CHECKS
     t->dbg_await_file = NULL;
@@ -301,12 +304,12 @@ void cfut__task_free_memory(struct cfut__task *t);
 static inline void
 cfut__task_free(struct cfut_executor *ex, struct cfut__task *t)
 {
-    cfut_list_remove(&t->all_link);
-    ex->n_blocks--;
     if (CFUT__UNLIKELY_INT(t->size_class == CFUT__TASK_BIG)) {
+        cfut_list_remove(&t->all_link);
         cfut__task_free_memory(t);
         return;
     }
+    t->state = CFUT__TASK_FREE;
     struct cfut__free_block *b = (struct cfut__free_block *)(void *)t;
     b->next = ex->pool[t->size_class];
     ex->pool[t->size_class] = b;
@@ -383,7 +386,6 @@ extern const struct cfut_future_vtable cfut__join_handle_vtable;
 static inline void
 cfut__join_handle_init(struct cfut_join_handle *h, struct cfut__task *t)
 {
-    t->flags |= CFUT__TASK_HAS_HANDLE;
     cfut_future_init(&h->base, &cfut__join_handle_vtable);
     h->task = t;
 }

@@ -46,7 +46,6 @@ cfut_join_handle_drop(struct cfut_future *f)
                 "a join handle was dropped on another thread than its "
                 "executor's");
     h->task = NULL;
-    t->flags &= (uint8_t)~CFUT__TASK_HAS_HANDLE;
     cfut_waker_drop(&t->join_waker);
     if (cfut__task_is_local(t))
         cfut__task_release(t->ex, t);
@@ -86,10 +85,9 @@ cfut_join_handle_take(struct cfut_join_handle *h, void *out, size_t out_size)
     /* The drop, without the vtable: a DONE task's join waker is the one
      * its finish consumed, unless it was registered since (then drop it). */
     h->task = NULL;
-    t->flags =
-        (uint8_t)((t->flags | CFUT__TASK_TAKEN) & ~CFUT__TASK_HAS_HANDLE);
     cfut_waker_drop(&t->join_waker);
 #if CFUT_DEBUG_CHECKS
+    t->flags |= CFUT__TASK_TAKEN; /* only the debug assertion reads it */
     h->base.dbg_magic = CFUT_MAGIC_DEAD;
     h->base.dbg_state = CFUT_DBG_DROPPED;
 #endif

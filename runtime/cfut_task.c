@@ -59,7 +59,8 @@ cfut__task_alloc_new(struct cfut_executor *ex, size_t size)
         return NULL;
     block_init_once(ex, t);
     t->size_class = size_class;
-    ex->n_blocks++;
+    cfut_list_init(&t->all_link);
+    cfut_list_push_back(&ex->blocks, &t->all_link);
     return t;
 }
 
@@ -173,11 +174,13 @@ cfut__inbox_orphan(struct cfut_executor *ex)
         (void)absorb(ex, t);
     }
     unsigned n_orphans = 0;
-    cfut_list_for_each_safe(it, nx, &ex->all_tasks)
+    cfut_list_for_each_safe(it, nx, &ex->blocks)
     {
         struct cfut__task *t =
             cfut_container_of(it, struct cfut__task, all_link);
         cfut_list_remove(&t->all_link);
+        if (t->state == CFUT__TASK_FREE)
+            continue; /* pooled: cfut__task_pool_free() frees it */
         if (t->refs == 0) {
             cfut__task_free_memory(t); /* last reference came in just now */
             continue;

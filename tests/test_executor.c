@@ -586,6 +586,67 @@ START_TEST(test_executor_cancel_after_finish_keeps_output)
 }
 END_TEST
 
+/* A task that never finishes and, when dropped, spawns a probe. */
+struct respawner {
+    struct cfut_future base;
+    int *dropped; /* for the probe it spawns */
+};
+
+static enum cfut_poll
+respawner_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
+{
+    (void)f, (void)cx, (void)out;
+    return CFUT_PENDING;
+}
+
+static void
+respawner_drop(struct cfut_future *f)
+{
+    struct respawner *r = cfut_container_of(f, struct respawner, base);
+    struct probe p;
+    probe_init(&p, PROBE_READY_AFTER, 1000, 1);
+    p.dropped = r->dropped;
+    ck_assert_int_eq(cfut_spawn(cfut_executor_current() != NULL
+                                    ? cfut_executor_current()
+                                    : ex,
+                                &p.base, sizeof p, NULL),
+                     CFUT_OK);
+}
+
+static const struct cfut_future_vtable respawner_vtable = {
+    respawner_poll, respawner_drop, 0, "respawner", NULL};
+
+/*
+ * cfut_executor_free() walks the task blocks: a task spawned by a cancel
+ * into a pooled block the walk has passed already is cancelled too.
+ */
+START_TEST(test_executor_free_cancels_a_task_spawned_into_a_reused_block)
+{
+    int dropped = 0;
+    /* A probe finishes and its block goes back to the pool: the first. */
+    struct probe done;
+    probe_init(&done, PROBE_READY_AFTER, 0, 7);
+    struct cfut_join_handle h;
+    ck_assert_int_eq(cfut_spawn(ex, &done.base, sizeof done, &h), CFUT_OK);
+    struct respawner r;
+    cfut_future_init(&r.base, &respawner_vtable);
+    r.dropped = &dropped;
+    ck_assert_int_eq(cfut_spawn(ex, &r.base, sizeof r, NULL), CFUT_OK);
+    cfut_executor_run_ready(ex);
+    uint64_t v = 0;
+    ck_assert_int_eq(CFUT_JOIN_HANDLE_TAKE(&h, uint64_t, &v), CFUT_OK);
+    ck_assert_uint_eq(v, 7);
+    ck_assert_uint_eq(cfut_executor_n_task_blocks(ex), 1);
+    ck_assert_uint_eq(cfut_executor_n_tasks(ex), 1);
+
+    /* Cancelling the respawner spawns a probe into the pooled block. */
+    cfut_executor_free(ex);
+    ex = NULL;
+
+    ck_assert_int_eq(dropped, 1);
+}
+END_TEST
+
 START_TEST(test_executor_free_with_pending_tasks_leaks_nothing)
 {
     int dropped = 0;
@@ -982,6 +1043,8 @@ executor_suite(void)
                    test_executor_cancel_drops_the_future_and_resolves_canceled);
     tcase_add_test(tc, test_executor_cancel_after_finish_keeps_output);
     tcase_add_test(tc, test_executor_free_with_pending_tasks_leaks_nothing);
+    tcase_add_test(
+        tc, test_executor_free_cancels_a_task_spawned_into_a_reused_block);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("fairness");
