@@ -488,11 +488,18 @@ cfut_request_init_timeout(struct cfut_request *r, struct cfut_transport *t,
         cfut__slots_put(&t->slots, (uint32_t)i);
         return rc;
     }
-    /* The oneshot: its state and value live in the slot. */
+    /* The oneshot: its state and value live in the slot. A slot whose
+     * last use was local keeps its core: only the flags start over (the
+     * full initialisation stores eight words). */
     sl->state = CFUT__SLOT_LOCAL;
-    cfut__oneshot_core_init(&sl->u.local.core, false,
-                            sizeof(struct cfut_response),
-                            cfut__response_drop_value);
+    if (sl->core_ready) {
+        sl->u.local.core.flags = 0;
+    } else {
+        cfut__oneshot_core_init(&sl->u.local.core, false,
+                                sizeof(struct cfut_response),
+                                cfut__response_drop_value);
+        sl->core_ready = true;
+    }
     t->n_waiting++;
     t->st.n_sent++;
     cfut_future_init(&r->base, &request_vtable);

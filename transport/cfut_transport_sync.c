@@ -40,6 +40,7 @@ cfut__take_inbox_slow(struct cfut_transport *t)
         }
         if (rc == 0) {
             t->slots.v[i].state = CFUT__SLOT_SYNC;
+            t->slots.v[i].core_ready = false; /* the union's other half */
             t->slots.v[i].u.sync_tx = tx;
             t->n_waiting++;
             t->st.n_sent++;
