@@ -152,6 +152,12 @@ cfut__io_read_would_block(const struct cfut_io *io)
     return io->rd_empty && !(io->ready & (CFUT_IO_READABLE | CFUT_IO_HUP));
 }
 
+bool
+cfut__io_short_read_drains(const struct cfut_io *io)
+{
+    return io->is_stream || !io->is_socket;
+}
+
 void
 cfut__io_note_read(struct cfut_io *io, ssize_t n, size_t cap)
 {

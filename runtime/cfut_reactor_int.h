@@ -50,6 +50,10 @@ bool cfut__io_is_socket(const struct cfut_io *io);
  * socket's read returns one message of several, a terminal one line.
  */
 bool cfut__io_read_would_block(const struct cfut_io *io);
+/* Tells whether a short read empties the fd as far as the fd stream's own
+ * skip goes: a SOCK_STREAM socket, or not a socket (a pipe); never a
+ * datagram or seqpacket socket. */
+bool cfut__io_short_read_drains(const struct cfut_io *io);
 void cfut__io_note_read(struct cfut_io *io, ssize_t n, size_t cap);
 void cfut__io_note_read_eagain(struct cfut_io *io);
 

@@ -310,6 +310,31 @@ START_TEST(test_fd_stream_read_future_on_seqpacket_reads_every_message)
 }
 END_TEST
 
+/* The fd stream's own skip after a short read: not on a message socket,
+ * whose short read is one message of several (both messages come in one
+ * event, so no event would come for the second). */
+START_TEST(test_fd_stream_stream_on_seqpacket_reads_every_message)
+{
+    int fds[2];
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds),
+                     0);
+    struct cfut_stream *s;
+    ck_assert_int_eq(cfut_fd_stream_new(ex, fds[0], &s), CFUT_OK);
+    char buf[16];
+    struct cfut_stream_result res[2];
+    spawn_two_reads(s, NULL, buf, sizeof buf, res); /* waits: no bytes */
+    ck_assert_int_eq(send(fds[1], "abc", 3, 0), 3); /* one event for both */
+    ck_assert_int_eq(send(fds[1], "de", 2, 0), 2);
+    ck_assert_int_eq(cfut_executor_run(ex), CFUT_OK);
+    ck_assert_uint_eq(res[0].n, 3);
+    ck_assert_int_eq(res[1].status, 0);
+    ck_assert_uint_eq(res[1].n, 2);
+    ck_assert_mem_eq(buf, "de", 2);
+    close(fds[1]);
+    cfut_stream_close(s);
+}
+END_TEST
+
 /* ---- the client transport against a peer played by hand ---- */
 
 /* Reads 'n' request frames from the raw peer 'fd' into 'ids'. */
@@ -511,6 +536,7 @@ fd_stream_suite(void)
         tc, test_fd_stream_read_future_after_a_full_read_reads_the_rest, 0, 2);
     tcase_add_test(tc,
                    test_fd_stream_read_future_on_seqpacket_reads_every_message);
+    tcase_add_test(tc, test_fd_stream_stream_on_seqpacket_reads_every_message);
     tcase_add_loop_test(
         tc, test_fd_stream_server_answering_2_of_3_then_closing_fails_the_third,
         0, 2);
