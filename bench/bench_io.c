@@ -235,8 +235,12 @@ run_timers(const struct benchkit *b, const char *name, size_t n)
 
 #define MSG 32
 
-/* Reads exactly MSG bytes, then writes them back, 'n' times (the server),
- * or writes first and reads back (the client). */
+/* Reads MSG bytes, then writes them back, 'n' times (the server), or
+ * writes first and reads back (the client). A read offers room for more
+ * than one message, as a stream reader does: a message comes whole, so the
+ * read is short, which tells the reactor that the socket is empty and lets
+ * the next read wait for the next event without a read(2) that would
+ * return EAGAIN (docs/reactor.md). One message is in flight at a time. */
 struct pinger {
     struct cfut_future base;
     struct cfut_coro co;
@@ -249,7 +253,7 @@ struct pinger {
     struct cfut_read r;
     struct cfut_write_all w;
     struct cfut_io_result res;
-    unsigned char buf[MSG];
+    unsigned char buf[2 * MSG];
 };
 
 static enum cfut_poll
@@ -268,11 +272,13 @@ pinger_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
         }
         for (self->got = 0; self->got < MSG; self->got += self->res.n) {
             cfut_read_init(&self->r, self->io, self->buf + self->got,
-                           MSG - self->got);
+                           sizeof self->buf - self->got);
             CFUT_AWAIT(&self->co, cx, &self->r.base, &self->res);
             if (self->res.status != CFUT_OK)
                 abort();
         }
+        if (self->got != MSG)
+            abort(); /* one message in flight: never more */
         self->sum += self->buf[0] == (unsigned char)self->i;
         if (!self->client) {
             cfut_write_all_init(&self->w, self->io, self->buf, MSG);

@@ -16,6 +16,7 @@
 
 #include "cfut_io.h"
 #include "cfut_reactor.h"
+#include "cfut_reactor_int.h"
 
 _Static_assert(sizeof(struct cfut_iovec) == sizeof(struct iovec),
                "cfut_iovec must have the layout of struct iovec");
@@ -33,6 +34,8 @@ struct fd_stream {
     bool rd_active; /* 'rd' was initialised and not yet dropped */
     bool wr_active;
     bool drained; /* a short read emptied the fd since the last event */
+    /* a short read empties the fd: not a datagram or seqpacket socket */
+    bool short_read_drains;
     struct cfut_readiness rd; /* pinned: the stream is a heap block */
     struct cfut_readiness wr;
 };
@@ -110,7 +113,7 @@ fd_read(struct cfut_stream *base, struct cfut_context *cx, void *buf,
         }
         res->n = n > 0 ? (size_t)n : 0;
         res->status = n > 0 ? 0 : n == 0 ? CFUT_EEOF : -errno;
-        if (n > 0 && (size_t)n < cap) {
+        if (n > 0 && (size_t)n < cap && s->short_read_drains) {
             s->drained = true;
             cfut_io_clear_ready(s->io, CFUT_IO_READABLE);
         }
@@ -191,6 +194,7 @@ fd_stream_init(struct fd_stream *s, struct cfut_io *io)
     s->io = io;
     struct stat sb;
     s->is_socket = fstat(cfut_io_fd(io), &sb) == 0 && S_ISSOCK(sb.st_mode);
+    s->short_read_drains = cfut__io_short_read_drains(io);
 }
 
 int

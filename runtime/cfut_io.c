@@ -90,7 +90,10 @@ cfut_writable_init(struct cfut_readiness *f, struct cfut_io *io)
 
 /*
  * States: try read(); bytes, EOF or an error: READY. EAGAIN: clear the
- * readable bit, wait for the next readable event, PENDING.
+ * readable bit, wait for the next readable event, PENDING. The read is
+ * skipped (wait at once) when the registration knows it would return
+ * EAGAIN: the previous read emptied the fd (EAGAIN, or a short read of a
+ * stream socket) and neither a readable event nor a hang-up came since.
  */
 static enum cfut_poll
 cfut_read_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
@@ -99,15 +102,22 @@ cfut_read_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
     struct cfut_io_result *res = out;
     if (!cfut_context_consume_budget(cx))
         return CFUT_PENDING;
+    if (rd->len > 0 && cfut__io_read_would_block(rd->io)) {
+        /* the last read emptied the fd and no event came since */
+        cfut__io_wait(rd->io, CFUT__IO_READ, &rd->waiter, cx->waker);
+        return CFUT_PENDING;
+    }
     ssize_t n;
     do {
         n = read(cfut_io_fd(rd->io), rd->buf, rd->len);
     } while (n < 0 && errno == EINTR);
     if (n < 0 && would_block(errno)) {
         cfut_io_clear_ready(rd->io, CFUT_IO_READABLE);
+        cfut__io_note_read_eagain(rd->io);
         cfut__io_wait(rd->io, CFUT__IO_READ, &rd->waiter, cx->waker);
         return CFUT_PENDING;
     }
+    cfut__io_note_read(rd->io, n, rd->len); /* n < 0: forgets */
     int status = n > 0 || (n == 0 && rd->len == 0) ? CFUT_OK
                  : n == 0                          ? CFUT_EEOF
                                                    : -errno;

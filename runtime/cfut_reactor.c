@@ -42,6 +42,11 @@ struct cfut_io {
      * lock and read without it (relaxed atomic accesses) */
     unsigned ready;
     bool is_socket;
+    bool is_stream; /* a SOCK_STREAM socket: a short read empties it */
+    /* single-threaded only: the last read left the fd empty (a short read
+     * of a stream socket, or EAGAIN); with READABLE and HUP clear, a read
+     * would return EAGAIN (see cfut__io_read_would_block()) */
+    bool rd_empty;
     struct cfut_list readers;  /* read waiters, on their 'link' */
     struct cfut_list writers;  /* write waiters, on their 'link' */
     struct cfut_io *dead_next; /* on 'shared->dead' */
@@ -139,6 +144,37 @@ bool
 cfut__io_is_socket(const struct cfut_io *io)
 {
     return io->is_socket;
+}
+
+bool
+cfut__io_read_would_block(const struct cfut_io *io)
+{
+    return io->rd_empty && !(io->ready & (CFUT_IO_READABLE | CFUT_IO_HUP));
+}
+
+bool
+cfut__io_short_read_drains(const struct cfut_io *io)
+{
+    return io->is_stream || !io->is_socket;
+}
+
+void
+cfut__io_note_read(struct cfut_io *io, ssize_t n, size_t cap)
+{
+    if (CFUT__UNLIKELY(io->shared != NULL))
+        return; /* see cfut_reactor_int.h */
+    bool empty = n > 0 && (size_t)n < cap && io->is_stream;
+    io->rd_empty = empty;
+    if (empty)
+        io->ready &= ~CFUT_IO_READABLE; /* HUP, if there, stays */
+}
+
+void
+cfut__io_note_read_eagain(struct cfut_io *io)
+{
+    if (CFUT__UNLIKELY(io->shared != NULL))
+        return;
+    io->rd_empty = true;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -333,6 +369,8 @@ io_new(struct cfut__driver *d, struct cfut__io_shared *sh, const void *key,
     int type;
     socklen_t len = sizeof type;
     io->is_socket = getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0;
+    io->is_stream = io->is_socket && type == SOCK_STREAM;
+    io->rd_empty = false; /* unknown: bytes may predate the registration */
     int rc;
     int fl = fcntl(fd, F_GETFL);
     if (fl < 0 ||

@@ -8,6 +8,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "cfut_reactor.h"
 
@@ -28,6 +29,33 @@ void cfut__io_unwait(struct cfut_io *io, struct cfut__io_waiter *w);
 
 /* Tells whether the registration is a socket (MSG_NOSIGNAL applies). */
 bool cfut__io_is_socket(const struct cfut_io *io);
+
+/*
+ * Skipping a read known to return EAGAIN (single-threaded registrations;
+ * on a shared one these do nothing and a read is always made).
+ *
+ * cfut__io_note_read(): after a read(2) that returned 'n' (>= 0) of 'cap'
+ * bytes. A short read (0 < n < cap) of a SOCK_STREAM socket left its
+ * receive queue empty: the READABLE bit is cleared and the registration
+ * remembers that it is empty; any other result forgets it.
+ * cfut__io_note_read_eagain(): after a read(2) returned EAGAIN (the caller
+ * clears READABLE itself, as before).
+ * cfut__io_read_would_block(): true when the fd was left empty and no
+ * event came since: READABLE clear (the edge-triggered reactor sets it for
+ * any byte that arrives later) and HUP clear (a hang-up that came in the
+ * same event as the bytes just read is reported once, and a read after it
+ * never blocks: it must be made, docs/reactor.md "Hang-ups are sticky").
+ * Never true for a fresh registration: bytes may predate it.
+ * Only stream sockets take the short-read rule: a datagram or seqpacket
+ * socket's read returns one message of several, a terminal one line.
+ */
+bool cfut__io_read_would_block(const struct cfut_io *io);
+/* Tells whether a short read empties the fd as far as the fd stream's own
+ * skip goes: a SOCK_STREAM socket, or not a socket (a pipe); never a
+ * datagram or seqpacket socket. */
+bool cfut__io_short_read_drains(const struct cfut_io *io);
+void cfut__io_note_read(struct cfut_io *io, ssize_t n, size_t cap);
+void cfut__io_note_read_eagain(struct cfut_io *io);
 
 /*
  * What the registrations of a driver that several threads share (the

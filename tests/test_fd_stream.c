@@ -216,6 +216,125 @@ START_TEST(test_fd_stream_hangup_bit_survives_clearing_readable)
 }
 END_TEST
 
+/* ---- a read known to return EAGAIN is skipped ---- */
+
+/* One cfut_read on 'io', run to completion with block_on. */
+static struct cfut_io_result
+read_once(struct cfut_io *io, char *buf, size_t cap)
+{
+    struct cfut_read rd;
+    struct cfut_io_result res = {99, 0};
+    cfut_read_init(&rd, io, buf, cap);
+    ck_assert_int_eq(cfut_block_on(ex, &rd.base, &res), CFUT_OK);
+    return res;
+}
+
+/*
+ * A short read of a stream socket leaves it empty: the readable bit is
+ * cleared, the next read waits without a read(2) (the rule of
+ * cfut__io_read_would_block()), and bytes that come later still wake it.
+ * The first read finds bytes written before the registration (no event
+ * is needed for them: a fresh registration never skips).
+ */
+START_TEST(test_fd_stream_read_future_after_a_short_read_waits_for_new_bytes)
+{
+    int fds[2];
+    conn_pair(_i, fds);
+    testkit_write_all(fds[1], "abc", 3); /* before the registration */
+    struct cfut_io *io;
+    ck_assert_int_eq(cfut_io_new(ex, fds[0], &io), CFUT_OK);
+    char buf[16];
+    struct cfut_stream_result res[2];
+    spawn_two_reads(NULL, io, buf, sizeof buf, res);
+    ck_assert_int_eq(res[0].status, CFUT_OK);
+    ck_assert_uint_eq(res[0].n, 3);
+    ck_assert_int_eq(res[1].status, 99); /* the second read waits */
+    ck_assert_uint_eq(cfut_io_ready(io) & CFUT_IO_READABLE, 0);
+
+    testkit_write_all(fds[1], "de", 2);
+    ck_assert_int_eq(cfut_executor_run(ex), CFUT_OK);
+
+    ck_assert_int_eq(res[1].status, CFUT_OK);
+    ck_assert_uint_eq(res[1].n, 2);
+    ck_assert_mem_eq(buf, "de", 2);
+    close(fds[1]);
+    cfut_io_free(io);
+}
+END_TEST
+
+/* A read that fills its buffer says nothing of what is left: the next
+ * read is made and finds the rest without an event. */
+START_TEST(test_fd_stream_read_future_after_a_full_read_reads_the_rest)
+{
+    int fds[2];
+    conn_pair(_i, fds);
+    struct cfut_io *io;
+    ck_assert_int_eq(cfut_io_new(ex, fds[0], &io), CFUT_OK);
+    testkit_write_all(fds[1], "abcdefgh", 8);
+    char buf[4];
+    struct cfut_io_result r = read_once(io, buf, 4);
+    ck_assert_int_eq(r.status, CFUT_OK);
+    ck_assert_uint_eq(r.n, 4);
+    r = read_once(io, buf, 4);
+    ck_assert_int_eq(r.status, CFUT_OK);
+    ck_assert_uint_eq(r.n, 4);
+    ck_assert_mem_eq(buf, "efgh", 4);
+    close(fds[1]);
+    cfut_io_free(io);
+}
+END_TEST
+
+/* A message socket's short read is one message of several: the next read
+ * is made and finds the second message (no event would come for it). */
+START_TEST(test_fd_stream_read_future_on_seqpacket_reads_every_message)
+{
+    int fds[2];
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds),
+                     0);
+    struct cfut_io *io;
+    ck_assert_int_eq(cfut_io_new(ex, fds[0], &io), CFUT_OK);
+    ck_assert_int_eq(send(fds[1], "abc", 3, 0), 3);
+    char buf[16];
+    struct cfut_io_result r = read_once(io, buf, sizeof buf);
+    ck_assert_uint_eq(r.n, 3);
+    ck_assert_int_eq(send(fds[1], "de", 2, 0), 2);
+    ck_assert_int_eq(send(fds[1], "f", 1, 0), 1);
+    r = read_once(io, buf, sizeof buf); /* after an event */
+    ck_assert_uint_eq(r.n, 2);
+    r = read_once(io, buf, sizeof buf); /* no event for this one */
+    ck_assert_int_eq(r.status, CFUT_OK);
+    ck_assert_uint_eq(r.n, 1);
+    ck_assert_mem_eq(buf, "f", 1);
+    close(fds[1]);
+    cfut_io_free(io);
+}
+END_TEST
+
+/* The fd stream's own skip after a short read: not on a message socket,
+ * whose short read is one message of several (both messages come in one
+ * event, so no event would come for the second). */
+START_TEST(test_fd_stream_stream_on_seqpacket_reads_every_message)
+{
+    int fds[2];
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds),
+                     0);
+    struct cfut_stream *s;
+    ck_assert_int_eq(cfut_fd_stream_new(ex, fds[0], &s), CFUT_OK);
+    char buf[16];
+    struct cfut_stream_result res[2];
+    spawn_two_reads(s, NULL, buf, sizeof buf, res); /* waits: no bytes */
+    ck_assert_int_eq(send(fds[1], "abc", 3, 0), 3); /* one event for both */
+    ck_assert_int_eq(send(fds[1], "de", 2, 0), 2);
+    ck_assert_int_eq(cfut_executor_run(ex), CFUT_OK);
+    ck_assert_uint_eq(res[0].n, 3);
+    ck_assert_int_eq(res[1].status, 0);
+    ck_assert_uint_eq(res[1].n, 2);
+    ck_assert_mem_eq(buf, "de", 2);
+    close(fds[1]);
+    cfut_stream_close(s);
+}
+END_TEST
+
 /* ---- the client transport against a peer played by hand ---- */
 
 /* Reads 'n' request frames from the raw peer 'fd' into 'ids'. */
@@ -410,6 +529,14 @@ fd_stream_suite(void)
         tc, test_fd_stream_read_future_after_data_and_close_gives_eof, 0, 2);
     tcase_add_loop_test(
         tc, test_fd_stream_hangup_bit_survives_clearing_readable, 0, 2);
+    tcase_add_loop_test(
+        tc, test_fd_stream_read_future_after_a_short_read_waits_for_new_bytes,
+        0, 2);
+    tcase_add_loop_test(
+        tc, test_fd_stream_read_future_after_a_full_read_reads_the_rest, 0, 2);
+    tcase_add_test(tc,
+                   test_fd_stream_read_future_on_seqpacket_reads_every_message);
+    tcase_add_test(tc, test_fd_stream_stream_on_seqpacket_reads_every_message);
     tcase_add_loop_test(
         tc, test_fd_stream_server_answering_2_of_3_then_closing_fails_the_third,
         0, 2);

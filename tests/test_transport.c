@@ -186,6 +186,58 @@ START_TEST(test_transport_out_of_order_responses_all_match)
 }
 END_TEST
 
+/*
+ * One slot used in turn by local requests and a request from the sync
+ * kind (the slot's union holds the oneshot's core, or the thread-safe
+ * sender): local, local (the core is kept, only its flags start over),
+ * sync, local again (the core is built anew). Each use gets its answer;
+ * the slab's free list gives the same slot back each time.
+ */
+static void
+local_round(const char *msg)
+{
+    struct cfut_request r;
+    struct cfut_response out;
+    ck_assert_int_eq(cfut_request_init(&r, tr, msg, strlen(msg)), 0);
+    ck_assert_int_eq(poll_req(&r, &out), CFUT_PENDING);
+    run();
+    struct seen s[1];
+    ck_assert_int_eq(srv_read(s, 1), 1);
+    ck_assert_uint_eq(s[0].id.bytes[11], 0); /* slot 0, low index byte */
+    srv_reply(CFUT_FRAME_RESPONSE, &s[0].id, s[0].payload, s[0].len);
+    ck_assert_int_eq(poll_req(&r, &out), CFUT_READY);
+    ck_assert_int_eq(out.status, 0);
+    ck_assert_uint_eq(out.len, strlen(msg));
+    ck_assert_mem_eq(cfut_response_data(&out), msg, out.len);
+    cfut_response_deinit(&out);
+    cfut_future_drop(&r.base);
+}
+
+START_TEST(test_transport_a_slot_reused_by_local_and_sync_requests)
+{
+    local_round("one");
+    local_round("two");
+
+    struct cfut_request_sync rs;
+    ck_assert_int_eq(cfut_request_sync_init(&rs, tr, "sync", 4), 0);
+    run();
+    struct seen s[1];
+    ck_assert_int_eq(srv_read(s, 1), 1);
+    srv_reply(CFUT_FRAME_RESPONSE, &s[0].id, s[0].payload, s[0].len);
+    struct cfut_response out;
+    ck_assert_int_eq(testkit_poll(&rs.base, cfut_waker_noop(), &out),
+                     CFUT_READY);
+    ck_assert_int_eq(out.status, 0);
+    ck_assert_mem_eq(cfut_response_data(&out), "sync", 4);
+    cfut_response_deinit(&out);
+    cfut_future_drop(&rs.base);
+
+    local_round("three");
+    ck_assert_uint_eq(stats().n_completed, 4);
+    ck_assert_uint_eq(stats().n_pending, 0);
+}
+END_TEST
+
 START_TEST(test_transport_requests_are_written_in_one_batch)
 {
     enum { N = 32 };
@@ -1376,6 +1428,7 @@ transport_suite(void)
     tcase_add_checked_fixture(tc, tr_setup, tr_teardown);
     tcase_add_test(tc, test_transport_out_of_order_responses_all_match);
     tcase_add_test(tc, test_transport_requests_are_written_in_one_batch);
+    tcase_add_test(tc, test_transport_a_slot_reused_by_local_and_sync_requests);
     tcase_add_test(tc, test_transport_large_and_error_responses_are_delivered);
     tcase_add_test(tc, test_transport_unknown_id_is_counted_and_dropped);
     tcase_add_test(tc,

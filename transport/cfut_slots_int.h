@@ -55,6 +55,9 @@ struct cfut__slot {
     uint8_t state; /* enum cfut__slot_state */
     uint8_t last;  /* enum cfut__slot_last: how use 'gen - 1' ended */
     bool answered; /* this use got its response (or its failure) */
+    /* u.local.core is initialised (the last use was local): a new local
+     * use only clears its flags; its wakers are empty once a use ends */
+    bool core_ready;
     uint32_t next; /* the next free slot's index, while free */
     union {
         struct {
@@ -113,6 +116,7 @@ cfut__slots_take(struct cfut__slots *s)
             v[i].state = CFUT__SLOT_FREE;
             v[i].last = CFUT__SLOT_LAST_NONE;
             v[i].answered = false;
+            v[i].core_ready = false;
             v[i].next = i + 1;
         }
         cfut_free(s->v);

@@ -2,52 +2,18 @@
  * cfut_transport.c: the client: the pending map (id -> oneshot sender),
  * request futures with their drop guard and timeout, and the driver task
  * that writes queued frames in batches and reads responses (many frames
- * per read). The server is in cfut_server.c; this file does no socket
- * calls of its own: it speaks to a struct cfut_stream.
+ * per read). Requests from other threads are in cfut_transport_sync.c,
+ * the server in cfut_server.c; this file does no socket calls of its own:
+ * it speaks to a struct cfut_stream.
  */
 #define _GNU_SOURCE
 #include "cfut_transport.h"
 
-#include <pthread.h>
-#include <stdatomic.h>
 #include <string.h>
 
 #include "cfut_errors_int.h"
-#include "cfut_buf_int.h"
-#include "cfut_oneshot_int.h"
-#include "cfut_slots_int.h"
 #include "cfut_time.h"
-
-/* A request handed over by another thread (cfut_request_sync_init()). */
-struct inbox_item {
-    struct inbox_item *next;
-    struct cfut_oneshot_sync_sender tx;
-    size_t len;
-    /* the payload follows */
-};
-
-struct cfut_transport {
-    int refs; /* caller + driver task + request futures */
-    struct cfut_executor *ex;
-    struct cfut_stream *stream; /* NULL once closed */
-    size_t max_frame_len;
-    uint64_t timeout_ns;
-    struct cfut__slots slots; /* the pending requests (cfut_slots_int.h) */
-    size_t n_waiting;         /* slots whose response has not come */
-    struct cfut_frame_decoder dec;
-    struct cfut__buf rbuf; /* bytes read, not yet decoded */
-    struct cfut__buf obuf; /* frames queued, not yet written */
-    int status;            /* 0 while open */
-    bool freed;            /* the caller's handle is gone */
-    bool driver_done;
-    struct cfut_transport_stats st;
-    /* the driver's waker, also used by other threads under 'lock' */
-    struct cfut_waker driver;
-    pthread_mutex_t lock;
-    atomic_bool has_inbox;
-    struct inbox_item *inbox_head, **inbox_tail;
-    bool inbox_closed; /* under 'lock': the driver has ended */
-};
+#include "cfut_transport_int.h"
 
 /* ---- responses ---- */
 
@@ -64,23 +30,16 @@ cfut_response_deinit(struct cfut_response *r)
     r->heap = NULL;
 }
 
-static void
-response_drop_value(void *value)
+void
+cfut__response_drop_value(void *value)
 {
     cfut_response_deinit(value);
 }
 
-static void
-response_status(struct cfut_response *r, int status)
-{
-    memset(r, 0, sizeof *r);
-    r->status = status;
-}
-
 /* ---- the transport's life ---- */
 
-static void
-transport_release(struct cfut_transport *t)
+void
+cfut__transport_release(struct cfut_transport *t)
 {
     if (--t->refs != 0)
         return;
@@ -123,11 +82,11 @@ transport_fail(struct cfut_transport *t, int status)
             continue;
         t->n_waiting--;
         if (sl->state == CFUT__SLOT_LOCAL) {
-            response_status(&sl->u.local.value, status);
+            cfut__response_status(&sl->u.local.value, status);
             slot_sent(sl);
         } else {
             struct cfut_response r;
-            response_status(&r, status);
+            cfut__response_status(&r, status);
             (void)cfut__oneshot_any_send(&sl->u.sync_tx, &r);
             cfut__slots_put(&t->slots, i);
         }
@@ -139,52 +98,6 @@ static void
 wake_driver(struct cfut_transport *t)
 {
     cfut_waker_wake_by_ref(&t->driver);
-}
-
-/* ---- the inbox (requests from other threads) ---- */
-
-static void
-take_inbox(struct cfut_transport *t)
-{
-    if (!atomic_load_explicit(&t->has_inbox, memory_order_acquire))
-        return;
-    pthread_mutex_lock(&t->lock);
-    struct inbox_item *it = t->inbox_head;
-    t->inbox_head = NULL;
-    t->inbox_tail = &t->inbox_head;
-    atomic_store_explicit(&t->has_inbox, false, memory_order_relaxed);
-    pthread_mutex_unlock(&t->lock);
-    while (it != NULL) {
-        struct inbox_item *next = it->next;
-        struct cfut_response r;
-        int rc = t->status;
-        struct cfut__oneshot_any_sender tx =
-            cfut__oneshot_sync_sender_any(&it->tx);
-        struct cfut_id id;
-        int64_t i = 0;
-        if (rc == 0) {
-            i = cfut__slots_take(&t->slots);
-            rc = i < 0 ? (int)i : 0;
-        }
-        if (rc == 0) {
-            cfut__slots_id(&t->slots, (uint32_t)i, t->slots.v[i].gen, &id);
-            rc = cfut__buf_queue_frame(&t->obuf, CFUT_FRAME_REQUEST, &id, NULL,
-                                       0, it + 1, it->len, t->max_frame_len);
-            if (rc < 0)
-                cfut__slots_put(&t->slots, (uint32_t)i);
-        }
-        if (rc == 0) {
-            t->slots.v[i].state = CFUT__SLOT_SYNC;
-            t->slots.v[i].u.sync_tx = tx;
-            t->n_waiting++;
-            t->st.n_sent++;
-        } else {
-            response_status(&r, rc);
-            (void)cfut__oneshot_any_send(&tx, &r);
-        }
-        cfut_free(it);
-        it = next;
-    }
 }
 
 /* ---- the driver task ---- */
@@ -220,7 +133,7 @@ decode_response(struct cfut_response *r, const struct cfut_frame *f)
     if (len > CFUT_RESPONSE_INLINE) {
         to = r->heap = cfut_alloc(len);
         if (to == NULL) {
-            response_status(r, CFUT_ENOMEM);
+            cfut__response_status(r, CFUT_ENOMEM);
             return;
         }
     }
@@ -328,7 +241,7 @@ driver_end(struct cfut_transport *t)
     pthread_mutex_lock(&t->lock);
     t->inbox_closed = true;
     pthread_mutex_unlock(&t->lock);
-    take_inbox(t); /* fails what is left, since t->status != 0 */
+    cfut__take_inbox(t); /* fails what is left, since t->status != 0 */
     cfut_stream_close(t->stream);
     t->stream = NULL;
     t->driver_done = true;
@@ -352,7 +265,7 @@ driver_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
     }
     if (t->freed && t->status == 0)
         transport_fail(t, CFUT_ECANCELED);
-    take_inbox(t);
+    cfut__take_inbox(t);
     int rc = 0;
     if (t->status == 0)
         rc = cfut__buf_flush(t->stream, cx, &t->obuf, &t->st.n_writes);
@@ -376,7 +289,7 @@ driver_drop(struct cfut_future *f)
         transport_fail(t, CFUT_ECANCELED);
         driver_end(t);
     }
-    transport_release(t);
+    cfut__transport_release(t);
 }
 
 static const struct cfut_future_vtable driver_vtable = {
@@ -444,7 +357,7 @@ cfut_transport_free(struct cfut_transport *t)
     if (t->status == 0)
         transport_fail(t, CFUT_ECANCELED);
     wake_driver(t);
-    transport_release(t);
+    cfut__transport_release(t);
 }
 
 int
@@ -522,7 +435,7 @@ request_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
         if (cfut_future_box(&slp.base, sizeof slp, &r->timer) < 0) {
             r->timer = NULL;
             /* No timer: fail the request rather than hang without one. */
-            response_status(res, CFUT_ENOMEM);
+            cfut__response_status(res, CFUT_ENOMEM);
             request_release_slot(r);
             return CFUT_READY;
         }
@@ -531,7 +444,7 @@ request_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
     int st = 0;
     if (cfut_future_poll(r->timer, cx, &st) == CFUT_PENDING)
         return CFUT_PENDING;
-    response_status(res, st == 0 ? CFUT_ETIMEDOUT : st);
+    cfut__response_status(res, st == 0 ? CFUT_ETIMEDOUT : st);
     request_release_slot(r);
     return CFUT_READY;
 }
@@ -545,7 +458,7 @@ request_drop(struct cfut_future *f)
         request_release_slot(r);
     if (r->timer != NULL)
         cfut_future_drop(r->timer);
-    transport_release(r->t);
+    cfut__transport_release(r->t);
 }
 
 static const struct cfut_future_vtable request_vtable = {
@@ -575,10 +488,18 @@ cfut_request_init_timeout(struct cfut_request *r, struct cfut_transport *t,
         cfut__slots_put(&t->slots, (uint32_t)i);
         return rc;
     }
-    /* The oneshot: its state and value live in the slot. */
+    /* The oneshot: its state and value live in the slot. A slot whose
+     * last use was local keeps its core: only the flags start over (the
+     * full initialisation stores eight words). */
     sl->state = CFUT__SLOT_LOCAL;
-    cfut__oneshot_core_init(&sl->u.local.core, false,
-                            sizeof(struct cfut_response), response_drop_value);
+    if (sl->core_ready) {
+        sl->u.local.core.flags = 0;
+    } else {
+        cfut__oneshot_core_init(&sl->u.local.core, false,
+                                sizeof(struct cfut_response),
+                                cfut__response_drop_value);
+        sl->core_ready = true;
+    }
     t->n_waiting++;
     t->st.n_sent++;
     cfut_future_init(&r->base, &request_vtable);
@@ -600,75 +521,4 @@ cfut_request_init(struct cfut_request *r, struct cfut_transport *t,
     if (t == NULL)
         return CFUT_EINVAL;
     return cfut_request_init_timeout(r, t, payload, len, t->timeout_ns);
-}
-
-/* ---- requests from other threads ---- */
-
-static enum cfut_poll
-request_sync_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
-{
-    struct cfut_request_sync *r =
-        cfut_container_of(f, struct cfut_request_sync, base);
-    CFUT_ONESHOT_OUTPUT(struct cfut_response) got;
-    if (cfut_future_poll(&r->rx.base, cx, &got) == CFUT_PENDING)
-        return CFUT_PENDING;
-    if (got.status == 0)
-        *(struct cfut_response *)out = got.value;
-    else
-        response_status(out, CFUT_ECANCELED);
-    return CFUT_READY;
-}
-
-static void
-request_sync_drop(struct cfut_future *f)
-{
-    struct cfut_request_sync *r =
-        cfut_container_of(f, struct cfut_request_sync, base);
-    cfut_future_drop(&r->rx.base);
-}
-
-static const struct cfut_future_vtable request_sync_vtable = {
-    request_sync_poll,
-    request_sync_drop,
-    sizeof(struct cfut_response),
-    "cfut_request_sync",
-    NULL,
-};
-
-int
-cfut_request_sync_init(struct cfut_request_sync *r, struct cfut_transport *t,
-                       const void *payload, size_t len)
-{
-    if (r == NULL || t == NULL || (payload == NULL && len != 0))
-        return CFUT_EINVAL;
-    if (len > t->max_frame_len - CFUT_FRAME_MIN_LEN)
-        return CFUT_EMSGSIZE;
-    struct inbox_item *it = cfut_alloc(sizeof *it + len);
-    if (it == NULL)
-        return CFUT_ENOMEM;
-    int rc = cfut_oneshot_sync_new(sizeof(struct cfut_response),
-                                   response_drop_value, &it->tx, &r->rx);
-    if (rc < 0) {
-        cfut_free(it);
-        return rc;
-    }
-    it->next = NULL;
-    it->len = len;
-    if (len != 0)
-        memcpy(it + 1, payload, len);
-    pthread_mutex_lock(&t->lock);
-    if (t->inbox_closed) {
-        pthread_mutex_unlock(&t->lock);
-        cfut_oneshot_sync_sender_drop(&it->tx);
-        cfut_future_drop(&r->rx.base);
-        cfut_free(it);
-        return CFUT_ECONNRESET;
-    }
-    *t->inbox_tail = it;
-    t->inbox_tail = &it->next;
-    atomic_store_explicit(&t->has_inbox, true, memory_order_release);
-    cfut_waker_wake_by_ref(&t->driver);
-    pthread_mutex_unlock(&t->lock);
-    cfut_future_init(&r->base, &request_sync_vtable);
-    return 0;
 }
