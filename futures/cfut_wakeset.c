@@ -8,10 +8,17 @@
 #define _GNU_SOURCE /* syscall() */
 #include "cfut_wakeset_int.h"
 
-#include <linux/membarrier.h>
 #include <sched.h>
-#include <sys/syscall.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <linux/membarrier.h>
+#include <sys/syscall.h>
+#define CFUT__MB_REGISTER MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED
+#define CFUT__MB_EXPEDITED MEMBARRIER_CMD_PRIVATE_EXPEDITED
+#else
+#define CFUT__MB_REGISTER 0
+#define CFUT__MB_EXPEDITED 0
+#endif
 
 #include "cfut_alloc_int.h"
 
@@ -22,14 +29,28 @@ const char cfut__wakeset_shared;
  * available (every set then starts in the fallback). */
 static atomic_int membarrier_state;
 
+/*
+ * membarrier(2) where the system has it (Linux 4.14 and later); elsewhere
+ * (the WebAssembly build) -1, so every set takes the atomic path.
+ */
+static long
+sys_membarrier(int cmd)
+{
+#if defined(__linux__) && defined(__NR_membarrier)
+    return syscall(__NR_membarrier, cmd, 0, 0);
+#else
+    (void)cmd;
+    return -1;
+#endif
+}
+
 static bool
 membarrier_ready(void)
 {
     int st = atomic_load_explicit(&membarrier_state, memory_order_acquire);
     if (st == 0) {
         /* Registering twice is harmless: a race here costs a system call. */
-        long rc = syscall(__NR_membarrier,
-                          MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0);
+        long rc = sys_membarrier(CFUT__MB_REGISTER);
         st = rc == 0 ? 1 : 2;
         atomic_store_explicit(&membarrier_state, st, memory_order_release);
     }
@@ -357,7 +378,7 @@ cfut__wakeset_adopt(struct cfut__wakeset *ws)
      * local wake it may have begun (see struct cfut__wakeset). */
     atomic_store_explicit(&ws->owner, (const void *)&cfut__wakeset_shared,
                           memory_order_seq_cst);
-    if (syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) != 0)
+    if (sys_membarrier(CFUT__MB_EXPEDITED) != 0)
         cfut__assert_fail(__FILE__, __LINE__, "membarrier() == 0",
                           "membarrier failed after it was registered");
     while (atomic_load_explicit(&ws->busy, memory_order_acquire) != 0)

@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cfut_driver_int.h"
@@ -43,6 +44,7 @@ struct cfut_io {
     unsigned ready;
     bool is_socket;
     bool is_stream; /* a SOCK_STREAM socket: a short read empties it */
+    bool is_fifo;   /* a pipe or FIFO: a short read empties it too */
     /* single-threaded only: the last read left the fd empty (a short read
      * of a stream socket, or EAGAIN); with READABLE and HUP clear, a read
      * would return EAGAIN (see cfut__io_read_would_block()) */
@@ -155,7 +157,9 @@ cfut__io_read_would_block(const struct cfut_io *io)
 bool
 cfut__io_short_read_drains(const struct cfut_io *io)
 {
-    return io->is_stream || !io->is_socket;
+    /* Not a message socket (one message of several) nor a terminal (one
+     * line of several in canonical mode) nor any other device. */
+    return io->is_stream || io->is_fifo;
 }
 
 void
@@ -370,6 +374,8 @@ io_new(struct cfut__driver *d, struct cfut__io_shared *sh, const void *key,
     socklen_t len = sizeof type;
     io->is_socket = getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0;
     io->is_stream = io->is_socket && type == SOCK_STREAM;
+    struct stat sb;
+    io->is_fifo = !io->is_socket && fstat(fd, &sb) == 0 && S_ISFIFO(sb.st_mode);
     io->rd_empty = false; /* unknown: bytes may predate the registration */
     int rc;
     int fl = fcntl(fd, F_GETFL);
