@@ -6,11 +6,14 @@
 #define _GNU_SOURCE
 #include "cfut_kind_int.h"
 
-#include <linux/futex.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/syscall.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#endif
 
 #if CFUT_DEBUG_CHECKS
 _Thread_local char cfut__owner_token;
@@ -74,13 +77,21 @@ cfut__lock_slow(struct cfut__lock *l)
     /* Held: mark it slept on (2) and sleep until an unlock wakes us; the
      * lock taken this way stays marked, so its unlock wakes the next. */
     while (atomic_exchange_explicit(&l->word, 2, memory_order_acquire) != 0)
+#ifdef __linux__
         (void)syscall(SYS_futex, (void *)&l->word, FUTEX_WAIT_PRIVATE, 2, NULL,
                       NULL, 0);
+#else
+        sched_yield(); /* no futex (the WebAssembly build): yield and retry */
+#endif
 }
 
 void
 cfut__unlock_wake(struct cfut__lock *l)
 {
+#ifdef __linux__
     (void)syscall(SYS_futex, (void *)&l->word, FUTEX_WAKE_PRIVATE, 1, NULL,
                   NULL, 0);
+#else
+    (void)l;           /* the waiters yield and retry */
+#endif
 }
