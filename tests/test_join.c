@@ -523,55 +523,8 @@ START_TEST(test_join_sub_waker_may_outlive_the_join)
 }
 END_TEST
 
-/* A leaf another thread completes: a flag and a waker under a mutex. */
-struct signal {
-    struct cfut_future base;
-    pthread_mutex_t *mu;
-    bool fired;
-    struct cfut_waker waker;
-};
-
-static enum cfut_poll
-signal_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
-{
-    struct signal *s = cfut_container_of(f, struct signal, base);
-    pthread_mutex_lock(s->mu);
-    bool fired = s->fired;
-    if (!fired)
-        cfut_waker_register(&s->waker, cx->waker);
-    pthread_mutex_unlock(s->mu);
-    if (!fired)
-        return CFUT_PENDING;
-    *(uint64_t *)out = 1;
-    return CFUT_READY;
-}
-
-static void
-signal_drop(struct cfut_future *f)
-{
-    struct signal *s = cfut_container_of(f, struct signal, base);
-    pthread_mutex_lock(s->mu);
-    cfut_waker_drop(&s->waker);
-    pthread_mutex_unlock(s->mu);
-}
-
-static const struct cfut_future_vtable signal_vtable = {
-    signal_poll, signal_drop, sizeof(uint64_t), "signal", NULL};
-
 enum { N_SIG = 64 };
-static struct signal sigs[N_SIG];
-static pthread_mutex_t sig_mu = PTHREAD_MUTEX_INITIALIZER;
-
-static void
-signal_fire(struct signal *s)
-{
-    pthread_mutex_lock(s->mu);
-    s->fired = true;
-    struct cfut_waker w = s->waker;
-    s->waker = CFUT_WAKER_EMPTY;
-    pthread_mutex_unlock(s->mu);
-    cfut_waker_wake(&w);
-}
+static struct testkit_signal sigs[N_SIG];
 
 static int n_sig; /* signals in use */
 
@@ -580,7 +533,7 @@ fire_all(void *arg)
 {
     (void)arg;
     for (int i = n_sig - 1; i >= 0; i--)
-        signal_fire(&sigs[i]);
+        testkit_signal_fire(&sigs[i]);
     return NULL;
 }
 
@@ -595,10 +548,7 @@ join_signals_fired_elsewhere(int n)
     n_sig = n;
     struct cfut_future *kids[N_SIG];
     for (int i = 0; i < n; i++) {
-        cfut_future_init(&sigs[i].base, &signal_vtable);
-        sigs[i].mu = &sig_mu;
-        sigs[i].fired = false;
-        sigs[i].waker = CFUT_WAKER_EMPTY;
+        testkit_signal_init(&sigs[i], 1);
         kids[i] = &sigs[i].base;
     }
     struct cfut_join j;
@@ -616,8 +566,10 @@ join_signals_fired_elsewhere(int n)
     pthread_join(th, NULL);
     cfut_future_drop(&j.base);
 
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < n; i++) {
         ck_assert_uint_eq(out[i], 1);
+        testkit_signal_fini(&sigs[i]);
+    }
     ck_assert_int_ge(testkit_waker_n_wakes(&tw), 1);
 }
 

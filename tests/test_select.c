@@ -361,59 +361,17 @@ START_TEST(test_select_between_yield_and_pending_under_block_on)
 }
 END_TEST
 
-/* A child another thread completes: a flag and a waker under a mutex. */
-struct xsignal {
-    struct cfut_future base;
-    pthread_mutex_t mu;
-    bool fired;
-    struct cfut_waker waker;
-};
-
-static enum cfut_poll
-xsignal_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
-{
-    struct xsignal *s = cfut_container_of(f, struct xsignal, base);
-    pthread_mutex_lock(&s->mu);
-    bool fired = s->fired;
-    if (!fired)
-        cfut_waker_register(&s->waker, cx->waker);
-    pthread_mutex_unlock(&s->mu);
-    if (!fired)
-        return CFUT_PENDING;
-    *(uint64_t *)out = 99;
-    return CFUT_READY;
-}
-
-static void
-xsignal_drop(struct cfut_future *f)
-{
-    struct xsignal *s = cfut_container_of(f, struct xsignal, base);
-    cfut_waker_drop(&s->waker);
-}
-
-static const struct cfut_future_vtable xsignal_vtable = {
-    xsignal_poll, xsignal_drop, sizeof(uint64_t), "xsignal", NULL};
-
 static void *
-xsignal_fire(void *arg)
+fire_signal(void *arg)
 {
-    struct xsignal *s = arg;
-    pthread_mutex_lock(&s->mu);
-    s->fired = true;
-    struct cfut_waker w = s->waker;
-    s->waker = CFUT_WAKER_EMPTY;
-    pthread_mutex_unlock(&s->mu);
-    cfut_waker_wake(&w);
+    testkit_signal_fire(arg);
     return NULL;
 }
 
 START_TEST(test_select_child_woken_from_another_thread_wins)
 {
-    struct xsignal x;
-    cfut_future_init(&x.base, &xsignal_vtable);
-    pthread_mutex_init(&x.mu, NULL);
-    x.fired = false;
-    x.waker = CFUT_WAKER_EMPTY;
+    struct testkit_signal x;
+    testkit_signal_init(&x, 99);
     struct cfut_pending never;
     cfut_pending_init(&never, sizeof(uint64_t));
     struct cfut_select s;
@@ -425,7 +383,7 @@ START_TEST(test_select_child_woken_from_another_thread_wins)
     ck_assert_int_eq(testkit_poll(&s.base, &w, &out), CFUT_PENDING);
     pthread_t th;
 
-    ck_assert_int_eq(pthread_create(&th, NULL, xsignal_fire, &x), 0);
+    ck_assert_int_eq(pthread_create(&th, NULL, fire_signal, &x), 0);
     while (testkit_poll(&s.base, &w, &out) == CFUT_PENDING)
         ;
     pthread_join(th, NULL);
@@ -434,7 +392,7 @@ START_TEST(test_select_child_woken_from_another_thread_wins)
     ck_assert_uint_eq(out.index, 1);
     ck_assert_uint_eq(out.value, 99);
     ck_assert_int_ge(testkit_waker_n_wakes(&tw), 1);
-    pthread_mutex_destroy(&x.mu);
+    testkit_signal_fini(&x);
 }
 END_TEST
 

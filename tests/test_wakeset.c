@@ -17,59 +17,15 @@
 
 #include "testkit.h"
 
-/* A leaf any thread may complete: a flag and a waker under a mutex; it
- * counts its polls. */
-struct signal {
-    struct cfut_future base;
-    pthread_mutex_t mu;
-    bool fired;
-    uint64_t value;
-    atomic_int n_polls;
-    struct cfut_waker waker;
-};
-
-static enum cfut_poll
-signal_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
-{
-    struct signal *s = cfut_container_of(f, struct signal, base);
-    atomic_fetch_add(&s->n_polls, 1);
-    pthread_mutex_lock(&s->mu);
-    bool fired = s->fired;
-    if (!fired)
-        cfut_waker_register(&s->waker, cx->waker);
-    pthread_mutex_unlock(&s->mu);
-    if (!fired)
-        return CFUT_PENDING;
-    *(uint64_t *)out = s->value;
-    return CFUT_READY;
-}
-
-static void
-signal_drop(struct cfut_future *f)
-{
-    struct signal *s = cfut_container_of(f, struct signal, base);
-    pthread_mutex_lock(&s->mu);
-    cfut_waker_drop(&s->waker);
-    pthread_mutex_unlock(&s->mu);
-}
-
-static const struct cfut_future_vtable signal_vtable = {
-    signal_poll, signal_drop, sizeof(uint64_t), "signal", NULL};
-
 enum { N = 16 };
-static struct signal sigs[N];
+static struct testkit_signal sigs[N];
 static struct cfut_future *kids[N];
 
 static void
 signals_init(int n)
 {
     for (int i = 0; i < n; i++) {
-        cfut_future_init(&sigs[i].base, &signal_vtable);
-        pthread_mutex_init(&sigs[i].mu, NULL);
-        sigs[i].fired = false;
-        sigs[i].value = 100 + (uint64_t)i;
-        atomic_init(&sigs[i].n_polls, 0);
-        sigs[i].waker = CFUT_WAKER_EMPTY;
+        testkit_signal_init(&sigs[i], 100 + (uint64_t)i);
         kids[i] = &sigs[i].base;
     }
 }
@@ -78,27 +34,21 @@ static void
 signals_fini(int n)
 {
     for (int i = 0; i < n; i++)
-        pthread_mutex_destroy(&sigs[i].mu);
+        testkit_signal_fini(&sigs[i]);
 }
 
 /* Fires signal 'i' and wakes (consumes) the waker it kept. */
 static void
 signal_fire(int i)
 {
-    struct signal *s = &sigs[i];
-    pthread_mutex_lock(&s->mu);
-    s->fired = true;
-    struct cfut_waker w = s->waker;
-    s->waker = CFUT_WAKER_EMPTY;
-    pthread_mutex_unlock(&s->mu);
-    cfut_waker_wake(&w);
+    testkit_signal_fire(&sigs[i]);
 }
 
 /* Returns a clone of the waker signal 'i' kept (EMPTY if none). */
 static struct cfut_waker
 signal_steal(int i)
 {
-    struct signal *s = &sigs[i];
+    struct testkit_signal *s = &sigs[i];
     pthread_mutex_lock(&s->mu);
     struct cfut_waker w = cfut_waker_clone(&s->waker);
     pthread_mutex_unlock(&s->mu);

@@ -935,3 +935,63 @@ testkit_pool_sweep_wait(struct cfut_pool_handle *h)
         nanosleep(&ts, NULL);
     }
 }
+
+/* ---- a leaf any thread may complete ---- */
+
+static enum cfut_poll
+signal_poll(struct cfut_future *f, struct cfut_context *cx, void *out)
+{
+    struct testkit_signal *s =
+        cfut_container_of(f, struct testkit_signal, base);
+    atomic_fetch_add(&s->n_polls, 1);
+    pthread_mutex_lock(&s->mu);
+    bool fired = s->fired;
+    if (!fired)
+        cfut_waker_register(&s->waker, cx->waker);
+    pthread_mutex_unlock(&s->mu);
+    if (!fired)
+        return CFUT_PENDING;
+    *(uint64_t *)out = s->value;
+    return CFUT_READY;
+}
+
+static void
+signal_drop(struct cfut_future *f)
+{
+    struct testkit_signal *s =
+        cfut_container_of(f, struct testkit_signal, base);
+    pthread_mutex_lock(&s->mu);
+    cfut_waker_drop(&s->waker);
+    pthread_mutex_unlock(&s->mu);
+}
+
+static const struct cfut_future_vtable signal_vtable = {
+    signal_poll, signal_drop, sizeof(uint64_t), "testkit_signal", NULL};
+
+void
+testkit_signal_init(struct testkit_signal *s, uint64_t value)
+{
+    cfut_future_init(&s->base, &signal_vtable);
+    pthread_mutex_init(&s->mu, NULL);
+    s->fired = false;
+    s->value = value;
+    atomic_init(&s->n_polls, 0);
+    s->waker = CFUT_WAKER_EMPTY;
+}
+
+void
+testkit_signal_fire(struct testkit_signal *s)
+{
+    pthread_mutex_lock(&s->mu);
+    s->fired = true;
+    struct cfut_waker w = s->waker;
+    s->waker = CFUT_WAKER_EMPTY;
+    pthread_mutex_unlock(&s->mu);
+    cfut_waker_wake(&w);
+}
+
+void
+testkit_signal_fini(struct testkit_signal *s)
+{
+    pthread_mutex_destroy(&s->mu);
+}

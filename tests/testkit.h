@@ -9,6 +9,7 @@
 #define CFUT_TESTKIT_H
 
 #include <check.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -140,6 +141,30 @@ void testkit_add_assert_test(TCase *tc, const TTest *t);
 bool testkit_aborts(void (*fn)(void *), void *arg, char *msg, size_t n);
 /* Runs 's' with CK_NORMAL output; returns the exit status for main(). */
 int testkit_run(Suite *s);
+
+/* ---- a leaf any thread may complete ---- */
+
+/*
+ * A future with a uint64_t output that stays pending until some thread
+ * calls testkit_signal_fire(): a flag and a kept waker under a mutex. It
+ * counts its polls. Its drop drops the kept waker (under the mutex), so a
+ * combinator may drop it while another thread fires it.
+ */
+struct testkit_signal {
+    struct cfut_future base;
+    pthread_mutex_t mu;
+    bool fired;
+    uint64_t value; /* the output, once fired */
+    atomic_int n_polls;
+    struct cfut_waker waker;
+};
+
+/* Initialises 's' pending, to output 'value' once fired. */
+void testkit_signal_init(struct testkit_signal *s, uint64_t value);
+/* Any thread: fires 's' and wakes (consumes) the waker it kept. */
+void testkit_signal_fire(struct testkit_signal *s);
+/* Releases the mutex of 's' (after its last poll, drop and fire). */
+void testkit_signal_fini(struct testkit_signal *s);
 
 /* ---- checks from any thread ---- */
 
