@@ -8,31 +8,13 @@
  */
 #define _GNU_SOURCE
 #include "testkit.h"
+#include "mpsc_kinds.h"
 
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- both kinds behind one table ---- */
-
-union mtx {
-    struct cfut_mpsc_sender l;
-    struct cfut_mpsc_sync_sender s;
-};
-union mrx {
-    struct cfut_mpsc_receiver l;
-    struct cfut_mpsc_sync_receiver s;
-};
-union msend {
-    struct cfut_future base;
-    struct cfut_mpsc_send l;
-    struct cfut_mpsc_sync_send s;
-};
-union mrecv {
-    struct cfut_future base;
-    struct cfut_mpsc_recv l;
-    struct cfut_mpsc_sync_recv s;
-};
+/* ---- both kinds behind one table (the unions: mpsc_kinds.h) ---- */
 
 struct mkind {
     int (*make)(size_t, size_t, cfut_mpsc_drop_msg_fn *, union mtx *,

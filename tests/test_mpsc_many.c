@@ -8,25 +8,12 @@
  */
 #define _GNU_SOURCE
 #include "testkit.h"
+#include "mpsc_kinds.h"
 
 #include <pthread.h>
 #include <string.h>
 
-/* ---- both kinds behind one table ---- */
-
-union mtx {
-    struct cfut_mpsc_sender l;
-    struct cfut_mpsc_sync_sender s;
-};
-union mrx {
-    struct cfut_mpsc_receiver l;
-    struct cfut_mpsc_sync_receiver s;
-};
-union msend {
-    struct cfut_future base;
-    struct cfut_mpsc_send l;
-    struct cfut_mpsc_sync_send s;
-};
+/* ---- both kinds behind one table (the unions: mpsc_kinds.h) ---- */
 
 static int
 make(int kind, size_t cap, union mtx *t, union mrx *r)
