@@ -168,18 +168,33 @@ START_TEST(test_pool_io_many_sleeps_on_two_workers_never_early_groups_ordered)
     struct cfut_pool *p = new_pool(2);
     enum { N = 200 };
     long seq[N];
-    uint64_t delay = CFUT_MSEC(20);
-    while (!run_sleepers(p, N, grouped, seq, delay)) {
-        ck_assert_uint_lt(delay, CFUT_SEC(5)); /* the machine is too busy */
-        delay *= 2;
+    /*
+     * Every task of an earlier group finishes before any of a later one,
+     * as long as no worker stalls for a whole gap (50 ms) between a
+     * timer's firing and its task's run: on a loaded machine (or under
+     * TSan) one can. A stall is not repeatable; a wrong order is: three
+     * runs, and the test fails only if every one is out of order.
+     */
+    int bad_i = -1, bad_j = -1;
+    for (int attempt = 0; attempt < 3; attempt++) {
+        uint64_t delay = CFUT_MSEC(20);
+        while (!run_sleepers(p, N, grouped, seq, delay)) {
+            ck_assert_uint_lt(delay, CFUT_SEC(5)); /* the machine is too busy */
+            delay *= 2;
+        }
+        bad_i = -1;
+        for (int i = 0; i < N && bad_i < 0; i++)
+            for (int j = 0; j < N; j++)
+                if (i % 5 < j % 5 && seq[i] > seq[j]) {
+                    bad_i = i;
+                    bad_j = j;
+                    break;
+                }
+        if (bad_i < 0)
+            break;
     }
-    /* Every task of an earlier group finished before any of a later one. */
-    for (int i = 0; i < N; i++)
-        for (int j = 0; j < N; j++)
-            if (i % 5 < j % 5)
-                ck_assert_msg(seq[i] < seq[j],
-                              "task %d (group %d) after task %d (group %d)", i,
-                              i % 5, j, j % 5);
+    ck_assert_msg(bad_i < 0, "task %d (group %d) after task %d (group %d)",
+                  bad_i, bad_i % 5, bad_j, bad_j % 5);
     require_driver_empty(p);
     cfut_pool_free(p);
 }
